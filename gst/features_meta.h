@@ -1,0 +1,59 @@
+// The buffer contract between rtcoinfer-head, rtcoinfer-compress and rtcoinfer-tail.
+//
+// application/x-rtcoinfer-features: one float32 C x H x W tensor per buffer (all C
+//   partition-layer channels, native endianness), caps fields channels, height, width
+//   (ints) and model-id (8 hex digits, the bundle's frame model id). Each buffer carries
+//   a GstRtcoinferFeaturesMeta naming the setup the head computed it for.
+// application/x-rtcoinfer-frame: one coded feature frame per buffer (docs/wire-format.md),
+//   caps field model-id.
+#pragma once
+
+#include <gst/gst.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+G_BEGIN_DECLS
+
+#define RTCOINFER_FEATURES_CAPS_NAME "application/x-rtcoinfer-features"
+#define RTCOINFER_FRAME_CAPS_NAME "application/x-rtcoinfer-frame"
+
+typedef struct {
+  GstMeta meta;
+  gint channels;       /* k of the setup the head computed this tensor for */
+  gint bits;           /* bits of that setup */
+  gint setup_index;    /* index in the model's setup table, -1 if unknown */
+  guint64 seq;         /* frame sequence number at the head */
+  guint64 capture_us;  /* CLOCK_REALTIME microseconds when the frame entered the head */
+  gint truth;          /* ground-truth class when the source knows it, else -1 */
+} GstRtcoinferFeaturesMeta;
+
+GType gst_rtcoinfer_features_meta_api_get_type(void);
+const GstMetaInfo *gst_rtcoinfer_features_meta_get_info(void);
+#define GST_RTCOINFER_FEATURES_META_API_TYPE (gst_rtcoinfer_features_meta_api_get_type())
+
+GstRtcoinferFeaturesMeta *gst_buffer_add_rtcoinfer_features_meta(GstBuffer *buffer);
+#define gst_buffer_get_rtcoinfer_features_meta(b) \
+  ((GstRtcoinferFeaturesMeta *)gst_buffer_get_meta((b), GST_RTCOINFER_FEATURES_META_API_TYPE))
+
+G_END_DECLS
+
+namespace rtcoinfer {
+
+// Frame model ids travel in caps as 8 lowercase hex digits.
+std::string model_id_to_string(std::uint32_t id);
+std::optional<std::uint32_t> model_id_from_string(const char *text);
+
+struct FeaturesFormat {
+  int channels = 0, height = 0, width = 0;
+  std::uint32_t model_id = 0;
+};
+// Reads a fixed application/x-rtcoinfer-features caps; nullopt if a field is missing.
+std::optional<FeaturesFormat> features_format_from_caps(const GstCaps *caps);
+GstCaps *features_caps_new(const FeaturesFormat &f);
+
+// Wall-clock microseconds (CLOCK_REALTIME), the capture-time base of every frame.
+std::uint64_t realtime_us();
+
+}  // namespace rtcoinfer

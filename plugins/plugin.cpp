@@ -1,0 +1,18 @@
+// The rtcoinfer plugin: registers every RTCoInfer element.
+#include <gst/gst.h>
+
+#include "gstrtcoinfercompress.h"
+
+#ifndef PACKAGE
+#define PACKAGE "gst-rtcoinfer"
+#endif
+
+static gboolean plugin_init(GstPlugin *plugin) {
+  gboolean ok = FALSE;
+  ok |= GST_ELEMENT_REGISTER(rtcoinfer_compress, plugin);
+  return ok;
+}
+
+GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, rtcoinfer,
+                  "Real-time edge-cloud collaborative CNN inference (RTCoInfer)", plugin_init,
+                  "0.1.0", "LGPL", "gst-rtcoinfer", "https://github.com/gst-rtcoinfer/gst-rtcoinfer")
