@@ -28,13 +28,6 @@ std::uint16_t get_u16(const std::uint8_t *p) { return std::uint16_t(p[0] | (p[1]
 std::uint32_t get_u24(const std::uint8_t *p) { return get_u16(p) | (std::uint32_t(p[2]) << 16); }
 std::uint32_t get_u32(const std::uint8_t *p) { return get_u16(p) | (std::uint32_t(get_u16(p + 2)) << 16); }
 
-// Checksum: low 32 bits of XXH3-64 over header bytes [0,20) chained (as seed) into the
-// bytes after the header. The checksum field itself is not covered.
-std::uint32_t frame_checksum(const std::uint8_t *data, std::size_t size) {
-  const XXH64_hash_t seed = XXH3_64bits(data, kOffChecksum);
-  return std::uint32_t(XXH3_64bits_withSeed(data + L::kHeaderSize, size - L::kHeaderSize, seed));
-}
-
 std::string dims(int k, int h, int w) {
   return std::to_string(k) + "x" + std::to_string(h) + "x" + std::to_string(w);
 }
@@ -84,6 +77,13 @@ class BitWriter {
 };
 
 }  // namespace
+
+// Low 32 bits of XXH3-64 over header bytes [0,20), chained (as the seed) into XXH3-64 of
+// the bytes after the header.
+std::uint32_t frame_checksum(const std::uint8_t *data, std::size_t size) {
+  const XXH64_hash_t seed = XXH3_64bits(data, kOffChecksum);
+  return std::uint32_t(XXH3_64bits_withSeed(data + L::kHeaderSize, size - L::kHeaderSize, seed));
+}
 
 const char *frame_error_name(FrameError e) {
   switch (e) {
@@ -137,11 +137,11 @@ FrameStatus FrameEncoder::encode(const float *chw, int total_channels, int heigh
   const int k = params.setup.channels, bits = params.setup.bits;
   if (!chw || total_channels < 1 || height < 1 || width < 1 || total_channels > L::kMaxDim ||
       height > L::kMaxDim || width > L::kMaxDim)
-    return FrameStatus::fail(FrameError::BadShape,
+    return FrameStatus::failure(FrameError::BadShape,
                              "feature tensor " + dims(total_channels, height, width) +
                                  " is outside the wire format's 1..256 per dimension");
   if (k < 1 || k > total_channels || bits < 1 || bits > 16)
-    return FrameStatus::fail(FrameError::BadSetup, "setup " + params.setup.name() +
+    return FrameStatus::failure(FrameError::BadSetup, "setup " + params.setup.name() +
                                                        " does not fit a " +
                                                        std::to_string(total_channels) +
                                                        "-channel feature tensor");
@@ -162,10 +162,10 @@ FrameStatus FrameEncoder::encode(const float *chw, int total_channels, int heigh
     const float *p = chw + std::size_t(c) * plane;
     const Scan s = scan_channel(p, plane);
     if (!s.finite)
-      return FrameStatus::fail(FrameError::NonFiniteInput,
+      return FrameStatus::failure(FrameError::NonFiniteInput,
                                "channel " + std::to_string(c) + " holds NaN or Inf");
     if (s.min < -half::kMax || s.max > half::kMax)
-      return FrameStatus::fail(FrameError::InputOutOfRange,
+      return FrameStatus::failure(FrameError::InputOutOfRange,
                                "channel " + std::to_string(c) + " spans [" +
                                    std::to_string(s.min) + ", " + std::to_string(s.max) +
                                    "], outside the wire format's +-65504");
@@ -195,13 +195,13 @@ FrameStatus FrameEncoder::encode(const float *chw, int total_channels, int heigh
     const std::size_t z = ZSTD_compressCCtx(impl_->cctx, out.data() + prefix, out.size() - prefix,
                                             raw.data(), raw_size, impl_->level);
     if (ZSTD_isError(z))
-      return FrameStatus::fail(FrameError::EntropyError,
+      return FrameStatus::failure(FrameError::EntropyError,
                                std::string("zstd: ") + ZSTD_getErrorName(z));
     use_zstd = params.entropy == Entropy::Zstd || z < raw_size;
     if (use_zstd) payload = z;
   }
   if (payload > L::kMaxPayload)
-    return FrameStatus::fail(FrameError::TooLarge, "payload of " + std::to_string(payload) +
+    return FrameStatus::failure(FrameError::TooLarge, "payload of " + std::to_string(payload) +
                                                        " bytes exceeds the 16 MiB frame limit");
   out.resize(prefix + payload);
   if (!use_zstd) std::memcpy(out.data() + prefix, raw.data(), raw_size);
@@ -238,18 +238,18 @@ FrameDecoder::~FrameDecoder() = default;
 
 FrameStatus FrameDecoder::parse_header(const std::uint8_t *d, std::size_t size, FrameHeader &h) {
   if (!d || size < L::kHeaderSize)
-    return FrameStatus::fail(FrameError::Truncated, "frame of " + std::to_string(size) +
+    return FrameStatus::failure(FrameError::Truncated, "frame of " + std::to_string(size) +
                                                         " bytes is shorter than the 24-byte header");
   if (d[kOffMagic] != L::kMagic0 || d[kOffMagic + 1] != L::kMagic1)
-    return FrameStatus::fail(FrameError::BadMagic, "not a feature frame (magic is not \"RC\")");
+    return FrameStatus::failure(FrameError::BadMagic, "not a feature frame (magic is not \"RC\")");
   h.version = d[kOffVersion];
   if (h.version != L::kVersion)
-    return FrameStatus::fail(FrameError::UnsupportedVersion,
+    return FrameStatus::failure(FrameError::UnsupportedVersion,
                              "feature frame version " + std::to_string(h.version) +
                                  " is not supported (this build reads version 1)");
   const std::uint8_t flags = d[kOffFlags];
   if (flags & kFlagReserved)
-    return FrameStatus::fail(FrameError::ReservedFlags, "reserved flag bits are set");
+    return FrameStatus::failure(FrameError::ReservedFlags, "reserved flag bits are set");
   h.bits = (flags & kFlagBitsMask) + 1;
   h.zstd = flags & kFlagZstd;
   h.model_id = get_u32(d + kOffModel);
@@ -264,17 +264,17 @@ FrameStatus FrameDecoder::parse_header(const std::uint8_t *d, std::size_t size, 
                              (has_truth ? L::kTruthBytes : 0);
   h.total_size = prefix + h.payload_length;
   if (size < prefix)
-    return FrameStatus::fail(FrameError::Truncated,
+    return FrameStatus::failure(FrameError::Truncated,
                              "frame of " + std::to_string(size) + " bytes ends inside its " +
                                  std::to_string(h.channels) + " channel ranges");
   if (size != h.total_size)
-    return FrameStatus::fail(FrameError::LengthMismatch,
+    return FrameStatus::failure(FrameError::LengthMismatch,
                              "header announces a " + std::to_string(h.payload_length) +
                                  "-byte payload (" + std::to_string(h.total_size) +
                                  " bytes in all) but the frame has " + std::to_string(size));
   const std::uint32_t stored = get_u32(d + kOffChecksum);
   if (stored != frame_checksum(d, size))
-    return FrameStatus::fail(FrameError::ChecksumMismatch, "checksum mismatch: frame is corrupt");
+    return FrameStatus::failure(FrameError::ChecksumMismatch, "checksum mismatch: frame is corrupt");
   h.truth.reset();
   if (has_truth) h.truth = get_u16(d + prefix - L::kTruthBytes);
   return {};
@@ -287,7 +287,7 @@ FrameStatus FrameDecoder::decode(const std::uint8_t *d, std::size_t size, FrameH
   const std::size_t plane = std::size_t(h.height) * h.width;
   const std::size_t n = plane * h.channels;
   if (n > max_values_)
-    return FrameStatus::fail(FrameError::TooLarge, "frame of " + dims(h.channels, h.height, h.width) +
+    return FrameStatus::failure(FrameError::TooLarge, "frame of " + dims(h.channels, h.height, h.width) +
                                                        " values exceeds this decoder's limit of " +
                                                        std::to_string(max_values_));
   const std::size_t raw_size = (n * std::size_t(h.bits) + 7) / 8;
@@ -298,21 +298,21 @@ FrameStatus FrameDecoder::decode(const std::uint8_t *d, std::size_t size, FrameH
   if (h.zstd) {
     const unsigned long long content = ZSTD_getFrameContentSize(payload, h.payload_length);
     if (content != raw_size)
-      return FrameStatus::fail(FrameError::EntropyError,
+      return FrameStatus::failure(FrameError::EntropyError,
                                "zstd payload does not declare the expected " +
                                    std::to_string(raw_size) + " decoded bytes");
     if (ZSTD_findFrameCompressedSize(payload, h.payload_length) != h.payload_length)
-      return FrameStatus::fail(FrameError::EntropyError, "zstd payload has trailing or missing bytes");
+      return FrameStatus::failure(FrameError::EntropyError, "zstd payload has trailing or missing bytes");
     impl_->raw.resize(raw_size);
     const std::size_t got = ZSTD_decompressDCtx(impl_->dctx, impl_->raw.data(), raw_size, payload,
                                                 h.payload_length);
     if (ZSTD_isError(got) || got != raw_size)
-      return FrameStatus::fail(FrameError::EntropyError,
+      return FrameStatus::failure(FrameError::EntropyError,
                                std::string("zstd payload does not decode: ") +
                                    (ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short output"));
     raw = impl_->raw.data();
   } else if (h.payload_length != raw_size) {
-    return FrameStatus::fail(FrameError::PayloadSizeMismatch,
+    return FrameStatus::failure(FrameError::PayloadSizeMismatch,
                              "payload holds " + std::to_string(h.payload_length) + " bytes; " +
                                  dims(h.channels, h.height, h.width) + " values at " +
                                  std::to_string(h.bits) + " bits need " + std::to_string(raw_size));
@@ -328,7 +328,7 @@ FrameStatus FrameDecoder::decode(const std::uint8_t *d, std::size_t size, FrameH
     const std::uint16_t lo_bits = get_u16(ranges + 4 * c), hi_bits = get_u16(ranges + 4 * c + 2);
     const float lo = half::to_float(lo_bits), hi = half::to_float(hi_bits);
     if (!half::is_finite(lo_bits) || !half::is_finite(hi_bits) || !(lo <= hi))
-      return FrameStatus::fail(FrameError::BadChannelRange,
+      return FrameStatus::failure(FrameError::BadChannelRange,
                                "channel " + std::to_string(c) + " has an invalid range");
     const float step = (hi - lo) / float(levels);
     float *out = values.data() + std::size_t(c) * plane;
@@ -348,7 +348,7 @@ FrameStatus FrameDecoder::decode(const std::uint8_t *d, std::size_t size, FrameH
     }
   }
   if (h.bits != 8 && h.bits != 16 && acc != 0)
-    return FrameStatus::fail(FrameError::NonZeroPadding, "padding bits after the last code are not zero");
+    return FrameStatus::failure(FrameError::NonZeroPadding, "padding bits after the last code are not zero");
   return {};
 }
 

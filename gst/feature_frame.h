@@ -75,8 +75,12 @@ struct FrameStatus {
   FrameError error = FrameError::None;
   std::string message;
   bool ok() const { return error == FrameError::None; }
-  static FrameStatus fail(FrameError e, std::string msg) { return {e, std::move(msg)}; }
+  static FrameStatus failure(FrameError e, std::string msg) { return {e, std::move(msg)}; }
 };
+
+// The frame checksum as docs/wire-format.md defines it (the stored field not covered).
+// Requires size >= FrameLayout::kHeaderSize.
+std::uint32_t frame_checksum(const std::uint8_t *frame, std::size_t size);
 
 // The transmitted range of one channel: min rounded down and max rounded up to binary16.
 struct ChannelRange {
