@@ -34,7 +34,7 @@
 #include <vector>
 
 #include "feature_frame.h"
-#include "features_meta.h"
+#include "rtcoinfer_meta.h"
 #include "setup_event.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_compress_debug);

@@ -2,6 +2,7 @@
 #include <gst/gst.h>
 
 #include "gstrtcoinfercompress.h"
+#include "gstrtcoinferdatasetsrc.h"
 
 #ifndef PACKAGE
 #define PACKAGE "gst-rtcoinfer"
@@ -10,6 +11,7 @@
 static gboolean plugin_init(GstPlugin *plugin) {
   gboolean ok = FALSE;
   ok |= GST_ELEMENT_REGISTER(rtcoinfer_compress, plugin);
+  ok |= GST_ELEMENT_REGISTER(rtcoinfer_datasetsrc, plugin);
   return ok;
 }
 

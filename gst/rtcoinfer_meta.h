@@ -1,4 +1,4 @@
-// The buffer contract between rtcoinfer-head, rtcoinfer-compress and rtcoinfer-tail.
+// The buffer contract between the rtcoinfer elements: caps names and buffer metas.
 //
 // application/x-rtcoinfer-features: one float32 C x H x W tensor per buffer (all C
 //   partition-layer channels, native endianness), caps fields channels, height, width
@@ -6,6 +6,13 @@
 //   a GstRtcoinferFeaturesMeta naming the setup the head computed it for.
 // application/x-rtcoinfer-frame: one coded feature frame per buffer (docs/wire-format.md),
 //   caps field model-id.
+// GstRtcoinferTruthMeta: the ground-truth class of a video frame from a labeled source
+//   (rtcoinfer-datasetsrc); rtcoinfer-head copies it into the features meta and from there
+//   it rides inside the feature frame to the tail.
+// GstRtcoinferResultMeta: rtcoinfer-tail's classification of the frame, on each result
+//   buffer.
+// The metas carry no tags, so GstBaseTransform-based elements (videoconvert,
+// videoscale, queue...) keep them.
 #pragma once
 
 #include <gst/gst.h>
@@ -36,6 +43,34 @@ const GstMetaInfo *gst_rtcoinfer_features_meta_get_info(void);
 GstRtcoinferFeaturesMeta *gst_buffer_add_rtcoinfer_features_meta(GstBuffer *buffer);
 #define gst_buffer_get_rtcoinfer_features_meta(b) \
   ((GstRtcoinferFeaturesMeta *)gst_buffer_get_meta((b), GST_RTCOINFER_FEATURES_META_API_TYPE))
+
+typedef struct {
+  GstMeta meta;
+  gint label;     /* class index in the dataset, -1 if unknown */
+  guint64 index;  /* image index in the dataset */
+} GstRtcoinferTruthMeta;
+
+GType gst_rtcoinfer_truth_meta_api_get_type(void);
+#define GST_RTCOINFER_TRUTH_META_API_TYPE (gst_rtcoinfer_truth_meta_api_get_type())
+GstRtcoinferTruthMeta *gst_buffer_add_rtcoinfer_truth_meta(GstBuffer *buffer);
+#define gst_buffer_get_rtcoinfer_truth_meta(b) \
+  ((GstRtcoinferTruthMeta *)gst_buffer_get_meta((b), GST_RTCOINFER_TRUTH_META_API_TYPE))
+
+typedef struct {
+  GstMeta meta;
+  guint64 seq;        /* unwrapped frame sequence number */
+  gint class_index;   /* top-1 class */
+  gfloat score;       /* its softmax probability */
+  gint truth;         /* ground truth, -1 if unknown */
+  gint channels, bits;
+  gdouble latency_ms; /* capture -> result */
+} GstRtcoinferResultMeta;
+
+GType gst_rtcoinfer_result_meta_api_get_type(void);
+#define GST_RTCOINFER_RESULT_META_API_TYPE (gst_rtcoinfer_result_meta_api_get_type())
+GstRtcoinferResultMeta *gst_buffer_add_rtcoinfer_result_meta(GstBuffer *buffer);
+#define gst_buffer_get_rtcoinfer_result_meta(b) \
+  ((GstRtcoinferResultMeta *)gst_buffer_get_meta((b), GST_RTCOINFER_RESULT_META_API_TYPE))
 
 G_END_DECLS
 
