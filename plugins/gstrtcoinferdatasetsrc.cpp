@@ -4,7 +4,7 @@
  *
  * A source of labeled video frames from an image dataset: Fashion-MNIST (the Debian
  * package dataset-fashion-mnist; its test split, in order, by default) or an
- * ImageFolder tree (`<location>/<split>/<class>/*.jpg|png`). Each buffer carries a
+ * ImageFolder tree (`<location>/<split>/<class>/<image>.jpg` or `.png`). Each buffer carries a
  * GstRtcoinferTruthMeta with the image's class, which rtcoinfer-head puts into the
  * feature frame so rtcoinfer-tail can report accuracy end to end.
  *

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "feature_frame.h"
-#include "features_meta.h"
+#include "rtcoinfer_meta.h"
 #include "setup_event.h"
 
 using namespace rtcoinfer;
