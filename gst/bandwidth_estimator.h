@@ -1,0 +1,67 @@
+// BandwidthEstimator: delivery rate, queueing delay and RTT from the feedback rtpbin
+// already produces (TWCC packet reports; RTCP receiver reports where TWCC is absent),
+// and a robust forecast for the controller.
+//
+// Rate samples come from packet trains: the packets of one feature frame leave the
+// sender back to back, so their spacing at the receiver is set by the bottleneck
+// (packet-pair dispersion). A train's sample is the bytes after its first packet over
+// the arrival span of the train. The forecast is RobustMPC's: the harmonic mean of the
+// recent samples divided by (1 + the largest recent relative forecast error).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <vector>
+
+namespace rtcoinfer {
+
+struct PacketReport {
+  std::uint16_t seqnum = 0;
+  std::int64_t send_ns = -1;     // sender clock; -1 if unknown
+  std::int64_t arrival_ns = -1;  // receiver clock; -1 if lost
+  std::uint32_t size = 0;        // bytes on the wire (RTP packet)
+  bool lost() const { return arrival_ns < 0; }
+};
+
+struct EstimatorConfig {
+  int window = 8;                       // samples in the harmonic mean and error window
+  std::int64_t train_gap_ns = 1000000;  // packets sent closer than this belong to one train
+  std::int64_t min_span_ns = 20000;     // shorter arrival spans carry no rate information
+  double max_rate_bps = 10e9;           // cap for spans at the clock's resolution
+};
+
+class BandwidthEstimator {
+ public:
+  explicit BandwidthEstimator(EstimatorConfig config = {});
+
+  // One TWCC feedback batch (packets in any order; duplicates are ignored).
+  void add_twcc(const std::vector<PacketReport> &packets);
+  // An RTCP receiver-report sample: round trip (seconds) and fraction lost (0..1).
+  void add_rr(double rtt_s, double fraction_lost);
+  // A delivery-rate sample measured by other means (bits per second).
+  void add_rate_sample(double bps);
+
+  // Harmonic mean of the recent samples (bits per second): the rate estimate.
+  std::optional<double> estimate_bps() const;
+  // Robust forecast: the estimate / (1 + largest recent relative error); nullopt until
+  // the first sample.
+  std::optional<double> forecast_bps() const;
+  double last_sample_bps() const { return samples_.empty() ? 0 : samples_.back(); }
+  // Current queueing delay: one-way delay of the latest packet above the minimum seen.
+  double queue_delay_s() const { return queue_delay_s_; }
+  double rtt_s() const { return rtt_s_; }
+  double loss_fraction() const { return loss_; }
+  std::size_t samples() const { return total_samples_; }
+
+ private:
+  void add_sample(double bps);
+  EstimatorConfig cfg_;
+  std::deque<double> samples_;
+  std::deque<double> errors_;  // |forecast - sample| / sample of recent samples
+  std::size_t total_samples_ = 0;
+  std::optional<std::int64_t> base_owd_ns_;
+  double queue_delay_s_ = 0, rtt_s_ = 0, loss_ = 0;
+};
+
+}  // namespace rtcoinfer

@@ -1,0 +1,134 @@
+#include "mpc_controller.h"
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+
+namespace rtcoinfer {
+
+const char *policy_name(Policy p) {
+  switch (p) {
+    case Policy::Mpc: return "mpc";
+    case Policy::Rate: return "rate";
+    case Policy::Fixed: return "fixed";
+  }
+  return "unknown";
+}
+
+std::vector<int> pareto_front(const std::vector<SetupProfile> &profiles) {
+  std::vector<int> idx(profiles.size());
+  for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = int(i);
+  std::sort(idx.begin(), idx.end(), [&](int a, int b) {
+    if (profiles[a].bytes != profiles[b].bytes) return profiles[a].bytes < profiles[b].bytes;
+    return profiles[a].accuracy > profiles[b].accuracy;
+  });
+  std::vector<int> front;
+  double best = -std::numeric_limits<double>::infinity();
+  for (int i : idx) {
+    if (profiles[i].accuracy > best) {
+      front.push_back(i);
+      best = profiles[i].accuracy;
+    }
+  }
+  return front;
+}
+
+MpcController::MpcController(std::vector<SetupProfile> profiles, MpcConfig config)
+    : profiles_(std::move(profiles)), cfg_(config) {
+  pareto_ = pareto_front(profiles_);
+}
+
+void MpcController::set_config(const MpcConfig &c) { cfg_ = c; }
+
+std::optional<int> MpcController::find(const Setup &s) const {
+  for (std::size_t i = 0; i < profiles_.size(); ++i)
+    if (profiles_[i].setup == s) return int(i);
+  return std::nullopt;
+}
+
+void MpcController::observe_bytes(int index, double bytes) {
+  if (index < 0 || index >= int(profiles_.size()) || !(bytes > 0)) return;
+  auto &p = profiles_[index];
+  p.bytes = p.bytes > 0 ? (1 - cfg_.bytes_ewma) * p.bytes + cfg_.bytes_ewma * bytes : bytes;
+  // A setup that got bigger than a more accurate one drops out of the front.
+  pareto_ = pareto_front(profiles_);
+}
+
+// Plays the plan "a for frames [0, switch_at), then b" over the horizon.
+double MpcController::plan_score(int a, int b, int switch_at, double in_flight, double bw, double rtt,
+                                 double *first_latency) const {
+  const double drain = bw / 8.0 * cfg_.frame_interval_s;  // bytes the link empties per frame
+  const double fixed = cfg_.head_s + rtt / 2 + cfg_.tail_s;
+  double backlog = in_flight, score = 0;
+  int prev = previous_;
+  for (int t = 0; t < 2 * cfg_.horizon; ++t) {
+    const int s = t < switch_at ? a : b;
+    const double bytes = profiles_[s].bytes;
+    const double latency = fixed + (backlog + bytes) * 8.0 / bw;
+    if (t == 0) *first_latency = latency;
+    if (t < cfg_.horizon) score += profiles_[s].accuracy;
+    // Lateness scales the penalty, so when misses are unavoidable the plan that is
+    // least late still wins over the most accurate one.
+    if (latency > cfg_.deadline_s) score -= cfg_.miss_penalty * (latency / cfg_.deadline_s);
+    if (prev >= 0 && s != prev) score -= cfg_.switch_penalty;
+    prev = s;
+    backlog = std::max(0.0, backlog + bytes - drain);
+  }
+  return score;
+}
+
+Decision MpcController::decide(double in_flight, std::optional<double> bandwidth_bps, double rtt) {
+  const auto t0 = std::chrono::steady_clock::now();
+  Decision d;
+  d.forecast_bps = bandwidth_bps.value_or(0);
+  const int largest = pareto_.back(), smallest = pareto_.front();
+  auto latency_of = [&](int s) {
+    return cfg_.head_s + rtt / 2 + cfg_.tail_s + (in_flight + profiles_[s].bytes) * 8.0 / *bandwidth_bps;
+  };
+
+  if (cfg_.policy == Policy::Fixed) {
+    d.index = cfg_.fixed_index >= 0 ? cfg_.fixed_index : largest;
+  } else if (!bandwidth_bps || !(*bandwidth_bps > 0)) {
+    d.index = previous_ >= 0 ? previous_ : largest;  // no feedback yet
+  } else if (cfg_.policy == Policy::Rate) {
+    const double budget = *bandwidth_bps * cfg_.rate_safety / 8.0 * cfg_.frame_interval_s;
+    d.index = smallest;
+    for (int i : pareto_)
+      if (profiles_[i].bytes <= budget) d.index = i;
+  } else {
+    // Steady-state candidates for the plan's second setup: the largest setup the link
+    // sustains (bytes <= what it drains per frame) and its two neighbours either side.
+    const double drain = *bandwidth_bps / 8.0 * cfg_.frame_interval_s;
+    const int n = int(pareto_.size());
+    int sustain = 0;
+    for (int i = 0; i < n; ++i)
+      if (profiles_[pareto_[i]].bytes <= drain) sustain = i;
+    const int lo = std::max(0, sustain - 2), hi = std::min(n - 1, sustain + 2);
+    double best = -std::numeric_limits<double>::infinity();
+    double first_latency = 0;
+    for (int a : pareto_) {
+      const double constant = plan_score(a, a, cfg_.horizon, in_flight, *bandwidth_bps, rtt, &first_latency);
+      if (constant > best) best = constant, d.index = a;
+      for (int i = lo; i <= hi; ++i) {
+        const int b = pareto_[i];
+        if (b == a) continue;
+        for (int j = 1; j < cfg_.horizon; ++j) {
+          const double s = plan_score(a, b, j, in_flight, *bandwidth_bps, rtt, &first_latency);
+          if (s > best) best = s, d.index = a;
+        }
+      }
+    }
+  }
+  if (bandwidth_bps && *bandwidth_bps > 0) {
+    d.predicted_latency_s = latency_of(d.index);
+    if (cfg_.allow_skip && cfg_.policy != Policy::Fixed && latency_of(smallest) > cfg_.deadline_s) {
+      d.skip = true;
+      d.index = -1;
+    }
+  }
+  if (!d.skip) previous_ = d.index;
+  d.decide_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+  return d;
+}
+
+}  // namespace rtcoinfer

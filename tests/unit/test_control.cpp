@@ -1,0 +1,237 @@
+// BandwidthEstimator and MpcController on synthetic feedback and hand-built cases.
+#include <gst/check/gstcheck.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "bandwidth_estimator.h"
+#include "mpc_controller.h"
+#include "setup_table.h"
+
+using namespace rtcoinfer;
+
+namespace {
+
+// Frames of `packets` x 1200-byte packets every `interval`, through a FIFO link of
+// `rate_bps` with 10 ms propagation delay: returns the TWCC reports the sender would get.
+std::vector<PacketReport> link_reports(double rate_bps, int frames, int packets, double interval_s,
+                                       std::mt19937 *jitter = nullptr) {
+  std::vector<PacketReport> out;
+  double free_at = 0;
+  std::uint16_t seq = 0;
+  std::uniform_real_distribution<double> j(-30e-6, 30e-6);
+  for (int f = 0; f < frames; ++f) {
+    for (int p = 0; p < packets; ++p) {
+      PacketReport r;
+      r.seqnum = seq++;
+      const double send = f * interval_s + p * 10e-6;  // sender NIC: 10 us per packet
+      r.size = 1200;
+      const double depart = std::max(send, free_at) + r.size * 8.0 / rate_bps;
+      free_at = depart;
+      r.send_ns = std::int64_t(send * 1e9);
+      r.arrival_ns = std::int64_t((depart + 0.010 + (jitter ? j(*jitter) : 0.0)) * 1e9) + 123456789;  // other clock
+      out.push_back(r);
+    }
+  }
+  return out;
+}
+
+void feed(BandwidthEstimator &est, const std::vector<PacketReport> &all, std::size_t batch = 20) {
+  for (std::size_t i = 0; i < all.size(); i += batch)
+    est.add_twcc(std::vector<PacketReport>(all.begin() + i, all.begin() + std::min(all.size(), i + batch)));
+}
+
+std::vector<SetupProfile> reference_profiles() {
+  const SetupTable t = SetupTable::reference(32);
+  std::vector<SetupProfile> p;
+  for (const Setup &s : t.all()) {
+    const double bytes = 24 + 4.0 * s.channels + s.packed_bytes(14, 14);
+    p.push_back({s, 80.0 + 12.0 * (1.0 - std::exp(-bytes / 1500.0)), bytes});
+  }
+  return p;
+}
+
+MpcConfig config(Policy policy = Policy::Mpc) {
+  MpcConfig c;
+  c.policy = policy;
+  c.frame_interval_s = 1.0 / 30;
+  c.deadline_s = 0.150;
+  return c;
+}
+
+}  // namespace
+
+GST_START_TEST(test_estimator_recovers_constant_rate) {
+  for (double rate : {0.5e6, 2e6, 8e6, 40e6}) {
+    BandwidthEstimator est;
+    std::mt19937 rng(1);
+    feed(est, link_reports(rate, 60, 5, 1.0 / 30, &rng));
+    auto e = est.estimate_bps();
+    fail_unless(e.has_value());
+    fail_unless(std::fabs(*e - rate) / rate < 0.10, "rate %g: estimate %g", rate, *e);
+    // the robust forecast is the estimate discounted by the (small) jitter error
+    auto f = est.forecast_bps();
+    fail_unless(*f <= *e && *f > 0.8 * rate, "rate %g: forecast %g", rate, *f);
+  }
+}
+GST_END_TEST;
+
+GST_START_TEST(test_estimator_sees_queueing_delay_and_loss) {
+  BandwidthEstimator est;
+  // 10 packets every 33 ms at 1 Mbit/s: 96 ms of work per 33 ms, the queue grows
+  feed(est, link_reports(1e6, 30, 10, 1.0 / 30));
+  fail_unless(est.queue_delay_s() > 0.5, "queue delay %g", est.queue_delay_s());
+  std::vector<PacketReport> lossy = link_reports(5e6, 2, 5, 1.0 / 30);
+  lossy[3].arrival_ns = -1;
+  est.add_twcc(lossy);
+  fail_unless(std::fabs(est.loss_fraction() - 0.1) < 1e-9);
+  est.add_rr(0.04, 0.02);
+  fail_unless_equals_float(est.rtt_s(), 0.04);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_forecast_is_discounted_by_recent_error) {
+  BandwidthEstimator steady, noisy;
+  for (int i = 0; i < 8; ++i) steady.add_rate_sample(4e6);
+  for (int i = 0; i < 8; ++i) noisy.add_rate_sample(i % 2 ? 2e6 : 6e6);
+  fail_unless(std::fabs(*steady.forecast_bps() - 4e6) < 1);
+  // harmonic mean 3e6, discounted further by the recent error
+  fail_unless(*noisy.forecast_bps() < 3e6 * 0.8, "noisy forecast %g", *noisy.forecast_bps());
+  BandwidthEstimator none;
+  fail_if(none.forecast_bps().has_value());
+}
+GST_END_TEST;
+
+GST_START_TEST(test_pareto_front_drops_dominated_setups) {
+  std::vector<SetupProfile> p = {{{0, 1, 1}, 80, 50}, {{0, 2, 1}, 79, 80}, {{0, 4, 2}, 85, 200},
+                                 {{0, 8, 8}, 90, 1600}, {{0, 32, 16}, 90, 12000}};
+  std::vector<int> f = pareto_front(p);
+  fail_unless_equals_int(f.size(), 3);
+  fail_unless(f[0] == 0 && f[1] == 2 && f[2] == 3);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_mpc_generous_link_picks_the_most_accurate) {
+  MpcController c(reference_profiles(), config());
+  Decision d = c.decide(0, 100e6, 0.002);
+  fail_if(d.skip);
+  fail_unless_equals_int(d.index, c.pareto().back());
+}
+GST_END_TEST;
+
+GST_START_TEST(test_mpc_starved_link_picks_smallest_or_skips) {
+  auto profiles = reference_profiles();
+  MpcController c(profiles, config());
+  const int smallest = c.pareto().front();
+  // 10 kbit/s drains 42 bytes per frame: only the 53-byte 1x1 frames keep up for the horizon
+  Decision d = c.decide(0, 10e3, 0.002);
+  fail_unless_equals_int(d.index, smallest);
+  // with 2 s of backlog even the smallest frame misses: skip
+  d = c.decide(10000, 40e3, 0.002);
+  fail_unless(d.skip);
+  fail_unless_equals_int(d.index, -1);
+  MpcConfig no_skip = config();
+  no_skip.allow_skip = false;
+  MpcController c2(profiles, no_skip);
+  d = c2.decide(10000, 40e3, 0.002);
+  fail_unless(!d.skip && d.index == smallest);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_mpc_switches_down_on_a_step) {
+  MpcController c(reference_profiles(), config());
+  // The link drains bw/8/30 bytes per frame; in-flight bytes follow what was chosen.
+  double in_flight = 0;
+  auto step = [&](double bw) {
+    Decision d = c.decide(in_flight, bw, 0.002);
+    fail_if(d.skip);
+    in_flight = std::max(0.0, in_flight + c.profiles()[d.index].bytes - bw / 8 / 30);
+    return d;
+  };
+  const int high = step(20e6).index;
+  Decision d;
+  double recent = 0;
+  d = step(0.4e6);
+  fail_unless(c.profiles()[d.index].bytes < c.profiles()[high].bytes, "no switch down on the first frame");
+  for (int i = 1; i < 60; ++i) {
+    d = step(0.4e6);
+    fail_unless(d.predicted_latency_s <= 0.150, "frame %d predicted %g s", i, d.predicted_latency_s);
+    if (i >= 30) recent += c.profiles()[d.index].bytes / 30;
+  }
+  // The queue may fill up to the deadline, but no further: in the long run the frames
+  // average what the link drains, ~1667 bytes per frame at 0.4 Mbit/s.
+  fail_unless(recent <= 1.05 * 0.4e6 / 8 / 30, "%g bytes per frame", recent);
+  // and back up when the link recovers
+  for (int i = 0; i < 5; ++i) d = step(20e6);
+  fail_unless_equals_int(d.index, high);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_mpc_backlog_lowers_the_choice) {
+  MpcController c(reference_profiles(), config());
+  const int empty = c.decide(0, 2e6, 0.002).index;
+  MpcController c2(reference_profiles(), config());
+  const int backlog = c2.decide(20000, 2e6, 0.002).index;  // 80 ms of queue already
+  fail_unless(c2.profiles()[backlog].bytes < c.profiles()[empty].bytes);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_rate_policy_takes_the_largest_that_fits) {
+  MpcController c(reference_profiles(), config(Policy::Rate));
+  const double bw = 1e6;
+  Decision d = c.decide(0, bw, 0.002);
+  const double budget = bw * 0.9 / 8 / 30;
+  fail_unless(c.profiles()[d.index].bytes <= budget);
+  for (int i : c.pareto())
+    if (c.profiles()[i].bytes <= budget) fail_unless(c.profiles()[i].accuracy <= c.profiles()[d.index].accuracy);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_fixed_policy_never_moves_or_skips) {
+  MpcConfig cfg = config(Policy::Fixed);
+  cfg.fixed_index = 7;
+  MpcController c(reference_profiles(), cfg);
+  for (double bw : {100e6, 1e5, 1e3}) {
+    Decision d = c.decide(50000, bw, 0.002);
+    fail_unless(!d.skip && d.index == 7);
+  }
+}
+GST_END_TEST;
+
+GST_START_TEST(test_no_feedback_keeps_the_previous_setup) {
+  MpcController c(reference_profiles(), config());
+  fail_unless_equals_int(c.decide(0, std::nullopt, 0).index, c.pareto().back());
+  const int low = c.decide(0, 0.3e6, 0.002).index;
+  fail_unless_equals_int(c.decide(0, std::nullopt, 0).index, low);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_observed_bytes_refine_the_profiles) {
+  MpcController c(reference_profiles(), config());
+  const double before = c.profiles()[10].bytes;
+  for (int i = 0; i < 50; ++i) c.observe_bytes(10, before / 2);
+  fail_unless(std::fabs(c.profiles()[10].bytes - before / 2) < 1.0);
+}
+GST_END_TEST;
+
+static Suite *control_suite(void) {
+  Suite *s = suite_create("control");
+  TCase *tc = tcase_create("general");
+  suite_add_tcase(s, tc);
+  tcase_add_test(tc, test_estimator_recovers_constant_rate);
+  tcase_add_test(tc, test_estimator_sees_queueing_delay_and_loss);
+  tcase_add_test(tc, test_forecast_is_discounted_by_recent_error);
+  tcase_add_test(tc, test_pareto_front_drops_dominated_setups);
+  tcase_add_test(tc, test_mpc_generous_link_picks_the_most_accurate);
+  tcase_add_test(tc, test_mpc_starved_link_picks_smallest_or_skips);
+  tcase_add_test(tc, test_mpc_switches_down_on_a_step);
+  tcase_add_test(tc, test_mpc_backlog_lowers_the_choice);
+  tcase_add_test(tc, test_rate_policy_takes_the_largest_that_fits);
+  tcase_add_test(tc, test_fixed_policy_never_moves_or_skips);
+  tcase_add_test(tc, test_no_feedback_keeps_the_previous_setup);
+  tcase_add_test(tc, test_observed_bytes_refine_the_profiles);
+  return s;
+}
+
+GST_CHECK_MAIN(control);
