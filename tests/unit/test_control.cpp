@@ -2,10 +2,13 @@
 #include <gst/check/gstcheck.h>
 
 #include <cmath>
+#include <stdexcept>
+#include <string>
 #include <random>
 #include <vector>
 
 #include "bandwidth_estimator.h"
+#include "link_model.h"
 #include "mpc_controller.h"
 #include "setup_table.h"
 
@@ -215,6 +218,72 @@ GST_START_TEST(test_observed_bytes_refine_the_profiles) {
 }
 GST_END_TEST;
 
+GST_START_TEST(test_link_serializes_at_its_rate_plus_delay) {
+  LinkConfig cfg;
+  cfg.trace = BandwidthTrace::constant(1e6);
+  cfg.delay_s = 0.020;
+  cfg.queue_bytes = 1 << 20;
+  LinkModel link(cfg);
+  for (int i = 0; i < 5; ++i) {
+    auto out = link.send(0.0, 1250);  // 10 ms each at 1 Mbit/s
+    fail_unless(out.has_value());
+    fail_unless(std::fabs(*out - (0.010 * (i + 1) + 0.020)) < 1e-9, "packet %d leaves at %g", i, *out);
+  }
+  fail_unless_equals_int(link.queued_bytes(0.0), 5 * 1250);
+  fail_unless_equals_int(link.queued_bytes(0.05), 0);
+  // an idle link starts serializing at the arrival time
+  fail_unless(std::fabs(*link.send(1.0, 1250) - 1.030) < 1e-9);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_link_drops_at_the_tail_when_full) {
+  LinkConfig cfg;
+  cfg.trace = BandwidthTrace::constant(1e6);
+  cfg.queue_bytes = 5000;
+  LinkModel link(cfg);
+  int accepted = 0;
+  for (int i = 0; i < 10; ++i) accepted += link.send(0.0, 1200).has_value();
+  fail_unless_equals_int(accepted, 4);
+  fail_unless_equals_int(link.dropped(), 6);
+  // once the queue drained, packets are accepted again
+  fail_unless(link.send(1.0, 1200).has_value());
+}
+GST_END_TEST;
+
+GST_START_TEST(test_link_follows_the_trace) {
+  const std::string path = std::string(g_get_tmp_dir()) + "/rtcoinfer-trace.txt";
+  FILE *f = fopen(path.c_str(), "w");
+  fputs("100.0\t1.0\n101.0\t0.25\n102.0\t1.0\n", f);  // Mbit/s, 1 s steps, times made relative
+  fclose(f);
+  BandwidthTrace t = BandwidthTrace::load(path);
+  fail_unless_equals_float(t.rate_at(0.5), 1e6);
+  fail_unless_equals_float(t.rate_at(1.5), 0.25e6);
+  fail_unless_equals_float(t.rate_at(4.5), 0.25e6);  // loops after 3 s
+  LinkConfig cfg;
+  cfg.trace = t;
+  cfg.delay_s = 0;
+  LinkModel link(cfg);
+  // 10000 bytes arriving at 0.99 s: 1250 bytes fit in the last 10 ms at 1 Mbit/s, the
+  // other 8750 go at 0.25 Mbit/s (0.28 s)
+  LinkConfig big = cfg;
+  big.queue_bytes = 1 << 20;
+  LinkModel l2(big);
+  auto out = l2.send(0.99, 10000);
+  fail_unless(out && std::fabs(*out - (1.0 + 8750 * 8 / 0.25e6)) < 1e-6, "left at %g", *out);
+  // malformed traces are refused with the line number
+  f = fopen(path.c_str(), "w");
+  fputs("0 1\n1 x\n", f);
+  fclose(f);
+  bool threw = false;
+  try {
+    BandwidthTrace::load(path);
+  } catch (const std::runtime_error &e) {
+    threw = std::string(e.what()).find(":2:") != std::string::npos;
+  }
+  fail_unless(threw);
+}
+GST_END_TEST;
+
 static Suite *control_suite(void) {
   Suite *s = suite_create("control");
   TCase *tc = tcase_create("general");
@@ -231,6 +300,9 @@ static Suite *control_suite(void) {
   tcase_add_test(tc, test_fixed_policy_never_moves_or_skips);
   tcase_add_test(tc, test_no_feedback_keeps_the_previous_setup);
   tcase_add_test(tc, test_observed_bytes_refine_the_profiles);
+  tcase_add_test(tc, test_link_serializes_at_its_rate_plus_delay);
+  tcase_add_test(tc, test_link_drops_at_the_tail_when_full);
+  tcase_add_test(tc, test_link_follows_the_trace);
   return s;
 }
 

@@ -1,0 +1,101 @@
+#include "link_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace rtcoinfer {
+
+BandwidthTrace BandwidthTrace::constant(double bps) {
+  BandwidthTrace t;
+  t.points = {{0.0, bps}};
+  return t;
+}
+
+BandwidthTrace BandwidthTrace::load(const std::string &path, double scale) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot open bandwidth trace " + path);
+  BandwidthTrace t;
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.find_first_not_of(" \t\r") == std::string::npos || line[0] == '#') continue;
+    std::istringstream ls(line);
+    double time, mbps;
+    if (!(ls >> time >> mbps) || !std::isfinite(time) || !std::isfinite(mbps) || mbps < 0)
+      throw std::runtime_error(path + ":" + std::to_string(n) + ": expected \"time_s throughput_Mbit/s\"");
+    if (!t.points.empty() && time <= t.points.back().first)
+      throw std::runtime_error(path + ":" + std::to_string(n) + ": times must increase");
+    t.points.push_back({time, mbps * 1e6 * scale});
+  }
+  if (t.points.size() < 2) throw std::runtime_error(path + ": a trace needs at least two lines");
+  const double t0 = t.points.front().first;
+  for (auto &p : t.points) p.first -= t0;
+  return t;
+}
+
+double BandwidthTrace::duration() const {
+  if (points.size() < 2) return 0;
+  // the last sample lasts as long as the one before it
+  return points.back().first + (points.back().first - points[points.size() - 2].first);
+}
+
+double BandwidthTrace::rate_at(double t) const {
+  if (points.size() == 1) return points[0].second;
+  const double d = duration();
+  if (loop && d > 0) t = std::fmod(std::max(0.0, t), d);
+  auto it = std::upper_bound(points.begin(), points.end(), t,
+                             [](double v, const std::pair<double, double> &p) { return v < p.first; });
+  if (it == points.begin()) return points.front().second;
+  return std::prev(it)->second;
+}
+
+LinkModel::LinkModel(LinkConfig config) : cfg_(std::move(config)) {}
+
+double LinkModel::finish_time(double start, double bytes) const {
+  // Serialize across trace steps: at most a step's worth of bytes per step.
+  double t = start, left = bytes * 8.0;
+  const auto &pts = cfg_.trace.points;
+  for (int guard = 0; guard < 100000 && left > 0; ++guard) {
+    const double rate = std::max(cfg_.trace.rate_at(t), cfg_.min_rate_bps);
+    double step_end = INFINITY;
+    if (pts.size() > 1) {
+      const double d = cfg_.trace.duration();
+      const double base = cfg_.trace.loop && d > 0 ? std::floor(t / d) * d : 0.0;
+      const double local = t - base;
+      auto it = std::upper_bound(pts.begin(), pts.end(), local,
+                                 [](double v, const std::pair<double, double> &p) { return v < p.first; });
+      step_end = base + (it == pts.end() ? d : it->first);
+      if (step_end <= t) step_end = t + 1e-9;
+    }
+    const double can = (step_end - t) * rate;
+    if (can >= left) return t + left / rate;
+    left -= can;
+    t = step_end;
+  }
+  return t;
+}
+
+std::optional<double> LinkModel::send(double t, std::uint32_t bytes) {
+  while (!in_queue_.empty() && in_queue_.front().first <= t) in_queue_.pop_front();
+  if (queued_bytes(t) + bytes > cfg_.queue_bytes) {
+    ++dropped_;
+    return std::nullopt;
+  }
+  const double start = std::max(t, free_at_);
+  free_at_ = finish_time(start, bytes);
+  in_queue_.push_back({free_at_, bytes});
+  ++sent_;
+  return free_at_ + cfg_.delay_s;
+}
+
+std::uint64_t LinkModel::queued_bytes(double t) const {
+  std::uint64_t q = 0;
+  for (auto it = in_queue_.rbegin(); it != in_queue_.rend() && it->first > t; ++it) q += it->second;
+  return q;
+}
+
+}  // namespace rtcoinfer
