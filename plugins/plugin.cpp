@@ -1,8 +1,14 @@
 // The rtcoinfer plugin: registers every RTCoInfer element.
 #include <gst/gst.h>
 
+#include "gstrtcoinferbottleneck.h"
 #include "gstrtcoinfercompress.h"
 #include "gstrtcoinferdatasetsrc.h"
+#ifdef RTCOINFER_HAVE_TORCH
+#include "gstrtcoinferhead.h"
+#include "gstrtcoinfermpcrate.h"
+#include "gstrtcoinfertail.h"
+#endif
 
 #ifndef PACKAGE
 #define PACKAGE "gst-rtcoinfer"
@@ -11,7 +17,13 @@
 static gboolean plugin_init(GstPlugin *plugin) {
   gboolean ok = FALSE;
   ok |= GST_ELEMENT_REGISTER(rtcoinfer_compress, plugin);
+  ok |= GST_ELEMENT_REGISTER(rtcoinfer_bottleneck, plugin);
   ok |= GST_ELEMENT_REGISTER(rtcoinfer_datasetsrc, plugin);
+#ifdef RTCOINFER_HAVE_TORCH
+  ok |= GST_ELEMENT_REGISTER(rtcoinfer_head, plugin);
+  ok |= GST_ELEMENT_REGISTER(rtcoinfer_mpcrate, plugin);
+  ok |= GST_ELEMENT_REGISTER(rtcoinfer_tail, plugin);
+#endif
   return ok;
 }
 

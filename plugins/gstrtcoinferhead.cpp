@@ -1,0 +1,406 @@
+/**
+ * SECTION:element-rtcoinfer-head
+ * @title: rtcoinfer-head
+ *
+ * The device half of RTCoInfer: resizes and normalizes each video frame to the model
+ * bundle's input spec, runs the SW-CNN up to its partition layer with the BatchNorm
+ * statistics of the current setup, and pushes the partition tensor (all channels,
+ * float32 C x H x W) for rtcoinfer-compress. Each output buffer carries a
+ * GstRtcoinferFeaturesMeta with the setup, a frame sequence number, the capture time
+ * and, from a labeled source, the ground truth.
+ *
+ * The setup follows the `setup` property and upstream `rtcoinfer-setup` events (from
+ * rtcoinfer-compress, which forwards those of rtcoinfer-mpcrate); either applies from
+ * the next frame. Any raw video size is accepted and resized; a bundle that cannot be
+ * loaded fails the state change with the reason.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 videotestsrc num-buffers=30 ! videoconvert ! rtcoinfer-head model=models/zoo/fashion-mnist-swcnn.rcib \
+ *     ! rtcoinfer-compress ! rtcoinfer-tail model=models/zoo/fashion-mnist-swcnn.rcib ! fdsink
+ * ]| Classifies 30 test-pattern frames (resized to the model's 28x28 gray input) and
+ * prints the JSON results.
+ */
+#include "gstrtcoinferhead.h"
+
+#include <gst/video/video.h>
+
+#include <memory>
+#include <opencv2/imgproc.hpp>
+#include <optional>
+#include <string>
+
+#include "inference.h"
+#include "rtcoinfer_meta.h"
+#include "setup_event.h"
+
+GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_head_debug);
+#define GST_CAT_DEFAULT gst_rtcoinfer_head_debug
+
+namespace {
+
+struct HeadState {
+  // properties (object lock)
+  std::string model_path;
+  std::string setup_text;  // empty: the model's largest setup
+  int threads = 0;
+  std::optional<rtcoinfer::Setup> setup;  // resolved against the model
+
+  // streaming thread
+  std::unique_ptr<rtcoinfer::InferenceModel> model;
+  GstVideoInfo vinfo;
+  std::vector<float> input;
+  cv::Mat rgb, resized;
+
+  // statistics (object lock)
+  guint64 frames = 0, dropped = 0, seq = 0;
+  double head_ms_total = 0;
+};
+
+}  // namespace
+
+struct _GstRtcoinferHead {
+  GstBaseTransform parent;
+  HeadState *state;
+};
+
+enum { PROP_0, PROP_MODEL, PROP_SETUP, PROP_THREADS, PROP_STATS };
+
+#define VIDEO_FORMATS "{ GRAY8, RGB, BGR, RGBA, BGRA, RGBx, BGRx, I420 }"
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(VIDEO_FORMATS)));
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS,
+    GST_STATIC_CAPS(RTCOINFER_FEATURES_CAPS_NAME ", channels=(int)[1,256], height=(int)[1,256], width=(int)[1,256]"));
+
+#define gst_rtcoinfer_head_parent_class parent_class
+G_DEFINE_TYPE_WITH_CODE(GstRtcoinferHead, gst_rtcoinfer_head, GST_TYPE_BASE_TRANSFORM,
+                        GST_DEBUG_CATEGORY_INIT(gst_rtcoinfer_head_debug, "rtcoinfer-head", 0,
+                                                "RTCoInfer device-side head"));
+GST_ELEMENT_REGISTER_DEFINE(rtcoinfer_head, "rtcoinfer-head", GST_RANK_NONE, GST_TYPE_RTCOINFER_HEAD);
+
+// Resolves setup text against the loaded model; posts an error naming the valid range.
+static std::optional<rtcoinfer::Setup> resolve_setup(GstRtcoinferHead *self, const std::string &text) {
+  const auto &table = self->state->model->info().setups;
+  if (text.empty()) return table.largest();
+  std::string error;
+  auto s = table.lookup(text, &error);
+  if (!s) GST_ELEMENT_WARNING(self, LIBRARY, SETTINGS, ("%s", error.c_str()), (nullptr));
+  return s;
+}
+
+static gboolean gst_rtcoinfer_head_start(GstBaseTransform *trans) {
+  auto *self = GST_RTCOINFER_HEAD(trans);
+  HeadState *st = self->state;
+  GST_OBJECT_LOCK(self);
+  const std::string path = st->model_path, setup_text = st->setup_text;
+  const int threads = st->threads;
+  st->frames = st->dropped = st->seq = 0;
+  st->head_ms_total = 0;
+  GST_OBJECT_UNLOCK(self);
+  if (path.empty()) {
+    GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("No model bundle given"),
+                      ("set model=<bundle file>, e.g. models/zoo/fashion-mnist-swcnn.rcib"));
+    return FALSE;
+  }
+  std::string error;
+  st->model = rtcoinfer::InferenceModel::load(path, &error);
+  if (!st->model) {
+    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("Cannot load model bundle %s: %s", path.c_str(), error.c_str()),
+                      (nullptr));
+    return FALSE;
+  }
+  if (threads > 0) st->model->set_threads(threads);
+  auto setup = resolve_setup(self, setup_text);
+  if (!setup) {
+    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Setup \"%s\" is not one of this model's setups", setup_text.c_str()),
+                      ("use \"<channels>x<bits>\" from the bundle's setup table (rtcoinfer-train eval lists them)"));
+    st->model.reset();
+    return FALSE;
+  }
+  GST_OBJECT_LOCK(self);
+  st->setup = setup;
+  GST_OBJECT_UNLOCK(self);
+  return TRUE;
+}
+
+static gboolean gst_rtcoinfer_head_stop(GstBaseTransform *trans) {
+  GST_RTCOINFER_HEAD(trans)->state->model.reset();
+  return TRUE;
+}
+
+static GstCaps *gst_rtcoinfer_head_transform_caps(GstBaseTransform *trans, GstPadDirection direction, GstCaps *,
+                                                  GstCaps *filter) {
+  auto *self = GST_RTCOINFER_HEAD(trans);
+  GstCaps *out;
+  if (direction == GST_PAD_SRC) {
+    out = gst_static_pad_template_get_caps(&sink_template);
+  } else if (self->state->model) {
+    const auto &info = self->state->model->info();
+    rtcoinfer::FeaturesFormat f{info.partition_channels, info.partition_height, info.partition_width,
+                                info.frame_model_id};
+    out = rtcoinfer::features_caps_new(f);
+  } else {
+    out = gst_static_pad_template_get_caps(&src_template);
+  }
+  if (filter) {
+    GstCaps *tmp = gst_caps_intersect_full(filter, out, GST_CAPS_INTERSECT_FIRST);
+    gst_caps_unref(out);
+    out = tmp;
+  }
+  return out;
+}
+
+static gboolean gst_rtcoinfer_head_set_caps(GstBaseTransform *trans, GstCaps *incaps, GstCaps *) {
+  auto *self = GST_RTCOINFER_HEAD(trans);
+  if (!gst_video_info_from_caps(&self->state->vinfo, incaps)) {
+    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("Cannot parse video caps"), ("%" GST_PTR_FORMAT, incaps));
+    return FALSE;
+  }
+  const auto &in = self->state->model->info().input;
+  GST_INFO_OBJECT(self, "%dx%d %s -> model input %dx%dx%d", GST_VIDEO_INFO_WIDTH(&self->state->vinfo),
+                  GST_VIDEO_INFO_HEIGHT(&self->state->vinfo),
+                  gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(&self->state->vinfo)), in.width, in.height,
+                  in.channels);
+  return TRUE;
+}
+
+static gboolean gst_rtcoinfer_head_transform_size(GstBaseTransform *trans, GstPadDirection, GstCaps *, gsize,
+                                                  GstCaps *, gsize *othersize) {
+  auto *self = GST_RTCOINFER_HEAD(trans);
+  if (!self->state->model) return FALSE;
+  const auto &info = self->state->model->info();
+  *othersize = gsize(info.partition_channels) * info.partition_height * info.partition_width * sizeof(float);
+  return TRUE;
+}
+
+static gboolean gst_rtcoinfer_head_src_event(GstBaseTransform *trans, GstEvent *event) {
+  auto *self = GST_RTCOINFER_HEAD(trans);
+  if (auto wanted = rtcoinfer::setup_event_parse(event)) {
+    if (self->state->model) {
+      auto setup = self->state->model->info().setups.find(wanted->channels, wanted->bits);
+      if (setup) {
+        GST_OBJECT_LOCK(self);
+        self->state->setup = setup;
+        self->state->setup_text = setup->name();
+        GST_OBJECT_UNLOCK(self);
+        GST_INFO_OBJECT(self, "switching to %s from the next frame", setup->name().c_str());
+      } else {
+        GST_ELEMENT_WARNING(self, LIBRARY, SETTINGS, ("Ignoring rtcoinfer-setup %s: not a setup of this model",
+                                                      wanted->name().c_str()), (nullptr));
+      }
+    }
+    gst_event_unref(event);
+    return TRUE;  // handled here; nothing upstream of the head computes features
+  }
+  return GST_BASE_TRANSFORM_CLASS(parent_class)->src_event(trans, event);
+}
+
+// Converts the mapped frame to the model's channel count (gray, or RGB for 3 channels).
+static void to_model_color(const GstVideoFrame *frame, int channels, cv::Mat &out) {
+  const int w = GST_VIDEO_FRAME_WIDTH(frame), h = GST_VIDEO_FRAME_HEIGHT(frame);
+  const GstVideoFormat fmt = GST_VIDEO_FRAME_FORMAT(frame);
+  auto plane = [&](int p, int type, int rows, int cols) {
+    return cv::Mat(rows, cols, type, GST_VIDEO_FRAME_PLANE_DATA(frame, p), GST_VIDEO_FRAME_PLANE_STRIDE(frame, p));
+  };
+  switch (fmt) {
+    case GST_VIDEO_FORMAT_GRAY8: {
+      cv::Mat g = plane(0, CV_8UC1, h, w);
+      if (channels == 1) g.copyTo(out); else cv::cvtColor(g, out, cv::COLOR_GRAY2RGB);
+      break;
+    }
+    case GST_VIDEO_FORMAT_I420: {
+      cv::Mat y = plane(0, CV_8UC1, h, w);
+      if (channels == 1) {
+        y.copyTo(out);
+      } else {
+        // OpenCV wants the three planes stacked contiguously
+        cv::Mat packed(h * 3 / 2, w, CV_8UC1);
+        y.copyTo(packed.rowRange(0, h));
+        const int cw = (w + 1) / 2, chh = (h + 1) / 2;
+        cv::Mat u = plane(1, CV_8UC1, chh, cw), v = plane(2, CV_8UC1, chh, cw);
+        std::size_t off = std::size_t(h) * w;
+        for (int r = 0; r < h / 2; ++r, off += w / 2) std::memcpy(packed.data + off, u.ptr(r), w / 2);
+        for (int r = 0; r < h / 2; ++r, off += w / 2) std::memcpy(packed.data + off, v.ptr(r), w / 2);
+        cv::cvtColor(packed, out, cv::COLOR_YUV2RGB_I420);
+      }
+      break;
+    }
+    default: {
+      const bool four = GST_VIDEO_FRAME_N_COMPONENTS(frame) == 4 || fmt == GST_VIDEO_FORMAT_RGBx ||
+                        fmt == GST_VIDEO_FORMAT_BGRx;
+      cv::Mat m = plane(0, four ? CV_8UC4 : CV_8UC3, h, w);
+      const bool bgr = fmt == GST_VIDEO_FORMAT_BGR || fmt == GST_VIDEO_FORMAT_BGRA || fmt == GST_VIDEO_FORMAT_BGRx;
+      int code;
+      if (channels == 1)
+        code = four ? (bgr ? cv::COLOR_BGRA2GRAY : cv::COLOR_RGBA2GRAY) : (bgr ? cv::COLOR_BGR2GRAY : cv::COLOR_RGB2GRAY);
+      else
+        code = four ? (bgr ? cv::COLOR_BGRA2RGB : cv::COLOR_RGBA2RGB) : (bgr ? cv::COLOR_BGR2RGB : -1);
+      if (code < 0) m.copyTo(out); else cv::cvtColor(m, out, code);
+    }
+  }
+}
+
+static GstFlowReturn gst_rtcoinfer_head_transform(GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer *outbuf) {
+  auto *self = GST_RTCOINFER_HEAD(trans);
+  HeadState *st = self->state;
+  const auto &info = st->model->info();
+  const auto &in = info.input;
+  const guint64 capture_us = rtcoinfer::realtime_us();
+  GST_OBJECT_LOCK(self);
+  const rtcoinfer::Setup setup = *st->setup;
+  GST_OBJECT_UNLOCK(self);
+
+  GstVideoFrame frame;
+  if (!gst_video_frame_map(&frame, &st->vinfo, inbuf, GST_MAP_READ)) {
+    GST_OBJECT_LOCK(self);
+    st->dropped++;
+    GST_OBJECT_UNLOCK(self);
+    GST_ELEMENT_WARNING(self, STREAM, DECODE, ("Dropped a video frame that could not be mapped"), (nullptr));
+    return GST_BASE_TRANSFORM_FLOW_DROPPED;
+  }
+  to_model_color(&frame, in.channels, st->rgb);
+  gst_video_frame_unmap(&frame);
+  if (st->rgb.cols != in.width || st->rgb.rows != in.height) {
+    const bool shrink = st->rgb.cols > in.width || st->rgb.rows > in.height;
+    cv::resize(st->rgb, st->resized, cv::Size(in.width, in.height), 0, 0, shrink ? cv::INTER_AREA : cv::INTER_LINEAR);
+  } else {
+    st->resized = st->rgb;
+  }
+  // HWC uint8 -> CHW float, (x/255 - mean) / std
+  const std::size_t plane = std::size_t(in.width) * in.height;
+  st->input.resize(plane * in.channels);
+  for (int c = 0; c < in.channels; ++c) {
+    const float scale = 1.0f / (255.0f * in.std[c]), shift = in.mean[c] / in.std[c];
+    float *dst = st->input.data() + c * plane;
+    for (int y = 0; y < in.height; ++y) {
+      const guint8 *row = st->resized.ptr<guint8>(y);
+      for (int x = 0; x < in.width; ++x) dst[std::size_t(y) * in.width + x] = row[x * in.channels + c] * scale - shift;
+    }
+  }
+
+  const gint64 t0 = g_get_monotonic_time();
+  std::vector<float> features = st->model->head(st->input.data(), 1, setup.index);
+  const double ms = (g_get_monotonic_time() - t0) / 1000.0;
+  GstMapInfo map;
+  if (features.empty() || !gst_buffer_map(outbuf, &map, GST_MAP_WRITE)) {
+    GST_ELEMENT_ERROR(self, LIBRARY, FAILED, ("Head inference failed: %s", st->model->last_error().c_str()), (nullptr));
+    return GST_FLOW_ERROR;
+  }
+  std::memcpy(map.data, features.data(), std::min<gsize>(map.size, features.size() * sizeof(float)));
+  gst_buffer_unmap(outbuf, &map);
+
+  GstRtcoinferFeaturesMeta *meta = gst_buffer_add_rtcoinfer_features_meta(outbuf);
+  meta->channels = setup.channels;
+  meta->bits = setup.bits;
+  meta->setup_index = setup.index;
+  meta->capture_us = capture_us;
+  if (const GstRtcoinferTruthMeta *truth = gst_buffer_get_rtcoinfer_truth_meta(inbuf)) meta->truth = truth->label;
+  GST_OBJECT_LOCK(self);
+  meta->seq = st->seq++;
+  st->frames++;
+  st->head_ms_total += ms;
+  GST_OBJECT_UNLOCK(self);
+  return GST_FLOW_OK;
+}
+
+static void gst_rtcoinfer_head_set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec) {
+  auto *self = GST_RTCOINFER_HEAD(object);
+  HeadState *st = self->state;
+  switch (prop_id) {
+    case PROP_MODEL:
+      GST_OBJECT_LOCK(self);
+      st->model_path = g_value_get_string(value) ? g_value_get_string(value) : "";
+      GST_OBJECT_UNLOCK(self);
+      break;
+    case PROP_SETUP: {
+      const std::string text = g_value_get_string(value) ? g_value_get_string(value) : "";
+      if (st->model) {  // running: validate now, keep the old setup if invalid
+        auto setup = resolve_setup(self, text);
+        if (!setup) break;
+        GST_OBJECT_LOCK(self);
+        st->setup = setup;
+        st->setup_text = text;
+        GST_OBJECT_UNLOCK(self);
+      } else {
+        GST_OBJECT_LOCK(self);
+        st->setup_text = text;
+        GST_OBJECT_UNLOCK(self);
+      }
+      break;
+    }
+    case PROP_THREADS:
+      GST_OBJECT_LOCK(self);
+      st->threads = g_value_get_int(value);
+      GST_OBJECT_UNLOCK(self);
+      break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+  }
+}
+
+static void gst_rtcoinfer_head_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec) {
+  auto *self = GST_RTCOINFER_HEAD(object);
+  HeadState *st = self->state;
+  GST_OBJECT_LOCK(self);
+  switch (prop_id) {
+    case PROP_MODEL: g_value_set_string(value, st->model_path.c_str()); break;
+    case PROP_SETUP: g_value_set_string(value, st->setup ? st->setup->name().c_str() : st->setup_text.c_str()); break;
+    case PROP_THREADS: g_value_set_int(value, st->threads); break;
+    case PROP_STATS:
+      g_value_take_boxed(value, gst_structure_new("rtcoinfer-head-stats", "frames", G_TYPE_UINT64, st->frames,
+                                                  "dropped", G_TYPE_UINT64, st->dropped, "setup", G_TYPE_STRING,
+                                                  st->setup ? st->setup->name().c_str() : "", "mean-head-ms",
+                                                  G_TYPE_DOUBLE, st->frames ? st->head_ms_total / st->frames : 0.0,
+                                                  nullptr));
+      break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+  }
+  GST_OBJECT_UNLOCK(self);
+}
+
+static void gst_rtcoinfer_head_finalize(GObject *object) {
+  delete GST_RTCOINFER_HEAD(object)->state;
+  G_OBJECT_CLASS(parent_class)->finalize(object);
+}
+
+static void gst_rtcoinfer_head_init(GstRtcoinferHead *self) { self->state = new HeadState(); }
+
+static void gst_rtcoinfer_head_class_init(GstRtcoinferHeadClass *klass) {
+  GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS(klass);
+  gobject_class->set_property = gst_rtcoinfer_head_set_property;
+  gobject_class->get_property = gst_rtcoinfer_head_get_property;
+  gobject_class->finalize = gst_rtcoinfer_head_finalize;
+
+  const auto rw = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_property(gobject_class, PROP_MODEL,
+      g_param_spec_string("model", "Model bundle", "Path of the model bundle (.rcib) written by rtcoinfer-train; "
+                          "rtcoinfer-tail must load the same one. Loaded when the element starts", nullptr, rw));
+  g_object_class_install_property(gobject_class, PROP_SETUP,
+      g_param_spec_string("setup", "Setup", "Compression setup whose BatchNorm statistics the head uses, "
+                          "\"<channels>x<bits>\" from the bundle's table (e.g. \"32x8\", \"1x1\"); empty = the "
+                          "largest. May change while PLAYING: applies from the next frame", "",
+                          GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING)));
+  g_object_class_install_property(gobject_class, PROP_THREADS,
+      g_param_spec_int("threads", "Threads", "LibTorch intra-op threads, 1..256; 0 = LibTorch's default (all cores). "
+                       "Process-wide in LibTorch", 0, 256, 0, rw));
+  g_object_class_install_property(gobject_class, PROP_STATS,
+      g_param_spec_boxed("stats", "Statistics", "Read-only: frames (pushed), dropped (unmappable input), setup "
+                         "(current), mean-head-ms (head inference per frame)", GST_TYPE_STRUCTURE,
+                         GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+
+  gst_element_class_add_static_pad_template(element_class, &sink_template);
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+  gst_element_class_set_static_metadata(element_class, "RTCoInfer head (device inference)", "Filter/Analyzer/Video",
+                                        "Runs the SW-CNN up to its partition layer; emits partition features",
+                                        "gst-rtcoinfer developers");
+  trans_class->start = GST_DEBUG_FUNCPTR(gst_rtcoinfer_head_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR(gst_rtcoinfer_head_stop);
+  trans_class->transform_caps = GST_DEBUG_FUNCPTR(gst_rtcoinfer_head_transform_caps);
+  trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_rtcoinfer_head_set_caps);
+  trans_class->transform_size = GST_DEBUG_FUNCPTR(gst_rtcoinfer_head_transform_size);
+  trans_class->src_event = GST_DEBUG_FUNCPTR(gst_rtcoinfer_head_src_event);
+  trans_class->transform = GST_DEBUG_FUNCPTR(gst_rtcoinfer_head_transform);
+  trans_class->passthrough_on_same_caps = FALSE;
+}

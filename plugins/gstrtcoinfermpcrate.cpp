@@ -1,0 +1,426 @@
+/**
+ * SECTION:element-rtcoinfer-mpcrate
+ * @title: rtcoinfer-mpcrate
+ *
+ * Chooses the compression setup of each frame from network feedback. It sits between
+ * rtcoinfer-compress and the RTP payloader, reads the `RTPTWCCPackets` events that
+ * rtpbin's rtpsession sends upstream when the stream carries the TWCC header
+ * extension, estimates the delivery rate, queueing delay and loss, and runs a Model
+ * Predictive Controller over the bundle's setups (their measured top-1 and bytes,
+ * refined online with the bytes compress really emits). When the chosen setup
+ * changes it sends an `rtcoinfer-setup` event upstream; rtcoinfer-compress applies it
+ * from the next frame and forwards it to rtcoinfer-head.
+ *
+ * A frame that would miss its deadline even at the smallest setup is dropped
+ * (skipped) and counted. Every decision is posted as an `rtcoinfer-rate` element
+ * message. Policies `rate` (largest setup whose bytes fit the forecast) and `fixed`
+ * are there for comparison.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 rtcoinfer-datasetsrc is-live=true num-buffers=300 ! rtcoinfer-head model=models/zoo/fashion-mnist-swcnn.rcib \
+ *   ! rtcoinfer-compress ! rtcoinfer-mpcrate model=models/zoo/fashion-mnist-swcnn.rcib deadline=150 \
+ *   ! rtpgstpay pt=96 mtu=1200 config-interval=1 \
+ *   ! "application/x-rtp,extmap-5=(string)\"http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\"" \
+ *   ! rtp.send_rtp_sink_0 rtpbin name=rtp rtp-profile=avpf \
+ *   rtp.send_rtp_src_0 ! udpsink host=127.0.0.1 port=5000 \
+ *   rtp.send_rtcp_src_0 ! udpsink host=127.0.0.1 port=5001 sync=false async=false \
+ *   udpsrc port=5005 ! rtp.recv_rtcp_sink_0
+ * ]| The device pipeline with rate control (pair it with pipelines/server).
+ */
+#include "gstrtcoinfermpcrate.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bandwidth_estimator.h"
+#include "feature_frame.h"
+#include "inference.h"
+#include "mpc_controller.h"
+#include "rtcoinfer_meta.h"
+#include "setup_event.h"
+
+GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_mpc_rate_debug);
+#define GST_CAT_DEFAULT gst_rtcoinfer_mpc_rate_debug
+
+using rtcoinfer::Policy;
+
+namespace {
+
+struct RateState {
+  // properties (object lock)
+  std::string model_path, fixed_text, min_text, max_text;
+  rtcoinfer::MpcConfig cfg;
+
+  // streaming thread / event thread (object lock)
+  std::unique_ptr<rtcoinfer::MpcController> controller;
+  rtcoinfer::BandwidthEstimator estimator;
+  rtcoinfer::Decision last;
+  double unacked_bytes = 0;  // sent since the last feedback
+  GstClockTime last_pts = GST_CLOCK_TIME_NONE;
+  int requested = -1;  // profile index last asked upstream
+
+  // statistics (object lock)
+  guint64 frames = 0, skips = 0, switches = 0, feedback = 0, decisions = 0;
+  double decide_us_total = 0, decide_us_max = 0;
+};
+
+}  // namespace
+
+struct _GstRtcoinferMpcRate {
+  GstBaseTransform parent;
+  RateState *state;
+};
+
+enum { PROP_0, PROP_MODEL, PROP_POLICY, PROP_DEADLINE, PROP_HORIZON, PROP_SETUP, PROP_SWITCH_PENALTY,
+       PROP_MIN_SETUP, PROP_MAX_SETUP, PROP_STATS };
+
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(RTCOINFER_FRAME_CAPS_NAME));
+static GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(RTCOINFER_FRAME_CAPS_NAME));
+
+GType gst_rtcoinfer_policy_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {int(Policy::Mpc), "Model predictive control over the horizon", "mpc"},
+      {int(Policy::Rate), "Largest setup whose bytes fit the bandwidth forecast", "rate"},
+      {int(Policy::Fixed), "Always the `setup` property", "fixed"},
+      {0, nullptr, nullptr}};
+  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstRtcoinferPolicy", values));
+  return type;
+}
+
+#define gst_rtcoinfer_mpc_rate_parent_class parent_class
+G_DEFINE_TYPE_WITH_CODE(GstRtcoinferMpcRate, gst_rtcoinfer_mpc_rate, GST_TYPE_BASE_TRANSFORM,
+                        GST_DEBUG_CATEGORY_INIT(gst_rtcoinfer_mpc_rate_debug, "rtcoinfer-mpcrate", 0,
+                                                "RTCoInfer rate control"));
+GST_ELEMENT_REGISTER_DEFINE(rtcoinfer_mpcrate, "rtcoinfer-mpcrate", GST_RANK_NONE, GST_TYPE_RTCOINFER_MPC_RATE);
+
+static gboolean gst_rtcoinfer_mpc_rate_start(GstBaseTransform *trans) {
+  auto *self = GST_RTCOINFER_MPC_RATE(trans);
+  RateState *st = self->state;
+  GST_OBJECT_LOCK(self);
+  const std::string path = st->model_path, fixed = st->fixed_text, lo = st->min_text, hi = st->max_text;
+  rtcoinfer::MpcConfig cfg = st->cfg;
+  GST_OBJECT_UNLOCK(self);
+  std::string error;
+  auto model = path.empty() ? nullptr : rtcoinfer::InferenceModel::load(path, &error);
+  if (!model) {
+    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("Cannot load model bundle \"%s\": %s", path.c_str(),
+                                                  path.empty() ? "no model given" : error.c_str()),
+                      ("the controller needs the bundle's per-setup accuracy and bytes table"));
+    return FALSE;
+  }
+  const auto &info = model->info();
+  auto bound = [&](const std::string &text, const char *what) -> std::optional<rtcoinfer::Setup> {
+    if (text.empty()) return std::nullopt;
+    std::string e;
+    auto s = info.setups.lookup(text, &e);
+    if (!s) GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("%s: %s", what, e.c_str()), (nullptr));
+    return s;
+  };
+  auto lo_s = bound(lo, "min-setup"), hi_s = bound(hi, "max-setup");
+  if ((!lo.empty() && !lo_s) || (!hi.empty() && !hi_s)) return FALSE;
+  auto bytes_of = [&](const rtcoinfer::Setup &s) { return info.stats.at(s.index).bytes; };
+  std::vector<rtcoinfer::SetupProfile> profiles;
+  for (const auto &s : info.stats) {
+    if (s.top1 < 0 || s.bytes <= 0) {
+      GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Model bundle \"%s\" has no measured accuracy/bytes for %s",
+                                                  path.c_str(), s.setup.name().c_str()),
+                        ("run rtcoinfer-train eval on the bundle to fill its setup table"));
+      return FALSE;
+    }
+    if (lo_s && s.bytes < bytes_of(*lo_s)) continue;
+    if (hi_s && s.bytes > bytes_of(*hi_s)) continue;
+    profiles.push_back({s.setup, s.top1, s.bytes});
+  }
+  if (profiles.empty()) {
+    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("min-setup/max-setup leave no setup to choose from"), (nullptr));
+    return FALSE;
+  }
+  if (cfg.policy == Policy::Fixed) {
+    auto f = bound(fixed.empty() ? info.setups.largest().name() : fixed, "setup");
+    if (!f) return FALSE;
+    cfg.fixed_index = -1;
+    for (std::size_t i = 0; i < profiles.size(); ++i)
+      if (profiles[i].setup == *f) cfg.fixed_index = int(i);
+    if (cfg.fixed_index < 0) {
+      GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("setup %s is outside min-setup/max-setup", f->name().c_str()),
+                        (nullptr));
+      return FALSE;
+    }
+  }
+  GST_OBJECT_LOCK(self);
+  st->controller = std::make_unique<rtcoinfer::MpcController>(std::move(profiles), cfg);
+  st->estimator = rtcoinfer::BandwidthEstimator();
+  st->unacked_bytes = 0;
+  st->last_pts = GST_CLOCK_TIME_NONE;
+  st->requested = -1;
+  st->frames = st->skips = st->switches = st->feedback = st->decisions = 0;
+  st->decide_us_total = st->decide_us_max = 0;
+  st->last = {};
+  GST_OBJECT_UNLOCK(self);
+  return TRUE;
+}
+
+static gboolean gst_rtcoinfer_mpc_rate_stop(GstBaseTransform *trans) {
+  auto *self = GST_RTCOINFER_MPC_RATE(trans);
+  GST_OBJECT_LOCK(self);
+  self->state->controller.reset();
+  GST_OBJECT_UNLOCK(self);
+  return TRUE;
+}
+
+// RTPTWCCPackets: packets = < (structure) packet, seqnum=(uint), local-ts=(guint64),
+// remote-ts=(guint64, NONE when lost), size=(uint), lost=(boolean), ... >
+static std::vector<rtcoinfer::PacketReport> parse_twcc(const GstStructure *s) {
+  std::vector<rtcoinfer::PacketReport> out;
+  const GValue *list = gst_structure_get_value(s, "packets");
+  if (!list || (!GST_VALUE_HOLDS_LIST(list) && !GST_VALUE_HOLDS_ARRAY(list))) return out;
+  const guint n = GST_VALUE_HOLDS_LIST(list) ? gst_value_list_get_size(list) : gst_value_array_get_size(list);
+  for (guint i = 0; i < n; ++i) {
+    const GValue *v = GST_VALUE_HOLDS_LIST(list) ? gst_value_list_get_value(list, i) : gst_value_array_get_value(list, i);
+    if (!GST_VALUE_HOLDS_STRUCTURE(v)) continue;
+    const GstStructure *p = gst_value_get_structure(v);
+    rtcoinfer::PacketReport r;
+    guint seq = 0, size = 0;
+    guint64 local = GST_CLOCK_TIME_NONE, remote = GST_CLOCK_TIME_NONE;
+    gboolean lost = FALSE;
+    gst_structure_get_uint(p, "seqnum", &seq);
+    gst_structure_get_uint(p, "size", &size);
+    gst_structure_get_uint64(p, "local-ts", &local);
+    gst_structure_get_uint64(p, "remote-ts", &remote);
+    gst_structure_get_boolean(p, "lost", &lost);
+    r.seqnum = guint16(seq);
+    r.size = size;
+    r.send_ns = GST_CLOCK_TIME_IS_VALID(local) ? gint64(local) : -1;
+    r.arrival_ns = (!lost && GST_CLOCK_TIME_IS_VALID(remote)) ? gint64(remote) : -1;
+    out.push_back(r);
+  }
+  return out;
+}
+
+static gboolean gst_rtcoinfer_mpc_rate_src_event(GstBaseTransform *trans, GstEvent *event) {
+  auto *self = GST_RTCOINFER_MPC_RATE(trans);
+  if (GST_EVENT_TYPE(event) == GST_EVENT_CUSTOM_UPSTREAM) {
+    const GstStructure *s = gst_event_get_structure(event);
+    if (s && gst_structure_has_name(s, "RTPTWCCPackets")) {
+      auto packets = parse_twcc(s);
+      GST_OBJECT_LOCK(self);
+      self->state->estimator.add_twcc(packets);
+      self->state->unacked_bytes = 0;
+      self->state->feedback++;
+      GST_OBJECT_UNLOCK(self);
+      GST_LOG_OBJECT(self, "TWCC feedback: %zu packets", packets.size());
+      gst_event_unref(event);
+      return TRUE;  // consumed: nothing upstream uses it
+    }
+  }
+  return GST_BASE_TRANSFORM_CLASS(parent_class)->src_event(trans, event);
+}
+
+static GstFlowReturn gst_rtcoinfer_mpc_rate_transform_ip(GstBaseTransform *trans, GstBuffer *buf) {
+  auto *self = GST_RTCOINFER_MPC_RATE(trans);
+  RateState *st = self->state;
+  const gsize size = gst_buffer_get_size(buf);
+  // Which setup this frame was coded at (header check only; the payload is the tail's).
+  rtcoinfer::FrameHeader h;
+  GstMapInfo map;
+  bool valid = false;
+  if (gst_buffer_map(buf, &map, GST_MAP_READ)) {
+    valid = rtcoinfer::FrameDecoder::parse_header(map.data, map.size, h).ok();
+    gst_buffer_unmap(buf, &map);
+  }
+
+  GST_OBJECT_LOCK(self);
+  auto &ctl = *st->controller;
+  if (GST_BUFFER_PTS_IS_VALID(buf)) {
+    if (GST_CLOCK_TIME_IS_VALID(st->last_pts) && GST_BUFFER_PTS(buf) > st->last_pts) {
+      rtcoinfer::MpcConfig cfg = ctl.config();
+      const double dt = double(GST_BUFFER_PTS(buf) - st->last_pts) / GST_SECOND;
+      cfg.frame_interval_s = 0.8 * cfg.frame_interval_s + 0.2 * dt;  // smoothed frame interval
+      ctl.set_config(cfg);
+    }
+    st->last_pts = GST_BUFFER_PTS(buf);
+  }
+  if (valid)
+    if (auto idx = ctl.find(rtcoinfer::Setup{-1, h.channels, h.bits})) ctl.observe_bytes(*idx, double(size));
+  // in flight: what the bottleneck queue holds plus what left since the last feedback
+  const auto forecast = st->estimator.forecast_bps();
+  const double queued = st->estimator.queue_delay_s() * st->estimator.estimate_bps().value_or(0) / 8.0;
+  const rtcoinfer::Decision d = ctl.decide(queued + st->unacked_bytes + double(size), forecast, st->estimator.rtt_s());
+  st->frames++;
+  st->decisions++;
+  st->decide_us_total += d.decide_us;
+  st->decide_us_max = std::max(st->decide_us_max, d.decide_us);
+  st->last = d;
+  std::optional<rtcoinfer::Setup> ask;
+  if (!d.skip && d.index != st->requested) {
+    if (st->requested >= 0) st->switches++;
+    st->requested = d.index;
+    ask = ctl.profiles()[d.index].setup;
+  }
+  if (d.skip)
+    st->skips++;
+  else
+    st->unacked_bytes += double(size);
+  const std::string chosen = d.skip ? "skip" : ctl.profiles()[d.index].setup.name();
+  const guint64 skips = st->skips;
+  GST_OBJECT_UNLOCK(self);
+
+  gst_element_post_message(
+      GST_ELEMENT(self),
+      gst_message_new_element(
+          GST_OBJECT(self),
+          gst_structure_new("rtcoinfer-rate", "setup", G_TYPE_STRING, chosen.c_str(), "skip", G_TYPE_BOOLEAN, d.skip,
+                            "forecast-bps", G_TYPE_DOUBLE, d.forecast_bps, "predicted-latency-ms", G_TYPE_DOUBLE,
+                            d.predicted_latency_s * 1000, "in-flight-bytes", G_TYPE_DOUBLE, queued,
+                            "frame-bytes", G_TYPE_UINT64, guint64(size), "decide-us", G_TYPE_DOUBLE, d.decide_us,
+                            nullptr)));
+  if (ask) {
+    GST_INFO_OBJECT(self, "asking upstream for %s", ask->name().c_str());
+    gst_pad_push_event(GST_BASE_TRANSFORM_SINK_PAD(trans), rtcoinfer::setup_event_new(*ask));
+  }
+  if (d.skip) {
+    if (skips == 1 || skips % 100 == 0)
+      GST_ELEMENT_WARNING(self, STREAM, FAILED, ("Skipped a frame that would miss its deadline (%" G_GUINT64_FORMAT
+                                                 " so far)", skips),
+                          ("predicted %.1f ms even at the smallest setup", d.predicted_latency_s * 1000));
+    return GST_BASE_TRANSFORM_FLOW_DROPPED;
+  }
+  return GST_FLOW_OK;
+}
+
+static GstStructure *build_stats(GstRtcoinferMpcRate *self) {
+  RateState *st = self->state;
+  GST_OBJECT_LOCK(self);
+  const std::string setup = st->controller && st->requested >= 0 ? st->controller->profiles()[st->requested].setup.name() : "";
+  GstStructure *s = gst_structure_new(
+      "rtcoinfer-mpcrate-stats", "frames", G_TYPE_UINT64, st->frames, "skips", G_TYPE_UINT64, st->skips, "switches",
+      G_TYPE_UINT64, st->switches, "feedback", G_TYPE_UINT64, st->feedback, "setup", G_TYPE_STRING, setup.c_str(),
+      "estimate-bps", G_TYPE_DOUBLE, st->estimator.estimate_bps().value_or(0), "forecast-bps", G_TYPE_DOUBLE,
+      st->estimator.forecast_bps().value_or(0), "queue-delay-ms", G_TYPE_DOUBLE, st->estimator.queue_delay_s() * 1000,
+      "loss", G_TYPE_DOUBLE, st->estimator.loss_fraction(), "predicted-latency-ms", G_TYPE_DOUBLE,
+      st->last.predicted_latency_s * 1000, "mean-decide-us", G_TYPE_DOUBLE,
+      st->decisions ? st->decide_us_total / st->decisions : 0.0, "max-decide-us", G_TYPE_DOUBLE, st->decide_us_max,
+      nullptr);
+  GST_OBJECT_UNLOCK(self);
+  return s;
+}
+
+static void gst_rtcoinfer_mpc_rate_set_property(GObject *object, guint prop_id, const GValue *value,
+                                                GParamSpec *pspec) {
+  auto *self = GST_RTCOINFER_MPC_RATE(object);
+  RateState *st = self->state;
+  auto str = [&] { return std::string(g_value_get_string(value) ? g_value_get_string(value) : ""); };
+  GST_OBJECT_LOCK(self);
+  switch (prop_id) {
+    case PROP_MODEL: st->model_path = str(); break;
+    case PROP_POLICY: st->cfg.policy = Policy(g_value_get_enum(value)); break;
+    case PROP_DEADLINE: st->cfg.deadline_s = g_value_get_double(value) / 1000.0; break;
+    case PROP_HORIZON: st->cfg.horizon = g_value_get_int(value); break;
+    case PROP_SETUP: st->fixed_text = str(); break;
+    case PROP_SWITCH_PENALTY: st->cfg.switch_penalty = g_value_get_double(value); break;
+    case PROP_MIN_SETUP: st->min_text = str(); break;
+    case PROP_MAX_SETUP: st->max_text = str(); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+  }
+  // deadline, horizon and switch penalty apply to a running controller at once
+  if (st->controller && (prop_id == PROP_DEADLINE || prop_id == PROP_HORIZON || prop_id == PROP_SWITCH_PENALTY)) {
+    rtcoinfer::MpcConfig cfg = st->controller->config();
+    cfg.deadline_s = st->cfg.deadline_s;
+    cfg.horizon = st->cfg.horizon;
+    cfg.switch_penalty = st->cfg.switch_penalty;
+    st->controller->set_config(cfg);
+  }
+  GST_OBJECT_UNLOCK(self);
+}
+
+static void gst_rtcoinfer_mpc_rate_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec) {
+  auto *self = GST_RTCOINFER_MPC_RATE(object);
+  RateState *st = self->state;
+  if (prop_id == PROP_STATS) {
+    g_value_take_boxed(value, build_stats(self));
+    return;
+  }
+  GST_OBJECT_LOCK(self);
+  switch (prop_id) {
+    case PROP_MODEL: g_value_set_string(value, st->model_path.c_str()); break;
+    case PROP_POLICY: g_value_set_enum(value, int(st->cfg.policy)); break;
+    case PROP_DEADLINE: g_value_set_double(value, st->cfg.deadline_s * 1000.0); break;
+    case PROP_HORIZON: g_value_set_int(value, st->cfg.horizon); break;
+    case PROP_SETUP: g_value_set_string(value, st->fixed_text.c_str()); break;
+    case PROP_SWITCH_PENALTY: g_value_set_double(value, st->cfg.switch_penalty); break;
+    case PROP_MIN_SETUP: g_value_set_string(value, st->min_text.c_str()); break;
+    case PROP_MAX_SETUP: g_value_set_string(value, st->max_text.c_str()); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+  }
+  GST_OBJECT_UNLOCK(self);
+}
+
+static void gst_rtcoinfer_mpc_rate_finalize(GObject *object) {
+  delete GST_RTCOINFER_MPC_RATE(object)->state;
+  G_OBJECT_CLASS(parent_class)->finalize(object);
+}
+
+static void gst_rtcoinfer_mpc_rate_init(GstRtcoinferMpcRate *self) {
+  self->state = new RateState();
+  gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
+}
+
+static void gst_rtcoinfer_mpc_rate_class_init(GstRtcoinferMpcRateClass *klass) {
+  GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS(klass);
+  gobject_class->set_property = gst_rtcoinfer_mpc_rate_set_property;
+  gobject_class->get_property = gst_rtcoinfer_mpc_rate_get_property;
+  gobject_class->finalize = gst_rtcoinfer_mpc_rate_finalize;
+  const auto rw = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  const auto rw_playing = GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING);
+  const rtcoinfer::MpcConfig def;
+
+  g_object_class_install_property(gobject_class, PROP_MODEL,
+      g_param_spec_string("model", "Model bundle", "The bundle rtcoinfer-head runs; its setup table (top-1 and mean "
+                          "bytes per setup, from rtcoinfer-train eval) is what the controller optimizes", nullptr, rw));
+  g_object_class_install_property(gobject_class, PROP_POLICY,
+      g_param_spec_enum("policy", "Policy", "mpc, rate (largest setup fitting the forecast) or fixed (the setup "
+                        "property)", GST_TYPE_RTCOINFER_POLICY, int(Policy::Mpc), rw));
+  g_object_class_install_property(gobject_class, PROP_DEADLINE,
+      g_param_spec_double("deadline", "Deadline", "Capture-to-result deadline per frame in milliseconds, 1..60000. "
+                          "May change while PLAYING", 1, 60000, def.deadline_s * 1000, rw_playing));
+  g_object_class_install_property(gobject_class, PROP_HORIZON,
+      g_param_spec_int("horizon", "Horizon", "Frames the MPC plans ahead, 1..20. May change while PLAYING", 1, 20,
+                       def.horizon, rw_playing));
+  g_object_class_install_property(gobject_class, PROP_SETUP,
+      g_param_spec_string("setup", "Fixed setup", "Setup \"<channels>x<bits>\" for policy=fixed; empty = the "
+                          "largest", "", rw));
+  g_object_class_install_property(gobject_class, PROP_SWITCH_PENALTY,
+      g_param_spec_double("switch-penalty", "Switch penalty", "Accuracy points (0..100) the MPC charges per setup "
+                          "switch. May change while PLAYING", 0, 100, def.switch_penalty, rw_playing));
+  g_object_class_install_property(gobject_class, PROP_MIN_SETUP,
+      g_param_spec_string("min-setup", "Minimum setup", "Never choose a setup with fewer mean bytes than this "
+                          "\"<channels>x<bits>\"; empty = no limit", "", rw));
+  g_object_class_install_property(gobject_class, PROP_MAX_SETUP,
+      g_param_spec_string("max-setup", "Maximum setup", "Never choose a setup with more mean bytes than this "
+                          "\"<channels>x<bits>\"; empty = no limit", "", rw));
+  g_object_class_install_property(gobject_class, PROP_STATS,
+      g_param_spec_boxed("stats", "Statistics", "Read-only: frames, skips, switches, feedback (TWCC events), setup "
+                         "(current), estimate-bps and forecast-bps (bits/s), queue-delay-ms, loss (0..1), "
+                         "predicted-latency-ms, mean-decide-us and max-decide-us", GST_TYPE_STRUCTURE,
+                         GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+
+  gst_element_class_add_static_pad_template(element_class, &sink_template);
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+  gst_element_class_set_static_metadata(element_class, "RTCoInfer MPC rate control", "Filter/Network",
+                                        "Chooses the SW-CNN compression setup per frame from RTCP/TWCC feedback",
+                                        "gst-rtcoinfer developers");
+  gst_type_mark_as_plugin_api(GST_TYPE_RTCOINFER_POLICY, GstPluginAPIFlags(0));
+  trans_class->start = GST_DEBUG_FUNCPTR(gst_rtcoinfer_mpc_rate_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR(gst_rtcoinfer_mpc_rate_stop);
+  trans_class->src_event = GST_DEBUG_FUNCPTR(gst_rtcoinfer_mpc_rate_src_event);
+  trans_class->transform_ip = GST_DEBUG_FUNCPTR(gst_rtcoinfer_mpc_rate_transform_ip);
+  trans_class->passthrough_on_same_caps = FALSE;
+}

@@ -1,0 +1,422 @@
+/**
+ * SECTION:element-rtcoinfer-tail
+ * @title: rtcoinfer-tail
+ *
+ * The server half of RTCoInfer: parses and validates each feature frame, dequantizes
+ * it and runs the rest of the SW-CNN with the BatchNorm statistics of the frame's own
+ * setup. Each result leaves as one JSON object per line on the src pad
+ * (application/x-ndjson), as an element message `rtcoinfer-result` on the bus, and as
+ * a GstRtcoinferResultMeta on the output buffer.
+ *
+ * Malformed frames, frames of another model and frames older than `max-latency` are
+ * dropped, counted per reason in `stats`, and reported with a warning; they are never
+ * fatal. Gaps in the frame sequence (frames lost on the network or skipped by the
+ * device) are counted as `missing`.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 rtcoinfer-datasetsrc num-buffers=100 ! rtcoinfer-head model=models/zoo/fashion-mnist-swcnn.rcib \
+ *     ! rtcoinfer-compress setup=4x2 ! rtcoinfer-tail model=models/zoo/fashion-mnist-swcnn.rcib \
+ *     ! filesink location=results.jsonl
+ * ]| Classifies 100 Fashion-MNIST test images through 4-channel, 2-bit features and
+ * writes one JSON result per line.
+ */
+#include "gstrtcoinfertail.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "feature_frame.h"
+#include "inference.h"
+#include "rtcoinfer_meta.h"
+
+GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_tail_debug);
+#define GST_CAT_DEFAULT gst_rtcoinfer_tail_debug
+
+namespace {
+
+constexpr std::size_t kLatencyWindow = 100000;
+
+struct TailState {
+  // properties (object lock)
+  std::string model_path;
+  int top_k = 5;
+  int threads = 0;
+  double max_latency_ms = 0;
+
+  // streaming thread
+  std::unique_ptr<rtcoinfer::InferenceModel> model;
+  rtcoinfer::FrameDecoder decoder;
+  std::vector<float> values;
+  bool have_seq = false;
+  guint64 last_seq = 0;
+
+  // statistics (object lock)
+  guint64 frames = 0, results = 0, missing = 0, restarts = 0, with_truth = 0, correct = 0, bytes = 0;
+  std::map<std::string, guint64> drops;
+  std::vector<double> latencies;  // ring buffer of the last kLatencyWindow results
+  std::size_t latency_next = 0;
+  std::map<std::string, guint64> per_setup;
+};
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  const std::size_t i = std::min(v.size() - 1, std::size_t(p * double(v.size() - 1) + 0.5));
+  std::nth_element(v.begin(), v.begin() + i, v.end());
+  return v[i];
+}
+
+}  // namespace
+
+struct _GstRtcoinferTail {
+  GstBaseTransform parent;
+  TailState *state;
+};
+
+enum { PROP_0, PROP_MODEL, PROP_TOP_K, PROP_THREADS, PROP_MAX_LATENCY, PROP_STATS };
+
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(RTCOINFER_FRAME_CAPS_NAME));
+static GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS("application/x-ndjson"));
+
+#define gst_rtcoinfer_tail_parent_class parent_class
+G_DEFINE_TYPE_WITH_CODE(GstRtcoinferTail, gst_rtcoinfer_tail, GST_TYPE_BASE_TRANSFORM,
+                        GST_DEBUG_CATEGORY_INIT(gst_rtcoinfer_tail_debug, "rtcoinfer-tail", 0,
+                                                "RTCoInfer server-side inference"));
+GST_ELEMENT_REGISTER_DEFINE(rtcoinfer_tail, "rtcoinfer-tail", GST_RANK_NONE, GST_TYPE_RTCOINFER_TAIL);
+
+// Counts a drop; warns on the first of each reason and then every 100th, so a broken
+// sender cannot flood the bus.
+static void drop(GstRtcoinferTail *self, const char *reason, const std::string &detail) {
+  GST_OBJECT_LOCK(self);
+  const guint64 n = ++self->state->drops[reason];
+  GST_OBJECT_UNLOCK(self);
+  if (n == 1 || n % 100 == 0)
+    GST_ELEMENT_WARNING(self, STREAM, DECODE, ("Dropped a feature frame (%s), %" G_GUINT64_FORMAT " so far", reason, n),
+                        ("%s", detail.c_str()));
+  else
+    GST_DEBUG_OBJECT(self, "dropped (%s): %s", reason, detail.c_str());
+}
+
+static GstStructure *build_stats(GstRtcoinferTail *self) {
+  TailState *st = self->state;
+  GST_OBJECT_LOCK(self);
+  GstStructure *drops = gst_structure_new_empty("drops");
+  guint64 dropped = 0;
+  for (const char *reason : {"malformed", "wrong-model", "late"}) {
+    auto it = st->drops.find(reason);
+    const guint64 n = it == st->drops.end() ? 0 : it->second;
+    dropped += n;
+    gst_structure_set(drops, reason, G_TYPE_UINT64, n, nullptr);
+  }
+  std::vector<double> lat = st->latencies;
+  GstStructure *s = gst_structure_new(
+      "rtcoinfer-tail-stats", "frames", G_TYPE_UINT64, st->frames, "results", G_TYPE_UINT64, st->results,
+      "dropped", G_TYPE_UINT64, dropped, "missing", G_TYPE_UINT64, st->missing, "restarts", G_TYPE_UINT64,
+      st->restarts, "bytes", G_TYPE_UINT64, st->bytes, "with-truth", G_TYPE_UINT64, st->with_truth, "correct",
+      G_TYPE_UINT64, st->correct, "accuracy", G_TYPE_DOUBLE,
+      st->with_truth ? 100.0 * double(st->correct) / double(st->with_truth) : 0.0, nullptr);
+  GST_OBJECT_UNLOCK(self);
+  gst_structure_set(s, "latency-p50-ms", G_TYPE_DOUBLE, percentile(lat, 0.5), "latency-p99-ms", G_TYPE_DOUBLE,
+                    percentile(lat, 0.99), nullptr);
+  gst_structure_set(s, "drops", GST_TYPE_STRUCTURE, drops, nullptr);
+  gst_structure_free(drops);
+  return s;
+}
+
+static gboolean gst_rtcoinfer_tail_start(GstBaseTransform *trans) {
+  auto *self = GST_RTCOINFER_TAIL(trans);
+  TailState *st = self->state;
+  GST_OBJECT_LOCK(self);
+  const std::string path = st->model_path;
+  const int threads = st->threads;
+  st->frames = st->results = st->missing = st->restarts = st->with_truth = st->correct = st->bytes = 0;
+  st->drops.clear();
+  st->latencies.clear();
+  st->latency_next = 0;
+  st->per_setup.clear();
+  GST_OBJECT_UNLOCK(self);
+  st->have_seq = false;
+  if (path.empty()) {
+    GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("No model bundle given"),
+                      ("set model=<bundle file>, e.g. models/zoo/fashion-mnist-swcnn.rcib"));
+    return FALSE;
+  }
+  std::string error;
+  st->model = rtcoinfer::InferenceModel::load(path, &error);
+  if (!st->model) {
+    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("Cannot load model bundle %s: %s", path.c_str(), error.c_str()),
+                      (nullptr));
+    return FALSE;
+  }
+  if (threads > 0) st->model->set_threads(threads);
+  GST_INFO_OBJECT(self, "model %s (%s), frame model id %08x", path.c_str(), st->model->info().arch.c_str(),
+                  st->model->info().frame_model_id);
+  return TRUE;
+}
+
+static gboolean gst_rtcoinfer_tail_stop(GstBaseTransform *trans) {
+  GST_RTCOINFER_TAIL(trans)->state->model.reset();
+  return TRUE;
+}
+
+static GstCaps *gst_rtcoinfer_tail_transform_caps(GstBaseTransform *, GstPadDirection direction, GstCaps *,
+                                                  GstCaps *filter) {
+  GstCaps *out = gst_caps_from_string(direction == GST_PAD_SINK ? "application/x-ndjson" : RTCOINFER_FRAME_CAPS_NAME);
+  if (filter) {
+    GstCaps *tmp = gst_caps_intersect_full(filter, out, GST_CAPS_INTERSECT_FIRST);
+    gst_caps_unref(out);
+    out = tmp;
+  }
+  return out;
+}
+
+static gboolean gst_rtcoinfer_tail_set_caps(GstBaseTransform *trans, GstCaps *incaps, GstCaps *) {
+  auto *self = GST_RTCOINFER_TAIL(trans);
+  const GstStructure *s = gst_caps_get_structure(incaps, 0);
+  auto id = rtcoinfer::model_id_from_string(gst_structure_get_string(s, "model-id"));
+  if (id && self->state->model && *id != self->state->model->info().frame_model_id)
+    GST_ELEMENT_WARNING(self, STREAM, WRONG_TYPE,
+                        ("The sender uses another model (id %08x) than this tail (%08x): its frames will be dropped",
+                         *id, self->state->model->info().frame_model_id),
+                        ("load the same bundle on the device and the server"));
+  return TRUE;
+}
+
+// 16-bit wire sequence numbers -> 64-bit, counting gaps; a jump backwards by more than
+// half the space means the sender restarted.
+static guint64 unwrap_seq(GstRtcoinferTail *self, guint16 seq) {
+  TailState *st = self->state;
+  if (!st->have_seq) {
+    st->have_seq = true;
+    st->last_seq = seq;
+    return seq;
+  }
+  const gint16 delta = gint16(guint16(seq - guint16(st->last_seq)));
+  GST_OBJECT_LOCK(self);
+  if (delta > 0) {
+    st->missing += guint64(delta - 1);
+    st->last_seq += guint64(delta);
+  } else {
+    st->restarts++;  // reordering is not expected after rtpjitterbuffer; treat as a new stream
+    st->last_seq = (st->last_seq & ~guint64(0xffff)) + 0x10000 + seq;
+  }
+  GST_OBJECT_UNLOCK(self);
+  if (delta > 1) GST_INFO_OBJECT(self, "gap of %d frames before seq %u", delta - 1, seq);
+  if (delta <= 0) GST_ELEMENT_INFO(self, STREAM, DECODE, ("Sender restarted its frame sequence"), (nullptr));
+  return st->last_seq;
+}
+
+static GstFlowReturn gst_rtcoinfer_tail_prepare_output_buffer(GstBaseTransform *trans, GstBuffer *inbuf,
+                                                              GstBuffer **outbuf) {
+  auto *self = GST_RTCOINFER_TAIL(trans);
+  TailState *st = self->state;
+  const auto &info = st->model->info();
+  GST_OBJECT_LOCK(self);
+  st->frames++;
+  const int top_k = st->top_k;
+  const double max_latency = st->max_latency_ms;
+  GST_OBJECT_UNLOCK(self);
+
+  GstMapInfo map;
+  if (!gst_buffer_map(inbuf, &map, GST_MAP_READ)) {
+    drop(self, "malformed", "buffer could not be mapped");
+    return GST_BASE_TRANSFORM_FLOW_DROPPED;
+  }
+  rtcoinfer::FrameHeader hdr;
+  rtcoinfer::FrameStatus status = rtcoinfer::FrameDecoder::parse_header(map.data, map.size, hdr);
+  if (status.ok() && hdr.model_id != info.frame_model_id) {
+    gst_buffer_unmap(inbuf, &map);
+    drop(self, "wrong-model",
+         "frame of model " + rtcoinfer::model_id_to_string(hdr.model_id) + ", this tail runs " +
+             rtcoinfer::model_id_to_string(info.frame_model_id) + " (" + info.model_id.substr(0, 16) + "...)");
+    return GST_BASE_TRANSFORM_FLOW_DROPPED;
+  }
+  if (status.ok()) status = st->decoder.decode(map.data, map.size, hdr, st->values);
+  const gsize bytes = map.size;
+  gst_buffer_unmap(inbuf, &map);
+  if (!status.ok()) {
+    drop(self, "malformed", std::string(rtcoinfer::frame_error_name(status.error)) + ": " + status.message);
+    return GST_BASE_TRANSFORM_FLOW_DROPPED;
+  }
+  auto setup = info.setups.find(hdr.channels, hdr.bits);
+  if (!setup || hdr.height != info.partition_height || hdr.width != info.partition_width) {
+    drop(self, "malformed",
+         "frame shape " + std::to_string(hdr.channels) + "x" + std::to_string(hdr.height) + "x" +
+             std::to_string(hdr.width) + " at " + std::to_string(hdr.bits) + " bits is not a setup of this model");
+    return GST_BASE_TRANSFORM_FLOW_DROPPED;
+  }
+  const guint64 seq = unwrap_seq(self, hdr.seq);
+  const double latency_now = [&] {
+    const gint32 us = gint32(guint32(rtcoinfer::realtime_us()) - hdr.capture_us);
+    return us / 1000.0;
+  }();
+  if (max_latency > 0 && latency_now > max_latency) {
+    drop(self, "late", "seq " + std::to_string(seq) + " is " + std::to_string(latency_now) + " ms old");
+    return GST_BASE_TRANSFORM_FLOW_DROPPED;
+  }
+
+  std::vector<float> logits = st->model->tail(st->values.data(), 1, hdr.channels, setup->index);
+  if (logits.empty()) {
+    drop(self, "malformed", "tail failed: " + st->model->last_error());
+    return GST_BASE_TRANSFORM_FLOW_DROPPED;
+  }
+  // softmax and top-k
+  const float mx = *std::max_element(logits.begin(), logits.end());
+  std::vector<double> prob(logits.size());
+  double sum = 0;
+  for (std::size_t i = 0; i < logits.size(); ++i) sum += prob[i] = std::exp(double(logits[i] - mx));
+  for (auto &p : prob) p /= sum;
+  std::vector<int> order(prob.size());
+  std::iota(order.begin(), order.end(), 0);
+  const int k = std::min<int>(top_k, int(order.size()));
+  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int a, int b) { return prob[a] > prob[b]; });
+  const int best = order[0];
+  const double latency = gint32(guint32(rtcoinfer::realtime_us()) - hdr.capture_us) / 1000.0;
+  auto label_of = [&](int c) { return c < int(info.labels.size()) ? info.labels[c] : std::to_string(c); };
+
+  nlohmann::json j;
+  j["seq"] = seq;
+  j["pts"] = GST_BUFFER_PTS_IS_VALID(inbuf) ? nlohmann::json(GST_BUFFER_PTS(inbuf)) : nlohmann::json(nullptr);
+  j["setup"] = setup->name();
+  j["channels"] = hdr.channels;
+  j["bits"] = hdr.bits;
+  j["bytes"] = bytes;
+  j["class"] = best;
+  j["label"] = label_of(best);
+  j["score"] = prob[best];
+  nlohmann::json top = nlohmann::json::array();
+  for (int i = 0; i < k; ++i) top.push_back({{"class", order[i]}, {"label", label_of(order[i])}, {"score", prob[order[i]]}});
+  j["top_k"] = top;
+  if (hdr.truth) {
+    j["truth"] = *hdr.truth;
+    j["correct"] = *hdr.truth == best;
+  }
+  j["latency_ms"] = latency;
+  const std::string line = j.dump() + "\n";
+
+  *outbuf = gst_buffer_new_memdup(line.data(), line.size());
+  gst_buffer_copy_into(*outbuf, inbuf, GstBufferCopyFlags(GST_BUFFER_COPY_FLAGS | GST_BUFFER_COPY_TIMESTAMPS), 0, -1);
+  GstRtcoinferResultMeta *meta = gst_buffer_add_rtcoinfer_result_meta(*outbuf);
+  meta->seq = seq;
+  meta->class_index = best;
+  meta->score = float(prob[best]);
+  meta->truth = hdr.truth ? *hdr.truth : -1;
+  meta->channels = hdr.channels;
+  meta->bits = hdr.bits;
+  meta->latency_ms = latency;
+
+  GstStructure *msg = gst_structure_new(
+      "rtcoinfer-result", "seq", G_TYPE_UINT64, seq, "setup", G_TYPE_STRING, setup->name().c_str(), "channels",
+      G_TYPE_INT, hdr.channels, "bits", G_TYPE_INT, hdr.bits, "bytes", G_TYPE_UINT64, guint64(bytes), "class",
+      G_TYPE_INT, best, "label", G_TYPE_STRING, label_of(best).c_str(), "score", G_TYPE_DOUBLE, prob[best],
+      "truth", G_TYPE_INT, hdr.truth ? int(*hdr.truth) : -1, "latency-ms", G_TYPE_DOUBLE, latency, "json",
+      G_TYPE_STRING, j.dump().c_str(), nullptr);
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), msg));
+
+  GST_OBJECT_LOCK(self);
+  st->results++;
+  st->bytes += bytes;
+  st->per_setup[setup->name()]++;
+  if (hdr.truth) {
+    st->with_truth++;
+    st->correct += *hdr.truth == best;
+  }
+  if (st->latencies.size() < kLatencyWindow)
+    st->latencies.push_back(latency);
+  else
+    st->latencies[st->latency_next++ % kLatencyWindow] = latency;
+  GST_OBJECT_UNLOCK(self);
+  return GST_FLOW_OK;
+}
+
+static GstFlowReturn gst_rtcoinfer_tail_transform(GstBaseTransform *, GstBuffer *, GstBuffer *) {
+  return GST_FLOW_OK;  // the result was written in prepare_output_buffer
+}
+
+static void gst_rtcoinfer_tail_set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec) {
+  auto *self = GST_RTCOINFER_TAIL(object);
+  TailState *st = self->state;
+  GST_OBJECT_LOCK(self);
+  switch (prop_id) {
+    case PROP_MODEL: st->model_path = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
+    case PROP_TOP_K: st->top_k = g_value_get_int(value); break;
+    case PROP_THREADS: st->threads = g_value_get_int(value); break;
+    case PROP_MAX_LATENCY: st->max_latency_ms = g_value_get_double(value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+  }
+  GST_OBJECT_UNLOCK(self);
+}
+
+static void gst_rtcoinfer_tail_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec) {
+  auto *self = GST_RTCOINFER_TAIL(object);
+  TailState *st = self->state;
+  if (prop_id == PROP_STATS) {
+    g_value_take_boxed(value, build_stats(self));
+    return;
+  }
+  GST_OBJECT_LOCK(self);
+  switch (prop_id) {
+    case PROP_MODEL: g_value_set_string(value, st->model_path.c_str()); break;
+    case PROP_TOP_K: g_value_set_int(value, st->top_k); break;
+    case PROP_THREADS: g_value_set_int(value, st->threads); break;
+    case PROP_MAX_LATENCY: g_value_set_double(value, st->max_latency_ms); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+  }
+  GST_OBJECT_UNLOCK(self);
+}
+
+static void gst_rtcoinfer_tail_finalize(GObject *object) {
+  delete GST_RTCOINFER_TAIL(object)->state;
+  G_OBJECT_CLASS(parent_class)->finalize(object);
+}
+
+static void gst_rtcoinfer_tail_init(GstRtcoinferTail *self) { self->state = new TailState(); }
+
+static void gst_rtcoinfer_tail_class_init(GstRtcoinferTailClass *klass) {
+  GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS(klass);
+  gobject_class->set_property = gst_rtcoinfer_tail_set_property;
+  gobject_class->get_property = gst_rtcoinfer_tail_get_property;
+  gobject_class->finalize = gst_rtcoinfer_tail_finalize;
+
+  const auto rw = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  const auto rw_playing = GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING);
+  g_object_class_install_property(gobject_class, PROP_MODEL,
+      g_param_spec_string("model", "Model bundle", "Path of the model bundle (.rcib) written by rtcoinfer-train; "
+                          "must be the bundle rtcoinfer-head runs. Loaded when the element starts", nullptr, rw));
+  g_object_class_install_property(gobject_class, PROP_TOP_K,
+      g_param_spec_int("top-k", "Top k", "Number of best classes listed in each result, 1..1000", 1, 1000, 5, rw_playing));
+  g_object_class_install_property(gobject_class, PROP_THREADS,
+      g_param_spec_int("threads", "Threads", "LibTorch intra-op threads for the tail, 1..256; 0 = LibTorch's default "
+                       "(all cores). Process-wide in LibTorch", 0, 256, 0, rw));
+  g_object_class_install_property(gobject_class, PROP_MAX_LATENCY,
+      g_param_spec_double("max-latency", "Maximum latency", "Drop (and count as late) frames older than this many "
+                          "milliseconds since capture when they arrive; 0 = never drop", 0, 3600000, 0, rw_playing));
+  g_object_class_install_property(gobject_class, PROP_STATS,
+      g_param_spec_boxed("stats", "Statistics", "Read-only: frames (received), results, dropped and drops (malformed, "
+                         "wrong-model, late), missing (sequence gaps), restarts, bytes, with-truth, correct, accuracy "
+                         "(percent of results with truth), latency-p50-ms and latency-p99-ms (capture to result, last "
+                         "100000 results)", GST_TYPE_STRUCTURE, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+
+  gst_element_class_add_static_pad_template(element_class, &sink_template);
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+  gst_element_class_set_static_metadata(element_class, "RTCoInfer tail (server inference)", "Filter/Analyzer/Video",
+                                        "Decodes feature frames and finishes the SW-CNN inference; emits JSON results",
+                                        "gst-rtcoinfer developers");
+  trans_class->start = GST_DEBUG_FUNCPTR(gst_rtcoinfer_tail_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR(gst_rtcoinfer_tail_stop);
+  trans_class->transform_caps = GST_DEBUG_FUNCPTR(gst_rtcoinfer_tail_transform_caps);
+  trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_rtcoinfer_tail_set_caps);
+  trans_class->prepare_output_buffer = GST_DEBUG_FUNCPTR(gst_rtcoinfer_tail_prepare_output_buffer);
+  trans_class->transform = GST_DEBUG_FUNCPTR(gst_rtcoinfer_tail_transform);
+  trans_class->passthrough_on_same_caps = FALSE;
+}
