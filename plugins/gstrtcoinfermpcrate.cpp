@@ -268,7 +268,8 @@ static GstFlowReturn gst_rtcoinfer_mpc_rate_transform_ip(GstBaseTransform *trans
   else
     st->unacked_bytes += double(size);
   const std::string chosen = d.skip ? "skip" : ctl.profiles()[d.index].setup.name();
-  const guint64 skips = st->skips;
+  const guint64 skips = st->skips, feedback = st->feedback;
+  const double sample_bps = st->estimator.last_sample_bps();
   GST_OBJECT_UNLOCK(self);
 
   gst_element_post_message(
@@ -276,7 +277,8 @@ static GstFlowReturn gst_rtcoinfer_mpc_rate_transform_ip(GstBaseTransform *trans
       gst_message_new_element(
           GST_OBJECT(self),
           gst_structure_new("rtcoinfer-rate", "setup", G_TYPE_STRING, chosen.c_str(), "skip", G_TYPE_BOOLEAN, d.skip,
-                            "forecast-bps", G_TYPE_DOUBLE, d.forecast_bps, "predicted-latency-ms", G_TYPE_DOUBLE,
+                            "forecast-bps", G_TYPE_DOUBLE, d.forecast_bps, "sample-bps", G_TYPE_DOUBLE, sample_bps,
+                            "feedback", G_TYPE_UINT64, feedback, "predicted-latency-ms", G_TYPE_DOUBLE,
                             d.predicted_latency_s * 1000, "in-flight-bytes", G_TYPE_DOUBLE, queued,
                             "frame-bytes", G_TYPE_UINT64, guint64(size), "decide-us", G_TYPE_DOUBLE, d.decide_us,
                             nullptr)));

@@ -14,7 +14,8 @@ packages=(
   libtorch-dev libopencv-dev libsoup-3.0-dev libzstd-dev nlohmann-json3-dev
   libyaml-cpp-dev libcli11-dev libxxhash-dev zlib1g-dev check
   # default data and test tools
-  dataset-fashion-mnist iproute2 python3 python3-matplotlib
+  dataset-fashion-mnist iproute2 python3 python3-matplotlib python3-gi gir1.2-gstreamer-1.0
+  gir1.2-gst-plugins-base-1.0 gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -1,0 +1,179 @@
+"""Device and server pipeline descriptions for gst-rtcoinfer, and a small runner.
+
+The descriptions are plain gst-launch-1.0 syntax (print them with --print and paste
+them into a shell); the runner adds what a one-liner cannot: a summary of the
+elements' stats at the end, live result lines, and an idle timeout for the server.
+"""
+import json
+import os
+import signal
+import sys
+import warnings
+
+import gi
+
+gi.require_version("Gst", "1.0")
+from gi.repository import GLib, Gst  # noqa: E402
+
+TWCC_URI = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_MODEL = os.path.join(REPO, "models", "zoo", "fashion-mnist-swcnn.rcib")
+RTP_CAPS = ("application/x-rtp,media=application,clock-rate=90000,encoding-name=X-GST,payload=96,"
+            'extmap-5=(string)"%s"' % TWCC_URI)
+
+
+def source_description(args):
+    """The camera part of the device pipeline, ending in raw video."""
+    n = "num-buffers=%d" % args.frames if args.frames > 0 else ""
+    kind = args.source
+    if kind == "dataset":
+        return ("rtcoinfer-datasetsrc is-live=%s framerate=%s split=%s %s"
+                % ("true" if args.live else "false", args.framerate, args.split, n))
+    if kind == "videotestsrc":
+        return "videotestsrc is-live=true %s ! video/x-raw,framerate=%s" % (n, args.framerate)
+    if kind.startswith("v4l2"):
+        dev = kind.partition(":")[2] or "/dev/video0"
+        return "v4l2src device=%s %s" % (dev, n)
+    if kind.startswith("file:"):
+        return "filesrc location=%s ! decodebin" % kind[5:]
+    if kind.startswith("rtsp://"):
+        return "rtspsrc location=%s latency=0 ! decodebin" % kind
+    raise SystemExit("unknown --source %r (dataset, videotestsrc, v4l2[:DEV], file:PATH, rtsp://...)" % kind)
+
+
+def rate_control_description(args):
+    """rtcoinfer-mpcrate between compress and the payloader, or nothing for --policy none."""
+    if args.policy == "none":
+        return ""
+    fixed = " setup=%s" % args.setup if args.policy == "fixed" and args.setup else ""
+    return ("! rtcoinfer-mpcrate name=rate model=%s policy=%s deadline=%g%s "
+            % (args.model, args.policy, args.deadline, fixed))
+
+
+def link_description(args):
+    """An in-process bottleneck in front of the UDP sink (--link RATE_KBPS or --link-trace FILE)."""
+    if getattr(args, "link_trace", ""):
+        return ("! rtcoinfer-bottleneck name=link trace=%s trace-scale=%g delay=%g queue-size=%d "
+                % (args.link_trace, args.link_scale, args.link_delay, args.link_queue))
+    if getattr(args, "link", 0) > 0:
+        return ("! rtcoinfer-bottleneck name=link rate=%g delay=%g queue-size=%d "
+                % (args.link, args.link_delay, args.link_queue))
+    return ""
+
+
+def device_description(args):
+    setup = "setup=%s" % args.setup if args.setup else ""
+    return (
+        "{src} ! queue max-size-buffers=4 ! videoconvert "
+        "! rtcoinfer-head name=head model={model} {setup} threads={threads} "
+        "! rtcoinfer-compress name=compress entropy={entropy} {rate}"
+        "! rtpgstpay pt=96 mtu=1200 config-interval=1 "
+        "! application/x-rtp,extmap-5=(string)\"{uri}\" ! rtp.send_rtp_sink_0 "
+        "rtpbin name=rtp rtp-profile=avpf "
+        "rtp.send_rtp_src_0 {link}! udpsink host={server} port={port} sync=false async=false "
+        "rtp.send_rtcp_src_0 ! udpsink host={server} port={rtcp} sync=false async=false "
+        "udpsrc address={bind} port={rtcp_back} ! rtp.recv_rtcp_sink_0"
+    ).format(src=source_description(args), model=args.model, setup=setup, threads=args.threads,
+             entropy=args.entropy, rate=rate_control_description(args), uri=TWCC_URI, link=link_description(args),
+             server=args.server, port=args.port, rtcp=args.port + 1, bind=args.bind, rtcp_back=args.port + 5)
+
+
+def server_description(args):
+    sink = "filesink location=%s" % args.results if args.results else "fakesink sync=false async=false"
+    return (
+        "udpsrc address={bind} port={port} buffer-size=8388608 caps=\"{caps}\" ! rtp.recv_rtp_sink_0 "
+        "rtpbin name=rtp rtp-profile=avpf latency={jitter} "
+        "! rtpgstdepay ! rtcoinfer-tail name=tail model={model} threads={threads} max-latency={max_latency} "
+        "! {sink} "
+        "udpsrc address={bind} port={rtcp} ! rtp.recv_rtcp_sink_0 "
+        "rtp.send_rtcp_src_0 ! udpsink host={device} port={rtcp_back} sync=false async=false"
+    ).format(bind=args.bind, port=args.port, caps=RTP_CAPS.replace('"', '\\"'), jitter=args.jitter,
+             model=args.model, threads=args.threads, max_latency=args.max_latency, sink=sink,
+             rtcp=args.port + 1, device=args.device, rtcp_back=args.port + 5)
+
+
+def add_common_arguments(parser):
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="model bundle (default: the shipped one)")
+    parser.add_argument("--port", type=int, default=5000,
+                        help="RTP port on the server; RTCP uses port+1 (to the server) and port+5 (to the device)")
+    parser.add_argument("--bind", default="127.0.0.1", help="local address to listen on")
+    parser.add_argument("--threads", type=int, default=1, help="LibTorch threads for head/tail")
+    parser.add_argument("--print", action="store_true", help="print the gst-launch-1.0 description and exit")
+
+
+def structure_to_dict(s):
+    """GstStructure -> dict, through its serialization-independent fields."""
+    out = {}
+    for i in range(s.n_fields()):
+        name = s.nth_field_name(i)
+        try:
+            value = s.get_value(name)
+        except TypeError:  # GstValueArray has no Python mapping: go through GValueArray
+            ok, arr = s.get_array(name)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                items = [arr.get_nth(k) for k in range(arr.n_values)] if ok else []
+            value = [structure_to_dict(v) if isinstance(v, Gst.Structure) else v for v in items]
+        if isinstance(value, Gst.Structure):
+            value = structure_to_dict(value)
+        elif not isinstance(value, (int, float, str, bool, list)):
+            value = str(value)
+        out[name] = value
+    return out
+
+
+def element_stats(pipeline, name):
+    element = pipeline.get_by_name(name)
+    return structure_to_dict(element.get_property("stats")) if element else {}
+
+
+class Runner:
+    """Runs one pipeline until EOS, error, a signal or an idle timeout."""
+
+    def __init__(self, description, on_element_message=None):
+        Gst.init(None)
+        try:
+            self.pipeline = Gst.parse_launch(description)
+        except GLib.Error as e:
+            raise SystemExit("cannot build pipeline: %s" % e.message)
+        self.loop = GLib.MainLoop()
+        self.on_element_message = on_element_message
+        self.error = None
+        bus = self.pipeline.get_bus()
+        bus.add_signal_watch()
+        bus.connect("message", self._on_message)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, sig, self._on_signal)
+
+    def _on_signal(self):
+        self.loop.quit()
+        return GLib.SOURCE_REMOVE
+
+    def _on_message(self, bus, msg):
+        if msg.type == Gst.MessageType.EOS:
+            self.loop.quit()
+        elif msg.type == Gst.MessageType.ERROR:
+            err, debug = msg.parse_error()
+            self.error = "%s: %s" % (msg.src.get_name(), err.message)
+            print("ERROR from %s: %s\n  %s" % (msg.src.get_name(), err.message, debug or ""), file=sys.stderr)
+            self.loop.quit()
+        elif msg.type == Gst.MessageType.WARNING:
+            err, debug = msg.parse_warning()
+            print("WARNING from %s: %s" % (msg.src.get_name(), err.message), file=sys.stderr)
+        elif msg.type == Gst.MessageType.ELEMENT and self.on_element_message:
+            self.on_element_message(msg)
+
+    def run(self):
+        if self.pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
+            # the element's own error message (already printed) says why
+            self.pipeline.set_state(Gst.State.NULL)
+            return False
+        self.loop.run()
+        return self.error is None
+
+    def stop(self):
+        self.pipeline.set_state(Gst.State.NULL)
+
+
+def print_summary(role, stats):
+    print(json.dumps({"role": role, **stats}), flush=True)
