@@ -1,23 +1,12 @@
 #!/usr/bin/env bash
-# The README's main job. Until the head/tail elements land this is a codec demo: it
-# codes a 32x14x14 ReLU6 feature tensor (the default model's partition output) through
-# rtcoinfer-compress at a few setups and prints the frame sizes.
+# The README's main job: on a fresh Debian 12 machine (as root) it installs the
+# packages, builds, and runs pipelines/demo - a server and a device process on
+# loopback, Fashion-MNIST test images at 30 fps through the shipped SW-CNN over
+# RTP/RTCP, with live results and a summary that accounts for every frame.
+# Extra arguments go to pipelines/demo (e.g. --frames 900 --setup 4x2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh >/dev/null
 export GST_PLUGIN_PATH="$PWD/build/plugins"
-python3 - <<'PY'
-import random, struct
-random.seed(1)
-with open('/tmp/rtcoinfer-demo.f32', 'wb') as f:
-    for _ in range(30 * 32 * 14 * 14):
-        f.write(struct.pack('<f', min(6.0, max(0.0, random.gauss(1.0, 2.0)))))
-PY
-for setup in 32x16 32x8 8x4 4x2 1x1; do
-  gst-launch-1.0 -q filesrc location=/tmp/rtcoinfer-demo.f32 blocksize=25088 \
-    ! "application/x-rtcoinfer-features,channels=32,height=14,width=14,model-id=(string)00000000" \
-    ! rtcoinfer-compress setup=$setup entropy=auto ! filesink location=/tmp/rtcoinfer-demo.frames
-  bytes=$(stat -c %s /tmp/rtcoinfer-demo.frames)
-  echo "setup=$setup frames=30 bytes_per_frame=$((bytes / 30)) (raw tensor: 25088 bytes)"
-done
+exec pipelines/demo "$@"

@@ -18,7 +18,8 @@ train, setup, frames, port = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys
 if frames != 10000:
     fail("the comparison with eval needs all 10000 test frames")
 tmp = tempfile.mkdtemp()
-ev = subprocess.run([train, "eval", "--model", MODEL, "--setups", setup, "--plot", os.path.join(tmp, "eval.png")],
+ev = subprocess.run([train, "eval", "--model", MODEL, "--setups", setup, "--plot", os.path.join(tmp, "eval.png"),
+                     "--write-metadata", "false"],
                     capture_output=True, text=True)
 m = re.search(r"setup=%s top1=([0-9.]+) bytes=([0-9.]+)" % re.escape(setup), ev.stdout)
 if ev.returncode != 0 or not m:

@@ -1,12 +1,14 @@
 // rtcoinfer-head and rtcoinfer-tail with the shipped model bundle, under GstHarness.
 // RTCOINFER_TEST_MODEL names the bundle (set by meson).
+// nlohmann/json first: Check's `fail` macro would break it.
+#include <nlohmann/json.hpp>
+
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <gst/video/video.h>
 
 #include <cstdlib>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -194,6 +196,19 @@ GST_START_TEST(test_missing_and_corrupt_bundles_fail_with_a_reason) {
 }
 GST_END_TEST;
 
+GST_START_TEST(test_head_refuses_caps_it_cannot_serve) {
+  gchar *desc = g_strdup_printf("rtcoinfer-head model=%s", model_path().c_str());
+  GstHarness *h = gst_harness_new_parse(desc);
+  g_free(desc);
+  // NV12 is not among the head's formats (videoconvert in front gives one that is)
+  gst_harness_set_src_caps_str(h, "video/x-raw,format=NV12,width=64,height=64,framerate=30/1");
+  GstBuffer *in = gst_harness_create_buffer(h, 64 * 64 * 3 / 2);
+  fail_unless_equals_int(gst_harness_push(h, in), GST_FLOW_NOT_NEGOTIATED);
+  fail_unless_equals_int(gst_harness_buffers_received(h), 0);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 static Suite *head_tail_suite(void) {
   Suite *s = suite_create("rtcoinfer-head-tail");
   TCase *tc = tcase_create("general");
@@ -204,6 +219,7 @@ static Suite *head_tail_suite(void) {
   tcase_add_test(tc, test_head_switches_on_setup_event);
   tcase_add_test(tc, test_tail_counts_malformed_and_foreign_frames);
   tcase_add_test(tc, test_missing_and_corrupt_bundles_fail_with_a_reason);
+  tcase_add_test(tc, test_head_refuses_caps_it_cannot_serve);
   return s;
 }
 
