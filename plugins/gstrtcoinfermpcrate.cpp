@@ -61,6 +61,8 @@ struct RateState {
   double unacked_bytes = 0;  // sent since the last feedback
   GstClockTime last_pts = GST_CLOCK_TIME_NONE;
   int requested = -1;  // profile index last asked upstream
+  GstElement *session = nullptr;  // the rtpsession downstream, for RR statistics
+  gint64 last_rr_poll_us = 0;
 
   // statistics (object lock)
   guint64 frames = 0, skips = 0, switches = 0, feedback = 0, decisions = 0;
@@ -170,8 +172,71 @@ static gboolean gst_rtcoinfer_mpc_rate_stop(GstBaseTransform *trans) {
   auto *self = GST_RTCOINFER_MPC_RATE(trans);
   GST_OBJECT_LOCK(self);
   self->state->controller.reset();
+  GstElement *session = self->state->session;
+  self->state->session = nullptr;
   GST_OBJECT_UNLOCK(self);
+  if (session) gst_object_unref(session);
   return TRUE;
+}
+
+// Follows the data downstream (payloader, capsfilter, into rtpbin) to the rtpsession
+// that sends this stream; nullptr if there is none within a few hops.
+static GstElement *find_rtp_session(GstRtcoinferMpcRate *self) {
+  GstPad *pad = gst_pad_get_peer(GST_BASE_TRANSFORM_SRC_PAD(self));
+  for (int hop = 0; pad && hop < 8; ++hop) {
+    while (GST_IS_GHOST_PAD(pad)) {
+      GstPad *target = gst_ghost_pad_get_target(GST_GHOST_PAD(pad));
+      gst_object_unref(pad);
+      pad = target;
+      if (!pad) return nullptr;
+    }
+    GstElement *el = gst_pad_get_parent_element(pad);
+    gst_object_unref(pad);
+    pad = nullptr;
+    if (!el) return nullptr;
+    GstElementFactory *f = gst_element_get_factory(el);
+    if (f && g_str_equal(GST_OBJECT_NAME(f), "rtpsession")) return el;
+    GstPad *src = gst_element_get_static_pad(el, "src");
+    gst_object_unref(el);
+    if (!src) return nullptr;
+    pad = gst_pad_get_peer(src);
+    gst_object_unref(src);
+  }
+  if (pad) gst_object_unref(pad);
+  return nullptr;
+}
+
+// Receiver reports: round trip (NTP short format, 16.16 s) and fraction lost (x/256),
+// from the rtpsession's `stats`. They set the RTT in the latency prediction, and the
+// loss where no TWCC feedback arrives.
+static void poll_receiver_reports(GstRtcoinferMpcRate *self) {
+  RateState *st = self->state;
+  const gint64 now = g_get_monotonic_time();
+  if (now - st->last_rr_poll_us < G_USEC_PER_SEC) return;
+  st->last_rr_poll_us = now;
+  if (!st->session) st->session = find_rtp_session(self);
+  if (!st->session) return;
+  GstStructure *stats = nullptr;
+  g_object_get(st->session, "stats", &stats, nullptr);
+  if (!stats) return;
+  const GValue *sources = gst_structure_get_value(stats, "source-stats");
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS  // rtpsession hands out a GValueArray
+  if (sources && G_VALUE_HOLDS(sources, G_TYPE_VALUE_ARRAY)) {
+    auto *arr = static_cast<GValueArray *>(g_value_get_boxed(sources));
+    for (guint i = 0; arr && i < arr->n_values; ++i) {
+      const GstStructure *src = gst_value_get_structure(g_value_array_get_nth(arr, i));
+      gboolean have_rb = FALSE;
+      guint rtt = 0, fraction = 0;
+      if (gst_structure_get_boolean(src, "have-rb", &have_rb) && have_rb &&
+          gst_structure_get_uint(src, "rb-round-trip", &rtt) && gst_structure_get_uint(src, "rb-fractionlost", &fraction)) {
+        GST_OBJECT_LOCK(self);
+        st->estimator.add_rr(rtt / 65536.0, fraction / 256.0);
+        GST_OBJECT_UNLOCK(self);
+      }
+    }
+  }
+  G_GNUC_END_IGNORE_DEPRECATIONS
+  gst_structure_free(stats);
 }
 
 // RTPTWCCPackets: packets = < (structure) packet, seqnum=(uint), local-ts=(guint64),
@@ -226,6 +291,7 @@ static GstFlowReturn gst_rtcoinfer_mpc_rate_transform_ip(GstBaseTransform *trans
   auto *self = GST_RTCOINFER_MPC_RATE(trans);
   RateState *st = self->state;
   const gsize size = gst_buffer_get_size(buf);
+  poll_receiver_reports(self);
   // Which setup this frame was coded at (header check only; the payload is the tail's).
   rtcoinfer::FrameHeader h;
   GstMapInfo map;
