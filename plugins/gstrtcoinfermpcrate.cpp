@@ -221,7 +221,7 @@ static void poll_receiver_reports(GstRtcoinferMpcRate *self) {
   if (!stats) return;
   const GValue *sources = gst_structure_get_value(stats, "source-stats");
   G_GNUC_BEGIN_IGNORE_DEPRECATIONS  // rtpsession hands out a GValueArray
-  if (sources && G_VALUE_HOLDS(sources, G_TYPE_VALUE_ARRAY)) {
+  if (sources && G_VALUE_HOLDS(sources, g_value_array_get_type())) {
     auto *arr = static_cast<GValueArray *>(g_value_get_boxed(sources));
     for (guint i = 0; arr && i < arr->n_values; ++i) {
       const GstStructure *src = gst_value_get_structure(g_value_array_get_nth(arr, i));
