@@ -31,6 +31,7 @@
 #include <string>
 
 #include "inference.h"
+#include "model_loading.h"
 #include "rtcoinfer_meta.h"
 #include "setup_event.h"
 
@@ -98,19 +99,8 @@ static gboolean gst_rtcoinfer_head_start(GstBaseTransform *trans) {
   st->frames = st->dropped = st->seq = 0;
   st->head_ms_total = 0;
   GST_OBJECT_UNLOCK(self);
-  if (path.empty()) {
-    GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("No model bundle given"),
-                      ("set model=<bundle file>, e.g. models/zoo/fashion-mnist-swcnn.rcib"));
-    return FALSE;
-  }
-  std::string error;
-  st->model = rtcoinfer::InferenceModel::load(path, &error);
-  if (!st->model) {
-    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("Cannot load model bundle %s: %s", path.c_str(), error.c_str()),
-                      (nullptr));
-    return FALSE;
-  }
-  if (threads > 0) st->model->set_threads(threads);
+  st->model = rtcoinfer::load_model_for(GST_ELEMENT(self), path, threads);
+  if (!st->model) return FALSE;
   auto setup = resolve_setup(self, setup_text);
   if (!setup) {
     GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Setup \"%s\" is not one of this model's setups", setup_text.c_str()),

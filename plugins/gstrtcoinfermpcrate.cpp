@@ -38,6 +38,7 @@
 #include "bandwidth_estimator.h"
 #include "feature_frame.h"
 #include "inference.h"
+#include "model_loading.h"
 #include "mpc_controller.h"
 #include "rtcoinfer_meta.h"
 #include "setup_event.h"
@@ -108,14 +109,9 @@ static gboolean gst_rtcoinfer_mpc_rate_start(GstBaseTransform *trans) {
   const std::string path = st->model_path, fixed = st->fixed_text, lo = st->min_text, hi = st->max_text;
   rtcoinfer::MpcConfig cfg = st->cfg;
   GST_OBJECT_UNLOCK(self);
-  std::string error;
-  auto model = path.empty() ? nullptr : rtcoinfer::InferenceModel::load(path, &error);
-  if (!model) {
-    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("Cannot load model bundle \"%s\": %s", path.c_str(),
-                                                  path.empty() ? "no model given" : error.c_str()),
-                      ("the controller needs the bundle's per-setup accuracy and bytes table"));
-    return FALSE;
-  }
+  // the controller needs the bundle's per-setup accuracy and bytes table
+  auto model = rtcoinfer::load_model_for(GST_ELEMENT(self), path, 0);
+  if (!model) return FALSE;
   const auto &info = model->info();
   auto bound = [&](const std::string &text, const char *what) -> std::optional<rtcoinfer::Setup> {
     if (text.empty()) return std::nullopt;

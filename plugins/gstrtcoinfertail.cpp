@@ -34,6 +34,7 @@
 
 #include "feature_frame.h"
 #include "inference.h"
+#include "model_loading.h"
 #include "rtcoinfer_meta.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_tail_debug);
@@ -144,22 +145,8 @@ static gboolean gst_rtcoinfer_tail_start(GstBaseTransform *trans) {
   st->per_setup.clear();
   GST_OBJECT_UNLOCK(self);
   st->have_seq = false;
-  if (path.empty()) {
-    GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("No model bundle given"),
-                      ("set model=<bundle file>, e.g. models/zoo/fashion-mnist-swcnn.rcib"));
-    return FALSE;
-  }
-  std::string error;
-  st->model = rtcoinfer::InferenceModel::load(path, &error);
-  if (!st->model) {
-    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("Cannot load model bundle %s: %s", path.c_str(), error.c_str()),
-                      (nullptr));
-    return FALSE;
-  }
-  if (threads > 0) st->model->set_threads(threads);
-  GST_INFO_OBJECT(self, "model %s (%s), frame model id %08x", path.c_str(), st->model->info().arch.c_str(),
-                  st->model->info().frame_model_id);
-  return TRUE;
+  st->model = rtcoinfer::load_model_for(GST_ELEMENT(self), path, threads);
+  return st->model != nullptr;
 }
 
 static gboolean gst_rtcoinfer_tail_stop(GstBaseTransform *trans) {
