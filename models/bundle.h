@@ -1,0 +1,47 @@
+// Model bundle: one versioned file that carries an SW-CNN's architecture, weights,
+// input spec, labels, partition layer, setup table with measured accuracy and bytes,
+// training provenance, and a SHA-256 that is the model id. docs/bundle-format.md
+// specifies the bytes.
+//
+// This header includes LibTorch; code that only runs a bundle (the GStreamer elements)
+// uses inference.h instead.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sw_net.h"
+
+namespace rtcoinfer {
+
+struct BundleLayout {
+  static constexpr char kMagic[8] = {'R', 'C', 'I', 'B', 'N', 'D', 'L', '\0'};
+  static constexpr std::uint32_t kVersion = 1;
+  static constexpr std::uint64_t kMaxMetadata = 16u << 20;  // bytes
+  static constexpr std::uint64_t kMaxWeights = 1u << 30;
+  static constexpr std::size_t kHashSize = 32;
+};
+
+struct LoadedBundle {
+  std::shared_ptr<SwNet> net;  // eval mode
+  nlohmann::json metadata;
+  std::string model_id;         // SHA-256 of the file before the hash, lowercase hex
+};
+
+// Serializes `net` (architecture, hyper-parameters and weights) plus `metadata` (input,
+// labels, setup stats, training provenance; arch/partition/setups are filled in here).
+std::vector<std::uint8_t> encode_bundle(SwNet &net, nlohmann::json metadata);
+// Parses and validates every field; throws std::runtime_error with a one-line message.
+LoadedBundle decode_bundle(const std::uint8_t *data, std::size_t size);
+
+void write_bundle_file(const std::string &path, const std::vector<std::uint8_t> &bytes);
+// Reads and decodes; errors name the file.
+LoadedBundle load_bundle_file(const std::string &path);
+
+std::string sha256_hex(const std::uint8_t *data, std::size_t size);
+
+}  // namespace rtcoinfer

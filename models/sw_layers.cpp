@@ -1,0 +1,83 @@
+#include "sw_layers.h"
+
+#include <cmath>
+
+#include "feature_frame.h"
+
+namespace rtcoinfer {
+
+SwitchableBatchNorm2dImpl::SwitchableBatchNorm2dImpl(int64_t channels_, int64_t setups_,
+                                                     double momentum_, double eps_)
+    : channels(channels_), setups(setups_), momentum(momentum_), eps(eps_) {
+  weight = register_parameter("weight", torch::ones({channels}));
+  bias = register_parameter("bias", torch::zeros({channels}));
+  running_mean = register_buffer("running_mean", torch::zeros({setups, channels}));
+  running_var = register_buffer("running_var", torch::ones({setups, channels}));
+}
+
+torch::Tensor SwitchableBatchNorm2dImpl::forward(const torch::Tensor &x, int64_t setup) {
+  const int64_t c = x.size(1);
+  TORCH_CHECK(c >= 1 && c <= channels, "SwitchableBatchNorm2d: ", c, " channels, at most ",
+              channels);
+  TORCH_CHECK(setup >= 0 && setup < setups, "SwitchableBatchNorm2d: setup ", setup,
+              " outside 0..", setups - 1);
+  // Row views of the [setups, channels] buffers: batch_norm updates them in place.
+  auto mean = running_mean.select(0, setup).narrow(0, 0, c);
+  auto var = running_var.select(0, setup).narrow(0, 0, c);
+  return torch::batch_norm(x, weight.narrow(0, 0, c), bias.narrow(0, 0, c), mean, var,
+                           is_training(), momentum, eps, /*cudnn_enabled=*/false);
+}
+
+ReceivingConv2dImpl::ReceivingConv2dImpl(int64_t in, int64_t out, int64_t k, int64_t s)
+    : in_channels(in), out_channels(out), kernel(k), stride(s) {
+  weight = register_parameter("weight", torch::empty({out, in, k, k}));
+  init_conv_weight(weight);
+}
+
+torch::Tensor ReceivingConv2dImpl::forward(const torch::Tensor &x) {
+  const int64_t k = x.size(1);
+  TORCH_CHECK(k >= 1 && k <= in_channels, "ReceivingConv2d: ", k, " input channels, at most ",
+              in_channels);
+  return torch::conv2d(x, weight.narrow(1, 0, k), {}, stride, kernel / 2);
+}
+
+void init_conv_weight(torch::Tensor &w) {
+  torch::NoGradGuard guard;
+  torch::nn::init::kaiming_normal_(w, 0.0, torch::kFanOut, torch::kReLU);
+}
+
+torch::Tensor quantize_like_codec(const torch::Tensor &x, std::uint32_t levels) {
+  TORCH_CHECK(x.dim() == 4 && x.scalar_type() == torch::kFloat32,
+              "quantize_like_codec: expects float32 N x C x H x W");
+  TORCH_CHECK(levels >= 1, "quantize_like_codec: levels must be >= 1");
+  torch::Tensor q;
+  {
+    torch::NoGradGuard guard;
+    auto xd = x.detach().contiguous();
+    const int64_t n = xd.size(0), c = xd.size(1);
+    auto flat = xd.reshape({n, c, -1});
+    auto mins = std::get<0>(flat.min(2)).contiguous();
+    auto maxs = std::get<0>(flat.max(2)).contiguous();
+    auto lo = torch::empty({n, c}), hi = torch::empty({n, c});
+    const float *pmin = mins.data_ptr<float>(), *pmax = maxs.data_ptr<float>();
+    float *plo = lo.data_ptr<float>(), *phi = hi.data_ptr<float>();
+    for (int64_t i = 0; i < n * c; ++i) {
+      const ChannelRange r = quantization_range(pmin[i], pmax[i]);
+      plo[i] = r.lo;
+      phi[i] = r.hi;
+    }
+    const float L = static_cast<float>(levels);
+    // Same float32 operations, in the same order, as the codec.
+    auto width = hi - lo;
+    auto flat_width = width.eq(0);
+    auto scale = torch::where(flat_width, torch::zeros_like(width), torch::full_like(width, L).div(width));
+    auto step = width / L;
+    lo = lo.view({n, c, 1});
+    auto codes = torch::floor((flat - lo) * scale.view({n, c, 1}) + 0.5f).clamp_max(L);
+    q = (lo + codes * step.view({n, c, 1})).view_as(xd);
+  }
+  // Straight-through estimator: forward value q, gradient of identity.
+  return x + (q - x).detach();
+}
+
+}  // namespace rtcoinfer
