@@ -58,26 +58,26 @@ torch::Tensor quantize_like_codec(const torch::Tensor &x, std::uint32_t levels) 
     auto flat = xd.reshape({n, c, -1});
     auto mins = std::get<0>(flat.min(2)).contiguous();
     auto maxs = std::get<0>(flat.max(2)).contiguous();
-    auto lo = torch::empty({n, c}), hi = torch::empty({n, c});
+    // Range, scale and step per (sample, channel) in scalar float32, written as the codec
+    // writes them: ATen may turn a division by a scalar into a multiplication by its
+    // reciprocal, which is not bit-identical.
+    auto lo = torch::empty({n, c, 1}), scale = torch::empty({n, c, 1}), step = torch::empty({n, c, 1});
     const float *pmin = mins.data_ptr<float>(), *pmax = maxs.data_ptr<float>();
-    float *plo = lo.data_ptr<float>(), *phi = hi.data_ptr<float>();
+    float *plo = lo.data_ptr<float>(), *pscale = scale.data_ptr<float>(), *pstep = step.data_ptr<float>();
+    const float L = static_cast<float>(levels);
     for (int64_t i = 0; i < n * c; ++i) {
       const ChannelRange r = quantization_range(pmin[i], pmax[i]);
       plo[i] = r.lo;
-      phi[i] = r.hi;
+      pscale[i] = r.hi > r.lo ? L / (r.hi - r.lo) : 0.0f;
+      pstep[i] = (r.hi - r.lo) / L;
     }
-    const float L = static_cast<float>(levels);
-    // Same float32 operations, in the same order, as the codec.
-    auto width = hi - lo;
-    auto flat_width = width.eq(0);
-    auto scale = torch::where(flat_width, torch::zeros_like(width), torch::full_like(width, L).div(width));
-    auto step = width / L;
-    lo = lo.view({n, c, 1});
-    auto codes = torch::floor((flat - lo) * scale.view({n, c, 1}) + 0.5f).clamp_max(L);
-    q = (lo + codes * step.view({n, c, 1})).view_as(xd);
+    // Element-wise tensor-tensor operations are single IEEE float32 operations each.
+    auto codes = torch::floor((flat - lo) * scale + 0.5f).clamp_max(L);
+    q = (lo + codes * step).view_as(xd);
   }
-  // Straight-through estimator: forward value q, gradient of identity.
-  return x + (q - x).detach();
+  // Straight-through estimator: gradient of identity. Written as q + (x - x) so the forward
+  // value is q exactly; x + (q - x) would round twice and can miss q by an ulp.
+  return q + (x - x.detach());
 }
 
 }  // namespace rtcoinfer
