@@ -17,8 +17,10 @@ std::optional<double> BandwidthEstimator::estimate_bps() const {
 std::optional<double> BandwidthEstimator::forecast_bps() const {
   const auto harmonic = estimate_bps();
   if (!harmonic) return std::nullopt;
+  // After a step the relative error of the old forecast can be 100x; capped at 1 the
+  // discount still halves the estimate without starving the controller.
   const double max_err = errors_.empty() ? 0.0 : *std::max_element(errors_.begin(), errors_.end());
-  return *harmonic / (1.0 + max_err);
+  return *harmonic / (1.0 + std::min(max_err, cfg_.max_error));
 }
 
 void BandwidthEstimator::add_sample(double bps) {

@@ -6,7 +6,7 @@
 // sender back to back, so their spacing at the receiver is set by the bottleneck
 // (packet-pair dispersion). A train's sample is the bytes after its first packet over
 // the arrival span of the train. The forecast is RobustMPC's: the harmonic mean of the
-// recent samples divided by (1 + the largest recent relative forecast error).
+// recent samples divided by (1 + the largest recent relative forecast error, capped).
 #pragma once
 
 #include <cstdint>
@@ -29,6 +29,7 @@ struct EstimatorConfig {
   std::int64_t train_gap_ns = 1000000;  // packets sent closer than this belong to one train
   std::int64_t min_span_ns = 20000;     // shorter arrival spans carry no rate information
   double max_rate_bps = 10e9;           // cap for spans at the clock's resolution
+  double max_error = 1.0;               // cap of the relative-error discount
 };
 
 class BandwidthEstimator {

@@ -235,31 +235,44 @@ static void poll_receiver_reports(GstRtcoinferMpcRate *self) {
   gst_structure_free(stats);
 }
 
-// RTPTWCCPackets: packets = < (structure) packet, seqnum=(uint), local-ts=(guint64),
-// remote-ts=(guint64, NONE when lost), size=(uint), lost=(boolean), ... >
+// RTPTWCCPackets (rtpsession, 1.22): packets = (GValueArray) < (structure) RTPTWCCPacket,
+// seqnum=(uint), local-ts=(guint64), remote-ts=(guint64, NONE when lost), size=(uint),
+// lost=(boolean), payload-type=(guchar) >. Remote times come in TWCC's 250 us steps.
+static rtcoinfer::PacketReport parse_twcc_packet(const GstStructure *p) {
+  rtcoinfer::PacketReport r;
+  guint seq = 0, size = 0;
+  guint64 local = GST_CLOCK_TIME_NONE, remote = GST_CLOCK_TIME_NONE;
+  gboolean lost = FALSE;
+  gst_structure_get_uint(p, "seqnum", &seq);
+  gst_structure_get_uint(p, "size", &size);
+  gst_structure_get_uint64(p, "local-ts", &local);
+  gst_structure_get_uint64(p, "remote-ts", &remote);
+  gst_structure_get_boolean(p, "lost", &lost);
+  r.seqnum = guint16(seq);
+  r.size = size;
+  r.send_ns = GST_CLOCK_TIME_IS_VALID(local) ? gint64(local) : -1;
+  r.arrival_ns = (!lost && GST_CLOCK_TIME_IS_VALID(remote)) ? gint64(remote) : -1;
+  return r;
+}
+
 static std::vector<rtcoinfer::PacketReport> parse_twcc(const GstStructure *s) {
   std::vector<rtcoinfer::PacketReport> out;
   const GValue *list = gst_structure_get_value(s, "packets");
-  if (!list || (!GST_VALUE_HOLDS_LIST(list) && !GST_VALUE_HOLDS_ARRAY(list))) return out;
-  const guint n = GST_VALUE_HOLDS_LIST(list) ? gst_value_list_get_size(list) : gst_value_array_get_size(list);
-  for (guint i = 0; i < n; ++i) {
-    const GValue *v = GST_VALUE_HOLDS_LIST(list) ? gst_value_list_get_value(list, i) : gst_value_array_get_value(list, i);
-    if (!GST_VALUE_HOLDS_STRUCTURE(v)) continue;
-    const GstStructure *p = gst_value_get_structure(v);
-    rtcoinfer::PacketReport r;
-    guint seq = 0, size = 0;
-    guint64 local = GST_CLOCK_TIME_NONE, remote = GST_CLOCK_TIME_NONE;
-    gboolean lost = FALSE;
-    gst_structure_get_uint(p, "seqnum", &seq);
-    gst_structure_get_uint(p, "size", &size);
-    gst_structure_get_uint64(p, "local-ts", &local);
-    gst_structure_get_uint64(p, "remote-ts", &remote);
-    gst_structure_get_boolean(p, "lost", &lost);
-    r.seqnum = guint16(seq);
-    r.size = size;
-    r.send_ns = GST_CLOCK_TIME_IS_VALID(local) ? gint64(local) : -1;
-    r.arrival_ns = (!lost && GST_CLOCK_TIME_IS_VALID(remote)) ? gint64(remote) : -1;
-    out.push_back(r);
+  if (!list) return out;
+  auto add = [&](const GValue *v) {
+    if (v && GST_VALUE_HOLDS_STRUCTURE(v)) out.push_back(parse_twcc_packet(gst_value_get_structure(v)));
+  };
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS  // rtpsession sends a GValueArray
+  if (G_VALUE_HOLDS(list, g_value_array_get_type())) {
+    auto *arr = static_cast<GValueArray *>(g_value_get_boxed(list));
+    for (guint i = 0; arr && i < arr->n_values; ++i) add(g_value_array_get_nth(arr, i));
+    return out;
+  }
+  G_GNUC_END_IGNORE_DEPRECATIONS
+  if (GST_VALUE_HOLDS_LIST(list)) {
+    for (guint i = 0; i < gst_value_list_get_size(list); ++i) add(gst_value_list_get_value(list, i));
+  } else if (GST_VALUE_HOLDS_ARRAY(list)) {
+    for (guint i = 0; i < gst_value_array_get_size(list); ++i) add(gst_value_array_get_value(list, i));
   }
   return out;
 }
@@ -330,6 +343,8 @@ static GstFlowReturn gst_rtcoinfer_mpc_rate_transform_ip(GstBaseTransform *trans
   else
     st->unacked_bytes += double(size);
   const std::string chosen = d.skip ? "skip" : ctl.profiles()[d.index].setup.name();
+  GST_LOG_OBJECT(self, "frame %" G_GSIZE_FORMAT " B: forecast %.0f bit/s, in flight %.0f B -> %s (%.1f ms predicted)",
+                 size, d.forecast_bps, queued + st->unacked_bytes, chosen.c_str(), d.predicted_latency_s * 1000);
   const guint64 skips = st->skips, feedback = st->feedback;
   const double sample_bps = st->estimator.last_sample_bps();
   GST_OBJECT_UNLOCK(self);

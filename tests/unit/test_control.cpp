@@ -101,6 +101,11 @@ GST_START_TEST(test_forecast_is_discounted_by_recent_error) {
   fail_unless(std::fabs(*steady.forecast_bps() - 4e6) < 1);
   // harmonic mean 3e6, discounted further by the recent error
   fail_unless(*noisy.forecast_bps() < 3e6 * 0.8, "noisy forecast %g", *noisy.forecast_bps());
+  // a 100x step down: the discount is capped, the forecast follows the new samples
+  BandwidthEstimator step;
+  for (int i = 0; i < 8; ++i) step.add_rate_sample(50e6);
+  for (int i = 0; i < 8; ++i) step.add_rate_sample(0.5e6);
+  fail_unless(*step.forecast_bps() >= 0.25e6 && *step.forecast_bps() <= 0.5e6, "after step %g", *step.forecast_bps());
   BandwidthEstimator none;
   fail_if(none.forecast_bps().has_value());
 }
