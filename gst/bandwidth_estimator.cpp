@@ -77,7 +77,8 @@ void BandwidthEstimator::add_twcc(const std::vector<PacketReport> &packets) {
         if (j > start) bytes += got[j].size;
       }
       const std::int64_t span = last - first;
-      if (span >= cfg_.min_span_ns) add_sample(double(bytes) * 8.0 * 1e9 / double(span));
+      if (span >= cfg_.min_span_ns && bytes >= cfg_.min_train_bytes)
+        add_sample(double(bytes) * 8.0 * 1e9 / double(span));
     }
     start = i;
   }

@@ -28,6 +28,7 @@ struct EstimatorConfig {
   int window = 8;                       // samples in the harmonic mean and error window
   std::int64_t train_gap_ns = 1000000;  // packets sent closer than this belong to one train
   std::int64_t min_span_ns = 20000;     // shorter arrival spans carry no rate information
+  std::uint64_t min_train_bytes = 1000;  // TWCC times come in 250 us steps: small trains are noise
   double max_rate_bps = 10e9;           // cap for spans at the clock's resolution
   double max_error = 1.0;               // cap of the relative-error discount
 };

@@ -59,7 +59,9 @@ struct RateState {
   std::unique_ptr<rtcoinfer::MpcController> controller;
   rtcoinfer::BandwidthEstimator estimator;
   rtcoinfer::Decision last;
-  double unacked_bytes = 0;  // sent since the last feedback
+  double unacked_bytes = 0;   // sent since the last feedback
+  double queued_at_feedback = 0;  // bottleneck queue (bytes) the last feedback showed
+  gint64 feedback_us = 0;         // when it arrived (monotonic)
   GstClockTime last_pts = GST_CLOCK_TIME_NONE;
   int requested = -1;  // profile index last asked upstream
   GstElement *session = nullptr;  // the rtpsession downstream, for RR statistics
@@ -154,7 +156,8 @@ static gboolean gst_rtcoinfer_mpc_rate_start(GstBaseTransform *trans) {
   GST_OBJECT_LOCK(self);
   st->controller = std::make_unique<rtcoinfer::MpcController>(std::move(profiles), cfg);
   st->estimator = rtcoinfer::BandwidthEstimator();
-  st->unacked_bytes = 0;
+  st->unacked_bytes = st->queued_at_feedback = 0;
+  st->feedback_us = 0;
   st->last_pts = GST_CLOCK_TIME_NONE;
   st->requested = -1;
   st->frames = st->skips = st->switches = st->feedback = st->decisions = 0;
@@ -284,9 +287,12 @@ static gboolean gst_rtcoinfer_mpc_rate_src_event(GstBaseTransform *trans, GstEve
     if (s && gst_structure_has_name(s, "RTPTWCCPackets")) {
       auto packets = parse_twcc(s);
       GST_OBJECT_LOCK(self);
-      self->state->estimator.add_twcc(packets);
-      self->state->unacked_bytes = 0;
-      self->state->feedback++;
+      RateState *st = self->state;
+      st->estimator.add_twcc(packets);
+      st->unacked_bytes = 0;
+      st->queued_at_feedback = st->estimator.queue_delay_s() * st->estimator.estimate_bps().value_or(0) / 8.0;
+      st->feedback_us = g_get_monotonic_time();
+      st->feedback++;
       GST_OBJECT_UNLOCK(self);
       GST_LOG_OBJECT(self, "TWCC feedback: %zu packets", packets.size());
       gst_event_unref(event);
@@ -323,20 +329,27 @@ static GstFlowReturn gst_rtcoinfer_mpc_rate_transform_ip(GstBaseTransform *trans
   }
   if (valid)
     if (auto idx = ctl.find(rtcoinfer::Setup{-1, h.channels, h.bits})) ctl.observe_bytes(*idx, double(size));
-  // in flight: what the bottleneck queue holds plus what left since the last feedback
+  // In flight: the queue the last feedback showed plus what was sent since, minus what
+  // the link drained meanwhile. Without the drain term a run of skipped frames (which
+  // sends nothing, so brings no feedback) would freeze the last queue estimate forever.
   const auto forecast = st->estimator.forecast_bps();
-  const double queued = st->estimator.queue_delay_s() * st->estimator.estimate_bps().value_or(0) / 8.0;
-  const rtcoinfer::Decision d = ctl.decide(queued + st->unacked_bytes + double(size), forecast, st->estimator.rtt_s());
+  const double elapsed_s = st->feedback_us ? (g_get_monotonic_time() - st->feedback_us) / 1e6 : 0.0;
+  const double queued = std::max(0.0, st->queued_at_feedback + st->unacked_bytes -
+                                          elapsed_s * st->estimator.estimate_bps().value_or(0) / 8.0);
+  const rtcoinfer::Decision d = ctl.decide(queued + double(size), forecast, st->estimator.rtt_s());
   st->frames++;
   st->decisions++;
   st->decide_us_total += d.decide_us;
   st->decide_us_max = std::max(st->decide_us_max, d.decide_us);
   st->last = d;
+  // A skip also asks for the smallest setup: the frames that follow should be the
+  // cheapest ones while the queue drains.
+  const int want = d.skip ? ctl.pareto().front() : d.index;
   std::optional<rtcoinfer::Setup> ask;
-  if (!d.skip && d.index != st->requested) {
+  if (want != st->requested) {
     if (st->requested >= 0) st->switches++;
-    st->requested = d.index;
-    ask = ctl.profiles()[d.index].setup;
+    st->requested = want;
+    ask = ctl.profiles()[want].setup;
   }
   if (d.skip)
     st->skips++;
@@ -344,8 +357,9 @@ static GstFlowReturn gst_rtcoinfer_mpc_rate_transform_ip(GstBaseTransform *trans
     st->unacked_bytes += double(size);
   const std::string chosen = d.skip ? "skip" : ctl.profiles()[d.index].setup.name();
   GST_LOG_OBJECT(self, "frame %" G_GSIZE_FORMAT " B: forecast %.0f bit/s, in flight %.0f B -> %s (%.1f ms predicted)",
-                 size, d.forecast_bps, queued + st->unacked_bytes, chosen.c_str(), d.predicted_latency_s * 1000);
+                 size, d.forecast_bps, queued, chosen.c_str(), d.predicted_latency_s * 1000);
   const guint64 skips = st->skips, feedback = st->feedback;
+  const std::string requested = ctl.profiles()[st->requested].setup.name();
   const double sample_bps = st->estimator.last_sample_bps();
   GST_OBJECT_UNLOCK(self);
 
@@ -353,7 +367,8 @@ static GstFlowReturn gst_rtcoinfer_mpc_rate_transform_ip(GstBaseTransform *trans
       GST_ELEMENT(self),
       gst_message_new_element(
           GST_OBJECT(self),
-          gst_structure_new("rtcoinfer-rate", "setup", G_TYPE_STRING, chosen.c_str(), "skip", G_TYPE_BOOLEAN, d.skip,
+          gst_structure_new("rtcoinfer-rate", "setup", G_TYPE_STRING, chosen.c_str(), "requested", G_TYPE_STRING,
+                            requested.c_str(), "skip", G_TYPE_BOOLEAN, d.skip,
                             "forecast-bps", G_TYPE_DOUBLE, d.forecast_bps, "sample-bps", G_TYPE_DOUBLE, sample_bps,
                             "feedback", G_TYPE_UINT64, feedback, "predicted-latency-ms", G_TYPE_DOUBLE,
                             d.predicted_latency_s * 1000, "in-flight-bytes", G_TYPE_DOUBLE, queued,

@@ -83,6 +83,7 @@ int main(int argc, char **argv) {
         p.setup = s;
         p.entropy = Entropy::Auto;
         p.model_id = info.frame_model_id;
+        p.truth = std::uint16_t(test->label(std::size_t(idx[std::size_t(i)])));  // as eval sends it
         std::vector<std::uint8_t> frame;
         if (!enc.encode(head.data() + std::size_t(i) * C * H * W, C, H, W, p, frame).ok()) return 1;
         bytes += double(frame.size());
