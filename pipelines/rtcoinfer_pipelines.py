@@ -74,20 +74,24 @@ def device_description(args):
         "rtp.send_rtcp_src_0 ! udpsink host={server} port={rtcp} sync=false async=false "
         "udpsrc address={bind} port={rtcp_back} ! rtp.recv_rtcp_sink_0"
     ).format(src=source_description(args), model=args.model, setup=setup, threads=args.threads,
-             entropy=args.entropy, rate=rate_control_description(args), uri=TWCC_URI, link=link_description(args),
+             entropy=args.entropy, rate=rate_control_description(args), uri=TWCC_URI,
+             link=link_description(args),
              server=args.server, port=args.port, rtcp=args.port + 1, bind=args.bind, rtcp_back=args.port + 5)
 
 
-def server_description(args):
+def server_description(args, link_rtpbin=True):
+    """With link_rtpbin=False the rtpbin's RTP source pad is left for the caller to link
+    (pipelines/server relinks it for every new stream, e.g. a restarted device)."""
     sink = "filesink location=%s" % args.results if args.results else "fakesink sync=false async=false"
     return (
         "udpsrc address={bind} port={port} buffer-size=8388608 caps=\"{caps}\" ! rtp.recv_rtp_sink_0 "
-        "rtpbin name=rtp rtp-profile=avpf latency={jitter} "
-        "! rtpgstdepay ! rtcoinfer-tail name=tail model={model} threads={threads} max-latency={max_latency} "
+        "rtpbin name=rtp rtp-profile=avpf latency={jitter} {link}"
+        "rtpgstdepay name=depay ! rtcoinfer-tail name=tail model={model} threads={threads} max-latency={max_latency} "
         "! {sink} "
         "udpsrc address={bind} port={rtcp} ! rtp.recv_rtcp_sink_0 "
         "rtp.send_rtcp_src_0 ! udpsink host={device} port={rtcp_back} sync=false async=false"
     ).format(bind=args.bind, port=args.port, caps=RTP_CAPS.replace('"', '\\"'), jitter=args.jitter,
+             link="! " if link_rtpbin else "",
              model=args.model, threads=args.threads, max_latency=args.max_latency, sink=sink,
              rtcp=args.port + 1, device=args.device, rtcp_back=args.port + 5)
 
