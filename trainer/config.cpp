@@ -99,6 +99,7 @@ TrainConfig load_config(const std::string &path) {
     get(swn, "distillation", c.use_distill);
     get(swn, "clustering", c.use_cluster);
     get(swn, "calibrate_batches", c.calibrate_batches);
+    get(swn, "label_weight", c.label_weight);
     get(root["eval"], "batch", c.eval_batch);
     get(root["individual"], "setups", c.individual_setups);
   } catch (const YAML::Exception &e) {
@@ -108,6 +109,8 @@ TrainConfig load_config(const std::string &path) {
   }
   if (c.norm.mean.empty() || c.norm.mean.size() != c.norm.std.size())
     throw std::runtime_error(path + ": model.mean and model.std must list one value per channel");
+  if (c.label_weight < 0 || c.label_weight > 1)
+    throw std::runtime_error(path + ": swcnn.label_weight must be within 0..1");
   if (c.clusters < 1 || c.cluster_batches < 1 || c.calibrate_batches < 1 || c.eval_batch < 1)
     throw std::runtime_error(path + ": cluster/calibrate/eval counts must be positive");
   return c;

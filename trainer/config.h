@@ -48,6 +48,9 @@ struct TrainConfig {
 
   // swcnn: the paper's I, D and C switches
   bool use_init = true, use_distill = true, use_cluster = true;
+  // With distillation: loss = (1 - w) * CE(teacher softmax) + w * CE(labels). The paper
+  // uses w = 0 (soft targets only); w > 0 lets the student improve on its teacher.
+  double label_weight = 0.0;
   int calibrate_batches = 20;  // BatchNorm re-estimation per setup after training
 
   int eval_batch = 250;

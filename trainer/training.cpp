@@ -453,8 +453,8 @@ StageReport train_swcnn(const TrainConfig &cfg, const StageConfig &stage, const 
   }
   std::vector<int> all(table.size());
   std::iota(all.begin(), all.end(), 0);
-  std::fprintf(stderr, "swcnn: I=%d D=%d C=%d, %d groups per step + %s + %s\n", sw.initialization,
-               sw.distillation, sw.clustering, n_groups, table.at(full8).name().c_str(),
+  std::fprintf(stderr, "swcnn: I=%d D=%d C=%d (label weight %.2f), %d groups per step + %s + %s\n",
+               sw.initialization, sw.distillation, sw.clustering, sw.distillation ? cfg.label_weight : 1.0, n_groups, table.at(full8).name().c_str(),
                table.at(smallest).name().c_str());
   auto report = run_stage(
       "swcnn", *net, stage, cfg, *data.train, opt, out_dir / "swcnn.ckpt",
@@ -472,8 +472,14 @@ StageReport train_swcnn(const TrainConfig &cfg, const StageConfig &stage, const 
         double loss_sum = 0, acc = 0;
         for (std::size_t i = 0; i < picks.size(); ++i) {
           auto logits = net->forward(b.images, picks[i]);
-          auto loss = teacher ? soft_cross_entropy(logits, target)
-                              : torch::cross_entropy_loss(logits, b.labels);
+          torch::Tensor loss;
+          if (!teacher)
+            loss = torch::cross_entropy_loss(logits, b.labels);
+          else if (cfg.label_weight > 0)
+            loss = (1 - cfg.label_weight) * soft_cross_entropy(logits, target) +
+                   cfg.label_weight * torch::cross_entropy_loss(logits, b.labels);
+          else
+            loss = soft_cross_entropy(logits, target);
           loss.backward();  // gradients of all sampled setups accumulate before one step
           loss_sum += loss.item<double>();
           if (i == 0) acc = batch_accuracy(logits, b.labels);
@@ -485,7 +491,7 @@ StageReport train_swcnn(const TrainConfig &cfg, const StageConfig &stage, const 
   print_report("swcnn", report);
   nlohmann::json extra = {{"epochs", stage.epochs}, {"train_images", data.train->size()},
                           {"initialization", sw.initialization}, {"distillation", sw.distillation},
-                          {"clustering", sw.clustering}};
+                          {"clustering", sw.clustering}, {"label_weight", sw.distillation ? cfg.label_weight : 1.0}};
   if (data.test) {
     for (int s : {full8, smallest}) {
       const double acc = 100.0 * top1(*net, *data.test, cfg, s);
