@@ -31,6 +31,8 @@ int main(int argc, char **argv) {
     sub->add_option("--epochs", common.epochs, "override the stage's epochs");
     sub->add_option("--train-limit", common.train_limit, "use only the first N training images");
     sub->add_option("--test-limit", common.test_limit, "use only the first N test images");
+    sub->add_option("--calibrate-batches", common.calibrate_batches,
+                    "BatchNorm calibration batches per setup (overrides the config)");
   };
 
   auto *init = app.add_subcommand("init", "train the uncompressed network (initialization and teacher)");
@@ -75,10 +77,11 @@ int main(int argc, char **argv) {
   exp->add_option("-o,--output", export_opts.output, "bundle file")->required();
   exp->add_option("--weights", export_opts.weights, "weights to export (default <run>/swcnn.pt)");
 
-  std::string ablation_setups;
+  std::string ablation_setups, ablation_methods;
   auto *ablation = app.add_subcommand("ablation", "accuracy loss of each I/D/C combination vs individual models");
   add_common(ablation, true);
   ablation->add_option("--setups", ablation_setups, "CxB,... (default: those trained by `individual`)");
+  ablation->add_option("--methods", ablation_methods, "e.g. I-D-C,noI-noD-noC (default: all 8)");
 
   CLI11_PARSE(app, argc, argv);
 
@@ -107,7 +110,7 @@ int main(int argc, char **argv) {
     } else if (exp->parsed()) {
       return run_export(cfg, common, export_opts);
     } else if (ablation->parsed()) {
-      return run_ablation(cfg, opt, ablation_setups);
+      return run_ablation(cfg, opt, ablation_setups, ablation_methods);
     }
   } catch (const std::exception &e) {
     // c10::Error derives from std::exception; keep the first line, it names the problem.

@@ -1,5 +1,6 @@
 #include "trainer_commands.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -61,6 +62,7 @@ TrainConfig load_effective_config(const CommonOptions &common) {
   if (common.epochs > 0) cfg.init.epochs = cfg.swcnn.epochs = cfg.individual.epochs = cfg.ablation.epochs = common.epochs;
   if (common.train_limit > 0) cfg.train_limit = common.train_limit;
   if (common.test_limit > 0) cfg.test_limit = common.test_limit;
+  if (common.calibrate_batches > 0) cfg.calibrate_batches = common.calibrate_batches;
   return cfg;
 }
 
@@ -163,7 +165,8 @@ int run_individual(const TrainConfig &cfg, const RunOptions &opt, const std::str
   return 0;
 }
 
-int run_ablation(const TrainConfig &cfg, const RunOptions &opt, const std::string &setups_arg) {
+int run_ablation(const TrainConfig &cfg, const RunOptions &opt, const std::string &setups_arg,
+                 const std::string &methods) {
   const fs::path results = opt.run_dir / "individual" / "results.json";
   if (!fs::exists(results))
     throw std::runtime_error("no " + results.string() + " (run `rtcoinfer-train individual` first)");
@@ -184,6 +187,8 @@ int run_ablation(const TrainConfig &cfg, const RunOptions &opt, const std::strin
     const std::string name = std::string(c.initialization ? "I" : "noI") + "-" + (c.distillation ? "D" : "noD") + "-" +
                              (c.clustering ? "C" : "noC");
     if (opt.resume && table.contains(name)) continue;
+    const auto wanted = split_list(methods);
+    if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), name) == wanted.end()) continue;
     const fs::path dir = opt.run_dir / "ablation" / name;
     fs::create_directories(dir);
     train_swcnn(cfg, cfg.ablation, opt, data, c, opt.run_dir / "clusters.yml", dir);
@@ -201,7 +206,10 @@ int run_ablation(const TrainConfig &cfg, const RunOptions &opt, const std::strin
     }
     table[name] = {{"max", mx}, {"min", mn}, {"mean", sum / double(setups.size())}, {"setups", per},
                    {"epochs", cfg.ablation.epochs}, {"train_images", data.train->size()}};
-    write_json(table_path, table);
+    // Re-read before writing so parallel runs on disjoint --methods keep each other's rows.
+    nlohmann::json latest = fs::exists(table_path) ? read_json(table_path) : nlohmann::json::object();
+    latest[name] = table[name];
+    write_json(table_path, latest);
     std::printf("ablation method=%s max=%.2f min=%.2f mean=%.3f\n", name.c_str(), mx, mn, sum / double(setups.size()));
     std::fflush(stdout);
   }

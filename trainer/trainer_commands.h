@@ -18,6 +18,7 @@ struct CommonOptions {
   int threads = 0;
   int epochs = 0;  // 0: as configured
   std::size_t train_limit = 0, test_limit = 0;  // 0: as configured
+  int calibrate_batches = 0;                    // 0: as configured
 };
 
 struct EvalOptions {
@@ -35,6 +36,8 @@ TrainConfig load_effective_config(const CommonOptions &common);
 int run_eval(const CommonOptions &common, const EvalOptions &opts);
 int run_export(const TrainConfig &cfg, const CommonOptions &common, const ExportOptions &opts);
 int run_individual(const TrainConfig &cfg, const RunOptions &opt, const std::string &setups);
-int run_ablation(const TrainConfig &cfg, const RunOptions &opt, const std::string &setups);
+// `methods`: comma-separated combination names (e.g. "I-D-C,noI-noD-noC"); empty: all 8.
+int run_ablation(const TrainConfig &cfg, const RunOptions &opt, const std::string &setups,
+                 const std::string &methods);
 
 }  // namespace rtcoinfer::train
