@@ -64,24 +64,37 @@ void BandwidthEstimator::add_twcc(const std::vector<PacketReport> &packets) {
   }
   queue_delay_s_ = double(got.back().arrival_ns - got.back().send_ns - *base_owd_ns_) / 1e9;
 
-  // one sample per train of back-to-back packets
-  std::size_t start = 0;
-  for (std::size_t i = 1; i <= got.size(); ++i) {
-    if (i < got.size() && got[i].send_ns - got[i - 1].send_ns < cfg_.train_gap_ns) continue;
-    if (i - start >= 2) {
-      std::int64_t first = got[start].arrival_ns, last = first;
-      std::uint64_t bytes = 0;
-      for (std::size_t j = start; j < i; ++j) {
-        first = std::min(first, got[j].arrival_ns);
-        last = std::max(last, got[j].arrival_ns);
-        if (j > start) bytes += got[j].size;
-      }
-      const std::int64_t span = last - first;
-      if (span >= cfg_.min_span_ns && bytes >= cfg_.min_train_bytes)
-        add_sample(double(bytes) * 8.0 * 1e9 / double(span));
+  // Busy periods of the bottleneck: packets that left back to back (one frame's train)
+  // or that found a queue (queueing delay >= busy_queue) kept the link busy since the
+  // previous arrival, so bytes over the arrival span is its rate. The period carries
+  // over from one feedback batch to the next: after a drop the frames shrink to one
+  // packet each and a batch holds only a few of them. A long period yields a sample
+  // every sample_bytes.
+  for (const auto &p : got) {
+    if (run_last_ && p.seqnum == run_last_->seqnum) continue;
+    const bool queued = double(p.arrival_ns - p.send_ns - *base_owd_ns_) >= cfg_.busy_queue_s * 1e9;
+    const bool continues = run_last_ && p.arrival_ns >= run_last_->arrival_ns &&
+                           (p.send_ns - run_last_->send_ns < cfg_.train_gap_ns || queued);
+    if (!continues) {
+      close_run();
+      run_first_arrival_ns_ = p.arrival_ns;
+      run_bytes_ = 0;
+    } else {
+      run_bytes_ += p.size;
     }
-    start = i;
+    run_last_ = p;
+    if (run_bytes_ >= cfg_.sample_bytes) close_run();
   }
+}
+
+void BandwidthEstimator::close_run() {
+  if (!run_last_) return;
+  const std::int64_t span = run_last_->arrival_ns - run_first_arrival_ns_;
+  if (span >= cfg_.min_span_ns && run_bytes_ >= cfg_.min_train_bytes)
+    add_sample(double(run_bytes_) * 8.0 * 1e9 / double(span));
+  // the last packet starts the next period
+  run_first_arrival_ns_ = run_last_->arrival_ns;
+  run_bytes_ = 0;
 }
 
 }  // namespace rtcoinfer

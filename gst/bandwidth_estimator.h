@@ -2,10 +2,10 @@
 // already produces (TWCC packet reports; RTCP receiver reports where TWCC is absent),
 // and a robust forecast for the controller.
 //
-// Rate samples come from packet trains: the packets of one feature frame leave the
-// sender back to back, so their spacing at the receiver is set by the bottleneck
-// (packet-pair dispersion). A train's sample is the bytes after its first packet over
-// the arrival span of the train. The forecast is RobustMPC's: the harmonic mean of the
+// Rate samples come from busy periods of the bottleneck: the packets of one feature
+// frame leave back to back (packet-pair dispersion), and packets that found a queue
+// arrive back to back too. A period's sample is the bytes after its first packet over
+// its arrival span. The forecast is RobustMPC's: the harmonic mean of the
 // recent samples divided by (1 + the largest recent relative forecast error, capped).
 #pragma once
 
@@ -25,10 +25,12 @@ struct PacketReport {
 };
 
 struct EstimatorConfig {
-  int window = 8;                       // samples in the harmonic mean and error window
+  int window = 5;                       // samples in the harmonic mean and error window (RobustMPC: 5)
   std::int64_t train_gap_ns = 1000000;  // packets sent closer than this belong to one train
   std::int64_t min_span_ns = 20000;     // shorter arrival spans carry no rate information
   std::uint64_t min_train_bytes = 1000;  // TWCC times come in 250 us steps: small trains are noise
+  double busy_queue_s = 0.002;           // a packet that waited this long found the link busy
+  std::uint64_t sample_bytes = 4000;     // a busy period yields a sample every this many bytes
   double max_rate_bps = 10e9;           // cap for spans at the clock's resolution
   double max_error = 1.0;               // cap of the relative-error discount
 };
@@ -58,11 +60,16 @@ class BandwidthEstimator {
 
  private:
   void add_sample(double bps);
+  void close_run();
   EstimatorConfig cfg_;
   std::deque<double> samples_;
   std::deque<double> errors_;  // |forecast - sample| / sample of recent samples
   std::size_t total_samples_ = 0;
   std::optional<std::int64_t> base_owd_ns_;
+  // the busy period in progress
+  std::optional<PacketReport> run_last_;
+  std::int64_t run_first_arrival_ns_ = 0;
+  std::uint64_t run_bytes_ = 0;
   double queue_delay_s_ = 0, rtt_s_ = 0, loss_ = 0;
 };
 

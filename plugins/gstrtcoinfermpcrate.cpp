@@ -80,7 +80,9 @@ struct _GstRtcoinferMpcRate {
 };
 
 enum { PROP_0, PROP_MODEL, PROP_POLICY, PROP_DEADLINE, PROP_HORIZON, PROP_SETUP, PROP_SWITCH_PENALTY,
-       PROP_MIN_SETUP, PROP_MAX_SETUP, PROP_STATS };
+       PROP_MIN_SETUP, PROP_MAX_SETUP, PROP_SERVER_LATENCY, PROP_STATS };
+
+#define DEFAULT_SERVER_LATENCY_MS 30.0
 
 static GstStaticPadTemplate sink_template =
     GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(RTCOINFER_FRAME_CAPS_NAME));
@@ -420,14 +422,17 @@ static void gst_rtcoinfer_mpc_rate_set_property(GObject *object, guint prop_id, 
     case PROP_SWITCH_PENALTY: st->cfg.switch_penalty = g_value_get_double(value); break;
     case PROP_MIN_SETUP: st->min_text = str(); break;
     case PROP_MAX_SETUP: st->max_text = str(); break;
+    case PROP_SERVER_LATENCY: st->cfg.tail_s = g_value_get_double(value) / 1000.0; break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
-  // deadline, horizon and switch penalty apply to a running controller at once
-  if (st->controller && (prop_id == PROP_DEADLINE || prop_id == PROP_HORIZON || prop_id == PROP_SWITCH_PENALTY)) {
+  // deadline, horizon, switch penalty and server latency apply to a running controller at once
+  if (st->controller && (prop_id == PROP_DEADLINE || prop_id == PROP_HORIZON || prop_id == PROP_SWITCH_PENALTY ||
+                         prop_id == PROP_SERVER_LATENCY)) {
     rtcoinfer::MpcConfig cfg = st->controller->config();
     cfg.deadline_s = st->cfg.deadline_s;
     cfg.horizon = st->cfg.horizon;
     cfg.switch_penalty = st->cfg.switch_penalty;
+    cfg.tail_s = st->cfg.tail_s;
     st->controller->set_config(cfg);
   }
   GST_OBJECT_UNLOCK(self);
@@ -450,6 +455,7 @@ static void gst_rtcoinfer_mpc_rate_get_property(GObject *object, guint prop_id, 
     case PROP_SWITCH_PENALTY: g_value_set_double(value, st->cfg.switch_penalty); break;
     case PROP_MIN_SETUP: g_value_set_string(value, st->min_text.c_str()); break;
     case PROP_MAX_SETUP: g_value_set_string(value, st->max_text.c_str()); break;
+    case PROP_SERVER_LATENCY: g_value_set_double(value, st->cfg.tail_s * 1000.0); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
   GST_OBJECT_UNLOCK(self);
@@ -462,6 +468,7 @@ static void gst_rtcoinfer_mpc_rate_finalize(GObject *object) {
 
 static void gst_rtcoinfer_mpc_rate_init(GstRtcoinferMpcRate *self) {
   self->state = new RateState();
+  self->state->cfg.tail_s = DEFAULT_SERVER_LATENCY_MS / 1000.0;
   gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
 }
 
@@ -500,6 +507,11 @@ static void gst_rtcoinfer_mpc_rate_class_init(GstRtcoinferMpcRateClass *klass) {
   g_object_class_install_property(gobject_class, PROP_MAX_SETUP,
       g_param_spec_string("max-setup", "Maximum setup", "Never choose a setup with more mean bytes than this "
                           "\"<channels>x<bits>\"; empty = no limit", "", rw));
+  g_object_class_install_property(gobject_class, PROP_SERVER_LATENCY,
+      g_param_spec_double("server-latency", "Server latency", "Milliseconds (0..10000) a frame spends on the server "
+                          "after its last packet arrives: receiver jitterbuffer plus tail inference. Part of the "
+                          "predicted latency. May change while PLAYING", 0, 10000, DEFAULT_SERVER_LATENCY_MS,
+                          rw_playing));
   g_object_class_install_property(gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics", "Read-only: frames, skips, switches, feedback (TWCC events), setup "
                          "(current), estimate-bps and forecast-bps (bits/s), queue-delay-ms, loss (0..1), "

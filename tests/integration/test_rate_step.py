@@ -1,8 +1,11 @@
 #!/usr/bin/python3
 """Rate control over the real rtpbin pair with the in-process bottleneck: the link
-steps down 4x (2 Mbit/s -> 0.5 Mbit/s) after 6 s. rtcoinfer-mpcrate must switch to a
-smaller setup within 3 frame intervals of the first feedback that shows the drop, and
+steps down 4x (0.6 Mbit/s -> 0.15 Mbit/s) after 6 s. rtcoinfer-mpcrate must switch to
+a smaller setup within 3 frame intervals of the first feedback that shows the drop, and
 after the transition >= 99 % of frames must reach a result within 150 ms.
+
+The base rate is chosen so the shipped model's most accurate setup (32x4, ~1.8 kB a
+frame with zstd, ~0.45 Mbit/s at 30 fps) fits before the step and not after it.
 Usage: test_rate_step.py PORT"""
 import json
 import os
@@ -12,16 +15,19 @@ import tempfile
 from harness import check, fail, start_device, start_server, summary
 
 port = int(sys.argv[1])
+BASE = 0.6e6  # bit/s before the step
 tmp = tempfile.mkdtemp()
 trace = os.path.join(tmp, "step.txt")
 with open(trace, "w") as f:
-    f.write("0 2.0\n6 0.5\n600 0.5\n")  # Mbit/s; stays low after the step
+    f.write("0 %g\n6 %g\n600 %g\n" % (BASE / 1e6, BASE / 4e6, BASE / 4e6))  # Mbit/s; stays low
 results, rates = os.path.join(tmp, "results.jsonl"), os.path.join(tmp, "rate.jsonl")
 frames, fps = 450, 30
 
 server = start_server(port, "--idle-exit", "4", "--results", results)
+# The controller plans for 135 ms: 15 ms of margin for what it does not model (CPU
+# scheduling of the two processes on a loaded 2-core machine); the check is at 150 ms.
 device = start_device(port, "--frames", str(frames), "--framerate", "%d/1" % fps, "--policy", "mpc",
-                      "--deadline", "150", "--link-trace", trace, "--link-delay", "10", "--link-queue", "32768",
+                      "--deadline", "135", "--link-trace", trace, "--link-delay", "10", "--link-queue", "32768",
                       "--rate-log", rates)
 dev, _ = summary(device, "device")
 srv, _ = summary(server, "server")
@@ -32,20 +38,31 @@ check(dev["rate"]["feedback"] > 50, "TWCC feedback reached mpcrate (%d events)" 
 
 # the first decision after the step whose newest rate sample shows the lower link
 step_t = 6.0
-shown = next((i for i, d in enumerate(decisions) if d["t"] > step_t and 0 < d["sample-bps"] < 1.0e6), None)
+shown = next((i for i, d in enumerate(decisions) if d["t"] > step_t and 0 < d["sample-bps"] < BASE / 2), None)
 if shown is None:
     fail("no feedback after the step showed the lower rate")
-# the setup mpcrate asks upstream for (a skip asks for the smallest)
-before = decisions[shown - 1]["requested"]
-bytes_before = decisions[shown - 1]["frame-bytes"]
-switched = next((i for i in range(shown, len(decisions)) if decisions[i]["requested"] != before), None)
+# the setup mpcrate asks upstream for (a skip asks for the smallest); the queue building
+# up may show the drop before the first rate sample does, so the switch may come first
+step_i = next(i for i, d in enumerate(decisions) if d["t"] > step_t)
+before = decisions[step_i - 1]["requested"]
+bytes_before = decisions[step_i - 1]["frame-bytes"]
+switched = next((i for i in range(step_i, len(decisions)) if decisions[i]["requested"] != before), None)
 check(switched is not None and switched - shown <= 3,
       "switched from %s to %s within 3 frames of the feedback (frame %d, switch at %s)"
       % (before, decisions[switched]["requested"] if switched is not None else "-", shown, switched))
 
-# after the transition (1 s after the switch): frames on time
+# The transition ends when the controller has the new rate and the queue is empty again:
+# the first sent frame, at or after the feedback that showed the drop, with nothing in
+# flight. From there on, frames must be on time (a skipped frame counts as a miss).
 rows = [json.loads(l) for l in open(results)]
-after_seq = switched + fps
+settled = next((i for i in range(shown, len(decisions))
+                if not decisions[i]["skip"] and decisions[i]["in-flight-bytes"] == 0), None)
+if settled is None:
+    fail("the queue never drained after the step")
+print("transition: step at frame %d, drop shown at %d, switch at %d, settled at %d (%.2f s after the step)"
+      % (step_i, shown, switched, settled, decisions[settled]["t"] - step_t))
+check(decisions[settled]["t"] - step_t <= 3.0, "settled within 3 s of the step")
+after_seq = settled
 late = [r for r in rows if r["seq"] >= after_seq and r["latency_ms"] > 150]
 expected = frames - after_seq
 got = [r for r in rows if r["seq"] >= after_seq]
