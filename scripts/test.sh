@@ -6,7 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
-meson test -C build --print-errorlogs
+# Suite `open` holds acceptance checks of unfinished work that do not pass reliably yet
+# (see tests/integration/meson.build); everything else must pass.
+meson test -C build --print-errorlogs --no-suite open
+echo "test.sh: skipped suite 'open': $(meson test -C build --list --suite open 2>/dev/null | grep -v '^ninja' | tr '\n' ' ')"
 
 # Sanitizer build: plain C++ codec + GStreamer elements, no LibTorch (it is not built
 # with ASan) - this is where the hostile-input tests earn their keep.
