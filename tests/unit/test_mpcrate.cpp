@@ -71,6 +71,15 @@ static std::optional<Setup> pull_setup_event(GstHarness *h) {
   return std::nullopt;
 }
 
+// The mpcrate element's stats (the harness wraps it in a bin).
+static GstStructure *rate_stats(GstHarness *h) {
+  GstStructure *stats = nullptr;
+  GstElement *rate = gst_harness_find_element(h, "rtcoinfer-mpcrate");
+  g_object_get(rate, "stats", &stats, nullptr);
+  gst_object_unref(rate);
+  return stats;
+}
+
 GST_START_TEST(test_twcc_feedback_switches_the_setup) {
   gchar *desc = g_strdup_printf("rtcoinfer-mpcrate model=%s deadline=150", g_getenv("RTCOINFER_TEST_MODEL"));
   GstHarness *h = gst_harness_new_parse(desc);
@@ -100,10 +109,7 @@ GST_START_TEST(test_twcc_feedback_switches_the_setup) {
     fail_unless_equals_int(gst_harness_push(h, frame(asked->channels, asked->bits, index++)), GST_FLOW_OK);
     if (auto again = pull_setup_event(h)) asked = again;
   }
-  GstStructure *stats = nullptr;
-  GstElement *rate = gst_harness_find_element(h, "rtcoinfer-mpcrate");
-  g_object_get(rate, "stats", &stats, nullptr);
-  gst_object_unref(rate);
+  GstStructure *stats = rate_stats(h);
   guint64 feedback = 0, switches = 0;
   gst_structure_get_uint64(stats, "feedback", &feedback);
   gst_structure_get_uint64(stats, "switches", &switches);
@@ -146,10 +152,7 @@ GST_START_TEST(test_starved_link_skips_and_counts) {
   // 5 kbit/s: even the smallest frame needs ~85 ms, past the 50 ms deadline
   fail_unless(gst_harness_push_upstream_event(h, twcc_event(5e3, 3, 2, &seq, &clock_s)));
   for (int i = 0; i < 4; ++i) fail_unless_equals_int(gst_harness_push(h, frame(1, 1, i)), GST_FLOW_OK);
-  GstStructure *stats = nullptr;
-  GstElement *rate = gst_harness_find_element(h, "rtcoinfer-mpcrate");
-  g_object_get(rate, "stats", &stats, nullptr);
-  gst_object_unref(rate);
+  GstStructure *stats = rate_stats(h);
   guint64 skips = 0;
   gst_structure_get_uint64(stats, "skips", &skips);
   gst_structure_free(stats);
