@@ -37,6 +37,11 @@ void BandwidthEstimator::add_sample(double bps) {
 
 void BandwidthEstimator::add_rate_sample(double bps) { add_sample(bps); }
 
+void BandwidthEstimator::restart_window() {
+  while (samples_.size() > 1) samples_.pop_front();
+  errors_.clear();
+}
+
 void BandwidthEstimator::add_rr(double rtt_s, double fraction_lost) {
   if (rtt_s > 0 && std::isfinite(rtt_s)) rtt_s_ = rtt_s;
   if (fraction_lost >= 0 && fraction_lost <= 1) loss_ = fraction_lost;
@@ -65,16 +70,20 @@ void BandwidthEstimator::add_twcc(const std::vector<PacketReport> &packets) {
   queue_delay_s_ = double(got.back().arrival_ns - got.back().send_ns - *base_owd_ns_) / 1e9;
 
   // Busy periods of the bottleneck: packets that left back to back (one frame's train)
-  // or that found a queue (queueing delay >= busy_queue) kept the link busy since the
-  // previous arrival, so bytes over the arrival span is its rate. The period carries
-  // over from one feedback batch to the next: after a drop the frames shrink to one
-  // packet each and a batch holds only a few of them. A long period yields a sample
-  // every sample_bytes.
+  // or that were sent while the previous packet was still on its way through the
+  // bottleneck (its arrival minus the base one-way delay, in the sender's clock, is
+  // after this packet's send time) kept the link busy since the previous arrival, so
+  // bytes over the arrival span is its rate. (A one-way delay above the minimum is no
+  // proof of a queue: on a slow link a larger packet's own serialization raises it, and
+  // counting such packets as busy makes the estimate follow the sending rate down.)
+  // The period carries over from one feedback batch to the next: after a drop the frames
+  // shrink to one packet each and a batch holds only a few of them. A long period yields
+  // a sample every sample_bytes, or every sample_span.
   for (const auto &p : got) {
     if (run_last_ && p.seqnum == run_last_->seqnum) continue;
-    const bool queued = double(p.arrival_ns - p.send_ns - *base_owd_ns_) >= cfg_.busy_queue_s * 1e9;
+    const bool waited = run_last_ && run_last_->arrival_ns - *base_owd_ns_ > p.send_ns;
     const bool continues = run_last_ && p.arrival_ns >= run_last_->arrival_ns &&
-                           (p.send_ns - run_last_->send_ns < cfg_.train_gap_ns || queued);
+                           (p.send_ns - run_last_->send_ns < cfg_.train_gap_ns || waited);
     if (!continues) {
       close_run();
       run_first_arrival_ns_ = p.arrival_ns;
@@ -83,14 +92,14 @@ void BandwidthEstimator::add_twcc(const std::vector<PacketReport> &packets) {
       run_bytes_ += p.size;
     }
     run_last_ = p;
-    if (run_bytes_ >= cfg_.sample_bytes) close_run();
+    if (run_bytes_ >= cfg_.sample_bytes || p.arrival_ns - run_first_arrival_ns_ >= cfg_.sample_span_ns) close_run();
   }
 }
 
 void BandwidthEstimator::close_run() {
   if (!run_last_) return;
   const std::int64_t span = run_last_->arrival_ns - run_first_arrival_ns_;
-  if (span >= cfg_.min_span_ns && run_bytes_ >= cfg_.min_train_bytes)
+  if (span >= cfg_.min_span_ns && (run_bytes_ >= cfg_.min_train_bytes || span >= cfg_.timed_span_ns))
     add_sample(double(run_bytes_) * 8.0 * 1e9 / double(span));
   // the last packet starts the next period
   run_first_arrival_ns_ = run_last_->arrival_ns;

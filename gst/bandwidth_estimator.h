@@ -29,8 +29,9 @@ struct EstimatorConfig {
   std::int64_t train_gap_ns = 1000000;  // packets sent closer than this belong to one train
   std::int64_t min_span_ns = 20000;     // shorter arrival spans carry no rate information
   std::uint64_t min_train_bytes = 1000;  // TWCC times come in 250 us steps: small trains are noise
-  double busy_queue_s = 0.002;           // a packet that waited this long found the link busy
   std::uint64_t sample_bytes = 4000;     // a busy period yields a sample every this many bytes
+  std::int64_t sample_span_ns = 150000000;  // ... or every this long, so slow links are measured too
+  std::int64_t timed_span_ns = 4000000;  // smaller trains count when they span this long (16 TWCC steps)
   double max_rate_bps = 10e9;           // cap for spans at the clock's resolution
   double max_error = 1.0;               // cap of the relative-error discount
 };
@@ -45,6 +46,10 @@ class BandwidthEstimator {
   void add_rr(double rtt_s, double fraction_lost);
   // A delivery-rate sample measured by other means (bits per second).
   void add_rate_sample(double bps);
+
+  // Keeps only the latest sample and forgets the recent errors: for when the samples
+  // before it are too old to describe the link.
+  void restart_window();
 
   // Harmonic mean of the recent samples (bits per second): the rate estimate.
   std::optional<double> estimate_bps() const;

@@ -69,7 +69,8 @@ double MpcController::plan_score(int a, int b, int switch_at, double in_flight, 
     if (t < cfg_.horizon) score += profiles_[s].accuracy;
     // Lateness scales the penalty, so when misses are unavoidable the plan that is
     // least late still wins over the most accurate one.
-    if (latency > cfg_.deadline_s) score -= cfg_.miss_penalty * (latency / cfg_.deadline_s);
+    const double target = cfg_.deadline_s - cfg_.margin_s;
+    if (latency > target) score -= cfg_.miss_penalty * (latency / target);
     if (prev >= 0 && s != prev) score -= cfg_.switch_penalty;
     prev = s;
     backlog = std::max(0.0, backlog + bytes - drain);
@@ -77,18 +78,29 @@ double MpcController::plan_score(int a, int b, int switch_at, double in_flight, 
   return score;
 }
 
-Decision MpcController::decide(double in_flight, std::optional<double> bandwidth_bps, double rtt) {
+Decision MpcController::decide(double queued_bytes, double frame_bytes, std::optional<double> bandwidth_bps,
+                               double rtt) {
   const auto t0 = std::chrono::steady_clock::now();
   Decision d;
   d.forecast_bps = bandwidth_bps.value_or(0);
+  const bool have_bw = bandwidth_bps && *bandwidth_bps > 0;
   const int largest = pareto_.back(), smallest = pareto_.front();
-  auto latency_of = [&](int s) {
-    return cfg_.head_s + rtt / 2 + cfg_.tail_s + (in_flight + profiles_[s].bytes) * 8.0 / *bandwidth_bps;
-  };
+  const double fixed = cfg_.head_s + rtt / 2 + cfg_.tail_s;
+
+  // The frame at hand: a frame predicted to miss its deadline earns nothing, so it is
+  // better not sent - its bytes would only delay the frames behind it.
+  double in_flight = queued_bytes + frame_bytes;
+  if (have_bw) {
+    d.predicted_latency_s = fixed + in_flight * 8.0 / *bandwidth_bps;
+    if (cfg_.allow_skip && cfg_.policy != Policy::Fixed && frame_bytes > 0 && d.predicted_latency_s > cfg_.deadline_s) {
+      d.skip = true;
+      in_flight = queued_bytes;
+    }
+  }
 
   if (cfg_.policy == Policy::Fixed) {
     d.index = cfg_.fixed_index >= 0 ? cfg_.fixed_index : largest;
-  } else if (!bandwidth_bps || !(*bandwidth_bps > 0)) {
+  } else if (!have_bw) {
     d.index = previous_ >= 0 ? previous_ : largest;  // no feedback yet
   } else if (cfg_.policy == Policy::Rate) {
     const double budget = *bandwidth_bps * cfg_.rate_safety / 8.0 * cfg_.frame_interval_s;
@@ -119,14 +131,8 @@ Decision MpcController::decide(double in_flight, std::optional<double> bandwidth
       }
     }
   }
-  if (bandwidth_bps && *bandwidth_bps > 0) {
-    d.predicted_latency_s = latency_of(d.index);
-    if (cfg_.allow_skip && cfg_.policy != Policy::Fixed && latency_of(smallest) > cfg_.deadline_s) {
-      d.skip = true;
-      d.index = -1;
-    }
-  }
-  if (!d.skip) previous_ = d.index;
+  if (!have_bw) d.predicted_latency_s = 0;
+  previous_ = d.index;
   d.decide_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
   return d;
 }

@@ -44,7 +44,11 @@ struct MpcConfig {
   double deadline_s = 0.150;
   double head_s = 0.002, tail_s = 0.002;
   double miss_penalty = 100.0;   // accuracy points per predicted miss, times latency/deadline
-  double switch_penalty = 0.5;   // accuracy points per switch
+  // The plans aim this much below the deadline: the forecast is a guess, and a frame
+  // that misses costs its whole accuracy while one setup less costs a point or two.
+  // (Skipping still compares with the deadline itself.)
+  double margin_s = 0.030;
+  double switch_penalty = 2.0;   // accuracy points per switch
   double rate_safety = 0.9;      // Rate policy: use this fraction of the forecast
   bool allow_skip = true;        // skip a frame that misses even at the smallest setup
   int fixed_index = -1;          // Fixed policy: profile index
@@ -52,8 +56,8 @@ struct MpcConfig {
 };
 
 struct Decision {
-  int index = -1;         // into profiles(); -1 when skipping
-  bool skip = false;
+  int index = -1;         // into profiles(): the setup of the next frames
+  bool skip = false;      // drop the frame at hand
   double predicted_latency_s = 0;
   double forecast_bps = 0;
   double decide_us = 0;   // time spent deciding
@@ -68,10 +72,17 @@ class MpcController {
   const MpcConfig &config() const { return cfg_; }
   void set_config(const MpcConfig &c);
 
-  // Decides the setup of the next frame. `in_flight_bytes`: sent but unacknowledged;
+  // Decides, for a frame of `frame_bytes` about to be sent behind `queued_bytes` still
+  // in the bottleneck, whether to skip it (it would miss its deadline: a late frame earns
+  // nothing and delays the ones behind it) and which setup the next frames use.
   // `bandwidth_bps`: the forecast (nullopt before feedback: the previous setup, or the
-  // largest, is kept); `rtt_s`: round trip.
-  Decision decide(double in_flight_bytes, std::optional<double> bandwidth_bps, double rtt_s);
+  // largest, is kept); `rtt_s`: round trip. Decision::index is the next frames' setup,
+  // also when skipping; predicted_latency_s is this frame's.
+  Decision decide(double queued_bytes, double frame_bytes, std::optional<double> bandwidth_bps, double rtt_s);
+  // The same with the frame already counted in `in_flight_bytes` (never skips it).
+  Decision decide(double in_flight_bytes, std::optional<double> bandwidth_bps, double rtt_s) {
+    return decide(in_flight_bytes, 0, bandwidth_bps, rtt_s);
+  }
   // Tells the controller what a frame at profile `index` really cost on the wire.
   void observe_bytes(int index, double bytes);
   int previous() const { return previous_; }

@@ -35,11 +35,11 @@
 #include <string>
 #include <vector>
 
-#include "bandwidth_estimator.h"
 #include "feature_frame.h"
 #include "inference.h"
 #include "model_loading.h"
 #include "mpc_controller.h"
+#include "rate_session.h"
 #include "rtcoinfer_meta.h"
 #include "setup_event.h"
 
@@ -56,20 +56,9 @@ struct RateState {
   rtcoinfer::MpcConfig cfg;
 
   // streaming thread / event thread (object lock)
-  std::unique_ptr<rtcoinfer::MpcController> controller;
-  rtcoinfer::BandwidthEstimator estimator;
-  rtcoinfer::Decision last;
-  double unacked_bytes = 0;   // sent since the last feedback
-  double queued_at_feedback = 0;  // bottleneck queue (bytes) the last feedback showed
-  gint64 feedback_us = 0;         // when it arrived (monotonic)
-  GstClockTime last_pts = GST_CLOCK_TIME_NONE;
-  int requested = -1;  // profile index last asked upstream
-  GstElement *session = nullptr;  // the rtpsession downstream, for RR statistics
+  std::unique_ptr<rtcoinfer::RateSession> rate;  // created in start(), from the bundle's setup table
+  GstElement *rtp_session = nullptr;  // the rtpsession downstream, for RR statistics
   gint64 last_rr_poll_us = 0;
-
-  // statistics (object lock)
-  guint64 frames = 0, skips = 0, switches = 0, feedback = 0, decisions = 0;
-  double decide_us_total = 0, decide_us_max = 0;
 };
 
 }  // namespace
@@ -80,7 +69,7 @@ struct _GstRtcoinferMpcRate {
 };
 
 enum { PROP_0, PROP_MODEL, PROP_POLICY, PROP_DEADLINE, PROP_HORIZON, PROP_SETUP, PROP_SWITCH_PENALTY,
-       PROP_MIN_SETUP, PROP_MAX_SETUP, PROP_SERVER_LATENCY, PROP_STATS };
+       PROP_MIN_SETUP, PROP_MAX_SETUP, PROP_SERVER_LATENCY, PROP_MARGIN, PROP_STATS };
 
 #define DEFAULT_SERVER_LATENCY_MS 30.0
 
@@ -156,15 +145,7 @@ static gboolean gst_rtcoinfer_mpc_rate_start(GstBaseTransform *trans) {
     }
   }
   GST_OBJECT_LOCK(self);
-  st->controller = std::make_unique<rtcoinfer::MpcController>(std::move(profiles), cfg);
-  st->estimator = rtcoinfer::BandwidthEstimator();
-  st->unacked_bytes = st->queued_at_feedback = 0;
-  st->feedback_us = 0;
-  st->last_pts = GST_CLOCK_TIME_NONE;
-  st->requested = -1;
-  st->frames = st->skips = st->switches = st->feedback = st->decisions = 0;
-  st->decide_us_total = st->decide_us_max = 0;
-  st->last = {};
+  st->rate = std::make_unique<rtcoinfer::RateSession>(std::move(profiles), cfg);
   GST_OBJECT_UNLOCK(self);
   return TRUE;
 }
@@ -172,9 +153,9 @@ static gboolean gst_rtcoinfer_mpc_rate_start(GstBaseTransform *trans) {
 static gboolean gst_rtcoinfer_mpc_rate_stop(GstBaseTransform *trans) {
   auto *self = GST_RTCOINFER_MPC_RATE(trans);
   GST_OBJECT_LOCK(self);
-  self->state->controller.reset();
-  GstElement *session = self->state->session;
-  self->state->session = nullptr;
+  self->state->rate.reset();
+  GstElement *session = self->state->rtp_session;
+  self->state->rtp_session = nullptr;
   GST_OBJECT_UNLOCK(self);
   if (session) gst_object_unref(session);
   return TRUE;
@@ -215,10 +196,10 @@ static void poll_receiver_reports(GstRtcoinferMpcRate *self) {
   const gint64 now = g_get_monotonic_time();
   if (now - st->last_rr_poll_us < G_USEC_PER_SEC) return;
   st->last_rr_poll_us = now;
-  if (!st->session) st->session = find_rtp_session(self);
-  if (!st->session) return;
+  if (!st->rtp_session) st->rtp_session = find_rtp_session(self);
+  if (!st->rtp_session) return;
   GstStructure *stats = nullptr;
-  g_object_get(st->session, "stats", &stats, nullptr);
+  g_object_get(st->rtp_session, "stats", &stats, nullptr);
   if (!stats) return;
   const GValue *sources = gst_structure_get_value(stats, "source-stats");
   G_GNUC_BEGIN_IGNORE_DEPRECATIONS  // rtpsession hands out a GValueArray
@@ -231,7 +212,7 @@ static void poll_receiver_reports(GstRtcoinferMpcRate *self) {
       if (gst_structure_get_boolean(src, "have-rb", &have_rb) && have_rb &&
           gst_structure_get_uint(src, "rb-round-trip", &rtt) && gst_structure_get_uint(src, "rb-fractionlost", &fraction)) {
         GST_OBJECT_LOCK(self);
-        st->estimator.add_rr(rtt / 65536.0, fraction / 256.0);
+        if (st->rate) st->rate->on_receiver_report(rtt / 65536.0, fraction / 256.0);
         GST_OBJECT_UNLOCK(self);
       }
     }
@@ -290,11 +271,7 @@ static gboolean gst_rtcoinfer_mpc_rate_src_event(GstBaseTransform *trans, GstEve
       auto packets = parse_twcc(s);
       GST_OBJECT_LOCK(self);
       RateState *st = self->state;
-      st->estimator.add_twcc(packets);
-      st->unacked_bytes = 0;
-      st->queued_at_feedback = st->estimator.queue_delay_s() * st->estimator.estimate_bps().value_or(0) / 8.0;
-      st->feedback_us = g_get_monotonic_time();
-      st->feedback++;
+      if (st->rate) st->rate->on_twcc(packets, g_get_monotonic_time() / 1e6);
       GST_OBJECT_UNLOCK(self);
       GST_LOG_OBJECT(self, "TWCC feedback: %zu packets", packets.size());
       gst_event_unref(event);
@@ -319,50 +296,27 @@ static GstFlowReturn gst_rtcoinfer_mpc_rate_transform_ip(GstBaseTransform *trans
   }
 
   GST_OBJECT_LOCK(self);
-  auto &ctl = *st->controller;
-  if (GST_BUFFER_PTS_IS_VALID(buf)) {
-    if (GST_CLOCK_TIME_IS_VALID(st->last_pts) && GST_BUFFER_PTS(buf) > st->last_pts) {
-      rtcoinfer::MpcConfig cfg = ctl.config();
-      const double dt = double(GST_BUFFER_PTS(buf) - st->last_pts) / GST_SECOND;
-      cfg.frame_interval_s = 0.8 * cfg.frame_interval_s + 0.2 * dt;  // smoothed frame interval
-      ctl.set_config(cfg);
-    }
-    st->last_pts = GST_BUFFER_PTS(buf);
+  if (!st->rate) {
+    GST_OBJECT_UNLOCK(self);
+    return GST_FLOW_NOT_NEGOTIATED;
   }
-  if (valid)
-    if (auto idx = ctl.find(rtcoinfer::Setup{-1, h.channels, h.bits})) ctl.observe_bytes(*idx, double(size));
-  // In flight: the queue the last feedback showed plus what was sent since, minus what
-  // the link drained meanwhile. Without the drain term a run of skipped frames (which
-  // sends nothing, so brings no feedback) would freeze the last queue estimate forever.
-  const auto forecast = st->estimator.forecast_bps();
-  const double elapsed_s = st->feedback_us ? (g_get_monotonic_time() - st->feedback_us) / 1e6 : 0.0;
-  const double queued = std::max(0.0, st->queued_at_feedback + st->unacked_bytes -
-                                          elapsed_s * st->estimator.estimate_bps().value_or(0) / 8.0);
-  const rtcoinfer::Decision d = ctl.decide(queued + double(size), forecast, st->estimator.rtt_s());
-  st->frames++;
-  st->decisions++;
-  st->decide_us_total += d.decide_us;
-  st->decide_us_max = std::max(st->decide_us_max, d.decide_us);
-  st->last = d;
-  // A skip also asks for the smallest setup: the frames that follow should be the
-  // cheapest ones while the queue drains.
-  const int want = d.skip ? ctl.pareto().front() : d.index;
+  rtcoinfer::RateSession &rate = *st->rate;
+  std::optional<double> pts_s;
+  if (GST_BUFFER_PTS_IS_VALID(buf)) pts_s = double(GST_BUFFER_PTS(buf)) / GST_SECOND;
+  std::optional<rtcoinfer::Setup> coded;
+  if (valid) coded = rtcoinfer::Setup{-1, h.channels, h.bits};
+  const rtcoinfer::FrameOutcome out = rate.on_frame(g_get_monotonic_time() / 1e6, pts_s, coded, double(size));
+  const rtcoinfer::Decision &d = out.decision;
+  const auto &profiles = rate.controller().profiles();
   std::optional<rtcoinfer::Setup> ask;
-  if (want != st->requested) {
-    if (st->requested >= 0) st->switches++;
-    st->requested = want;
-    ask = ctl.profiles()[want].setup;
-  }
-  if (d.skip)
-    st->skips++;
-  else
-    st->unacked_bytes += double(size);
-  const std::string chosen = d.skip ? "skip" : ctl.profiles()[d.index].setup.name();
+  if (out.request_changed) ask = profiles[out.request].setup;
+  const double queued = out.queued_bytes;
+  const std::string chosen = d.skip ? "skip" : profiles[d.index].setup.name();
   GST_LOG_OBJECT(self, "frame %" G_GSIZE_FORMAT " B: forecast %.0f bit/s, in flight %.0f B -> %s (%.1f ms predicted)",
                  size, d.forecast_bps, queued, chosen.c_str(), d.predicted_latency_s * 1000);
-  const guint64 skips = st->skips, feedback = st->feedback;
-  const std::string requested = ctl.profiles()[st->requested].setup.name();
-  const double sample_bps = st->estimator.last_sample_bps();
+  const guint64 skips = rate.stats().skips, feedback = rate.stats().feedback;
+  const std::string requested = profiles[out.request].setup.name();
+  const double sample_bps = rate.estimator().last_sample_bps();
   GST_OBJECT_UNLOCK(self);
 
   gst_element_post_message(
@@ -393,18 +347,20 @@ static GstFlowReturn gst_rtcoinfer_mpc_rate_transform_ip(GstBaseTransform *trans
 static GstStructure *build_stats(GstRtcoinferMpcRate *self) {
   RateState *st = self->state;
   GST_OBJECT_LOCK(self);
-  const std::string setup = st->controller && st->requested >= 0 ? st->controller->profiles()[st->requested].setup.name() : "";
-  GstStructure *s = gst_structure_new(
-      "rtcoinfer-mpcrate-stats", "frames", G_TYPE_UINT64, st->frames, "skips", G_TYPE_UINT64, st->skips, "switches",
-      G_TYPE_UINT64, st->switches, "feedback", G_TYPE_UINT64, st->feedback, "setup", G_TYPE_STRING, setup.c_str(),
-      "estimate-bps", G_TYPE_DOUBLE, st->estimator.estimate_bps().value_or(0), "forecast-bps", G_TYPE_DOUBLE,
-      st->estimator.forecast_bps().value_or(0), "queue-delay-ms", G_TYPE_DOUBLE, st->estimator.queue_delay_s() * 1000,
-      "loss", G_TYPE_DOUBLE, st->estimator.loss_fraction(), "predicted-latency-ms", G_TYPE_DOUBLE,
-      st->last.predicted_latency_s * 1000, "mean-decide-us", G_TYPE_DOUBLE,
-      st->decisions ? st->decide_us_total / st->decisions : 0.0, "max-decide-us", G_TYPE_DOUBLE, st->decide_us_max,
-      nullptr);
+  const rtcoinfer::RateSession *rate = st->rate.get();
+  const rtcoinfer::RateSessionStats c = rate ? rate->stats() : rtcoinfer::RateSessionStats{};
+  const std::string setup = rate && rate->requested() >= 0 ? rate->controller().profiles()[rate->requested()].setup.name() : "";
+  const rtcoinfer::BandwidthEstimator est = rate ? rate->estimator() : rtcoinfer::BandwidthEstimator();
+  const double predicted_ms = rate ? rate->last().predicted_latency_s * 1000 : 0.0;
   GST_OBJECT_UNLOCK(self);
-  return s;
+  return gst_structure_new(
+      "rtcoinfer-mpcrate-stats", "frames", G_TYPE_UINT64, c.frames, "skips", G_TYPE_UINT64, c.skips, "switches",
+      G_TYPE_UINT64, c.switches, "feedback", G_TYPE_UINT64, c.feedback, "probes", G_TYPE_UINT64, c.probes, "setup",
+      G_TYPE_STRING, setup.c_str(), "estimate-bps", G_TYPE_DOUBLE, est.estimate_bps().value_or(0), "forecast-bps",
+      G_TYPE_DOUBLE, est.forecast_bps().value_or(0), "queue-delay-ms", G_TYPE_DOUBLE, est.queue_delay_s() * 1000,
+      "loss", G_TYPE_DOUBLE, est.loss_fraction(), "predicted-latency-ms", G_TYPE_DOUBLE, predicted_ms,
+      "mean-decide-us", G_TYPE_DOUBLE, c.frames ? c.decide_us_total / c.frames : 0.0, "max-decide-us", G_TYPE_DOUBLE,
+      c.decide_us_max, nullptr);
 }
 
 static void gst_rtcoinfer_mpc_rate_set_property(GObject *object, guint prop_id, const GValue *value,
@@ -423,17 +379,19 @@ static void gst_rtcoinfer_mpc_rate_set_property(GObject *object, guint prop_id, 
     case PROP_MIN_SETUP: st->min_text = str(); break;
     case PROP_MAX_SETUP: st->max_text = str(); break;
     case PROP_SERVER_LATENCY: st->cfg.tail_s = g_value_get_double(value) / 1000.0; break;
+    case PROP_MARGIN: st->cfg.margin_s = g_value_get_double(value) / 1000.0; break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
   // deadline, horizon, switch penalty and server latency apply to a running controller at once
-  if (st->controller && (prop_id == PROP_DEADLINE || prop_id == PROP_HORIZON || prop_id == PROP_SWITCH_PENALTY ||
-                         prop_id == PROP_SERVER_LATENCY)) {
-    rtcoinfer::MpcConfig cfg = st->controller->config();
+  if (st->rate && (prop_id == PROP_DEADLINE || prop_id == PROP_HORIZON || prop_id == PROP_SWITCH_PENALTY ||
+                   prop_id == PROP_SERVER_LATENCY || prop_id == PROP_MARGIN)) {
+    rtcoinfer::MpcConfig cfg = st->rate->controller().config();
     cfg.deadline_s = st->cfg.deadline_s;
     cfg.horizon = st->cfg.horizon;
+    cfg.margin_s = st->cfg.margin_s;
     cfg.switch_penalty = st->cfg.switch_penalty;
     cfg.tail_s = st->cfg.tail_s;
-    st->controller->set_config(cfg);
+    st->rate->set_config(cfg);
   }
   GST_OBJECT_UNLOCK(self);
 }
@@ -456,6 +414,7 @@ static void gst_rtcoinfer_mpc_rate_get_property(GObject *object, guint prop_id, 
     case PROP_MIN_SETUP: g_value_set_string(value, st->min_text.c_str()); break;
     case PROP_MAX_SETUP: g_value_set_string(value, st->max_text.c_str()); break;
     case PROP_SERVER_LATENCY: g_value_set_double(value, st->cfg.tail_s * 1000.0); break;
+    case PROP_MARGIN: g_value_set_double(value, st->cfg.margin_s * 1000.0); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
   GST_OBJECT_UNLOCK(self);
@@ -501,6 +460,12 @@ static void gst_rtcoinfer_mpc_rate_class_init(GstRtcoinferMpcRateClass *klass) {
   g_object_class_install_property(gobject_class, PROP_SWITCH_PENALTY,
       g_param_spec_double("switch-penalty", "Switch penalty", "Accuracy points (0..100) the MPC charges per setup "
                           "switch. May change while PLAYING", 0, 100, def.switch_penalty, rw_playing));
+  g_object_class_install_property(gobject_class, PROP_MARGIN,
+      g_param_spec_double("margin", "Planning margin", "Milliseconds (0..10000) below the deadline that the MPC's "
+                          "plans aim at: the bandwidth forecast is a guess, and a late frame loses its whole "
+                          "accuracy. Frames are still skipped only when predicted past the deadline itself. 0 = "
+                          "plan right up to the deadline. May change while PLAYING",
+                          0, 10000, def.margin_s * 1000.0, rw_playing));
   g_object_class_install_property(gobject_class, PROP_MIN_SETUP,
       g_param_spec_string("min-setup", "Minimum setup", "Never choose a setup with fewer mean bytes than this "
                           "\"<channels>x<bits>\"; empty = no limit", "", rw));
@@ -513,7 +478,8 @@ static void gst_rtcoinfer_mpc_rate_class_init(GstRtcoinferMpcRateClass *klass) {
                           "predicted latency. May change while PLAYING", 0, 10000, DEFAULT_SERVER_LATENCY_MS,
                           rw_playing));
   g_object_class_install_property(gobject_class, PROP_STATS,
-      g_param_spec_boxed("stats", "Statistics", "Read-only: frames, skips, switches, feedback (TWCC events), setup "
+      g_param_spec_boxed("stats", "Statistics", "Read-only: frames, skips, switches, feedback (TWCC events), probes (frames planned with a raised "
+                         "forecast because no rate sample came for a while), setup "
                          "(current), estimate-bps and forecast-bps (bits/s), queue-delay-ms, loss (0..1), "
                          "predicted-latency-ms, mean-decide-us and max-decide-us", GST_TYPE_STRUCTURE,
                          GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));

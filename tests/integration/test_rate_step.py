@@ -24,10 +24,11 @@ results, rates = os.path.join(tmp, "results.jsonl"), os.path.join(tmp, "rate.jso
 frames, fps = 450, 30
 
 server = start_server(port, "--idle-exit", "4", "--results", results)
-# The controller plans for 135 ms: 15 ms of margin for what it does not model (CPU
-# scheduling of the two processes on a loaded 2-core machine); the check is at 150 ms.
+# mpcrate's plans aim 30 ms below the deadline (its `margin`), for what the forecast
+# gets wrong and what the controller does not model (CPU scheduling of the two
+# processes on a loaded 2-core machine); it skips only frames predicted past 150 ms.
 device = start_device(port, "--frames", str(frames), "--framerate", "%d/1" % fps, "--policy", "mpc",
-                      "--deadline", "135", "--link-trace", trace, "--link-delay", "10", "--link-queue", "32768",
+                      "--deadline", "150", "--link-trace", trace, "--link-delay", "10", "--link-queue", "32768",
                       "--rate-log", rates)
 dev, _ = summary(device, "device")
 srv, _ = summary(server, "server")
@@ -67,9 +68,6 @@ late = [r for r in rows if r["seq"] >= after_seq and r["latency_ms"] > 150]
 expected = frames - after_seq
 got = [r for r in rows if r["seq"] >= after_seq]
 on_time = len(got) - len(late)
-# DESIGN/issue target: 99 %. Measured on this 2-core machine: 97.4-99.6 % over 8 runs
-# (late results come from CPU scheduling of the two processes, which the controller
-# does not model), so the test holds the line at 97 % until that gap is closed.
-check(on_time >= 0.97 * expected,
+check(on_time >= 0.99 * expected,
       "%d of %d frames after the transition met 150 ms (%.2f %%)" % (on_time, expected, 100.0 * on_time / expected))
 print("bytes per frame before %d, setups after: %s" % (bytes_before, sorted({d["requested"] for d in decisions[switched:]})))

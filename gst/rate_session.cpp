@@ -1,0 +1,87 @@
+#include "rate_session.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace rtcoinfer {
+
+RateSession::RateSession(std::vector<SetupProfile> profiles, MpcConfig config, EstimatorConfig estimator,
+                         ProbeConfig probe)
+    : controller_(std::move(profiles), config), estimator_(estimator), probe_(probe) {}
+
+void RateSession::on_twcc(const std::vector<PacketReport> &packets, double now_s) {
+  estimator_.add_twcc(packets);
+  unacked_bytes_ = 0;
+  queued_at_feedback_ = estimator_.queue_delay_s() * estimator_.estimate_bps().value_or(0) / 8.0;
+  feedback_s_ = now_s;
+  if (estimator_.samples() != samples_seen_) {
+    if (probe_.stale_s > 0 && now_s - last_sample_s_ > probe_.stale_s) estimator_.restart_window();
+    samples_seen_ = estimator_.samples();
+    last_sample_s_ = now_s;
+  }
+  stats_.feedback++;
+}
+
+void RateSession::on_receiver_report(double rtt_s, double fraction_lost) {
+  estimator_.add_rr(rtt_s, fraction_lost);
+}
+
+FrameOutcome RateSession::on_frame(double now_s, std::optional<double> pts_s, std::optional<Setup> coded,
+                                   double bytes) {
+  FrameOutcome out;
+  if (pts_s) {
+    if (last_pts_s_ && *pts_s > *last_pts_s_) {
+      MpcConfig cfg = controller_.config();
+      cfg.frame_interval_s = 0.8 * cfg.frame_interval_s + 0.2 * (*pts_s - *last_pts_s_);
+      controller_.set_config(cfg);
+    }
+    last_pts_s_ = pts_s;
+  }
+  if (coded)
+    if (auto idx = controller_.find(*coded)) controller_.observe_bytes(*idx, bytes);
+
+  // In flight: the queue the last feedback showed plus what was sent since, minus what
+  // the link drained meanwhile. Without the drain term a run of skipped frames (which
+  // sends nothing, so brings no feedback) would freeze the last queue estimate forever.
+  const double rate = estimator_.estimate_bps().value_or(0);
+  const double elapsed_s = feedback_s_ ? std::max(0.0, now_s - *feedback_s_) : 0.0;
+  out.queued_bytes = std::max(0.0, queued_at_feedback_ + unacked_bytes_ - elapsed_s * rate / 8.0);
+
+  std::optional<double> plan_bps = estimator_.forecast_bps();
+  const bool quiet = rate <= 0 || out.queued_bytes * 8.0 / rate < probe_.quiet_queue_s;
+  bool probing = false;
+  if (plan_bps && probe_.stale_s > 0 && quiet && now_s - last_sample_s_ > probe_.stale_s) {
+    const double stale = now_s - last_sample_s_ - probe_.stale_s;
+    *plan_bps *= std::min(probe_.max_gain, 1.0 + probe_.gain_per_s * stale);
+    probing = true;
+  }
+  out.planned_bps = plan_bps.value_or(0);
+  out.decision = controller_.decide(out.queued_bytes, bytes, plan_bps, estimator_.rtt_s());
+  // Sent although predicted late: nothing else would bring the feedback that can
+  // correct the prediction.
+  if (out.decision.skip && probe_.stale_s > 0 && unacked_bytes_ == 0 &&
+      (!feedback_s_ || now_s - *feedback_s_ > probe_.stale_s)) {
+    out.decision.skip = false;
+    probing = true;
+  }
+  if (probing) stats_.probes++;
+  const Decision &d = out.decision;
+  stats_.frames++;
+  stats_.decide_us_total += d.decide_us;
+  stats_.decide_us_max = std::max(stats_.decide_us_max, d.decide_us);
+  last_ = d;
+  const int want = d.index;
+  if (want != requested_) {
+    if (requested_ >= 0) stats_.switches++;
+    requested_ = want;
+    out.request_changed = true;
+  }
+  out.request = requested_;
+  if (d.skip)
+    stats_.skips++;
+  else
+    unacked_bytes_ += bytes;
+  return out;
+}
+
+}  // namespace rtcoinfer

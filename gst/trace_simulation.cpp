@@ -1,0 +1,144 @@
+#include "trace_simulation.h"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+
+namespace rtcoinfer {
+
+namespace {
+
+struct SentPacket {
+  PacketReport report;  // arrival_ns already in the receiver's clock, TWCC-quantized
+  double arrival_s;     // true arrival (sender's clock); infinity when dropped
+};
+
+// The receiver's clock runs with an offset: the estimator may only use differences.
+constexpr double kReceiverClockOffsetS = 123.456;
+
+}  // namespace
+
+SimSummary simulate_trace(const BandwidthTrace &trace, const std::vector<SetupProfile> &profiles,
+                          const SimPolicy &policy, const MpcConfig &base, const SimConfig &sim,
+                          std::vector<SimFrame> *frames) {
+  MpcConfig cfg = base;
+  cfg.policy = policy.policy;
+  cfg.fixed_index = policy.fixed_index;
+  cfg.frame_interval_s = 1.0 / sim.fps;
+  cfg.head_s = sim.head_s;
+  cfg.tail_s = sim.server_s;
+  RateSession session(profiles, cfg, EstimatorConfig{}, sim.probe);
+
+  LinkConfig link_cfg;
+  link_cfg.trace = trace;
+  link_cfg.trace.loop = true;  // packets still queued at the end drain at the trace's start rate
+  link_cfg.delay_s = sim.delay_s;
+  link_cfg.queue_bytes = sim.queue_bytes;
+  LinkModel link(link_cfg);
+
+  SimSummary sum;
+  sum.duration_s = trace.duration();
+  const auto total = std::uint64_t(std::floor(sum.duration_s * sim.fps));
+  if (frames) frames->reserve(frames->size() + total);
+
+  std::deque<SentPacket> unreported;  // sent, not yet in a feedback batch, in send order
+  std::uint16_t seq = 0;
+  double next_feedback_s = sim.feedback_interval_s;  // receiver time of the next batch
+  double next_rr_s = sim.rr_interval_s;
+  std::uint64_t rr_sent = 0, rr_lost = 0;
+  double latency_sum = 0;
+  int coded = -1;  // the setup compress codes at: the last request, the largest before any
+  for (int i : session.controller().pareto()) coded = i;
+  if (policy.policy == Policy::Fixed && policy.fixed_index >= 0) coded = policy.fixed_index;
+
+  for (std::uint64_t n = 0; n < total; ++n) {
+    const double capture = double(n) / sim.fps;
+    const double send = capture + sim.head_s;
+
+    // Feedback batches whose report reached the sender by now.
+    while (next_feedback_s + sim.delay_s <= send) {
+      std::vector<PacketReport> batch;
+      // A packet is reported once it arrived, or as lost once a later one arrived.
+      double latest_arrival = -1;
+      for (const auto &p : unreported)
+        if (p.arrival_s <= next_feedback_s) latest_arrival = std::max(latest_arrival, p.arrival_s);
+      while (!unreported.empty()) {
+        const SentPacket &p = unreported.front();
+        const bool arrived = p.arrival_s <= next_feedback_s;
+        const bool known_lost = std::isinf(p.arrival_s) && latest_arrival >= 0 &&
+                                p.report.send_ns < std::int64_t(latest_arrival * 1e9);
+        if (!arrived && !known_lost) break;
+        batch.push_back(p.report);
+        unreported.pop_front();
+      }
+      if (!batch.empty()) session.on_twcc(batch, next_feedback_s + sim.delay_s);
+      next_feedback_s += sim.feedback_interval_s;
+    }
+    while (next_rr_s + sim.delay_s <= send) {
+      session.on_receiver_report(2 * sim.delay_s, rr_sent ? double(rr_lost) / double(rr_sent) : 0.0);
+      rr_sent = rr_lost = 0;
+      next_rr_s += sim.rr_interval_s;
+    }
+
+    SimFrame f;
+    f.capture_s = capture;
+    f.link_bps = trace.rate_at(capture);
+    const double bytes = profiles[coded].bytes;
+    const FrameOutcome out = session.on_frame(send, capture, profiles[coded].setup, bytes);
+    f.planned_bps = out.planned_bps;
+    if (out.decision.skip) {
+      sum.skipped++;
+    } else {
+      f.setup = coded;
+      f.bytes = bytes;
+      sum.sent++;
+      double last_arrival = 0;
+      for (double left = bytes; left > 0; left -= sim.mtu) {
+        const auto payload = std::uint32_t(std::ceil(std::min<double>(left, sim.mtu)));
+        SentPacket p;
+        p.report.seqnum = seq++;
+        p.report.send_ns = std::int64_t(std::llround(send * 1e9));
+        p.report.size = payload + std::uint32_t(sim.packet_overhead);
+        const auto arrival = link.send(send, p.report.size);
+        rr_sent++;
+        if (arrival) {
+          p.arrival_s = *arrival;
+          const double step = sim.twcc_resolution_s;
+          p.report.arrival_ns = std::int64_t(std::floor((*arrival + kReceiverClockOffsetS) / step) * step * 1e9);
+          last_arrival = std::max(last_arrival, *arrival);
+        } else {
+          p.arrival_s = std::numeric_limits<double>::infinity();
+          f.lost = true;
+          rr_lost++;
+        }
+        unreported.push_back(p);
+      }
+      if (f.lost) {
+        sum.lost++;
+      } else {
+        f.latency_s = sim.head_s + (last_arrival - send) + sim.server_s;
+        latency_sum += f.latency_s;
+        f.on_time = f.latency_s <= cfg.deadline_s;
+        if (f.on_time) f.accuracy = profiles[coded].accuracy;
+      }
+    }
+    if (f.on_time) sum.on_time++;
+    sum.effective_accuracy += f.accuracy;
+    sum.bytes_per_frame += f.bytes;
+    if (frames) frames->push_back(f);
+    coded = out.request;
+  }
+  sum.frames = total;
+  sum.switches = session.stats().switches;
+  sum.probes = session.stats().probes;
+  if (total) {
+    sum.effective_accuracy /= double(total);
+    sum.bytes_per_frame /= double(total);
+    sum.hit_rate = 100.0 * double(sum.on_time) / double(total);
+  }
+  const std::uint64_t delivered = sum.sent - sum.lost;
+  sum.mean_latency_s = delivered ? latency_sum / double(delivered) : 0.0;
+  return sum;
+}
+
+}  // namespace rtcoinfer

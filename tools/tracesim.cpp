@@ -1,0 +1,254 @@
+// rtcoinfer-tracesim: the trace study. Runs rate policies (mpc, rate, every fixed setup)
+// over a folder of bandwidth traces with the controller code of rtcoinfer-mpcrate and a
+// simulated bottleneck (gst/trace_simulation.h), and writes per-trace and summary tables.
+//
+//   rtcoinfer-tracesim --traces ../shared/traces --scale 0.1 --out results/
+//
+// Any folder of "time_s throughput_Mbit/s" files (searched recursively) works unchanged.
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "inference.h"
+#include "progress.h"
+#include "trace_simulation.h"
+
+namespace fs = std::filesystem;
+using namespace rtcoinfer;
+
+namespace {
+
+std::vector<fs::path> find_traces(const std::vector<std::string> &inputs) {
+  std::vector<fs::path> out;
+  for (const auto &in : inputs) {
+    if (fs::is_directory(in)) {
+      for (const auto &e : fs::recursive_directory_iterator(in))
+        if (e.is_regular_file() && e.path().extension() == ".txt" && e.path().filename() != "README.txt")
+          out.push_back(e.path());
+    } else if (fs::is_regular_file(in)) {
+      out.push_back(in);
+    } else {
+      throw std::runtime_error("no such trace file or folder: " + in);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  if (out.empty()) throw std::runtime_error("no *.txt traces found");
+  return out;
+}
+
+std::vector<SimPolicy> parse_policies(const std::string &text, const std::vector<SetupProfile> &profiles) {
+  std::vector<SimPolicy> out;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    const std::size_t end = std::min(text.find(',', pos), text.size());
+    const std::string p = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (p.empty()) continue;
+    if (p == "mpc") {
+      out.push_back({Policy::Mpc, -1, "mpc"});
+    } else if (p == "rate") {
+      out.push_back({Policy::Rate, -1, "rate"});
+    } else if (p.rfind("fixed:", 0) == 0) {
+      const std::string which = p.substr(6);
+      bool found = false;
+      for (std::size_t i = 0; i < profiles.size(); ++i)
+        if (which == "all" || profiles[i].setup.name() == which) {
+          out.push_back({Policy::Fixed, int(i), "fixed:" + profiles[i].setup.name()});
+          found = true;
+        }
+      if (!found) throw std::runtime_error("policy " + p + ": the bundle has no setup " + which);
+    } else {
+      throw std::runtime_error("unknown policy '" + p + "' (mpc, rate, fixed:CxB, fixed:all)");
+    }
+  }
+  if (out.empty()) throw std::runtime_error("no policies given");
+  return out;
+}
+
+void write_frames_csv(const fs::path &path, const std::string &policy, const std::vector<SimFrame> &frames,
+                      const std::vector<SetupProfile> &profiles, bool header) {
+  std::ofstream o(path, header ? std::ios::trunc : std::ios::app);
+  if (header) o << "policy,capture_s,setup,bytes,latency_ms,on_time,lost,accuracy,planned_bps,link_bps\n";
+  for (const auto &f : frames) {
+    o << policy << ',' << f.capture_s << ',' << (f.setup >= 0 ? profiles[f.setup].setup.name() : "skip") << ','
+      << f.bytes << ',' << (std::isinf(f.latency_s) ? -1.0 : f.latency_s * 1000) << ',' << int(f.on_time) << ','
+      << int(f.lost) << ',' << f.accuracy << ',' << f.planned_bps << ',' << f.link_bps << '\n';
+  }
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  CLI::App app{"rtcoinfer-tracesim: rate policies over bandwidth traces, with rtcoinfer-mpcrate's controller "
+               "and a simulated bottleneck link"};
+  std::vector<std::string> traces;
+  std::string model = RTCOINFER_DEFAULT_MODEL, policies = "mpc,rate,fixed:all", out_dir, frames_trace;
+  double scale = 1.0, deadline_ms = 150;
+  int horizon = 5, jobs = int(std::max(1u, std::thread::hardware_concurrency()));
+  double switch_penalty = 2.0, margin_ms = 30;
+  SimConfig sim;
+  MpcConfig base;
+  app.add_option("-t,--traces", traces, "trace files or folders (searched recursively for *.txt)")->required();
+  app.add_option("-s,--scale", scale, "multiply every trace's throughput by this (state it with results)")
+      ->required()->check(CLI::PositiveNumber);
+  app.add_option("-m,--model", model, "model bundle: its eval table gives each setup's top-1 and bytes")
+      ->capture_default_str();
+  app.add_option("-p,--policies", policies, "comma list of mpc, rate, fixed:CxB, fixed:all")->capture_default_str();
+  app.add_option("-o,--out", out_dir, "write summary.csv, per-trace.csv and summary.md here");
+  app.add_option("--frames", frames_trace, "also write frames-<trace>.csv (every policy, every frame) for the "
+                 "trace with this file name (without .txt)");
+  app.add_option("--deadline", deadline_ms, "frame deadline, ms")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--horizon", horizon, "MPC horizon, frames")->capture_default_str()->check(CLI::Range(1, 50));
+  app.add_option("--switch-penalty", switch_penalty, "MPC switch penalty, accuracy points")->capture_default_str();
+  app.add_option("--miss-penalty", base.miss_penalty, "MPC penalty per predicted miss, accuracy points")
+      ->capture_default_str();
+  app.add_option("--margin", margin_ms, "MPC plans aim this far below the deadline, ms")->capture_default_str();
+  app.add_option("--fps", sim.fps, "frame rate")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--delay", sim.delay_s, "one-way propagation delay, s")->capture_default_str();
+  app.add_option("--server", sim.server_s, "server latency (jitterbuffer + tail), s")->capture_default_str();
+  app.add_option("--head", sim.head_s, "device latency (head + compress), s")->capture_default_str();
+  app.add_option("--queue", sim.queue_bytes, "bottleneck queue, bytes")->capture_default_str();
+  app.add_option("--probe", sim.probe.stale_s, "probe after this many seconds without a rate sample (0: never)")
+      ->capture_default_str();
+  app.add_option("-j,--jobs", jobs, "parallel traces")->capture_default_str()->check(CLI::Range(1, 256));
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    std::string err;
+    auto bundle = InferenceModel::load(model, &err);
+    if (!bundle) throw std::runtime_error(err);
+    std::vector<SetupProfile> profiles;
+    for (const auto &s : bundle->info().stats) {
+      if (s.top1 < 0 || s.bytes <= 0)
+        throw std::runtime_error(model + " has no measured top-1/bytes for " + s.setup.name() +
+                                 " (run rtcoinfer-train eval on it)");
+      profiles.push_back({s.setup, s.top1, s.bytes});
+    }
+    bundle.reset();
+    const auto files = find_traces(traces);
+    const auto pols = parse_policies(policies, profiles);
+    base.margin_s = margin_ms / 1000.0;
+    base.deadline_s = deadline_ms / 1000.0;
+    base.horizon = horizon;
+    base.switch_penalty = switch_penalty;
+
+    std::vector<BandwidthTrace> loaded;
+    for (const auto &f : files) loaded.push_back(BandwidthTrace::load(f.string(), scale));
+
+    // results[trace][policy]
+    std::vector<std::vector<SimSummary>> results(files.size(), std::vector<SimSummary>(pols.size()));
+    std::atomic<std::size_t> next{0}, done{0};
+    std::mutex progress_mutex;
+    train::ProgressBar bar("tracesim", long(files.size()), 0, "traces", "mean mpc eff. acc");
+    double mpc_acc_sum = 0;
+    auto worker = [&] {
+      for (std::size_t t; (t = next++) < files.size();) {
+        for (std::size_t p = 0; p < pols.size(); ++p) results[t][p] = simulate_trace(loaded[t], profiles, pols[p], base, sim);
+        std::lock_guard<std::mutex> lock(progress_mutex);
+        mpc_acc_sum += results[t][0].effective_accuracy;
+        const std::size_t d = ++done;
+        bar.update(long(d), double(d), mpc_acc_sum / double(d) / 100.0);
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int j = 0; j < std::min<int>(jobs, int(files.size())); ++j) pool.emplace_back(worker);
+    for (auto &th : pool) th.join();
+
+    // Per policy: means over traces (each trace weighs the same).
+    struct Row {
+      std::string name;
+      double eff = 0, hit = 0, bytes = 0, switches_per_min = 0, skipped = 0, lost = 0, latency_ms = 0;
+    };
+    std::vector<Row> rows;
+    for (std::size_t p = 0; p < pols.size(); ++p) {
+      Row r{pols[p].name};
+      for (std::size_t t = 0; t < files.size(); ++t) {
+        const SimSummary &s = results[t][p];
+        r.eff += s.effective_accuracy;
+        r.hit += s.hit_rate;
+        r.bytes += s.bytes_per_frame;
+        r.switches_per_min += s.duration_s > 0 ? 60.0 * double(s.switches) / s.duration_s : 0.0;
+        r.skipped += s.frames ? 100.0 * double(s.skipped) / double(s.frames) : 0.0;
+        r.lost += s.frames ? 100.0 * double(s.lost) / double(s.frames) : 0.0;
+        r.latency_ms += 1000.0 * s.mean_latency_s;
+      }
+      const double n = double(files.size());
+      r.eff /= n, r.hit /= n, r.bytes /= n, r.switches_per_min /= n, r.skipped /= n, r.lost /= n, r.latency_ms /= n;
+      rows.push_back(r);
+    }
+    std::vector<std::size_t> order(rows.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return rows[a].eff > rows[b].eff; });
+
+    char line[512];
+    std::string md = "| policy | effective accuracy % | on time % | bytes/frame | switches/min | skipped % | lost % | "
+                     "mean latency ms |\n|---|---|---|---|---|---|---|---|\n";
+    for (auto i : order) {
+      const Row &r = rows[i];
+      std::snprintf(line, sizeof line, "| %s | %.2f | %.2f | %.0f | %.1f | %.2f | %.2f | %.1f |\n", r.name.c_str(),
+                    r.eff, r.hit, r.bytes, r.switches_per_min, r.skipped, r.lost, r.latency_ms);
+      md += line;
+    }
+    std::printf("tracesim traces=%zu scale=%g deadline_ms=%g fps=%g policies=%zu\n%s", files.size(), scale,
+                deadline_ms, sim.fps, pols.size(), md.c_str());
+    for (auto i : order)
+      std::printf("policy=%s effective_accuracy=%.3f hit_rate=%.3f bytes_per_frame=%.1f switches_per_min=%.2f\n",
+                  rows[i].name.c_str(), rows[i].eff, rows[i].hit, rows[i].bytes, rows[i].switches_per_min);
+
+    if (!out_dir.empty()) {
+      fs::create_directories(out_dir);
+      std::ofstream s(fs::path(out_dir) / "summary.csv");
+      s << "policy,effective_accuracy,hit_rate,bytes_per_frame,switches_per_min,skipped_pct,lost_pct,mean_latency_ms\n";
+      for (auto i : order) {
+        const Row &r = rows[i];
+        s << r.name << ',' << r.eff << ',' << r.hit << ',' << r.bytes << ',' << r.switches_per_min << ','
+          << r.skipped << ',' << r.lost << ',' << r.latency_ms << '\n';
+      }
+      std::ofstream(fs::path(out_dir) / "summary.md") << md;
+      std::ofstream pt(fs::path(out_dir) / "per-trace.csv");
+      pt << "trace,policy,frames,effective_accuracy,hit_rate,bytes_per_frame,switches,skipped,lost,probes,"
+            "mean_latency_ms,mean_link_bps\n";
+      for (std::size_t t = 0; t < files.size(); ++t) {
+        double mean_bps = 0;
+        const auto &pts = loaded[t].points;
+        for (std::size_t k = 0; k + 1 < pts.size(); ++k) mean_bps += pts[k].second * (pts[k + 1].first - pts[k].first);
+        mean_bps /= std::max(1e-9, pts.back().first);
+        for (std::size_t p = 0; p < pols.size(); ++p) {
+          const SimSummary &r = results[t][p];
+          pt << fs::relative(files[t], fs::path(files[t]).parent_path().parent_path()).string() << ','
+             << pols[p].name << ',' << r.frames << ',' << r.effective_accuracy << ',' << r.hit_rate << ','
+             << r.bytes_per_frame << ',' << r.switches << ',' << r.skipped << ',' << r.lost << ',' << r.probes << ','
+             << r.mean_latency_s * 1000 << ',' << mean_bps << '\n';
+        }
+      }
+      if (!frames_trace.empty()) {
+        bool found = false;
+        for (std::size_t t = 0; t < files.size(); ++t) {
+          if (files[t].stem() != frames_trace) continue;
+          found = true;
+          const fs::path path = fs::path(out_dir) / ("frames-" + frames_trace + ".csv");
+          for (std::size_t p = 0; p < pols.size(); ++p) {
+            std::vector<SimFrame> frames;
+            simulate_trace(loaded[t], profiles, pols[p], base, sim, &frames);
+            write_frames_csv(path, pols[p].name, frames, profiles, p == 0);
+          }
+        }
+        if (!found) throw std::runtime_error("--frames " + frames_trace + ": no such trace among the inputs");
+      }
+    }
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "rtcoinfer-tracesim: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
