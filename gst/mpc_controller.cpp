@@ -110,7 +110,8 @@ Decision MpcController::decide(double queued_bytes, double frame_bytes, std::opt
   } else {
     // Steady-state candidates for the plan's second setup: the largest setup the link
     // sustains (bytes <= what it drains per frame) and its two neighbours either side.
-    const double drain = *bandwidth_bps / 8.0 * cfg_.frame_interval_s;
+    const double bw = *bandwidth_bps * cfg_.plan_safety;
+    const double drain = bw / 8.0 * cfg_.frame_interval_s;
     const int n = int(pareto_.size());
     int sustain = 0;
     for (int i = 0; i < n; ++i)
@@ -119,13 +120,13 @@ Decision MpcController::decide(double queued_bytes, double frame_bytes, std::opt
     double best = -std::numeric_limits<double>::infinity();
     double first_latency = 0;
     for (int a : pareto_) {
-      const double constant = plan_score(a, a, cfg_.horizon, in_flight, *bandwidth_bps, rtt, &first_latency);
+      const double constant = plan_score(a, a, cfg_.horizon, in_flight, bw, rtt, &first_latency);
       if (constant > best) best = constant, d.index = a;
       for (int i = lo; i <= hi; ++i) {
         const int b = pareto_[i];
         if (b == a) continue;
         for (int j = 1; j < cfg_.horizon; ++j) {
-          const double s = plan_score(a, b, j, in_flight, *bandwidth_bps, rtt, &first_latency);
+          const double s = plan_score(a, b, j, in_flight, bw, rtt, &first_latency);
           if (s > best) best = s, d.index = a;
         }
       }

@@ -50,6 +50,7 @@ struct MpcConfig {
   double margin_s = 0.030;
   double switch_penalty = 2.0;   // accuracy points per switch
   double rate_safety = 0.9;      // Rate policy: use this fraction of the forecast
+  double plan_safety = 0.9;      // Mpc policy: plans assume this fraction of the forecast
   bool allow_skip = true;        // skip a frame that misses even at the smallest setup
   int fixed_index = -1;          // Fixed policy: profile index
   double bytes_ewma = 0.2;       // weight of a new observation in the online byte means

@@ -112,6 +112,8 @@ int main(int argc, char **argv) {
   app.add_option("--switch-penalty", switch_penalty, "MPC switch penalty, accuracy points")->capture_default_str();
   app.add_option("--miss-penalty", base.miss_penalty, "MPC penalty per predicted miss, accuracy points")
       ->capture_default_str();
+  app.add_option("--plan-safety", base.plan_safety, "MPC plans with this fraction of the forecast")
+      ->capture_default_str();
   app.add_option("--margin", margin_ms, "MPC plans aim this far below the deadline, ms")->capture_default_str();
   app.add_option("--fps", sim.fps, "frame rate")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--delay", sim.delay_s, "one-way propagation delay, s")->capture_default_str();
@@ -149,15 +151,17 @@ int main(int argc, char **argv) {
     std::vector<std::vector<SimSummary>> results(files.size(), std::vector<SimSummary>(pols.size()));
     std::atomic<std::size_t> next{0}, done{0};
     std::mutex progress_mutex;
-    train::ProgressBar bar("tracesim", long(files.size()), 0, "traces", "mean mpc eff. acc");
-    double mpc_acc_sum = 0;
+    // shows the first policy's running means (mpc in the default list)
+    train::ProgressBar bar("tracesim", long(files.size()), 0, pols[0].name + " on-time", pols[0].name + " eff.acc");
+    double acc_sum = 0, hit_sum = 0;
     auto worker = [&] {
       for (std::size_t t; (t = next++) < files.size();) {
         for (std::size_t p = 0; p < pols.size(); ++p) results[t][p] = simulate_trace(loaded[t], profiles, pols[p], base, sim);
         std::lock_guard<std::mutex> lock(progress_mutex);
-        mpc_acc_sum += results[t][0].effective_accuracy;
+        acc_sum += results[t][0].effective_accuracy;
+        hit_sum += results[t][0].hit_rate;
         const std::size_t d = ++done;
-        bar.update(long(d), double(d), mpc_acc_sum / double(d) / 100.0);
+        bar.update(long(d), hit_sum / double(d) / 100.0, acc_sum / double(d) / 100.0);
       }
     };
     std::vector<std::thread> pool;

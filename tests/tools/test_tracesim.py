@@ -1,0 +1,85 @@
+#!/usr/bin/python3
+"""rtcoinfer-tracesim as a user runs it: a folder of traces in the ../shared/traces
+format, every policy, the output files and the plots; then the errors a user can make.
+Usage: test_tracesim.py TRACESIM PLOT_SCRIPT MODEL"""
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+
+tracesim, plot, model = sys.argv[1:4]
+
+
+def fail(msg):
+    print("FAIL: " + msg, file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+    print("ok: " + msg, flush=True)
+
+
+def run(*args):
+    return subprocess.run([tracesim, "--model", model, *args], capture_output=True, text=True, timeout=600)
+
+
+tmp = tempfile.mkdtemp()
+traces = os.path.join(tmp, "traces", "set")
+os.makedirs(traces)
+# a link that steps 4x down and back, and one that fluctuates every second (Mbit/s)
+with open(os.path.join(traces, "step.txt"), "w") as f:
+    f.write("0\t0.6\n10\t0.15\n20\t0.6\n")
+with open(os.path.join(traces, "wave.txt"), "w") as f:
+    for t in range(30):
+        f.write("%d %g\n" % (t, [0.8, 0.3, 0.1, 0.4][t % 4]))
+
+out = os.path.join(tmp, "out")
+r = run("--traces", os.path.join(tmp, "traces"), "--scale", "1", "--out", out, "--frames", "step", "-j", "2")
+check(r.returncode == 0, "tracesim runs over a folder (rc %d: %s)" % (r.returncode, r.stderr[-500:]))
+check("traces=2 " in r.stdout, "both traces found, recursively")
+rows = list(csv.DictReader(open(os.path.join(out, "summary.csv"))))
+names = [x["policy"] for x in rows]
+check(len(rows) == 52 and "mpc" in names and "rate" in names and "fixed:32x8" in names and "fixed:1x1" in names,
+      "summary.csv has mpc, rate and all 50 fixed setups (%d rows)" % len(rows))
+eff = {x["policy"]: float(x["effective_accuracy"]) for x in rows}
+check(all(0 <= v <= 100 for v in eff.values()), "effective accuracies are percentages")
+check(eff["mpc"] > eff["rate"], "mpc %.2f beats rate %.2f on these links" % (eff["mpc"], eff["rate"]))
+check(eff["mpc"] > eff["fixed:32x8"] and eff["mpc"] > eff["fixed:1x1"],
+      "mpc beats the largest and the smallest fixed setup")
+per = list(csv.DictReader(open(os.path.join(out, "per-trace.csv"))))
+check(len(per) == 2 * 52, "per-trace.csv: one row per trace and policy")
+frames = list(csv.DictReader(open(os.path.join(out, "frames-step.csv"))))
+check(len(frames) == 52 * 900, "frames-step.csv: 900 frames (30 s at 30 fps) per policy (%d rows)" % len(frames))
+check(open(os.path.join(out, "summary.md")).read().startswith("| policy |"), "summary.md is a Markdown table")
+
+again = run("--traces", os.path.join(tmp, "traces"), "--scale", "1", "-j", "1")
+check(again.returncode == 0 and again.stdout == r.stdout, "deterministic: the same table with 1 job as with 2")
+
+p = subprocess.run([plot, out, os.path.join(tmp, "plot")], capture_output=True, text=True, timeout=300)
+check(p.returncode == 0, "plot-tracesim runs (%s)" % p.stderr[-300:])
+for png in ("plot-policies.png", "plot-step.png"):
+    path = os.path.join(tmp, png)
+    check(os.path.exists(path) and open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n", "%s is a PNG" % png)
+
+# errors name what is wrong, with exit status 1, never a crash
+bad = os.path.join(tmp, "bad")
+os.makedirs(bad)
+with open(os.path.join(bad, "broken.txt"), "w") as f:
+    f.write("0 1\n1 lots\n")
+for args, words in [
+    (["--traces", bad, "--scale", "1"], "broken.txt:2"),
+    (["--traces", os.path.join(tmp, "nowhere"), "--scale", "1"], "no such trace"),
+    (["--traces", traces, "--scale", "1", "--policies", "mpc,greedy"], "unknown policy 'greedy'"),
+    (["--traces", traces, "--scale", "1", "--policies", "fixed:64x8"], "no setup 64x8"),
+    (["--traces", traces, "--scale", "1", "--frames", "nosuch", "--out", out], "--frames nosuch"),
+]:
+    e = run(*args)
+    check(e.returncode == 1 and words in e.stderr, "error for %s names '%s' (%s)" % (args[-1], words, e.stderr.strip()))
+e = subprocess.run([tracesim, "--model", os.path.join(tmp, "traces", "set", "step.txt"), "--traces", traces,
+                    "--scale", "1"], capture_output=True, text=True)
+check(e.returncode == 1 and "rtcoinfer-tracesim:" in e.stderr, "a non-bundle model is refused: %s" % e.stderr.strip())
+e = run("--traces", traces, "--scale", "-1")
+check(e.returncode != 0 and e.returncode < 128, "a negative scale is refused")
