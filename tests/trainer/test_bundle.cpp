@@ -8,7 +8,7 @@
 
 #include "bundle.h"
 #include "inference.h"
-#include "test_support.h"
+#include "check_main.h"
 
 using namespace rtcoinfer;
 
@@ -58,9 +58,9 @@ nlohmann::json metadata_of(const std::vector<std::uint8_t> &b) { return decode_b
 std::string load_error(const std::vector<std::uint8_t> &b) {
   std::string err;
   auto m = InferenceModel::load_from_memory(b.data(), b.size(), &err);
-  CHECK(m == nullptr);
-  CHECK(!err.empty());
-  CHECK(err.find('\n') == std::string::npos);  // one line
+  fail_unless(m == nullptr);
+  fail_unless(!err.empty());
+  fail_unless(err.find('\n') == std::string::npos, "not one line: %s", err.c_str());
   return err;
 }
 
@@ -68,116 +68,141 @@ bool contains(const std::string &s, const char *what) { return s.find(what) != s
 
 }  // namespace
 
-TEST(bundle_round_trip_keeps_outputs_and_id) {
+GST_START_TEST(test_bundle_round_trip_keeps_outputs_and_id) {
   torch::manual_seed(5);
   auto net = make_sw_net("sw-compact", {{"classes", 10}});
   net->eval();
   const auto bytes = encode_bundle(*net, compact_metadata());
   const LoadedBundle b = decode_bundle(bytes.data(), bytes.size());
-  CHECK_EQ(b.model_id, sha256_hex(bytes.data(), bytes.size() - 32));
-  CHECK_EQ(b.model_id.size(), std::size_t(64));
+  const std::string hash = sha256_hex(bytes.data(), bytes.size() - 32);
+  fail_unless_equals_string(b.model_id.c_str(), hash.c_str());
+  fail_unless_equals_uint64(b.model_id.size(), 64);
   torch::NoGradGuard ng;
   auto x = torch::randn({2, 1, 28, 28});
-  CHECK(torch::equal(net->forward(x, 7), b.net->forward(x, 7)));
+  fail_unless(torch::equal(net->forward(x, 7), b.net->forward(x, 7)));
   // Deterministic bytes: the same network encodes to the same file.
-  CHECK(encode_bundle(*net, compact_metadata()) == bytes);
+  fail_unless(encode_bundle(*net, compact_metadata()) == bytes);
 }
+GST_END_TEST;
 
-TEST(inference_model_matches_network) {
+GST_START_TEST(test_inference_model_matches_network) {
   torch::manual_seed(5);
   auto net = make_sw_net("sw-compact", {{"classes", 10}});
   net->eval();
   const auto bytes = encode_bundle(*net, compact_metadata());
   std::string err;
   auto model = InferenceModel::load_from_memory(bytes.data(), bytes.size(), &err);
-  CHECK(model != nullptr);
+  fail_unless(model != nullptr);
   const BundleInfo &info = model->info();
-  CHECK_EQ(info.arch, std::string("sw-compact"));
-  CHECK_EQ(info.partition_channels, 32);
-  CHECK_EQ(info.partition_height, 14);
-  CHECK_EQ(info.setups.size(), std::size_t(50));
-  CHECK_EQ(info.labels.size(), std::size_t(10));
-  CHECK_EQ(info.input.width, 28);
-  CHECK_EQ(info.frame_model_id, frame_model_id_from_hex(info.model_id));
-  CHECK(info.stats[0].top1 < 0);  // not measured yet
+  fail_unless_equals_string(info.arch.c_str(), "sw-compact");
+  fail_unless_equals_int(info.partition_channels, 32);
+  fail_unless_equals_int(info.partition_height, 14);
+  fail_unless_equals_uint64(info.setups.size(), 50);
+  fail_unless_equals_uint64(info.labels.size(), 10);
+  fail_unless_equals_int(info.input.width, 28);
+  fail_unless_equals_uint64(info.frame_model_id, frame_model_id_from_hex(info.model_id));
+  fail_unless(info.stats[0].top1 < 0);  // not measured yet
 
   torch::NoGradGuard ng;
   auto x = torch::randn({2, 1, 28, 28});
   const Setup s = *info.setups.lookup("8x4");
   const auto head = model->head(x.data_ptr<float>(), 2, s.index);
-  CHECK(torch::equal(torch::from_blob(const_cast<float *>(head.data()), {2, 32, 14, 14}), net->head(x, s.index)));
+  fail_unless((torch::equal(torch::from_blob(const_cast<float *>(head.data()), {2, 32, 14, 14}), net->head(x, s.index))));
   auto feats = net->head(x, s.index).narrow(1, 0, s.channels).contiguous();
   const auto logits = model->tail(feats.data_ptr<float>(), 2, s.channels, s.index);
-  CHECK(torch::equal(torch::from_blob(const_cast<float *>(logits.data()), {2, 10}), net->tail(feats, s.index)));
+  fail_unless((torch::equal(torch::from_blob(const_cast<float *>(logits.data()), {2, 10}), net->tail(feats, s.index))));
   const auto full = model->full(x.data_ptr<float>(), 2);
-  CHECK_EQ(full.size(), std::size_t(20));
+  fail_unless_equals_uint64(full.size(), 20);
   // Bad arguments are errors, not exceptions.
-  CHECK(model->head(x.data_ptr<float>(), 2, 50).empty());
-  CHECK(contains(model->last_error(), "setup index"));
-  CHECK(model->tail(feats.data_ptr<float>(), 2, 33, 0).empty());
+  fail_unless(model->head(x.data_ptr<float>(), 2, 50).empty());
+  fail_unless(contains(model->last_error(), "setup index"));
+  fail_unless(model->tail(feats.data_ptr<float>(), 2, 33, 0).empty());
 }
+GST_END_TEST;
 
-TEST(truncated_bundle_is_one_line_error) {
+GST_START_TEST(test_truncated_bundle_is_one_line_error) {
   const auto bytes = compact_bundle();
   for (std::size_t len : {std::size_t(0), std::size_t(5), std::size_t(8), std::size_t(13), std::size_t(25),
                           bytes.size() / 3, bytes.size() / 2, bytes.size() - 33, bytes.size() - 1}) {
     std::vector<std::uint8_t> t(bytes.begin(), bytes.begin() + long(len));
     const std::string err = load_error(t);
-    CHECK(contains(err, "truncated") || contains(err, "magic") || contains(err, "exceeds"));
+    fail_unless(contains(err, "truncated") || contains(err, "magic") || contains(err, "exceeds"));
   }
 }
+GST_END_TEST;
 
-TEST(bit_flipped_bundle_is_one_line_error) {
+GST_START_TEST(test_bit_flipped_bundle_is_one_line_error) {
   const auto bytes = compact_bundle();
   for (std::size_t at : {std::size_t(2), std::size_t(9), std::size_t(100), bytes.size() / 2, bytes.size() - 40,
                          bytes.size() - 1}) {
     auto f = bytes;
     f[at] ^= 0x10;
     const std::string err = load_error(f);
-    CHECK(contains(err, "SHA-256") || contains(err, "magic") || contains(err, "version") || contains(err, "exceeds"));
+    fail_unless(contains(err, "SHA-256") || contains(err, "magic") || contains(err, "version") || contains(err, "exceeds"));
   }
 }
+GST_END_TEST;
 
-TEST(wrong_architecture_bundle_is_one_line_error) {
+GST_START_TEST(test_wrong_architecture_bundle_is_one_line_error) {
   const auto bytes = compact_bundle();
   auto meta = metadata_of(bytes);
   meta["arch"] = "sw-mobilenet-v2";
   meta["hyper_params"] = {{"classes", 10}, {"input_size", 28 * 8}};
   std::string err = load_error(with_metadata(bytes, meta));
-  CHECK(contains(err, "tensor") || contains(err, "input spec") || contains(err, "partition"));
+  fail_unless(contains(err, "tensor") || contains(err, "input spec") || contains(err, "partition"));
   meta["arch"] = "resnet-50";
   err = load_error(with_metadata(bytes, meta));
-  CHECK(contains(err, "unknown architecture"));
+  fail_unless(contains(err, "unknown architecture"));
 }
+GST_END_TEST;
 
-TEST(wrong_shape_weights_are_one_line_error) {
+GST_START_TEST(test_wrong_shape_weights_are_one_line_error) {
   // Weights of a half-width network under metadata that claims full width.
   const auto half = compact_bundle(0.5);
   auto meta = metadata_of(compact_bundle(1.0));
   const std::string err = load_error(with_metadata(half, meta));
-  CHECK(contains(err, "tensor") || contains(err, "dimension"));
+  fail_unless(contains(err, "tensor") || contains(err, "dimension"));
 }
+GST_END_TEST;
 
-TEST(bad_metadata_is_one_line_error) {
+GST_START_TEST(test_bad_metadata_is_one_line_error) {
   const auto bytes = compact_bundle();
   auto meta = metadata_of(bytes);
   meta.erase("labels");
-  CHECK(contains(load_error(with_metadata(bytes, meta)), "labels"));
+  fail_unless(contains(load_error(with_metadata(bytes, meta)), "labels"));
   meta = metadata_of(bytes);
   meta["labels"] = {"only", "three", "labels"};
-  CHECK(contains(load_error(with_metadata(bytes, meta)), "labels"));
+  fail_unless(contains(load_error(with_metadata(bytes, meta)), "labels"));
   meta = metadata_of(bytes);
   meta["setups"][3]["channels"] = 99;
-  CHECK(contains(load_error(with_metadata(bytes, meta)), "outside"));
+  fail_unless(contains(load_error(with_metadata(bytes, meta)), "outside"));
   meta = metadata_of(bytes);
   meta["hyper_params"]["width"] = 1e9;
   load_error(with_metadata(bytes, meta));
 }
+GST_END_TEST;
 
-TEST(missing_file_is_one_line_error) {
+GST_START_TEST(test_missing_file_is_one_line_error) {
   std::string err;
-  CHECK(InferenceModel::load("/nonexistent/model.rcib", &err) == nullptr);
-  CHECK(contains(err, "/nonexistent/model.rcib"));
+  fail_unless(InferenceModel::load("/nonexistent/model.rcib", &err) == nullptr);
+  fail_unless(contains(err, "/nonexistent/model.rcib"));
+}
+GST_END_TEST;
+
+static Suite *bundle_suite(void) {
+  Suite *s = suite_create("bundle");
+  TCase *tc = tcase_create("general");
+  tcase_set_timeout(tc, 300);
+  suite_add_tcase(s, tc);
+  tcase_add_test(tc, test_bundle_round_trip_keeps_outputs_and_id);
+  tcase_add_test(tc, test_inference_model_matches_network);
+  tcase_add_test(tc, test_truncated_bundle_is_one_line_error);
+  tcase_add_test(tc, test_bit_flipped_bundle_is_one_line_error);
+  tcase_add_test(tc, test_wrong_architecture_bundle_is_one_line_error);
+  tcase_add_test(tc, test_wrong_shape_weights_are_one_line_error);
+  tcase_add_test(tc, test_bad_metadata_is_one_line_error);
+  tcase_add_test(tc, test_missing_file_is_one_line_error);
+  return s;
 }
 
-TEST_MAIN()
+RTCOINFER_CHECK_MAIN(bundle)
