@@ -304,6 +304,20 @@ GST_START_TEST(test_link_follows_the_trace) {
 }
 GST_END_TEST;
 
+// Six 1000-byte packets sent at once through a link of `rate_bps`: its TWCC reports.
+std::vector<PacketReport> burst_through(double rate_bps) {
+  std::vector<PacketReport> train;
+  for (int i = 0; i < 6; ++i) {
+    PacketReport p;
+    p.seqnum = std::uint16_t(i);
+    p.send_ns = 0;
+    p.size = 1000;
+    p.arrival_ns = std::int64_t((i + 1) * 1000 * 8 / rate_bps * 1e9);
+    train.push_back(p);
+  }
+  return train;
+}
+
 // A trace that steps from `high` to `low` bit/s at 10 s and back at 20 s (30 s long).
 BandwidthTrace step_trace(double high, double low) {
   BandwidthTrace t;
@@ -315,16 +329,7 @@ GST_START_TEST(test_session_probes_when_the_forecast_is_stale) {
   MpcConfig cfg = config();
   RateSession s(reference_profiles(), cfg);
   // one busy period measured 100 kbit/s, then nothing for 3 s while nothing queued
-  std::vector<PacketReport> train;
-  for (int i = 0; i < 6; ++i) {
-    PacketReport p;
-    p.seqnum = std::uint16_t(i);
-    p.send_ns = 0;
-    p.size = 1000;
-    p.arrival_ns = std::int64_t((i + 1) * 1000 * 8 / 100e3 * 1e9);
-    train.push_back(p);
-  }
-  s.on_twcc(train, 0.5);
+  s.on_twcc(burst_through(100e3), 0.5);
   fail_unless(s.estimator().forecast_bps().has_value());
   FrameOutcome fresh = s.on_frame(1.0, 1.0, std::nullopt, 50);
   fail_unless_equals_uint64(s.stats().probes, 0);
@@ -345,16 +350,7 @@ GST_END_TEST;
 GST_START_TEST(test_session_sends_a_late_frame_when_feedback_stopped) {
   MpcConfig cfg = config();
   RateSession s(reference_profiles(), cfg);
-  std::vector<PacketReport> slow;
-  for (int i = 0; i < 6; ++i) {
-    PacketReport p;
-    p.seqnum = std::uint16_t(i);
-    p.send_ns = 0;
-    p.size = 1000;
-    p.arrival_ns = std::int64_t((i + 1) * 1000 * 8 / 10e3 * 1e9);  // 10 kbit/s, queue building
-    slow.push_back(p);
-  }
-  s.on_twcc(slow, 0.1);
+  s.on_twcc(burst_through(10e3), 0.1);  // 10 kbit/s, a queue building
   // a big frame behind a fresh report of a slow link: predicted late, skipped
   FrameOutcome a = s.on_frame(0.2, 0.2, std::nullopt, 3000);
   fail_unless(a.decision.skip);
