@@ -27,7 +27,7 @@ constexpr std::array<double, 11> kLatencyBuckets = {0.005, 0.01, 0.02, 0.035, 0.
                                                     0.1,   0.15, 0.25, 0.5,   1.0};
 constexpr std::size_t kLatencyWindow = 10000;     // results behind latency-p50/p99
 constexpr std::size_t kMaxPendingEvents = 4096;   // if the server thread stalls, older events are lost
-constexpr guint kKeepAliveSeconds = 15;           // SSE comment, so idle proxies keep the stream
+constexpr guint kKeepAliveTicks = 15;  // seconds between SSE comments, so idle proxies keep the stream
 const char *const kDropReasons[] = {"malformed", "wrong-model", "late"};
 
 struct Event {
@@ -40,6 +40,7 @@ struct EventClient {
   SoupServerMessage *msg = nullptr;
   std::uint64_t queued = 0;   // bytes appended to the response body
   std::uint64_t written = 0;  // bytes libsoup has written to the socket
+  std::uint64_t written_at_tick = 0;
   bool dropped = false;
 };
 
@@ -73,6 +74,7 @@ struct ResultsService::Impl {
   GSource *wake = nullptr;
   std::list<EventClient> clients;  // std::list: signal handlers keep pointers to elements
   int port = 0;
+  unsigned ticks = 0;
 
   // start() waits for the thread to bind
   std::mutex start_mu;
@@ -102,11 +104,11 @@ struct ResultsService::Impl {
   void run();
   bool listen(std::string *error);
   void flush_events();
-  void keep_alive();
+  void tick();
   void handle(SoupServerMessage *msg, const char *path, GHashTable *query);
   void open_event_stream(SoupServerMessage *msg);
   void append(EventClient &c, const std::string &text);
-  bool keep_client(EventClient &c);
+  bool keep_client(EventClient &c, bool at_tick);
   void drop_client(EventClient &c);
 };
 
@@ -268,11 +270,15 @@ void ResultsService::Impl::append(EventClient &c, const std::string &text) {
   c.queued += text.size();
 }
 
-// Judged before each batch: libsoup writes between batches, so what is still unwritten
-// then is what the client's socket refused. Memory per client stays below the backlog
-// limit plus one batch.
-bool ResultsService::Impl::keep_client(EventClient &c) {
-  if (!c.dropped && c.queued - c.written > opt.max_client_backlog) drop_client(c);
+// A client is dropped when it has more than max_client_backlog unsent bytes and its
+// socket took nothing for a whole tick (a second), or, whatever its progress, more than
+// four times that: memory per client stays below that plus one batch. A healthy client
+// behind a burst keeps reading and so keeps its stream.
+bool ResultsService::Impl::keep_client(EventClient &c, bool at_tick) {
+  const std::uint64_t backlog = c.queued - c.written;
+  const bool stalled = at_tick && c.written == c.written_at_tick && backlog > opt.max_client_backlog;
+  if (at_tick) c.written_at_tick = c.written;
+  if (!c.dropped && (stalled || backlog > 4 * opt.max_client_backlog)) drop_client(c);
   return !c.dropped;
 }
 
@@ -297,15 +303,17 @@ void ResultsService::Impl::flush_events() {
     wake_pending = false;
   }
   for (EventClient &c : clients) {
-    if (!keep_client(c)) continue;
+    if (!keep_client(c, false)) continue;
     for (const Event &e : batch) append(c, e.text);
     soup_server_message_unpause(c.msg);
   }
 }
 
-void ResultsService::Impl::keep_alive() {
+// Once a second: finds stalled streams, and now and then sends a keep-alive comment.
+void ResultsService::Impl::tick() {
+  const bool ping = ++ticks % kKeepAliveTicks == 0;
   for (EventClient &c : clients) {
-    if (!keep_client(c)) continue;
+    if (!keep_client(c, true) || !ping) continue;
     append(c, ": keep-alive\n\n");
     soup_server_message_unpause(c.msg);
   }
@@ -322,7 +330,6 @@ void ResultsService::Impl::open_event_stream(SoupServerMessage *msg) {
 
   clients.push_back(EventClient{msg});
   EventClient *c = &clients.back();
-  c->msg = msg;
   g_signal_connect(msg, "wrote-body-data", G_CALLBACK(+[](SoupServerMessage *, guint n, gpointer data) {
                      static_cast<EventClient *>(data)->written += n;
                    }),
@@ -487,22 +494,22 @@ void ResultsService::Impl::run() {
   }
   start_cv.notify_one();
   if (ok) {
-    GSource *ping = g_timeout_source_new_seconds(kKeepAliveSeconds);
+    GSource *timer = g_timeout_source_new_seconds(1);
     g_source_set_callback(
-        ping, +[](gpointer self) -> gboolean {
-          static_cast<Impl *>(self)->keep_alive();
+        timer, +[](gpointer self) -> gboolean {
+          static_cast<Impl *>(self)->tick();
           return G_SOURCE_CONTINUE;
         },
         this, nullptr);
-    g_source_attach(ping, context);
+    g_source_attach(timer, context);
     g_main_loop_run(loop);
-    g_source_destroy(ping);
-    g_source_unref(ping);
+    g_source_destroy(timer);
+    g_source_unref(timer);
   }
   // Disconnecting finishes every open message; their handlers still find `clients`.
   if (server) {
     soup_server_disconnect(server);
-    while (g_main_context_iteration(context, FALSE)) {
+    for (int i = 0; i < 1000 && g_main_context_iteration(context, FALSE); ++i) {
     }
     g_object_unref(server);
     server = nullptr;

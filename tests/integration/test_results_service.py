@@ -101,7 +101,7 @@ check({"rtcoinfer_frames", "rtcoinfer_results", "rtcoinfer_drops", "rtcoinfer_la
        "rtcoinfer_feature_bytes", "rtcoinfer_setup_results"} <= set(families),
       "/metrics parses as Prometheus text with the expected families (%s)" % sorted(families))
 
-dev, _ = summary(device, "device")
+dev, _ = summary(device, "device", timeout=60)  # 8 s of frames; a hang fails with its stderr
 coded = dev["compress"]["frames"]
 check(dev["ok"] and coded == FRAMES, "the device ran on the fetched model and sent all %d frames" % FRAMES)
 check(open(os.path.join(cache, "rtcoinfer", model_id + ".rcib"), "rb").read() == bundle,
