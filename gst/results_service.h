@@ -3,9 +3,9 @@
 // The server runs on its own thread and GMainContext. The streaming thread only calls
 // publish_*(), which append to bounded in-memory queues under a mutex and wake the
 // server thread; nothing on the streaming thread waits for a socket. A Server-Sent
-// Events client that falls more than `max_client_backlog` bytes behind is disconnected
-// and counted, so a slow or stalled client costs memory up to that bound and nothing
-// else. Endpoints, JSON shapes and security notes: docs/results-service.md.
+// Events client with more than `max_client_backlog` unsent bytes whose socket takes
+// nothing for a second, or with four times that in any case, is disconnected and
+// counted: a slow or stalled client costs bounded memory and nothing else. Endpoints, JSON shapes and security notes: docs/results-service.md.
 #pragma once
 
 #include <cstdint>
@@ -41,7 +41,7 @@ class ResultsService {
     int port = 0;                        // 0: any free port (port() says which)
     std::string token;                   // non-empty: requests need "Authorization: Bearer <token>" or ?token=
     std::size_t history = 1000;          // results kept for /api/results
-    std::size_t max_client_backlog = 256 * 1024;  // unsent SSE bytes before a client is dropped
+    std::size_t max_client_backlog = 256 * 1024;  // unsent SSE bytes of a stalled client before it is dropped
     std::size_t max_event_clients = 64;           // concurrent /api/events streams; more get 503
   };
 
