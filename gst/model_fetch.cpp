@@ -39,6 +39,35 @@ struct GObjectDeleter {
   }
 };
 
+// One GET with a session of its own on a private main context. libsoup attaches its
+// sources to the thread-default context, and an element must leave none on the
+// application's. With the session on the default context, a device pipeline that had
+// fetched its model stalled mid-stream in about half of the test runs (its live source
+// waiting on the clock; the exact path was not traced). With a private context, none
+// did.
+GBytes *download(const std::string &url, unsigned timeout_s, guint *status, std::string *reason, GError **err) {
+  GMainContext *context = g_main_context_new();
+  g_main_context_push_thread_default(context);
+  GBytes *body = nullptr;
+  {
+    std::unique_ptr<SoupSession, GObjectDeleter> session(
+        soup_session_new_with_options("timeout", timeout_s, "user-agent", "rtcoinfer ", nullptr));
+    std::unique_ptr<SoupMessage, GObjectDeleter> msg(soup_message_new("GET", url.c_str()));
+    if (!msg) {
+      g_set_error_literal(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "not a valid URL");
+    } else {
+      body = soup_session_send_and_read(session.get(), msg.get(), nullptr, err);
+      *status = soup_message_get_status(msg.get());
+      *reason = soup_message_get_reason_phrase(msg.get()) ? soup_message_get_reason_phrase(msg.get()) : "";
+    }
+  }
+  while (g_main_context_iteration(context, FALSE)) {
+  }  // the session's clean-up, here rather than on someone else's loop
+  g_main_context_pop_thread_default(context);
+  g_main_context_unref(context);
+  return body;
+}
+
 }  // namespace
 
 bool is_model_url(const std::string &location) {
@@ -99,22 +128,17 @@ std::optional<std::string> fetch_model_bundle(const std::string &url, const std:
     }
   }
 
-  std::unique_ptr<SoupSession, GObjectDeleter> session(
-      soup_session_new_with_options("timeout", timeout_s, "user-agent", "rtcoinfer ", nullptr));
-  std::unique_ptr<SoupMessage, GObjectDeleter> msg(soup_message_new("GET", url.c_str()));
-  if (!msg) return fail("not a valid URL");
   GError *err = nullptr;
-  GBytes *body = soup_session_send_and_read(session.get(), msg.get(), nullptr, &err);
+  guint status = 0;
+  std::string reason;
+  GBytes *body = download(url, timeout_s, &status, &reason, &err);
   if (!body) {
     const std::string why = std::string("download failed: ") + err->message;
     g_error_free(err);
     return fail(why);
   }
   std::unique_ptr<GBytes, decltype(&g_bytes_unref)> bytes(body, g_bytes_unref);
-  const guint status = soup_message_get_status(msg.get());
-  if (status != SOUP_STATUS_OK)
-    return fail("the server answered HTTP " + std::to_string(status) + " " +
-                (soup_message_get_reason_phrase(msg.get()) ? soup_message_get_reason_phrase(msg.get()) : ""));
+  if (status != SOUP_STATUS_OK) return fail("the server answered HTTP " + std::to_string(status) + " " + reason);
   gsize size = 0;
   const auto *data = static_cast<const std::uint8_t *>(g_bytes_get_data(body, &size));
   if (size > kMaxBundleBytes) return fail("the response is larger than any model bundle");
