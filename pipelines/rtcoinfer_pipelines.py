@@ -83,17 +83,31 @@ def server_description(args, link_rtpbin=True):
     """With link_rtpbin=False the rtpbin's RTP source pad is left for the caller to link
     (pipelines/server relinks it for every new stream, e.g. a restarted device)."""
     sink = "filesink location=%s" % args.results if args.results else "fakesink sync=false async=false"
+    http = ""
+    if getattr(args, "http_port", 0):
+        http = "http-port=%d http-address=%s " % (args.http_port, args.http_address)
+        if args.http_token:
+            http += "http-token=%s " % args.http_token
     return (
         "udpsrc address={bind} port={port} buffer-size=8388608 caps=\"{caps}\" ! rtp.recv_rtp_sink_0 "
         "rtpbin name=rtp rtp-profile=avpf latency={jitter} {link}"
         "rtpgstdepay name=depay ! rtcoinfer-tail name=tail model={model} threads={threads} max-latency={max_latency} "
-        "! {sink} "
+        "{http}! {sink} "
         "udpsrc address={bind} port={rtcp} ! rtp.recv_rtcp_sink_0 "
         "rtp.send_rtcp_src_0 ! udpsink host={device} port={rtcp_back} sync=false async=false"
     ).format(bind=args.bind, port=args.port, caps=RTP_CAPS.replace('"', '\\"'), jitter=args.jitter,
              link="! " if link_rtpbin else "",
-             model=args.model, threads=args.threads, max_latency=args.max_latency, sink=sink,
+             model=args.model, threads=args.threads, max_latency=args.max_latency, http=http, sink=sink,
              rtcp=args.port + 1, device=args.device, rtcp_back=args.port + 5)
+
+
+def dashboard_url(args):
+    """Where the server's results service answers, or None without --http-port."""
+    if not getattr(args, "http_port", 0):
+        return None
+    host = "127.0.0.1" if args.http_address in ("0.0.0.0", "::") else args.http_address
+    host = "[%s]" % host if ":" in host else host
+    return "http://%s:%d/" % (host, args.http_port) + ("?token=%s" % args.http_token if args.http_token else "")
 
 
 def add_common_arguments(parser):

@@ -365,8 +365,10 @@ static void gst_rtcoinfer_head_class_init(GstRtcoinferHeadClass *klass) {
 
   const auto rw = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_property(gobject_class, PROP_MODEL,
-      g_param_spec_string("model", "Model bundle", "Path of the model bundle (.rcib) written by rtcoinfer-train; "
-                          "rtcoinfer-tail must load the same one. Loaded when the element starts", nullptr, rw));
+      g_param_spec_string("model", "Model bundle", "Path of the model bundle (.rcib) written by rtcoinfer-train, or "
+                          "http(s)://host:port/models/<id> to fetch the one a server's rtcoinfer-tail offers (verified "
+                          "against <id>, cached in $XDG_CACHE_HOME/rtcoinfer); rtcoinfer-tail must load the same one. "
+                          "Loaded when the element starts", nullptr, rw));
   g_object_class_install_property(gobject_class, PROP_SETUP,
       g_param_spec_string("setup", "Setup", "Compression setup whose BatchNorm statistics the head uses, "
                           "\"<channels>x<bits>\" from the bundle's table (e.g. \"32x8\", \"1x1\"); empty = the "

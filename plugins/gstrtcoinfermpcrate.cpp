@@ -443,7 +443,7 @@ static void gst_rtcoinfer_mpc_rate_class_init(GstRtcoinferMpcRateClass *klass) {
   const rtcoinfer::MpcConfig def;
 
   g_object_class_install_property(gobject_class, PROP_MODEL,
-      g_param_spec_string("model", "Model bundle", "The bundle rtcoinfer-head runs; its setup table (top-1 and mean "
+      g_param_spec_string("model", "Model bundle", "The bundle rtcoinfer-head runs (path or /models/<id> URL); its setup table (top-1 and mean "
                           "bytes per setup, from rtcoinfer-train eval) is what the controller optimizes", nullptr, rw));
   g_object_class_install_property(gobject_class, PROP_POLICY,
       g_param_spec_enum("policy", "Policy", "mpc, rate (largest setup fitting the forecast) or fixed (the setup "

@@ -6,7 +6,10 @@
  * it and runs the rest of the SW-CNN with the BatchNorm statistics of the frame's own
  * setup. Each result leaves as one JSON object per line on the src pad
  * (application/x-ndjson), as an element message `rtcoinfer-result` on the bus, and as
- * a GstRtcoinferResultMeta on the output buffer.
+ * a GstRtcoinferResultMeta on the output buffer. With `http-port` set, the results are
+ * also served over HTTP from a thread of their own: recent results and stats as JSON, a
+ * Server-Sent Events stream, Prometheus metrics, the model bundle, and a live dashboard
+ * page (docs/results-service.md).
  *
  * Malformed frames, frames of another model and frames older than `max-latency` are
  * dropped, counted per reason in `stats`, and reported with a warning; they are never
@@ -20,6 +23,10 @@
  *     ! filesink location=results.jsonl
  * ]| Classifies 100 Fashion-MNIST test images through 4-channel, 2-bit features and
  * writes one JSON result per line.
+ * |[
+ * gst-launch-1.0 rtcoinfer-datasetsrc is-live=true ! rtcoinfer-head model=models/zoo/fashion-mnist-swcnn.rcib \
+ *     ! rtcoinfer-compress ! rtcoinfer-tail model=models/zoo/fashion-mnist-swcnn.rcib http-port=8080 ! fakesink
+ * ]| The same at camera pace, with the dashboard at http://127.0.0.1:8080/.
  */
 #include "gstrtcoinfertail.h"
 
@@ -35,6 +42,7 @@
 #include "feature_frame.h"
 #include "inference.h"
 #include "model_loading.h"
+#include "results_service.h"
 #include "rtcoinfer_meta.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_tail_debug);
@@ -50,6 +58,9 @@ struct TailState {
   int top_k = 5;
   int threads = 0;
   double max_latency_ms = 0;
+  int http_port = 0;
+  std::string http_address = "127.0.0.1";
+  std::string http_token;
 
   // streaming thread
   std::unique_ptr<rtcoinfer::InferenceModel> model;
@@ -57,6 +68,7 @@ struct TailState {
   std::vector<float> values;
   bool have_seq = false;
   guint64 last_seq = 0;
+  std::unique_ptr<rtcoinfer::ResultsService> service;  // null unless http-port is set
 
   // statistics (object lock)
   guint64 frames = 0, results = 0, missing = 0, restarts = 0, with_truth = 0, correct = 0, bytes = 0;
@@ -80,7 +92,17 @@ struct _GstRtcoinferTail {
   TailState *state;
 };
 
-enum { PROP_0, PROP_MODEL, PROP_TOP_K, PROP_THREADS, PROP_MAX_LATENCY, PROP_STATS };
+enum {
+  PROP_0,
+  PROP_MODEL,
+  PROP_TOP_K,
+  PROP_THREADS,
+  PROP_MAX_LATENCY,
+  PROP_STATS,
+  PROP_HTTP_PORT,
+  PROP_HTTP_ADDRESS,
+  PROP_HTTP_TOKEN
+};
 
 static GstStaticPadTemplate sink_template =
     GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(RTCOINFER_FRAME_CAPS_NAME));
@@ -99,6 +121,7 @@ static void drop(GstRtcoinferTail *self, const char *reason, const std::string &
   GST_OBJECT_LOCK(self);
   const guint64 n = ++self->state->drops[reason];
   GST_OBJECT_UNLOCK(self);
+  if (self->state->service) self->state->service->publish_drop(reason);
   if (n == 1 || n % 100 == 0)
     GST_ELEMENT_WARNING(self, STREAM, DECODE, ("Dropped a feature frame (%s), %" G_GUINT64_FORMAT " so far", reason, n),
                         ("%s", detail.c_str()));
@@ -132,12 +155,42 @@ static GstStructure *build_stats(GstRtcoinferTail *self) {
   return s;
 }
 
+// Starts the HTTP results service and hands it the bundle it offers to devices.
+static bool start_service(GstRtcoinferTail *self, const rtcoinfer::ResultsService::Options &options,
+                          const std::string &bundle_file) {
+  TailState *st = self->state;
+  std::string error;
+  st->service = rtcoinfer::ResultsService::start(options, &error);
+  if (!st->service) {
+    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ_WRITE, ("Cannot serve results over HTTP: %s", error.c_str()),
+                      ("check http-address and http-port; port %d may be in use", options.port));
+    st->model.reset();
+    return false;
+  }
+  rtcoinfer::ServedModel served;
+  gchar *data = nullptr;
+  gsize size = 0;
+  if (g_file_get_contents(bundle_file.c_str(), &data, &size, nullptr)) {
+    served.bundle.assign(data, data + size);
+    g_free(data);
+  }
+  served.id = st->model->info().model_id;
+  served.metadata_json = st->model->info().metadata_json;
+  st->service->set_model(std::move(served));
+  GST_INFO_OBJECT(self, "results on http://%s:%d/", options.address.c_str(), st->service->port());
+  return true;
+}
+
 static gboolean gst_rtcoinfer_tail_start(GstBaseTransform *trans) {
   auto *self = GST_RTCOINFER_TAIL(trans);
   TailState *st = self->state;
   GST_OBJECT_LOCK(self);
   const std::string path = st->model_path;
   const int threads = st->threads;
+  rtcoinfer::ResultsService::Options http;
+  http.port = st->http_port;
+  http.address = st->http_address;
+  http.token = st->http_token;
   st->frames = st->results = st->missing = st->restarts = st->with_truth = st->correct = st->bytes = 0;
   st->drops.clear();
   st->latencies.clear();
@@ -145,11 +198,14 @@ static gboolean gst_rtcoinfer_tail_start(GstBaseTransform *trans) {
   st->per_setup.clear();
   GST_OBJECT_UNLOCK(self);
   st->have_seq = false;
-  st->model = rtcoinfer::load_model_for(GST_ELEMENT(self), path, threads);
-  return st->model != nullptr;
+  std::string bundle_file;
+  st->model = rtcoinfer::load_model_for(GST_ELEMENT(self), path, threads, &bundle_file);
+  if (!st->model) return FALSE;
+  return http.port == 0 || start_service(self, http, bundle_file);
 }
 
 static gboolean gst_rtcoinfer_tail_stop(GstBaseTransform *trans) {
+  GST_RTCOINFER_TAIL(trans)->state->service.reset();  // joins the HTTP thread
   GST_RTCOINFER_TAIL(trans)->state->model.reset();
   return TRUE;
 }
@@ -320,7 +376,20 @@ static GstFlowReturn gst_rtcoinfer_tail_prepare_output_buffer(GstBaseTransform *
     st->latencies.push_back(latency);
   else
     st->latencies[st->latency_next++ % kLatencyWindow] = latency;
+  const guint64 missing = st->missing, restarts = st->restarts;
   GST_OBJECT_UNLOCK(self);
+  if (st->service) {
+    rtcoinfer::ResultEvent event;
+    event.seq = seq;
+    event.setup = setup->name();
+    event.bytes = bytes;
+    event.latency_ms = latency;
+    event.truth = hdr.truth ? int(*hdr.truth) : -1;
+    event.correct = hdr.truth && *hdr.truth == best;
+    event.json = j.dump();
+    st->service->set_stream_counters(missing, restarts);
+    st->service->publish_result(event);
+  }
   return GST_FLOW_OK;
 }
 
@@ -337,6 +406,9 @@ static void gst_rtcoinfer_tail_set_property(GObject *object, guint prop_id, cons
     case PROP_TOP_K: st->top_k = g_value_get_int(value); break;
     case PROP_THREADS: st->threads = g_value_get_int(value); break;
     case PROP_MAX_LATENCY: st->max_latency_ms = g_value_get_double(value); break;
+    case PROP_HTTP_PORT: st->http_port = g_value_get_int(value); break;
+    case PROP_HTTP_ADDRESS: st->http_address = g_value_get_string(value) ? g_value_get_string(value) : "127.0.0.1"; break;
+    case PROP_HTTP_TOKEN: st->http_token = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
   GST_OBJECT_UNLOCK(self);
@@ -355,6 +427,9 @@ static void gst_rtcoinfer_tail_get_property(GObject *object, guint prop_id, GVal
     case PROP_TOP_K: g_value_set_int(value, st->top_k); break;
     case PROP_THREADS: g_value_set_int(value, st->threads); break;
     case PROP_MAX_LATENCY: g_value_set_double(value, st->max_latency_ms); break;
+    case PROP_HTTP_PORT: g_value_set_int(value, st->http_port); break;
+    case PROP_HTTP_ADDRESS: g_value_set_string(value, st->http_address.c_str()); break;
+    case PROP_HTTP_TOKEN: g_value_set_string(value, st->http_token.empty() ? nullptr : st->http_token.c_str()); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
   GST_OBJECT_UNLOCK(self);
@@ -378,8 +453,9 @@ static void gst_rtcoinfer_tail_class_init(GstRtcoinferTailClass *klass) {
   const auto rw = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   const auto rw_playing = GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING);
   g_object_class_install_property(gobject_class, PROP_MODEL,
-      g_param_spec_string("model", "Model bundle", "Path of the model bundle (.rcib) written by rtcoinfer-train; "
-                          "must be the bundle rtcoinfer-head runs. Loaded when the element starts", nullptr, rw));
+      g_param_spec_string("model", "Model bundle", "Path of the model bundle (.rcib) written by rtcoinfer-train, or an "
+                          "http(s)://host:port/models/<id> URL (as for rtcoinfer-head); must be the bundle rtcoinfer-head "
+                          "runs. Loaded when the element starts", nullptr, rw));
   g_object_class_install_property(gobject_class, PROP_TOP_K,
       g_param_spec_int("top-k", "Top k", "Number of best classes listed in each result, 1..1000", 1, 1000, 5, rw_playing));
   g_object_class_install_property(gobject_class, PROP_THREADS,
@@ -388,6 +464,19 @@ static void gst_rtcoinfer_tail_class_init(GstRtcoinferTailClass *klass) {
   g_object_class_install_property(gobject_class, PROP_MAX_LATENCY,
       g_param_spec_double("max-latency", "Maximum latency", "Drop (and count as late) frames older than this many "
                           "milliseconds since capture when they arrive; 0 = never drop", 0, 3600000, 0, rw_playing));
+  g_object_class_install_property(gobject_class, PROP_HTTP_PORT,
+      g_param_spec_int("http-port", "HTTP port", "TCP port of the results service (JSON API, event stream, Prometheus "
+                       "metrics, model download, dashboard at /), 1..65535; 0 = no HTTP service. Read when the "
+                       "element starts", 0, 65535, 0, rw));
+  g_object_class_install_property(gobject_class, PROP_HTTP_ADDRESS,
+      g_param_spec_string("http-address", "HTTP address", "Local IP address the results service binds: 127.0.0.1 "
+                          "(loopback, only this host) by default; 0.0.0.0 or :: for every interface. Read when the "
+                          "element starts", "127.0.0.1", rw));
+  g_object_class_install_property(gobject_class, PROP_HTTP_TOKEN,
+      g_param_spec_string("http-token", "HTTP bearer token", "When set, every HTTP request must carry "
+                          "\"Authorization: Bearer <token>\" (or ?token=<token>, for the dashboard); others get 401. "
+                          "Unset = no authentication. Plain HTTP: use with a TLS proxy off the host. Read when the "
+                          "element starts", nullptr, rw));
   g_object_class_install_property(gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics", "Read-only: frames (received), results, dropped and drops (malformed, "
                          "wrong-model, late), missing (sequence gaps), restarts, bytes, with-truth, correct, accuracy "

@@ -12,8 +12,12 @@
 
 namespace rtcoinfer {
 
-// Returns the model, or posts a GST_ELEMENT_ERROR naming the file and the problem and
-// returns null. threads > 0 sets LibTorch's intra-op threads.
-std::unique_ptr<InferenceModel> load_model_for(GstElement *element, const std::string &path, int threads);
+// `location` is a file path or an http(s)://host:port/models/<id> URL; a URL is fetched
+// into the cache ($XDG_CACHE_HOME/rtcoinfer) and verified against <id> first
+// (gst/model_fetch.h). Returns the model, or posts a GST_ELEMENT_ERROR naming the file or
+// URL and the problem and returns null. threads > 0 sets LibTorch's intra-op threads.
+// *local_path, when given, receives the bundle file that was loaded.
+std::unique_ptr<InferenceModel> load_model_for(GstElement *element, const std::string &location, int threads,
+                                               std::string *local_path = nullptr);
 
 }  // namespace rtcoinfer

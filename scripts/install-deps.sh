@@ -16,6 +16,8 @@ packages=(
   # default data and test tools
   dataset-fashion-mnist iproute2 python3 python3-matplotlib python3-gi gir1.2-gstreamer-1.0
   gir1.2-gst-plugins-base-1.0 gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp
+  # results service tests: a Prometheus text parser, a real browser for the dashboard
+  python3-prometheus-client chromium
 )
 
 if [ "$(id -u)" -ne 0 ]; then

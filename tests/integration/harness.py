@@ -1,9 +1,12 @@
 """Shared helpers for the integration tests: start the pipelines/ scripts as separate
 processes on loopback, read their JSON summaries, and fail with their output."""
+import http.client
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -62,3 +65,90 @@ def wait_until(pred, timeout, what):
             return
         time.sleep(0.1)
     fail("timed out waiting for " + what)
+
+
+def http_get(port, path, headers=None, timeout=10):
+    """GET on the loopback results service: (status, headers dict, body bytes)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        r = conn.getresponse()
+        return r.status, dict(r.getheaders()), r.read()
+    finally:
+        conn.close()
+
+
+def raw_http(port, data, timeout=10):
+    """Sends raw request bytes; returns the status code (0 if the server closed without one)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        try:
+            s.sendall(data)
+        except OSError:  # the server may close while an oversized request is still going out
+            pass
+        reply = b""
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                reply += chunk
+        except OSError:
+            pass
+    if not reply.startswith(b"HTTP/1.1 "):
+        return 0, reply
+    return int(reply[9:12]), reply
+
+
+def wait_http(port, proc, timeout=60, headers=None):
+    """Waits until the server's results service answers (the tail starts it when the
+    pipeline starts, after the 'listening' line)."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc.poll() is not None:
+            fail("server exited: " + proc.stderr.read()[-3000:])
+        try:
+            if http_get(port, "/api/stats", headers, timeout=2)[0] in (200, 401):
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    fail("results service on port %d did not come up" % port)
+
+
+class EventReader(threading.Thread):
+    """Reads /api/events in a thread: (arrival time, event type, id, data) per event."""
+
+    def __init__(self, port, keep=True):
+        super().__init__(daemon=True)
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.conn.request("GET", "/api/events")
+        self.response = self.conn.getresponse()
+        if self.response.status != 200:
+            fail("/api/events answered %d" % self.response.status)
+        self.keep = keep
+        self.events = []
+        self.count = 0
+        self.start()
+
+    def run(self):
+        record = {}
+        try:
+            for line in self.response:
+                line = line.decode().rstrip("\n")
+                if line.startswith("id: "):
+                    record["id"] = int(line[4:])
+                elif line.startswith("event: "):
+                    record["event"] = line[7:]
+                elif line.startswith("data: "):
+                    record["data"] = line[6:]
+                elif not line and "id" in record:
+                    self.count += 1
+                    if self.keep:
+                        self.events.append((time.time(), record["event"], record["id"], json.loads(record["data"])))
+                    record = {}
+        except (OSError, ValueError, AttributeError, http.client.HTTPException):
+            pass  # closed by close(), or the server ended: the events so far stand
+
+    def close(self):
+        self.conn.sock and self.conn.sock.shutdown(socket.SHUT_RDWR)
+        self.conn.close()

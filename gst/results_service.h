@@ -1,0 +1,74 @@
+// ResultsService: the HTTP side of rtcoinfer-tail (libsoup 3, no LibTorch).
+//
+// The server runs on its own thread and GMainContext. The streaming thread only calls
+// publish_*(), which append to bounded in-memory queues under a mutex and wake the
+// server thread; nothing on the streaming thread waits for a socket. A Server-Sent
+// Events client with more than `max_client_backlog` unsent bytes whose socket takes
+// nothing for a second, or with four times that in any case, is disconnected and
+// counted: a slow or stalled client costs bounded memory and nothing else. Endpoints, JSON shapes and security notes: docs/results-service.md.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace rtcoinfer {
+
+// One tail result, as the service needs it. `json` is the result object exactly as the
+// tail writes it on its src pad (one line, no newline).
+struct ResultEvent {
+  std::uint64_t seq = 0;
+  std::string setup;
+  std::uint64_t bytes = 0;
+  double latency_ms = 0;
+  int truth = -1;  // -1: unknown
+  bool correct = false;
+  std::string json;
+};
+
+// The bundle the service offers at /api/model and /models/<id>.
+struct ServedModel {
+  std::string id;             // SHA-256 of the bundle, 64 lowercase hex digits
+  std::string metadata_json;  // the bundle's metadata object
+  std::vector<std::uint8_t> bundle;
+};
+
+class ResultsService {
+ public:
+  struct Options {
+    std::string address = "127.0.0.1";  // an IP address to bind; loopback unless asked otherwise
+    int port = 0;                        // 0: any free port (port() says which)
+    std::string token;                   // non-empty: requests need "Authorization: Bearer <token>" or ?token=
+    std::size_t history = 1000;          // results kept for /api/results
+    std::size_t max_client_backlog = 256 * 1024;  // unsent SSE bytes of a stalled client before it is dropped
+    std::size_t max_event_clients = 64;           // concurrent /api/events streams; more get 503
+  };
+
+  // Binds, starts the server thread and returns; null with *error (one line) on failure.
+  static std::unique_ptr<ResultsService> start(const Options &options, std::string *error);
+  // Closes every connection and joins the server thread.
+  ~ResultsService();
+  ResultsService(const ResultsService &) = delete;
+  ResultsService &operator=(const ResultsService &) = delete;
+
+  int port() const;
+  void set_model(ServedModel model);
+
+  // Streaming-thread side: constant time, no I/O.
+  void publish_result(const ResultEvent &result);
+  void publish_drop(const std::string &reason);
+  void set_stream_counters(std::uint64_t missing, std::uint64_t restarts);
+
+  // What /api/stats and /metrics serve (callable from any thread).
+  std::string stats_json() const;
+  std::string metrics_text() const;
+
+  struct Impl;
+
+ private:
+  ResultsService();
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rtcoinfer

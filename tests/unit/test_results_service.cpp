@@ -1,0 +1,575 @@
+// ResultsService (the tail's HTTP API) and the model-bundle fetcher, without a pipeline:
+// a real server on loopback, spoken to over plain sockets so that each test controls
+// the exact bytes of the request, including the hostile ones.
+// nlohmann/json first: Check's `fail` macro would break it.
+#include <nlohmann/json.hpp>
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <gst/check/gstcheck.h>
+
+#include <sys/socket.h>
+
+#include <chrono>
+#include <fstream>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "model_fetch.h"
+#include "results_service.h"
+
+using namespace rtcoinfer;
+
+namespace {
+
+struct Reply {
+  int status = 0;  // 0: the server closed the connection without an answer
+  std::string head, body;
+};
+
+// Decodes a chunked body; returns what could be decoded so far.
+std::string dechunk(const std::string &raw) {
+  std::string out;
+  std::size_t pos = 0;
+  while (true) {
+    const std::size_t eol = raw.find("\r\n", pos);
+    if (eol == std::string::npos) break;
+    const std::size_t n = std::strtoul(raw.substr(pos, eol - pos).c_str(), nullptr, 16);
+    if (n == 0 || eol + 2 + n > raw.size()) break;
+    out += raw.substr(eol + 2, n);
+    pos = eol + 2 + n + 2;
+  }
+  return out;
+}
+
+GSocketConnection *connect_to(int port) {
+  GSocketClient *client = g_socket_client_new();
+  g_socket_client_set_timeout(client, 10);
+  GSocketConnection *conn = g_socket_client_connect_to_host(client, "127.0.0.1", guint16(port), nullptr, nullptr);
+  g_object_unref(client);
+  fail_unless(conn != nullptr, "cannot connect to port %d", port);
+  return conn;
+}
+
+void send_all(GSocketConnection *conn, const std::string &data) {
+  GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(conn));
+  g_output_stream_write_all(out, data.data(), data.size(), nullptr, nullptr, nullptr);  // the server may close early
+}
+
+// Sends raw bytes (a whole request) and reads the answer until the server closes.
+Reply raw_request(int port, const std::string &request) {
+  GSocketConnection *conn = connect_to(port);
+  send_all(conn, request);
+  std::string raw;
+  char buf[16384];
+  GInputStream *in = g_io_stream_get_input_stream(G_IO_STREAM(conn));
+  gssize n;
+  while ((n = g_input_stream_read(in, buf, sizeof buf, nullptr, nullptr)) > 0) raw.append(buf, std::size_t(n));
+  g_object_unref(conn);
+  Reply r;
+  const std::size_t end = raw.find("\r\n\r\n");
+  if (raw.compare(0, 9, "HTTP/1.1 ") != 0 || end == std::string::npos) return r;
+  r.status = std::atoi(raw.c_str() + 9);
+  r.head = raw.substr(0, end);
+  r.body = raw.substr(end + 4);
+  if (r.head.find("Transfer-Encoding: chunked") != std::string::npos) r.body = dechunk(r.body);
+  return r;
+}
+
+Reply get(int port, const std::string &path, const std::string &extra_headers = "") {
+  return raw_request(port, "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + extra_headers +
+                               "\r\n");
+}
+
+nlohmann::json get_json(int port, const std::string &path) {
+  Reply r = get(port, path);
+  fail_unless_equals_int(r.status, 200);
+  return nlohmann::json::parse(r.body);
+}
+
+std::unique_ptr<ResultsService> start_service(ResultsService::Options opt = {}) {
+  std::string error;
+  auto s = ResultsService::start(opt, &error);
+  fail_unless(s != nullptr, "service did not start: %s", error.c_str());
+  fail_unless(s->port() > 0);
+  return s;
+}
+
+ResultEvent result(std::uint64_t seq, double latency_ms = 12.5, const std::string &setup = "32x16") {
+  ResultEvent r;
+  r.seq = seq;
+  r.setup = setup;
+  r.bytes = 1000 + seq;
+  r.latency_ms = latency_ms;
+  r.truth = int(seq % 10);
+  r.correct = seq % 2 == 0;
+  r.json = nlohmann::json{{"seq", seq}, {"setup", setup}, {"bytes", r.bytes}, {"latency_ms", latency_ms}}.dump();
+  return r;
+}
+
+// A bundle-shaped byte string: random content followed by its SHA-256.
+std::vector<std::uint8_t> fake_bundle(std::size_t n, unsigned seed, std::string *id) {
+  std::mt19937 rng(seed);
+  std::vector<std::uint8_t> b(n);
+  for (auto &x : b) x = std::uint8_t(rng());
+  GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+  g_checksum_update(sum, b.data(), gssize(b.size()));
+  std::uint8_t digest[32];
+  gsize len = sizeof digest;
+  g_checksum_get_digest(sum, digest, &len);
+  *id = g_checksum_get_string(sum);
+  g_checksum_free(sum);
+  b.insert(b.end(), digest, digest + 32);
+  return b;
+}
+
+void wait_for_stat(ResultsService &s, const char *field, std::uint64_t value) {
+  for (int i = 0; i < 1000; ++i) {
+    if (nlohmann::json::parse(s.stats_json())["service"][field].get<std::uint64_t>() == value) return;
+    g_usleep(10000);
+  }
+  fail("service stat %s never reached %" G_GUINT64_FORMAT ": %s", field, value, s.stats_json().c_str());
+}
+
+// A /api/events reader over a plain socket; parses incrementally, so that reading a
+// long stream stays linear.
+struct EventStream {
+  GSocketConnection *conn;
+  std::string raw, body;
+  std::size_t raw_pos = 0, body_pos = 0;
+  bool head_done = false;
+  std::vector<std::pair<std::uint64_t, std::string>> events;  // (id, record)
+
+  explicit EventStream(int port, int rcvbuf = 0) {
+    conn = connect_to(port);
+    if (rcvbuf) g_socket_set_option(g_socket_connection_get_socket(conn), SOL_SOCKET, SO_RCVBUF, rcvbuf, nullptr);
+    send_all(conn, "GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  }
+  ~EventStream() { g_object_unref(conn); }
+
+  void consume() {
+    if (!head_done) {
+      const std::size_t end = raw.find("\r\n\r\n");
+      if (end == std::string::npos) return;
+      raw_pos = end + 4;
+      head_done = true;
+    }
+    std::size_t eol;
+    while ((eol = raw.find("\r\n", raw_pos)) != std::string::npos) {  // whole chunks only
+      const std::size_t n = std::strtoul(raw.c_str() + raw_pos, nullptr, 16);
+      if (n == 0 || eol + 2 + n + 2 > raw.size()) break;
+      body.append(raw, eol + 2, n);
+      raw_pos = eol + 2 + n + 2;
+    }
+    std::size_t end;
+    while ((end = body.find("\n\n", body_pos)) != std::string::npos) {
+      const std::string record = body.substr(body_pos, end - body_pos);
+      body_pos = end + 2;
+      if (record.compare(0, 4, "id: ") == 0) events.emplace_back(std::stoull(record.substr(4)), record);
+    }
+  }
+
+  // Reads until `n` events arrived in all (or 10 s pass without data); returns them all.
+  const std::vector<std::pair<std::uint64_t, std::string>> &read_events(std::size_t n) {
+    GSocket *socket = g_socket_connection_get_socket(conn);
+    g_socket_set_timeout(socket, 10);
+    char buf[65536];
+    while (events.size() < n) {
+      const gssize got = g_socket_receive(socket, buf, sizeof buf, nullptr, nullptr);
+      if (got <= 0) break;
+      raw.append(buf, std::size_t(got));
+      consume();
+    }
+    return events;
+  }
+};
+
+}  // namespace
+
+GST_START_TEST(test_binds_loopback_by_default) {
+  auto s = start_service();
+  // /proc/net/tcp lists the listening socket: local address 127.0.0.1 (0100007F), state 0A.
+  char port_hex[8];
+  g_snprintf(port_hex, sizeof port_hex, "%04X", s->port());
+  std::ifstream tcp("/proc/net/tcp");
+  std::string line, listening;
+  while (std::getline(tcp, line))
+    if (line.find(std::string(":") + port_hex + " 00000000:0000 0A") != std::string::npos) listening = line;
+  fail_unless(!listening.empty(), "port %d is not listening", s->port());
+  fail_unless(listening.find("0100007F:" + std::string(port_hex)) != std::string::npos, "not loopback: %s",
+              listening.c_str());
+}
+GST_END_TEST;
+
+GST_START_TEST(test_bad_address_is_an_error) {
+  ResultsService::Options opt;
+  opt.address = "not-an-address";
+  std::string error;
+  fail_unless(ResultsService::start(opt, &error) == nullptr);
+  fail_unless(error.find("not an IP address") != std::string::npos, "%s", error.c_str());
+}
+GST_END_TEST;
+
+GST_START_TEST(test_results_endpoint_returns_the_latest_in_order) {
+  auto s = start_service();
+  for (int i = 0; i < 5; ++i) s->publish_result(result(i));
+  nlohmann::json j = get_json(s->port(), "/api/results?limit=3");
+  fail_unless_equals_int(j["total"].get<int>(), 5);
+  fail_unless_equals_int(j["results"].size(), 3);
+  for (int i = 0; i < 3; ++i) fail_unless_equals_int(j["results"][i]["seq"].get<int>(), 2 + i);
+  fail_unless_equals_int(get_json(s->port(), "/api/results")["results"].size(), 5);
+  fail_unless_equals_int(get(s->port(), "/api/results?limit=0").status, 400);
+  fail_unless_equals_int(get(s->port(), "/api/results?limit=abc").status, 400);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_results_history_is_bounded) {
+  ResultsService::Options opt;
+  opt.history = 10;
+  auto s = start_service(opt);
+  for (int i = 0; i < 25; ++i) s->publish_result(result(i));
+  nlohmann::json j = get_json(s->port(), "/api/results?limit=10");
+  fail_unless_equals_int(j["results"].size(), 10);
+  fail_unless_equals_int(j["results"][0]["seq"].get<int>(), 15);
+  fail_unless_equals_int(get(s->port(), "/api/results?limit=11").status, 400);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_stats_count_results_drops_and_setups) {
+  auto s = start_service();
+  s->publish_result(result(0, 10, "32x16"));
+  s->publish_result(result(1, 20, "4x2"));
+  s->publish_result(result(2, 30, "4x2"));
+  s->publish_drop("late");
+  s->set_stream_counters(3, 1);
+  nlohmann::json j = get_json(s->port(), "/api/stats");
+  fail_unless_equals_int(j["frames"].get<int>(), 4);
+  fail_unless_equals_int(j["results"].get<int>(), 3);
+  fail_unless_equals_int(j["dropped"].get<int>(), 1);
+  fail_unless_equals_int(j["drops"]["late"].get<int>(), 1);
+  fail_unless_equals_int(j["drops"]["malformed"].get<int>(), 0);
+  fail_unless_equals_int(j["missing"].get<int>(), 3);
+  fail_unless_equals_int(j["restarts"].get<int>(), 1);
+  fail_unless_equals_int(j["bytes"].get<int>(), 3003);
+  fail_unless_equals_int(j["setups"]["4x2"].get<int>(), 2);
+  fail_unless_equals_int(j["correct"].get<int>(), 2);  // seq 0 and 2
+  fail_unless(std::abs(j["latency-p50-ms"].get<double>() - 20) < 1e-9);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_metrics_are_prometheus_text) {
+  auto s = start_service();
+  s->publish_result(result(0, 3));    // 0.003 s: every bucket
+  s->publish_result(result(1, 40));   // 0.04 s: from le=0.05 on
+  s->publish_result(result(2, 2000));  // only +Inf
+  s->publish_drop("malformed");
+  Reply r = get(s->port(), "/metrics");
+  fail_unless_equals_int(r.status, 200);
+  fail_unless(r.head.find("Content-Type: text/plain; version=0.0.4") != std::string::npos, "%s", r.head.c_str());
+  for (const char *line :
+       {"# TYPE rtcoinfer_frames_total counter\nrtcoinfer_frames_total 4\n", "rtcoinfer_results_total 3\n",
+        "rtcoinfer_drops_total{reason=\"malformed\"} 1\n", "rtcoinfer_drops_total{reason=\"late\"} 0\n",
+        "rtcoinfer_setup_results_total{setup=\"32x16\"} 3\n", "rtcoinfer_latency_seconds_bucket{le=\"0.005\"} 1\n",
+        "rtcoinfer_latency_seconds_bucket{le=\"0.035\"} 1\n", "rtcoinfer_latency_seconds_bucket{le=\"0.05\"} 2\n",
+        "rtcoinfer_latency_seconds_bucket{le=\"1\"} 2\n", "rtcoinfer_latency_seconds_bucket{le=\"+Inf\"} 3\n",
+        "rtcoinfer_latency_seconds_count 3\n", "rtcoinfer_feature_bytes_total 3003\n"})
+    fail_unless(r.body.find(line) != std::string::npos, "missing \"%s\" in:\n%s", line, r.body.c_str());
+}
+GST_END_TEST;
+
+GST_START_TEST(test_token_is_required_when_set) {
+  ResultsService::Options opt;
+  opt.token = "s3cret";
+  auto s = start_service(opt);
+  for (const char *path : {"/api/stats", "/", "/metrics", "/api/events", "/nonexistent"}) {
+    Reply r = get(s->port(), path);
+    fail_unless_equals_int(r.status, 401);
+    fail_unless(r.head.find("WWW-Authenticate: Bearer") != std::string::npos);
+  }
+  fail_unless_equals_int(get(s->port(), "/api/stats", "Authorization: Bearer wrong\r\n").status, 401);
+  fail_unless_equals_int(get(s->port(), "/api/stats", "Authorization: Bearer s3cre\r\n").status, 401);
+  fail_unless_equals_int(get(s->port(), "/api/stats", "Authorization: Basic s3cret\r\n").status, 401);
+  fail_unless_equals_int(get(s->port(), "/api/stats?token=s3cretX").status, 401);
+  fail_unless_equals_int(get(s->port(), "/api/stats", "Authorization: Bearer s3cret\r\n").status, 200);
+  fail_unless_equals_int(get(s->port(), "/api/stats?token=s3cret").status, 200);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_unknown_paths_and_methods_are_refused) {
+  auto s = start_service();
+  for (const char *path : {"/nonexistent", "/api", "/api/results/1", "/metrics/x", "/index.html", "/models/"})
+    fail_unless_equals_int(get(s->port(), path).status, 404);
+  Reply r = raw_request(s->port(), "POST /api/stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+  fail_unless_equals_int(r.status, 405);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_dashboard_is_self_contained_html) {
+  auto s = start_service();
+  Reply r = get(s->port(), "/");
+  fail_unless_equals_int(r.status, 200);
+  fail_unless(r.head.find("Content-Type: text/html") != std::string::npos);
+  fail_unless(r.head.find("Content-Security-Policy: default-src 'self'") != std::string::npos);
+  for (const char *part : {"<canvas id=\"latency\"", "<canvas id=\"setup\"", "<canvas id=\"bytes\"",
+                           "<canvas id=\"accuracy\"", "api/results?limit="})
+    fail_unless(r.body.find(part) != std::string::npos, "no %s", part);
+  fail_unless(r.body.find("http://") == std::string::npos && r.body.find("https://") == std::string::npos,
+              "the page must not load anything from elsewhere");
+}
+GST_END_TEST;
+
+GST_START_TEST(test_model_metadata_and_bundle_bytes) {
+  auto s = start_service();
+  fail_unless_equals_int(get(s->port(), "/api/model").status, 404);
+  std::string id;
+  ServedModel m;
+  m.bundle = fake_bundle(5000, 1, &id);
+  m.id = id;
+  m.metadata_json = R"({"arch":"sw-compact","labels":["a","b"]})";
+  const auto bytes = m.bundle;
+  s->set_model(m);
+  nlohmann::json j = get_json(s->port(), "/api/model");
+  fail_unless(j["id"] == id);
+  fail_unless_equals_int(j["bytes"].get<int>(), 5032);
+  fail_unless(j["url"] == "/models/" + id);
+  fail_unless(j["metadata"]["arch"] == "sw-compact");
+  Reply r = get(s->port(), "/models/" + id);
+  fail_unless_equals_int(r.status, 200);
+  fail_unless(r.body == std::string(bytes.begin(), bytes.end()), "bundle bytes differ");
+  std::string other = id;
+  other[0] = other[0] == '0' ? '1' : '0';
+  fail_unless_equals_int(get(s->port(), "/models/" + other).status, 404);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_path_traversal_is_rejected) {
+  auto s = start_service();
+  std::string id;
+  ServedModel m;
+  m.bundle = fake_bundle(100, 2, &id);
+  m.id = id;
+  s->set_model(m);
+  for (const std::string &path : std::vector<std::string>{"/models/../../../../etc/passwd", "/models/%2e%2e/%2e%2e/%2e%2e/etc/passwd", "/models/..%2f..%2f..%2fetc%2fpasswd",
+        "/models/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd", "/../../../etc/passwd", "/models/" + id + "/../../../etc/passwd",
+        "/models/" + id + "%2f..%2f..%2fetc%2fpasswd", "/models/" + id + "/", "/models/..%5c..%5cetc%5cpasswd",
+        "/models/%252e%252e/etc/passwd", "/models//etc/passwd"}) {
+    Reply r = get(s->port(), path);
+    fail_unless(r.status == 404 || r.status == 400, "%s answered %d", path.c_str(), r.status);
+    fail_unless(r.body.find("root:") == std::string::npos, "%s leaked a file", path.c_str());
+  }
+}
+GST_END_TEST;
+
+GST_START_TEST(test_oversized_headers_are_refused_and_the_server_goes_on) {
+  auto s = start_service();
+  const std::string big(300 * 1024, 'a');
+  Reply r = get(s->port(), "/api/stats", "X-Big: " + big + "\r\n");
+  fail_unless(r.status == 0 || (r.status >= 400 && r.status < 500), "oversized header answered %d", r.status);
+  Reply many = get(s->port(), "/api/stats", [] {
+    std::string h;
+    for (int i = 0; i < 20000; ++i) h += "X-H" + std::to_string(i) + ": v\r\n";
+    return h;
+  }());
+  fail_unless(many.status == 0 || (many.status >= 400 && many.status < 500), "20000 headers answered %d", many.status);
+  fail_unless_equals_int(get(s->port(), "/api/stats").status, 200);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_events_arrive_in_order_without_gaps) {
+  auto s = start_service();
+  EventStream stream(s->port());
+  wait_for_stat(*s, "event-clients", 1);
+  const int n = 300;
+  for (int i = 0; i < n; ++i) {
+    s->publish_result(result(i));
+    if (i == 100) s->publish_drop("late");
+  }
+  const auto &events = stream.read_events(n + 1);
+  fail_unless_equals_int(events.size(), n + 1);
+  int seq = 0;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    fail_unless_equals_int(events[i].first, events[0].first + i);  // ids: consecutive
+    const std::string &rec = events[i].second;
+    if (rec.find("event: drop\n") != std::string::npos) {
+      fail_unless(rec.find("\"reason\":\"late\"") != std::string::npos);
+      continue;
+    }
+    fail_unless(rec.find("event: result\n") != std::string::npos, "%s", rec.c_str());
+    nlohmann::json j = nlohmann::json::parse(rec.substr(rec.find("data: ") + 6));
+    fail_unless_equals_int(j["seq"].get<int>(), seq++);
+  }
+  fail_unless_equals_int(seq, n);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_stalled_event_client_is_dropped_without_blocking_the_publisher) {
+  ResultsService::Options opt;
+  opt.max_client_backlog = 64 * 1024;
+  auto s = start_service(opt);
+  EventStream stalled(s->port(), 4096);  // never read
+  EventStream reader(s->port());
+  wait_for_stat(*s, "event-clients", 2);
+  ResultEvent big = result(0);
+  big.json = nlohmann::json{{"seq", 0}, {"pad", std::string(1000, 'x')}}.dump();
+  // Publish until the stalled client is gone: first the kernel's socket buffers fill
+  // (a few MB on loopback), then the service's backlog; 12 MB is plenty.
+  double worst_ms = 0;
+  std::size_t published = 0;
+  auto dropped = [&] { return nlohmann::json::parse(s->stats_json())["service"]["event-clients-dropped"] != 0; };
+  while (published < 12000 && !dropped()) {
+    for (int k = 0; k < 50; ++k, ++published) {
+      const auto t0 = std::chrono::steady_clock::now();
+      s->publish_result(big);
+      worst_ms =
+          std::max(worst_ms, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    reader.read_events(published);  // the healthy client keeps up
+  }
+  wait_for_stat(*s, "event-clients-dropped", 1);
+  wait_for_stat(*s, "event-clients", 1);
+  // publish_result only takes a mutex; a blocking write would take seconds here.
+  fail_unless(worst_ms < 200, "a publish took %.1f ms", worst_ms);
+  fail_unless_equals_int(reader.read_events(published).size(), published);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_event_clients_are_limited) {
+  ResultsService::Options opt;
+  opt.max_event_clients = 2;
+  auto s = start_service(opt);
+  EventStream a(s->port()), b(s->port());
+  wait_for_stat(*s, "event-clients", 2);
+  fail_unless_equals_int(get(s->port(), "/api/events").status, 503);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_stopping_with_open_streams_is_clean) {
+  auto s = start_service();
+  EventStream a(s->port()), b(s->port());
+  wait_for_stat(*s, "event-clients", 2);
+  s->publish_result(result(1));
+  s.reset();  // joins the server thread; the clients see the connection close
+  fail_unless(a.read_events(100).size() <= 1);
+}
+GST_END_TEST;
+
+// ---- model fetch
+
+namespace {
+
+std::string temp_dir() {
+  gchar *d = g_dir_make_tmp("rtcoinfer-cache-XXXXXX", nullptr);
+  std::string s = d;
+  g_free(d);
+  return s;
+}
+
+std::string read_file(const std::string &path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+std::string model_url(int port, const std::string &id) {
+  return "http://127.0.0.1:" + std::to_string(port) + "/models/" + id;
+}
+
+}  // namespace
+
+GST_START_TEST(test_fetched_bundle_is_byte_identical_and_cached) {
+  auto s = start_service();
+  std::string id, error;
+  ServedModel m;
+  m.bundle = fake_bundle(200000, 3, &id);
+  m.id = id;
+  const auto bytes = m.bundle;
+  s->set_model(m);
+  const std::string cache = temp_dir();
+  auto path = fetch_model_bundle(model_url(s->port(), id), cache, &error);
+  fail_unless(path.has_value(), "%s", error.c_str());
+  fail_unless(*path == cache + "/" + id + ".rcib");
+  fail_unless(read_file(*path) == std::string(bytes.begin(), bytes.end()), "fetched bundle differs");
+  const int port = s->port();
+  s.reset();  // the server is gone: the cache answers
+  auto again = fetch_model_bundle(model_url(port, id), cache, &error);
+  fail_unless(again == path, "%s", error.c_str());
+}
+GST_END_TEST;
+
+GST_START_TEST(test_fetch_rejects_a_hash_mismatch) {
+  auto s = start_service();
+  std::string id_a, id_b, error;
+  ServedModel m;
+  fake_bundle(1000, 4, &id_a);
+  m.bundle = fake_bundle(1000, 5, &id_b);  // a valid bundle, but not the one the URL names
+  m.id = id_a;
+  s->set_model(m);
+  const std::string cache = temp_dir();
+  fail_if(fetch_model_bundle(model_url(s->port(), id_a), cache, &error).has_value());
+  fail_unless(error.find("content hash mismatch") != std::string::npos, "%s", error.c_str());
+  fail_unless(error.find(id_a) != std::string::npos && error.find(id_b) != std::string::npos, "%s", error.c_str());
+  fail_unless(!g_file_test((cache + "/" + id_a + ".rcib").c_str(), G_FILE_TEST_EXISTS), "a bad download was cached");
+
+  m.bundle = fake_bundle(1000, 4, &id_a);
+  m.bundle[10] ^= 1;  // corrupted in transit: the content no longer matches its own hash
+  s->set_model(m);
+  fail_if(fetch_model_bundle(model_url(s->port(), id_a), cache, &error).has_value());
+  fail_unless(error.find("corrupt bundle") != std::string::npos, "%s", error.c_str());
+}
+GST_END_TEST;
+
+GST_START_TEST(test_fetch_reports_server_down_and_http_errors) {
+  auto s = start_service();
+  const int port = s->port();
+  std::string id, error;
+  fake_bundle(100, 6, &id);
+  fail_if(fetch_model_bundle(model_url(port, id), temp_dir(), &error).has_value());
+  fail_unless(error.find("HTTP 404") != std::string::npos, "%s", error.c_str());
+  s.reset();
+  fail_if(fetch_model_bundle(model_url(port, id), temp_dir(), &error).has_value());
+  fail_unless(error.find("download failed") != std::string::npos && error.find(model_url(port, id)) == 0, "%s",
+              error.c_str());
+}
+GST_END_TEST;
+
+GST_START_TEST(test_fetch_needs_the_model_id_in_the_url) {
+  std::string error;
+  for (const char *url : {"http://127.0.0.1:1/models/latest", "http://127.0.0.1:1/models/ABCDEF",
+                          "http://127.0.0.1:1/", "http://"})
+    fail_if(fetch_model_bundle(url, temp_dir(), &error).has_value(), "%s accepted", url);
+  fail_unless(error.find("not a valid URL") != std::string::npos || error.find("model id") != std::string::npos,
+              "%s", error.c_str());
+  fail_unless(is_model_url("http://x/models/1") && is_model_url("https://x") && !is_model_url("models/zoo/a.rcib"));
+}
+GST_END_TEST;
+
+static Suite *results_service_suite(void) {
+  Suite *s = suite_create("results-service");
+  TCase *tc = tcase_create("general");
+  tcase_set_timeout(tc, 60);
+  suite_add_tcase(s, tc);
+  tcase_add_test(tc, test_binds_loopback_by_default);
+  tcase_add_test(tc, test_bad_address_is_an_error);
+  tcase_add_test(tc, test_results_endpoint_returns_the_latest_in_order);
+  tcase_add_test(tc, test_results_history_is_bounded);
+  tcase_add_test(tc, test_stats_count_results_drops_and_setups);
+  tcase_add_test(tc, test_metrics_are_prometheus_text);
+  tcase_add_test(tc, test_token_is_required_when_set);
+  tcase_add_test(tc, test_unknown_paths_and_methods_are_refused);
+  tcase_add_test(tc, test_dashboard_is_self_contained_html);
+  tcase_add_test(tc, test_model_metadata_and_bundle_bytes);
+  tcase_add_test(tc, test_path_traversal_is_rejected);
+  tcase_add_test(tc, test_oversized_headers_are_refused_and_the_server_goes_on);
+  tcase_add_test(tc, test_events_arrive_in_order_without_gaps);
+  tcase_add_test(tc, test_stalled_event_client_is_dropped_without_blocking_the_publisher);
+  tcase_add_test(tc, test_event_clients_are_limited);
+  tcase_add_test(tc, test_stopping_with_open_streams_is_clean);
+  tcase_add_test(tc, test_fetched_bundle_is_byte_identical_and_cached);
+  tcase_add_test(tc, test_fetch_rejects_a_hash_mismatch);
+  tcase_add_test(tc, test_fetch_reports_server_down_and_http_errors);
+  tcase_add_test(tc, test_fetch_needs_the_model_id_in_the_url);
+  return s;
+}
+
+GST_CHECK_MAIN(results_service);
