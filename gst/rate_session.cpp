@@ -43,8 +43,13 @@ FrameOutcome RateSession::on_frame(double now_s, std::optional<double> pts_s, st
   // In flight: the queue the last feedback showed plus what was sent since, minus what
   // the link drained meanwhile. Without the drain term a run of skipped frames (which
   // sends nothing, so brings no feedback) would freeze the last queue estimate forever.
+  // But the link is trusted to drain only the queue it showed plus `silence_s`: feedback
+  // that stops coming while frames go out is itself the sign of a link that slowed down
+  // (its packets are stuck in the queue), and draining at the old rate hid a 4x drop for
+  // 400 ms in the rate-step test.
   const double rate = estimator_.estimate_bps().value_or(0);
-  const double elapsed_s = feedback_s_ ? std::max(0.0, now_s - *feedback_s_) : 0.0;
+  double elapsed_s = feedback_s_ ? std::max(0.0, now_s - *feedback_s_) : 0.0;
+  if (rate > 0) elapsed_s = std::min(elapsed_s, queued_at_feedback_ * 8.0 / rate + probe_.silence_s);
   out.queued_bytes = std::max(0.0, queued_at_feedback_ + unacked_bytes_ - elapsed_s * rate / 8.0);
 
   std::optional<double> plan_bps = estimator_.forecast_bps();

@@ -34,6 +34,7 @@ struct ProbeConfig {
   double gain_per_s = 0.25;
   double max_gain = 2.0;
   double quiet_queue_s = 0.005;  // "no queue": the estimated queue drains within this
+  double silence_s = 0.1;        // bytes sent since the last feedback drain for at most this long
 };
 
 struct FrameOutcome {
