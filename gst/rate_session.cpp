@@ -64,9 +64,12 @@ FrameOutcome RateSession::on_frame(double now_s, std::optional<double> pts_s, st
   out.decision = controller_.decide(out.queued_bytes, bytes, plan_bps, estimator_.rtt_s());
   // Sent although predicted late: nothing else would bring the feedback that can
   // correct the prediction.
-  if (out.decision.skip && probe_.stale_s > 0 && unacked_bytes_ == 0 &&
-      (!feedback_s_ || now_s - *feedback_s_ > probe_.stale_s)) {
+  // (At most one such frame per stale_s: frames lost on the link may never be reported,
+  // so "nothing unacknowledged" cannot be the condition.)
+  if (out.decision.skip && probe_.stale_s > 0 && (!feedback_s_ || now_s - *feedback_s_ > probe_.stale_s) &&
+      (!forced_send_s_ || now_s - *forced_send_s_ >= probe_.stale_s)) {
     out.decision.skip = false;
+    forced_send_s_ = now_s;
     probing = true;
   }
   if (probing) stats_.probes++;

@@ -27,9 +27,9 @@ struct ProbeConfig {
   // a bigger setup that either fits (the link recovered) or queues and so produces the
   // sample that corrects the forecast. The first sample after such a gap restarts the
   // estimator's window: the samples before it describe a link that has moved on.
-  // Likewise a frame is not skipped when no feedback came for `stale_s` and nothing was
-  // sent since: otherwise a forecast that only skipped frames could correct would stay
-  // wrong forever. 0 disables both.
+  // Likewise one frame per `stale_s` is sent although predicted late while no feedback
+  // comes: otherwise a forecast that only sending can correct would stay wrong forever.
+  // 0 disables both.
   double stale_s = 1.0;
   double gain_per_s = 0.25;
   double max_gain = 2.0;
@@ -79,7 +79,7 @@ class RateSession {
   Decision last_;
   double unacked_bytes_ = 0;       // sent since the last feedback
   double queued_at_feedback_ = 0;  // bottleneck queue (bytes) the last feedback showed
-  std::optional<double> feedback_s_, last_pts_s_;
+  std::optional<double> feedback_s_, last_pts_s_, forced_send_s_;
   std::size_t samples_seen_ = 0;
   double last_sample_s_ = 0;
   int requested_ = -1;
