@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <memory>
 
+#include "content_hash.h"
+
 namespace rtcoinfer {
 
 namespace {
@@ -18,16 +20,6 @@ bool is_model_id(const std::string &s) {
   for (char c : s)
     if (!g_ascii_isdigit(c) && !(c >= 'a' && c <= 'f')) return false;
   return true;
-}
-
-std::string hex(const std::uint8_t *data, std::size_t n) {
-  static const char digits[] = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < n; ++i) {
-    out += digits[data[i] >> 4];
-    out += digits[data[i] & 15];
-  }
-  return out;
 }
 
 struct GFreeDeleter {
@@ -85,11 +77,8 @@ bool verify_bundle_bytes(const std::uint8_t *data, std::size_t size, const std::
     *error = "not a model bundle: " + std::to_string(size) + " bytes";
     return false;
   }
-  GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
-  g_checksum_update(sum, data, gssize(size - kHashBytes));
-  const std::string content = g_checksum_get_string(sum);
-  g_checksum_free(sum);
-  const std::string stored = hex(data + size - kHashBytes, kHashBytes);
+  const std::string content = sha256_hex(data, size - kHashBytes);
+  const std::string stored = hex_string(data + size - kHashBytes, kHashBytes);
   if (content != stored) {
     *error = "corrupt bundle: its content hashes to " + content + " but it ends in " + stored;
     return false;

@@ -141,14 +141,6 @@ SetupTable setups_from_metadata(const nlohmann::json &meta, int channels) {
 
 }  // namespace
 
-std::string sha256_hex(const std::uint8_t *data, std::size_t size) {
-  GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
-  g_checksum_update(sum, data, gssize(size));
-  std::string hex = g_checksum_get_string(sum);
-  g_checksum_free(sum);
-  return hex;
-}
-
 std::vector<std::uint8_t> encode_bundle(SwNet &net, nlohmann::json meta) {
   meta["format"] = "rtcoinfer-bundle";
   meta["arch"] = net.arch();
@@ -175,13 +167,8 @@ std::vector<std::uint8_t> encode_bundle(SwNet &net, nlohmann::json meta) {
   out.insert(out.end(), json.begin(), json.end());
   put_u64(out, weights.size());
   out.insert(out.end(), weights.begin(), weights.end());
-  GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
-  g_checksum_update(sum, out.data(), gssize(out.size()));
-  std::uint8_t digest[32];
-  gsize len = sizeof digest;
-  g_checksum_get_digest(sum, digest, &len);
-  g_checksum_free(sum);
-  out.insert(out.end(), digest, digest + 32);
+  const auto digest = sha256_digest(out.data(), out.size());
+  out.insert(out.end(), digest.begin(), digest.end());
   return out;
 }
 
@@ -209,13 +196,7 @@ LoadedBundle decode_bundle(const std::uint8_t *data, std::size_t size) {
   LoadedBundle b;
   const std::size_t hashed = size - BundleLayout::kHashSize;
   b.model_id = sha256_hex(data, hashed);
-  std::string stored;
-  static const char *hex = "0123456789abcdef";
-  for (std::size_t i = 0; i < 32; ++i) {
-    stored += hex[hash[i] >> 4];
-    stored += hex[hash[i] & 15];
-  }
-  if (stored != b.model_id) throw std::runtime_error("SHA-256 mismatch: the file is corrupt");
+  if (hex_string(hash, BundleLayout::kHashSize) != b.model_id) throw std::runtime_error("SHA-256 mismatch: the file is corrupt");
 
   try {
     b.metadata = nlohmann::json::parse(json, json + json_len);

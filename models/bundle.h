@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "content_hash.h"  // sha256_hex: the model id
 #include "sw_net.h"
 
 namespace rtcoinfer {
@@ -41,7 +42,5 @@ LoadedBundle decode_bundle(const std::uint8_t *data, std::size_t size);
 void write_bundle_file(const std::string &path, const std::vector<std::uint8_t> &bytes);
 // Reads and decodes; errors name the file.
 LoadedBundle load_bundle_file(const std::string &path);
-
-std::string sha256_hex(const std::uint8_t *data, std::size_t size);
 
 }  // namespace rtcoinfer

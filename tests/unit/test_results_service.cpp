@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "content_hash.h"
 #include "model_fetch.h"
 #include "results_service.h"
 
@@ -114,14 +115,9 @@ std::vector<std::uint8_t> fake_bundle(std::size_t n, unsigned seed, std::string 
   std::mt19937 rng(seed);
   std::vector<std::uint8_t> b(n);
   for (auto &x : b) x = std::uint8_t(rng());
-  GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
-  g_checksum_update(sum, b.data(), gssize(b.size()));
-  std::uint8_t digest[32];
-  gsize len = sizeof digest;
-  g_checksum_get_digest(sum, digest, &len);
-  *id = g_checksum_get_string(sum);
-  g_checksum_free(sum);
-  b.insert(b.end(), digest, digest + 32);
+  const auto digest = sha256_digest(b.data(), b.size());
+  *id = hex_string(digest.data(), digest.size());
+  b.insert(b.end(), digest.begin(), digest.end());
   return b;
 }
 
