@@ -132,7 +132,6 @@ Decision MpcController::decide(double queued_bytes, double frame_bytes, std::opt
       }
     }
   }
-  if (!have_bw) d.predicted_latency_s = 0;
   previous_ = d.index;
   d.decide_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
   return d;

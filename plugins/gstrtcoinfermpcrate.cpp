@@ -350,15 +350,19 @@ static GstStructure *build_stats(GstRtcoinferMpcRate *self) {
   const rtcoinfer::RateSession *rate = st->rate.get();
   const rtcoinfer::RateSessionStats c = rate ? rate->stats() : rtcoinfer::RateSessionStats{};
   const std::string setup = rate && rate->requested() >= 0 ? rate->controller().profiles()[rate->requested()].setup.name() : "";
-  const rtcoinfer::BandwidthEstimator est = rate ? rate->estimator() : rtcoinfer::BandwidthEstimator();
+  const rtcoinfer::BandwidthEstimator *est = rate ? &rate->estimator() : nullptr;
+  const double estimate = est ? est->estimate_bps().value_or(0) : 0.0;
+  const double forecast = est ? est->forecast_bps().value_or(0) : 0.0;
+  const double queue_ms = est ? est->queue_delay_s() * 1000 : 0.0;
+  const double loss = est ? est->loss_fraction() : 0.0;
   const double predicted_ms = rate ? rate->last().predicted_latency_s * 1000 : 0.0;
   GST_OBJECT_UNLOCK(self);
   return gst_structure_new(
       "rtcoinfer-mpcrate-stats", "frames", G_TYPE_UINT64, c.frames, "skips", G_TYPE_UINT64, c.skips, "switches",
       G_TYPE_UINT64, c.switches, "feedback", G_TYPE_UINT64, c.feedback, "probes", G_TYPE_UINT64, c.probes, "setup",
-      G_TYPE_STRING, setup.c_str(), "estimate-bps", G_TYPE_DOUBLE, est.estimate_bps().value_or(0), "forecast-bps",
-      G_TYPE_DOUBLE, est.forecast_bps().value_or(0), "queue-delay-ms", G_TYPE_DOUBLE, est.queue_delay_s() * 1000,
-      "loss", G_TYPE_DOUBLE, est.loss_fraction(), "predicted-latency-ms", G_TYPE_DOUBLE, predicted_ms,
+      G_TYPE_STRING, setup.c_str(), "estimate-bps", G_TYPE_DOUBLE, estimate, "forecast-bps", G_TYPE_DOUBLE, forecast,
+      "queue-delay-ms", G_TYPE_DOUBLE, queue_ms, "loss", G_TYPE_DOUBLE, loss, "predicted-latency-ms", G_TYPE_DOUBLE,
+      predicted_ms,
       "mean-decide-us", G_TYPE_DOUBLE, c.frames ? c.decide_us_total / c.frames : 0.0, "max-decide-us", G_TYPE_DOUBLE,
       c.decide_us_max, nullptr);
 }
@@ -382,7 +386,7 @@ static void gst_rtcoinfer_mpc_rate_set_property(GObject *object, guint prop_id, 
     case PROP_MARGIN: st->cfg.margin_s = g_value_get_double(value) / 1000.0; break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
-  // deadline, horizon, switch penalty and server latency apply to a running controller at once
+  // deadline, horizon, switch penalty, server latency and margin apply to a running controller at once
   if (st->rate && (prop_id == PROP_DEADLINE || prop_id == PROP_HORIZON || prop_id == PROP_SWITCH_PENALTY ||
                    prop_id == PROP_SERVER_LATENCY || prop_id == PROP_MARGIN)) {
     rtcoinfer::MpcConfig cfg = st->rate->controller().config();
