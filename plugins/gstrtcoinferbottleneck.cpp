@@ -179,16 +179,21 @@ static void gst_rtcoinfer_bottleneck_loop(GstRtcoinferBottleneck *self) {
     return;
   }
   st->items.pop_front();
+  // Counted when it leaves the link, before the push: a reader that already holds the
+  // packet downstream must see it in the stats.
+  if (GST_IS_BUFFER(item.obj)) {
+    st->forwarded++;
+    st->bytes += gst_buffer_get_size(GST_BUFFER(item.obj));
+  }
   g_mutex_unlock(&st->lock);
 
   if (GST_IS_BUFFER(item.obj)) {
-    const gsize size = gst_buffer_get_size(GST_BUFFER(item.obj));
     const GstFlowReturn ret = gst_pad_push(self->srcpad, GST_BUFFER(item.obj));
-    g_mutex_lock(&st->lock);
-    st->forwarded++;
-    st->bytes += size;
-    if (ret != GST_FLOW_OK) st->last_ret = ret;
-    g_mutex_unlock(&st->lock);
+    if (ret != GST_FLOW_OK) {
+      g_mutex_lock(&st->lock);
+      st->last_ret = ret;
+      g_mutex_unlock(&st->lock);
+    }
     if (ret != GST_FLOW_OK && ret != GST_FLOW_FLUSHING) {
       GST_ELEMENT_FLOW_ERROR(self, ret);
       gst_pad_pause_task(self->srcpad);
