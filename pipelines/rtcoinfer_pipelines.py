@@ -70,8 +70,8 @@ def device_description(args):
         "! rtpgstpay pt=96 mtu=1200 config-interval=1 "
         "! application/x-rtp,extmap-5=(string)\"{uri}\" ! rtp.send_rtp_sink_0 "
         "rtpbin name=rtp rtp-profile=avpf "
-        "rtp.send_rtp_src_0 {link}! udpsink host={server} port={port} sync=false async=false "
-        "rtp.send_rtcp_src_0 ! udpsink host={server} port={rtcp} sync=false async=false "
+        "rtp.send_rtp_src_0 {link}! udpsink name=rtpsink host={server} port={port} sync=false async=false "
+        "rtp.send_rtcp_src_0 ! udpsink name=rtcpsink host={server} port={rtcp} sync=false async=false "
         "udpsrc address={bind} port={rtcp_back} ! rtp.recv_rtcp_sink_0"
     ).format(src=source_description(args), model=args.model, setup=setup, threads=args.threads,
              entropy=args.entropy, rate=rate_control_description(args), uri=TWCC_URI,
@@ -162,6 +162,36 @@ class Runner:
         bus.connect("message", self._on_message)
         for sig in (signal.SIGINT, signal.SIGTERM):
             GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, sig, self._on_signal)
+        self._guard_rtcp_eos()
+
+    # rtpsession (GStreamer 1.22) forwards EOS to send_rtcp_src only if, when it sends the
+    # BYE, the send_rtp_sink pad already carries the EOS flag. GstPad sets that flag after
+    # the event function returns, and the event function itself schedules the BYE, so a
+    # busy machine can send the BYE first: the RTCP sink then never gets EOS and the
+    # pipeline never posts it, although every packet went out. Once the RTP sink has its
+    # EOS, the RTCP sink gets one too if rtpsession has not sent it within this time.
+    RTCP_EOS_GRACE_MS = 1000
+
+    def _guard_rtcp_eos(self):
+        rtp_sink = self.pipeline.get_by_name("rtpsink")
+        rtcp_sink = self.pipeline.get_by_name("rtcpsink")
+        if not rtp_sink or not rtcp_sink:
+            return
+        rtcp_pad = rtcp_sink.get_static_pad("sink")
+
+        def finish_rtcp():
+            if rtcp_pad.get_sticky_event(Gst.EventType.EOS, 0) is None:
+                print("note: rtpbin did not end its RTCP stream after the BYE (GStreamer 1.22 race); "
+                      "ending it", file=sys.stderr, flush=True)
+                rtcp_pad.send_event(Gst.Event.new_eos())
+            return GLib.SOURCE_REMOVE
+
+        def on_rtp_event(pad, info):
+            if info.get_event().type == Gst.EventType.EOS:
+                GLib.timeout_add(self.RTCP_EOS_GRACE_MS, finish_rtcp)
+            return Gst.PadProbeReturn.OK
+
+        rtp_sink.get_static_pad("sink").add_probe(Gst.PadProbeType.EVENT_DOWNSTREAM, on_rtp_event)
 
     def _on_signal(self):
         self.loop.quit()
