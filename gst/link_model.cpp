@@ -53,6 +53,24 @@ double BandwidthTrace::rate_at(double t) const {
   return std::prev(it)->second;
 }
 
+double BandwidthTrace::bytes_between(double t0, double t1, double min_rate_bps) const {
+  double bits = 0, t = t0;
+  const double d = duration();
+  for (int guard = 0; guard < 1000000 && t < t1; ++guard) {
+    double step_end = t1;
+    if (points.size() > 1 && d > 0) {
+      const double base = loop ? std::floor(t / d) * d : 0.0;
+      auto it = std::upper_bound(points.begin(), points.end(), t - base,
+                                 [](double v, const std::pair<double, double> &p) { return v < p.first; });
+      if (it != points.end() || loop) step_end = std::min(t1, base + (it == points.end() ? d : it->first));
+      if (step_end <= t) step_end = std::min(t1, t + 1e-9);
+    }
+    bits += (step_end - t) * std::max(rate_at(t), min_rate_bps);
+    t = step_end;
+  }
+  return bits / 8.0;
+}
+
 LinkModel::LinkModel(LinkConfig config) : cfg_(std::move(config)) {}
 
 double LinkModel::finish_time(double start, double bytes) const {

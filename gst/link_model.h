@@ -27,6 +27,9 @@ struct BandwidthTrace {
   // Rate at time t (seconds since the trace start), piecewise constant.
   double rate_at(double t) const;
   double duration() const;
+  // Bytes a link following the trace serializes between t0 and t1 (rates below
+  // min_rate_bps count as min_rate_bps, as in LinkModel).
+  double bytes_between(double t0, double t1, double min_rate_bps = 0) const;
 };
 
 struct LinkConfig {

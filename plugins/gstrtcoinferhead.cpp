@@ -31,6 +31,7 @@
 #include <string>
 
 #include "inference.h"
+#include "preprocess.h"
 #include "model_loading.h"
 #include "rtcoinfer_meta.h"
 #include "setup_event.h"
@@ -257,17 +258,8 @@ static GstFlowReturn gst_rtcoinfer_head_transform(GstBaseTransform *trans, GstBu
   } else {
     st->resized = st->rgb;
   }
-  // HWC uint8 -> CHW float, (x/255 - mean) / std
-  const std::size_t plane = std::size_t(in.width) * in.height;
-  st->input.resize(plane * in.channels);
-  for (int c = 0; c < in.channels; ++c) {
-    const float scale = 1.0f / (255.0f * in.std[c]), shift = in.mean[c] / in.std[c];
-    float *dst = st->input.data() + c * plane;
-    for (int y = 0; y < in.height; ++y) {
-      const guint8 *row = st->resized.ptr<guint8>(y);
-      for (int x = 0; x < in.width; ++x) dst[std::size_t(y) * in.width + x] = row[x * in.channels + c] * scale - shift;
-    }
-  }
+  st->input.resize(std::size_t(in.width) * in.height * in.channels);
+  rtcoinfer::normalize_input(in, [&](int y) { return st->resized.ptr<std::uint8_t>(y); }, st->input.data());
 
   const gint64 t0 = g_get_monotonic_time();
   std::vector<float> features = st->model->head(st->input.data(), 1, setup.index);

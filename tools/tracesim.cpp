@@ -1,6 +1,9 @@
 // rtcoinfer-tracesim: the trace study. Runs rate policies (mpc, rate, every fixed setup)
 // over a folder of bandwidth traces with the controller code of rtcoinfer-mpcrate and a
 // simulated bottleneck (gst/trace_simulation.h), and writes per-trace and summary tables.
+// The baselines of docs/evaluation.md run beside them: image offload (PNG, JPEG),
+// local-only and the offline oracle (gst/baselines.h), with their bytes, accuracy and
+// compute measured on the bundle and its test split (baseline_measurements.h).
 //
 //   rtcoinfer-tracesim --traces ../shared/traces --scale 0.1 --out results/
 //
@@ -19,7 +22,10 @@
 #include <thread>
 #include <vector>
 
+#include "baseline_measurements.h"
+#include "baselines.h"
 #include "inference.h"
+#include "labeled_images.h"
 #include "progress.h"
 #include "trace_simulation.h"
 
@@ -46,41 +52,92 @@ std::vector<fs::path> find_traces(const std::vector<std::string> &inputs) {
   return out;
 }
 
-std::vector<SimPolicy> parse_policies(const std::string &text, const std::vector<SetupProfile> &profiles) {
-  std::vector<SimPolicy> out;
+// One policy of the study: a controller policy over the bundle's setups, or a baseline
+// with profiles of its own (labels name each profile in frames CSVs).
+struct PolicyRun {
+  enum Kind { Controller, Offload, Local, Oracle } kind = Controller;
+  SimPolicy sim;
+  std::vector<SetupProfile> profiles;
+  std::vector<std::string> labels;
+  LocalOnlyConfig local;
+};
+
+std::vector<std::string> split_commas(const std::string &text) {
+  std::vector<std::string> out;
   std::size_t pos = 0;
   while (pos <= text.size()) {
     const std::size_t end = std::min(text.find(',', pos), text.size());
-    const std::string p = text.substr(pos, end - pos);
+    if (end > pos) out.push_back(text.substr(pos, end - pos));
     pos = end + 1;
-    if (p.empty()) continue;
+  }
+  return out;
+}
+
+std::vector<std::string> setup_labels(const std::vector<SetupProfile> &profiles) {
+  std::vector<std::string> out;
+  for (const auto &p : profiles) out.push_back(p.setup.name());
+  return out;
+}
+
+// Baseline profiles are filled in later (measure_baselines) for offload and local.
+std::vector<PolicyRun> parse_policies(const std::string &text, const std::vector<SetupProfile> &profiles) {
+  std::vector<PolicyRun> out;
+  for (const std::string &p : split_commas(text)) {
+    PolicyRun run;
+    run.profiles = profiles;
+    run.labels = setup_labels(profiles);
     if (p == "mpc") {
-      out.push_back({Policy::Mpc, -1, "mpc"});
+      run.sim = {Policy::Mpc, -1, "mpc"};
     } else if (p == "rate") {
-      out.push_back({Policy::Rate, -1, "rate"});
+      run.sim = {Policy::Rate, -1, "rate"};
+    } else if (p == "oracle") {
+      run.kind = PolicyRun::Oracle;
+      run.sim = {Policy::Fixed, -1, "oracle"};
+    } else if (p == "local") {
+      run.kind = PolicyRun::Local;
+      run.sim = {Policy::Fixed, 0, "local"};
+    } else if (p.rfind("offload:", 0) == 0) {
+      run.kind = PolicyRun::Offload;
+      const eval::Codec codec = eval::parse_codec(p.substr(8));
+      run.sim = {Policy::Fixed, 0, "offload:" + codec.name};
+      run.labels = {codec.name};
     } else if (p.rfind("fixed:", 0) == 0) {
       const std::string which = p.substr(6);
       bool found = false;
       for (std::size_t i = 0; i < profiles.size(); ++i)
         if (which == "all" || profiles[i].setup.name() == which) {
-          out.push_back({Policy::Fixed, int(i), "fixed:" + profiles[i].setup.name()});
+          PolicyRun f = run;
+          f.sim = {Policy::Fixed, int(i), "fixed:" + profiles[i].setup.name()};
+          out.push_back(f);
           found = true;
         }
       if (!found) throw std::runtime_error("policy " + p + ": the bundle has no setup " + which);
+      continue;
     } else {
-      throw std::runtime_error("unknown policy '" + p + "' (mpc, rate, fixed:CxB, fixed:all)");
+      throw std::runtime_error("unknown policy '" + p +
+                               "' (mpc, rate, fixed:CxB, fixed:all, oracle, local, offload:png, offload:jpeg[:Q])");
     }
+    out.push_back(run);
   }
   if (out.empty()) throw std::runtime_error("no policies given");
   return out;
 }
 
+SimSummary run_policy(const PolicyRun &run, const BandwidthTrace &trace, const MpcConfig &base, const SimConfig &sim,
+                      std::vector<SimFrame> *frames = nullptr) {
+  switch (run.kind) {
+    case PolicyRun::Oracle: return simulate_oracle(trace, run.profiles, base, sim, frames);
+    case PolicyRun::Local: return simulate_local_only(trace.duration(), run.local, base, sim, frames);
+    default: return simulate_trace(trace, run.profiles, run.sim, base, sim, frames);
+  }
+}
+
 void write_frames_csv(const fs::path &path, const std::string &policy, const std::vector<SimFrame> &frames,
-                      const std::vector<SetupProfile> &profiles, bool header) {
+                      const std::vector<std::string> &labels, bool header) {
   std::ofstream o(path, header ? std::ios::trunc : std::ios::app);
   if (header) o << "policy,capture_s,setup,bytes,latency_ms,on_time,lost,accuracy,planned_bps,link_bps\n";
   for (const auto &f : frames) {
-    o << policy << ',' << f.capture_s << ',' << (f.setup >= 0 ? profiles[f.setup].setup.name() : "skip") << ','
+    o << policy << ',' << f.capture_s << ',' << (f.setup >= 0 ? labels[std::size_t(f.setup)] : "skip") << ','
       << f.bytes << ',' << (std::isinf(f.latency_s) ? -1.0 : f.latency_s * 1000) << ',' << int(f.on_time) << ','
       << int(f.lost) << ',' << f.accuracy << ',' << f.planned_bps << ',' << f.link_bps << '\n';
   }
@@ -103,7 +160,7 @@ int main(int argc, char **argv) {
       ->required()->check(CLI::PositiveNumber);
   app.add_option("-m,--model", model, "model bundle: its eval table gives each setup's top-1 and bytes")
       ->capture_default_str();
-  app.add_option("-p,--policies", policies, "comma list of mpc, rate, fixed:CxB, fixed:all")->capture_default_str();
+  app.add_option("-p,--policies", policies, "comma list of mpc, rate, fixed:CxB, fixed:all, oracle, local, offload:png, offload:jpeg[:Q]")->capture_default_str();
   app.add_option("-o,--out", out_dir, "write summary.csv, per-trace.csv and summary.md here");
   app.add_option("--frames", frames_trace, "also write frames-<trace>.csv (every policy, every frame) for the "
                  "trace with this file name (without .txt)");
@@ -123,6 +180,17 @@ int main(int argc, char **argv) {
   app.add_option("--probe", sim.probe.stale_s, "probe after this many seconds without a rate sample (0: never)")
       ->capture_default_str();
   app.add_option("-j,--jobs", jobs, "parallel traces")->capture_default_str()->check(CLI::Range(1, 256));
+  std::string dataset = kFashionMnistRoot;
+  double slowdown = 0, local_ms = 0;
+  int test_limit = 0;
+  app.add_option("--dataset", dataset, "Fashion-MNIST folder whose test split measures the offload and local "
+                 "baselines")->capture_default_str();
+  app.add_option("--test-limit", test_limit, "measure the baselines on the first N test images (0: all)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--device-slowdown", slowdown, "local: the device is this many times slower than this machine "
+                 "(default: so that the head takes --head)")->check(CLI::NonNegativeNumber);
+  app.add_option("--local-compute", local_ms, "local: the whole model's time per frame on the device, ms "
+                 "(overrides --device-slowdown)")->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -136,9 +204,36 @@ int main(int argc, char **argv) {
                                  " (run rtcoinfer-train eval on it)");
       profiles.push_back({s.setup, s.top1, s.bytes});
     }
-    bundle.reset();
     const auto files = find_traces(traces);
-    const auto pols = parse_policies(policies, profiles);
+    auto pols = parse_policies(policies, profiles);
+    const bool needs_measuring = std::any_of(pols.begin(), pols.end(), [](const PolicyRun &r) {
+      return r.kind == PolicyRun::Offload || r.kind == PolicyRun::Local;
+    });
+    if (needs_measuring) {
+      std::vector<eval::Codec> codecs;
+      for (const auto &r : pols)
+        if (r.kind == PolicyRun::Offload) codecs.push_back(eval::parse_codec(r.sim.name.substr(8)));
+      bundle->set_threads(1);
+      const auto test = open_fashion_mnist(dataset, "test");
+      const eval::Measurements m = eval::measure(*bundle, *test, codecs, test_limit);
+      if (slowdown <= 0) slowdown = m.head_s > 0 ? sim.head_s / m.head_s : 1.0;
+      const double local_s = local_ms > 0 ? local_ms / 1000.0 : slowdown * m.full_s;
+      std::printf("baselines images=%d whole_model_top1=%.2f head_ms=%.3f whole_model_ms=%.3f device_slowdown=%.2f "
+                  "local_compute_ms=%.2f\n",
+                  m.images, m.full_accuracy, 1e3 * m.head_s, 1e3 * m.full_s, slowdown, 1e3 * local_s);
+      std::size_t next_codec = 0;
+      for (auto &r : pols) {
+        if (r.kind == PolicyRun::Offload) {
+          const eval::OffloadProfile &o = m.offload[next_codec++];
+          r.profiles = {{Setup{}, o.accuracy, o.bytes}};
+          std::printf("baseline=offload:%s bytes=%.1f top1=%.2f\n", o.codec.name.c_str(), o.bytes, o.accuracy);
+        } else if (r.kind == PolicyRun::Local) {
+          r.local = {local_s, m.full_accuracy};
+          r.labels = {"whole-model"};
+        }
+      }
+    }
+    bundle.reset();
     base.margin_s = margin_ms / 1000.0;
     base.deadline_s = deadline_ms / 1000.0;
     base.horizon = horizon;
@@ -152,11 +247,11 @@ int main(int argc, char **argv) {
     std::atomic<std::size_t> next{0}, done{0};
     std::mutex progress_mutex;
     // shows the first policy's running means (mpc in the default list)
-    train::ProgressBar bar("tracesim", long(files.size()), 0, pols[0].name + " on-time", pols[0].name + " eff.acc");
+    train::ProgressBar bar("tracesim", long(files.size()), 0, pols[0].sim.name + " on-time", pols[0].sim.name + " eff.acc");
     double acc_sum = 0, hit_sum = 0;
     auto worker = [&] {
       for (std::size_t t; (t = next++) < files.size();) {
-        for (std::size_t p = 0; p < pols.size(); ++p) results[t][p] = simulate_trace(loaded[t], profiles, pols[p], base, sim);
+        for (std::size_t p = 0; p < pols.size(); ++p) results[t][p] = run_policy(pols[p], loaded[t], base, sim);
         std::lock_guard<std::mutex> lock(progress_mutex);
         acc_sum += results[t][0].effective_accuracy;
         hit_sum += results[t][0].hit_rate;
@@ -175,7 +270,7 @@ int main(int argc, char **argv) {
     };
     std::vector<Row> rows;
     for (std::size_t p = 0; p < pols.size(); ++p) {
-      Row r{pols[p].name};
+      Row r{pols[p].sim.name};
       for (std::size_t t = 0; t < files.size(); ++t) {
         const SimSummary &s = results[t][p];
         r.eff += s.effective_accuracy;
@@ -230,7 +325,7 @@ int main(int argc, char **argv) {
         for (std::size_t p = 0; p < pols.size(); ++p) {
           const SimSummary &r = results[t][p];
           pt << fs::relative(files[t], fs::path(files[t]).parent_path().parent_path()).string() << ','
-             << pols[p].name << ',' << r.frames << ',' << r.effective_accuracy << ',' << r.hit_rate << ','
+             << pols[p].sim.name << ',' << r.frames << ',' << r.effective_accuracy << ',' << r.hit_rate << ','
              << r.bytes_per_frame << ',' << r.switches << ',' << r.skipped << ',' << r.lost << ',' << r.probes << ','
              << r.mean_latency_s * 1000 << ',' << mean_bps << '\n';
         }
@@ -243,8 +338,8 @@ int main(int argc, char **argv) {
           const fs::path path = fs::path(out_dir) / ("frames-" + frames_trace + ".csv");
           for (std::size_t p = 0; p < pols.size(); ++p) {
             std::vector<SimFrame> frames;
-            simulate_trace(loaded[t], profiles, pols[p], base, sim, &frames);
-            write_frames_csv(path, pols[p].name, frames, profiles, p == 0);
+            run_policy(pols[p], loaded[t], base, sim, &frames);
+            write_frames_csv(path, pols[p].sim.name, frames, pols[p].labels, p == 0);
           }
         }
         if (!found) throw std::runtime_error("--frames " + frames_trace + ": no such trace among the inputs");

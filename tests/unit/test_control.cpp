@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bandwidth_estimator.h"
+#include "baselines.h"
 #include "link_model.h"
 #include "mpc_controller.h"
 #include "rate_session.h"
@@ -407,6 +408,73 @@ GST_START_TEST(test_simulation_mpc_follows_a_step) {
 }
 GST_END_TEST;
 
+GST_START_TEST(test_trace_bytes_between_integrates_the_steps) {
+  BandwidthTrace t;
+  t.points = {{0.0, 8000.0}, {1.0, 16000.0}};  // 1000 B/s for 1 s, then 2000 B/s (lasts 1 s), looping
+  fail_unless(std::fabs(t.bytes_between(0.5, 1.5) - 1500.0) < 1e-6);
+  fail_unless(std::fabs(t.bytes_between(0.0, 4.0) - 6000.0) < 1e-6);
+  fail_unless(std::fabs(t.bytes_between(0.0, 1.0, 16000.0) - 2000.0) < 1e-6);  // the floor rate
+}
+GST_END_TEST;
+
+GST_START_TEST(test_oracle_is_an_upper_bound_and_never_late) {
+  const auto profiles = reference_profiles();
+  const BandwidthTrace trace = step_trace(2e6, 0.5e6);
+  SimConfig sim;
+  MpcConfig base = config();
+  std::vector<SimFrame> frames;
+  const SimSummary oracle = simulate_oracle(trace, profiles, base, sim, &frames);
+  fail_unless_equals_uint64(frames.size(), oracle.frames);
+  // it plans only frames that make it: nothing it sends is late or lost
+  for (const auto &f : frames)
+    if (f.setup >= 0) fail_unless(f.on_time, "oracle frame at %g s late (%g ms)", f.capture_s, 1e3 * f.latency_s);
+  fail_unless_equals_uint64(oracle.lost, 0);
+  fail_unless_equals_uint64(oracle.on_time, oracle.sent);
+  const SimSummary mpc = simulate_trace(trace, profiles, {Policy::Mpc, -1, "mpc"}, base, sim);
+  fail_unless(oracle.effective_accuracy >= mpc.effective_accuracy, "oracle %g < mpc %g", oracle.effective_accuracy,
+              mpc.effective_accuracy);
+  for (std::size_t i = 0; i < profiles.size(); ++i) {
+    const SimSummary f = simulate_trace(trace, profiles, {Policy::Fixed, int(i), "fixed"}, base, sim);
+    fail_unless(oracle.effective_accuracy >= f.effective_accuracy, "oracle %g < fixed %s %g",
+                oracle.effective_accuracy, profiles[i].setup.name().c_str(), f.effective_accuracy);
+  }
+  // a link that carries the largest setup with room to spare: every frame, at the top
+  BandwidthTrace flat;  // 20 s at one rate (a single-point trace has no duration)
+  flat.points = {{0.0, 50e6}, {10.0, 50e6}};
+  const SimSummary generous = simulate_oracle(flat, profiles, base, sim);
+  fail_unless_equals_uint64(generous.frames, 600);
+  double best = 0;
+  for (const auto &p : profiles) best = std::max(best, p.accuracy);
+  fail_unless(std::fabs(generous.effective_accuracy - best) < 1e-6, "%g vs %g", generous.effective_accuracy, best);
+  // a link too slow for any setup within the deadline: it skips everything rather than send late
+  flat.points = {{0.0, 500.0}, {10.0, 500.0}};
+  const SimSummary starved = simulate_oracle(flat, profiles, base, sim);
+  fail_unless_equals_uint64(starved.sent, 0);
+  fail_unless_equals_uint64(starved.skipped, starved.frames);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_local_only_drops_frames_while_busy) {
+  SimConfig sim;  // 30 fps
+  MpcConfig base = config();
+  std::vector<SimFrame> frames;
+  // 50 ms per frame: every other frame finds the device busy (33 ms apart)
+  const SimSummary s = simulate_local_only(10.0, {0.050, 90.0}, base, sim, &frames);
+  fail_unless_equals_uint64(s.frames, 300);
+  fail_unless_equals_uint64(s.skipped, 150);
+  fail_unless_equals_uint64(s.on_time, 150);
+  fail_unless(std::fabs(s.effective_accuracy - 45.0) < 1e-9, "%g", s.effective_accuracy);
+  fail_unless(s.skipped + s.sent == s.frames);
+  // over the deadline: every processed frame is late
+  const SimSummary slow = simulate_local_only(10.0, {0.200, 90.0}, base, sim);
+  fail_unless_equals_uint64(slow.on_time, 0);
+  fail_unless(slow.effective_accuracy == 0.0);
+  // fast enough: every frame, at the model's accuracy
+  const SimSummary fast = simulate_local_only(10.0, {0.010, 90.0}, base, sim);
+  fail_unless_equals_uint64(fast.on_time, 300);
+}
+GST_END_TEST;
+
 static Suite *control_suite(void) {
   Suite *s = suite_create("control");
   TCase *tc = tcase_create("general");
@@ -430,6 +498,9 @@ static Suite *control_suite(void) {
   tcase_add_test(tc, test_session_probes_when_the_forecast_is_stale);
   tcase_add_test(tc, test_session_sends_a_late_frame_when_feedback_stopped);
   tcase_add_test(tc, test_simulation_mpc_follows_a_step);
+  tcase_add_test(tc, test_trace_bytes_between_integrates_the_steps);
+  tcase_add_test(tc, test_oracle_is_an_upper_bound_and_never_late);
+  tcase_add_test(tc, test_local_only_drops_frames_while_busy);
   return s;
 }
 
