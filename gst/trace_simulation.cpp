@@ -92,34 +92,51 @@ SimSummary simulate_trace(const BandwidthTrace &trace, const std::vector<SetupPr
       f.setup = coded;
       f.bytes = bytes;
       sum.sent++;
-      double last_arrival = 0;
-      for (double left = bytes; left > 0; left -= sim.mtu) {
-        const auto payload = std::uint32_t(std::ceil(std::min<double>(left, sim.mtu)));
-        SentPacket p;
-        p.report.seqnum = seq++;
-        p.report.send_ns = std::int64_t(std::llround(send * 1e9));
-        p.report.size = payload + std::uint32_t(sim.packet_overhead);
-        const auto arrival = link.send(send, p.report.size);
-        rr_sent++;
-        if (arrival) {
-          p.arrival_s = *arrival;
-          const double step = sim.twcc_resolution_s;
-          p.report.arrival_ns = std::int64_t(std::floor((*arrival + kReceiverClockOffsetS) / step) * step * 1e9);
-          last_arrival = std::max(last_arrival, *arrival);
-        } else {
-          p.arrival_s = std::numeric_limits<double>::infinity();
-          f.lost = true;
-          rr_lost++;
+      // One part (or, progressive, one slice per profile up to the coded one), each cut
+      // into packets; the result uses the longest prefix of parts that all arrived in time.
+      const int parts = policy.progressive ? coded + 1 : 1;
+      int usable = -1;
+      double usable_latency = 0, last_latency = 0;
+      for (int part = 0; part < parts; ++part) {
+        const double part_bytes =
+            policy.progressive ? profiles[part].bytes - (part ? profiles[part - 1].bytes : 0.0) : bytes;
+        double last_arrival = 0;
+        bool part_lost = false;
+        for (double left = part_bytes; left > 0; left -= sim.mtu) {
+          const auto payload = std::uint32_t(std::ceil(std::min<double>(left, sim.mtu)));
+          SentPacket p;
+          p.report.seqnum = seq++;
+          p.report.send_ns = std::int64_t(std::llround(send * 1e9));
+          p.report.size = payload + std::uint32_t(sim.packet_overhead);
+          const auto arrival = link.send(send, p.report.size);
+          rr_sent++;
+          if (arrival) {
+            p.arrival_s = *arrival;
+            const double step = sim.twcc_resolution_s;
+            p.report.arrival_ns = std::int64_t(std::floor((*arrival + kReceiverClockOffsetS) / step) * step * 1e9);
+            last_arrival = std::max(last_arrival, *arrival);
+          } else {
+            p.arrival_s = std::numeric_limits<double>::infinity();
+            part_lost = true;
+            rr_lost++;
+          }
+          unreported.push_back(p);
         }
-        unreported.push_back(p);
+        if (part_lost) {  // the device cannot know: the later slices still go out
+          if (part == 0) f.lost = true;
+          continue;
+        }
+        last_latency = sim.head_s + (last_arrival - send) + sim.server_s;
+        if (usable == part - 1 && last_latency <= cfg.deadline_s) usable = part, usable_latency = last_latency;
       }
       if (f.lost) {
         sum.lost++;
       } else {
-        f.latency_s = sim.head_s + (last_arrival - send) + sim.server_s;
+        // a late frame's latency is that of its last part; an on-time one's, of the prefix used
+        f.latency_s = usable >= 0 ? usable_latency : last_latency;
         latency_sum += f.latency_s;
-        f.on_time = f.latency_s <= cfg.deadline_s;
-        if (f.on_time) f.accuracy = profiles[coded].accuracy;
+        f.on_time = usable >= 0;
+        if (f.on_time) f.accuracy = profiles[policy.progressive ? usable : coded].accuracy;
       }
     }
     if (f.on_time) sum.on_time++;

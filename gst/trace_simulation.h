@@ -40,6 +40,10 @@ struct SimPolicy {
   Policy policy = Policy::Mpc;
   int fixed_index = -1;  // Policy::Fixed: index into the profiles
   std::string name;      // "mpc", "rate", "fixed:32x8"
+  // CLIO-style progressive slicing: profile i is the first i+1 slices (profiles ascend),
+  // slice i is sent as its own packets of profiles[i].bytes - profiles[i-1].bytes, and
+  // the server answers at the deadline with the longest prefix that arrived by then.
+  bool progressive = false;
 };
 
 struct SimFrame {

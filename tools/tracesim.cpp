@@ -101,6 +101,25 @@ std::vector<PolicyRun> parse_policies(const std::string &text, const std::vector
       const eval::Codec codec = eval::parse_codec(p.substr(8));
       run.sim = {Policy::Fixed, 0, "offload:" + codec.name};
       run.labels = {codec.name};
+    } else if (p.rfind("clio:", 0) == 0) {
+      // CLIO-style: the partition output of B bits in progressive channel slices (1, 2, ...
+      // 8, 16, 32 channels: the SW-CNN's setups), each a feature frame of its own (24-byte
+      // header each); the `rate` policy picks how many slices to send.
+      int bits = 0;
+      try {
+        bits = std::stoi(p.substr(5));
+      } catch (const std::exception &) {
+      }
+      run.profiles.clear();
+      for (const auto &q : profiles)
+        if (q.setup.bits == bits) run.profiles.push_back(q);
+      if (run.profiles.empty()) throw std::runtime_error("policy " + p + ": the bundle has no " + p.substr(5) + "-bit setups");
+      std::sort(run.profiles.begin(), run.profiles.end(),
+                [](const SetupProfile &a, const SetupProfile &b) { return a.setup.channels < b.setup.channels; });
+      for (std::size_t i = 0; i < run.profiles.size(); ++i) run.profiles[i].bytes += 24.0 * double(i);
+      run.labels = setup_labels(run.profiles);
+      run.sim = {Policy::Rate, -1, p};
+      run.sim.progressive = true;
     } else if (p.rfind("fixed:", 0) == 0) {
       const std::string which = p.substr(6);
       bool found = false;
@@ -115,7 +134,7 @@ std::vector<PolicyRun> parse_policies(const std::string &text, const std::vector
       continue;
     } else {
       throw std::runtime_error("unknown policy '" + p +
-                               "' (mpc, rate, fixed:CxB, fixed:all, oracle, local, offload:png, offload:jpeg[:Q])");
+                               "' (mpc, rate, fixed:CxB, fixed:all, oracle, local, offload:png, offload:jpeg[:Q], clio:BITS)");
     }
     out.push_back(run);
   }
@@ -160,7 +179,7 @@ int main(int argc, char **argv) {
       ->required()->check(CLI::PositiveNumber);
   app.add_option("-m,--model", model, "model bundle: its eval table gives each setup's top-1 and bytes")
       ->capture_default_str();
-  app.add_option("-p,--policies", policies, "comma list of mpc, rate, fixed:CxB, fixed:all, oracle, local, offload:png, offload:jpeg[:Q]")->capture_default_str();
+  app.add_option("-p,--policies", policies, "comma list of mpc, rate, fixed:CxB, fixed:all, oracle, local, offload:png, offload:jpeg[:Q], clio:BITS")->capture_default_str();
   app.add_option("-o,--out", out_dir, "write summary.csv, per-trace.csv and summary.md here");
   app.add_option("--frames", frames_trace, "also write frames-<trace>.csv (every policy, every frame) for the "
                  "trace with this file name (without .txt)");

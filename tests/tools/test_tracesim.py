@@ -60,11 +60,11 @@ for png in ("plot-policies.png", "plot-step.png"):
 # measured on 500 test images)
 b = run("--traces", os.path.join(tmp, "traces"), "--scale", "1", "--out", os.path.join(tmp, "base"),
         "--frames", "wave", "--test-limit", "500",
-        "--policies", "mpc,oracle,local,offload:png,offload:jpeg:50,fixed:1x1")
+        "--policies", "mpc,oracle,local,offload:png,offload:jpeg:50,fixed:1x1,clio:4")
 check(b.returncode == 0, "tracesim runs the baselines (rc %d: %s)" % (b.returncode, b.stderr[-500:]))
 check("baselines images=500 " in b.stdout, "the baselines are measured on the 500 images asked for")
 beff = {x["policy"]: x for x in csv.DictReader(open(os.path.join(tmp, "base", "summary.csv")))}
-check(sorted(beff) == sorted(["mpc", "oracle", "local", "offload:png", "offload:jpeg:50", "fixed:1x1"]),
+check(sorted(beff) == sorted(["mpc", "oracle", "local", "offload:png", "offload:jpeg:50", "fixed:1x1", "clio:4"]),
       "summary.csv has one row per baseline")
 check(float(beff["oracle"]["effective_accuracy"]) >= float(beff["mpc"]["effective_accuracy"]),
       "the oracle (%s) is at least mpc (%s)" % (beff["oracle"]["effective_accuracy"], beff["mpc"]["effective_accuracy"]))
@@ -73,10 +73,12 @@ check(float(beff["oracle"]["hit_rate"]) == 100 - float(beff["oracle"]["skipped_p
 check(float(beff["local"]["bytes_per_frame"]) == 0, "local-only sends nothing")
 check(float(beff["offload:png"]["bytes_per_frame"]) > 100, "a PNG frame has a real size (%s B)"
       % beff["offload:png"]["bytes_per_frame"])
-labels = {x["policy"]: x["setup"] for x in csv.DictReader(open(os.path.join(tmp, "base", "frames-wave.csv")))
-          if x["setup"] != "skip"}
+wave = list(csv.DictReader(open(os.path.join(tmp, "base", "frames-wave.csv"))))
+labels = {x["policy"]: x["setup"] for x in wave if x["setup"] != "skip"}
 check(labels.get("offload:jpeg:50") == "jpeg:50" and labels.get("local") == "whole-model",
       "frames CSV names the baselines' frames (%s)" % labels)
+clio = {x["setup"] for x in wave if x["policy"] == "clio:4" and x["setup"] != "skip"}
+check(clio and all(x.endswith("x4") for x in clio), "clio:4 sends 4-bit channel slices (%s)" % sorted(clio))
 
 # errors name what is wrong, with exit status 1, never a crash
 bad = os.path.join(tmp, "bad")
@@ -90,6 +92,7 @@ for args, words in [
     (["--traces", traces, "--scale", "1", "--policies", "fixed:64x8"], "no setup 64x8"),
     (["--traces", traces, "--scale", "1", "--policies", "offload:gif"], "unknown image codec 'gif'"),
     (["--traces", traces, "--scale", "1", "--policies", "offload:jpeg:0"], "JPEG quality must be 1..100"),
+    (["--traces", traces, "--scale", "1", "--policies", "clio:3"], "no 3-bit setups"),
     (["--traces", traces, "--scale", "1", "--frames", "nosuch", "--out", out], "--frames nosuch"),
 ]:
     e = run(*args)

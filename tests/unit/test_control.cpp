@@ -475,6 +475,30 @@ GST_START_TEST(test_local_only_drops_frames_while_busy) {
 }
 GST_END_TEST;
 
+GST_START_TEST(test_progressive_frames_use_the_prefix_that_arrived) {
+  // three slices: 100, 1000 and 4000 bytes; the prefixes score 80, 85 and 90
+  SetupTable t = SetupTable::reference(32);
+  std::vector<SetupProfile> slices = {{t.all()[0], 80.0, 100.0}, {t.all()[1], 85.0, 1100.0},
+                                      {t.all()[2], 90.0, 5100.0}};
+  BandwidthTrace link;  // 320 kbit/s: two slices make the 108 ms budget, the third does not
+  link.points = {{0.0, 320e3}, {10.0, 320e3}};
+  SimConfig sim;
+  sim.fps = 2;  // the link drains each frame before the next
+  MpcConfig base = config();
+  SimPolicy all3{Policy::Fixed, 2, "clio"};
+  all3.progressive = true;
+  std::vector<SimFrame> frames;
+  const SimSummary clio = simulate_trace(link, slices, all3, base, sim, &frames);
+  fail_unless_equals_uint64(clio.frames, 40);
+  fail_unless_equals_uint64(clio.on_time, 40);
+  fail_unless(std::fabs(clio.effective_accuracy - 85.0) < 1e-9, "%g", clio.effective_accuracy);
+  fail_unless(frames[3].latency_s < base.deadline_s && frames[3].bytes == 5100.0);
+  // the same bytes as one frame arrive whole or not at all: late, nothing earned
+  const SimSummary whole = simulate_trace(link, slices, {Policy::Fixed, 2, "fixed"}, base, sim);
+  fail_unless_equals_uint64(whole.on_time, 0);
+}
+GST_END_TEST;
+
 static Suite *control_suite(void) {
   Suite *s = suite_create("control");
   TCase *tc = tcase_create("general");
@@ -501,6 +525,7 @@ static Suite *control_suite(void) {
   tcase_add_test(tc, test_trace_bytes_between_integrates_the_steps);
   tcase_add_test(tc, test_oracle_is_an_upper_bound_and_never_late);
   tcase_add_test(tc, test_local_only_drops_frames_while_busy);
+  tcase_add_test(tc, test_progressive_frames_use_the_prefix_that_arrived);
   return s;
 }
 
