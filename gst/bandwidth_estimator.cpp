@@ -79,6 +79,7 @@ void BandwidthEstimator::add_twcc(const std::vector<PacketReport> &packets) {
   // The period carries over from one feedback batch to the next: after a drop the frames
   // shrink to one packet each and a batch holds only a few of them. A long period yields
   // a sample every sample_bytes, or every sample_span.
+  const std::size_t samples_before = total_samples_;
   for (const auto &p : got) {
     if (run_last_ && p.seqnum == run_last_->seqnum) continue;
     const bool waited = run_last_ && run_last_->arrival_ns - *base_owd_ns_ > p.send_ns;
@@ -93,6 +94,14 @@ void BandwidthEstimator::add_twcc(const std::vector<PacketReport> &packets) {
     }
     run_last_ = p;
     if (run_bytes_ >= cfg_.sample_bytes || p.arrival_ns - run_first_arrival_ns_ >= cfg_.sample_span_ns) close_run();
+  }
+  if (cfg_.floor_slack_s > 0 && total_samples_ == samples_before) {
+    double floor = 0;
+    for (const auto &p : got) {
+      const double excess = double(p.arrival_ns - p.send_ns - *base_owd_ns_) / 1e9;
+      floor = std::max(floor, double(p.size) * 8.0 / (std::max(0.0, excess) + cfg_.floor_slack_s));
+    }
+    if (floor > estimate_bps().value_or(0)) add_sample(floor);
   }
 }
 

@@ -34,6 +34,12 @@ struct EstimatorConfig {
   std::int64_t timed_span_ns = 4000000;  // smaller trains count when they span this long (16 TWCC steps)
   double max_rate_bps = 10e9;           // cap for spans at the clock's resolution
   double max_error = 1.0;               // cap of the relative-error discount
+  // A packet that got through with `d` seconds of delay above the base one-way delay was
+  // serialized within d + floor_slack_s, so the link carries at least size / (d + slack).
+  // When a batch yields no rate sample, that floor becomes one if it is above the
+  // estimate: single small packets (a starved stream after an outage) would otherwise
+  // never show that the link came back. 0 disables.
+  double floor_slack_s = 0.010;
 };
 
 class BandwidthEstimator {

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -228,6 +229,7 @@ int main(int argc, char **argv) {
     const bool needs_measuring = std::any_of(pols.begin(), pols.end(), [](const PolicyRun &r) {
       return r.kind == PolicyRun::Offload || r.kind == PolicyRun::Local;
     });
+    char measured[512] = "";
     if (needs_measuring) {
       std::vector<eval::Codec> codecs;
       for (const auto &r : pols)
@@ -237,9 +239,11 @@ int main(int argc, char **argv) {
       const eval::Measurements m = eval::measure(*bundle, *test, codecs, test_limit);
       if (slowdown <= 0) slowdown = m.head_s > 0 ? sim.head_s / m.head_s : 1.0;
       const double local_s = local_ms > 0 ? local_ms / 1000.0 : slowdown * m.full_s;
-      std::printf("baselines images=%d whole_model_top1=%.2f head_ms=%.3f whole_model_ms=%.3f device_slowdown=%.2f "
-                  "local_compute_ms=%.2f\n",
-                  m.images, m.full_accuracy, 1e3 * m.head_s, 1e3 * m.full_s, slowdown, 1e3 * local_s);
+      std::snprintf(measured, sizeof measured,
+                    "baselines images=%d whole_model_top1=%.2f head_ms=%.3f whole_model_ms=%.3f device_slowdown=%.2f "
+                    "local_compute_ms=%.2f",
+                    m.images, m.full_accuracy, 1e3 * m.head_s, 1e3 * m.full_s, slowdown, 1e3 * local_s);
+      std::printf("%s\n", measured);
       std::size_t next_codec = 0;
       for (auto &r : pols) {
         if (r.kind == PolicyRun::Offload) {
@@ -252,6 +256,7 @@ int main(int argc, char **argv) {
         }
       }
     }
+    const InputSpec input = bundle->info().input;
     bundle.reset();
     base.margin_s = margin_ms / 1000.0;
     base.deadline_s = deadline_ms / 1000.0;
@@ -268,15 +273,30 @@ int main(int argc, char **argv) {
     // shows the first policy's running means (mpc in the default list)
     train::ProgressBar bar("tracesim", long(files.size()), 0, pols[0].sim.name + " on-time", pols[0].sim.name + " eff.acc");
     double acc_sum = 0, hit_sum = 0;
+    // Latency of every delivered frame over all traces, per policy: 1 ms bins up to 1 s,
+    // then one bin for the rest (latency.csv, the harness's CDF plot).
+    constexpr std::size_t kLatencyBins = 1001;
+    std::vector<std::vector<std::uint64_t>> latency(pols.size(), std::vector<std::uint64_t>(kLatencyBins, 0));
     auto worker = [&] {
+      std::vector<SimFrame> frames;
+      std::vector<std::vector<std::uint64_t>> mine(pols.size(), std::vector<std::uint64_t>(kLatencyBins, 0));
       for (std::size_t t; (t = next++) < files.size();) {
-        for (std::size_t p = 0; p < pols.size(); ++p) results[t][p] = run_policy(pols[p], loaded[t], base, sim);
+        for (std::size_t p = 0; p < pols.size(); ++p) {
+          frames.clear();
+          results[t][p] = run_policy(pols[p], loaded[t], base, sim, &frames);
+          for (const auto &f : frames)
+            if (std::isfinite(f.latency_s))
+              mine[p][std::min(kLatencyBins - 1, std::size_t(std::max(0.0, f.latency_s) * 1000.0))]++;
+        }
         std::lock_guard<std::mutex> lock(progress_mutex);
         acc_sum += results[t][0].effective_accuracy;
         hit_sum += results[t][0].hit_rate;
         const std::size_t d = ++done;
         bar.update(long(d), hit_sum / double(d) / 100.0, acc_sum / double(d) / 100.0);
       }
+      std::lock_guard<std::mutex> lock(progress_mutex);
+      for (std::size_t p = 0; p < pols.size(); ++p)
+        for (std::size_t b = 0; b < kLatencyBins; ++b) latency[p][b] += mine[p][b];
     };
     std::vector<std::thread> pool;
     for (int j = 0; j < std::min<int>(jobs, int(files.size())); ++j) pool.emplace_back(worker);
@@ -333,6 +353,25 @@ int main(int argc, char **argv) {
           << r.skipped << ',' << r.lost << ',' << r.latency_ms << '\n';
       }
       std::ofstream(fs::path(out_dir) / "summary.md") << md;
+      // What each policy can send: bytes and top-1 per profile (the residual-rate figure),
+      // and the baselines' measurements.
+      std::ofstream prof(fs::path(out_dir) / "profiles.csv");
+      prof << "policy,label,bytes,top1,raw_image_bytes\n";
+      const int raw = input.width * input.height * input.channels;
+      for (const auto &r : pols) {
+        if (r.kind == PolicyRun::Local)
+          prof << r.sim.name << ",whole-model,0," << r.local.accuracy << ',' << raw << '\n';
+        else if (r.sim.policy != Policy::Fixed || r.kind == PolicyRun::Offload)
+          for (std::size_t i = 0; i < r.profiles.size(); ++i)
+            prof << r.sim.name << ',' << r.labels[i] << ',' << r.profiles[i].bytes << ',' << r.profiles[i].accuracy
+                 << ',' << raw << '\n';
+      }
+      if (measured[0]) std::ofstream(fs::path(out_dir) / "baselines.txt") << measured << '\n';
+      std::ofstream lat(fs::path(out_dir) / "latency.csv");
+      lat << "policy,latency_ms,frames\n";  // latency_ms 1000 holds every frame at 1 s or more
+      for (std::size_t p = 0; p < pols.size(); ++p)
+        for (std::size_t b = 0; b < kLatencyBins; ++b)
+          if (latency[p][b]) lat << pols[p].sim.name << ',' << b << ',' << latency[p][b] << '\n';
       std::ofstream pt(fs::path(out_dir) / "per-trace.csv");
       pt << "trace,policy,frames,effective_accuracy,hit_rate,bytes_per_frame,switches,skipped,lost,probes,"
             "mean_latency_ms,mean_link_bps\n";
