@@ -83,6 +83,17 @@ SimSummary simulate_trace(const BandwidthTrace &trace, const std::vector<SetupPr
     SimFrame f;
     f.capture_s = capture;
     f.link_bps = trace.rate_at(capture);
+    if (!policy.local_answer.empty() && policy.local_answer[n % policy.local_answer.size()]) {
+      f.early_exit = true;
+      f.latency_s = policy.local_latency_s;
+      f.on_time = f.latency_s <= cfg.deadline_s;
+      if (f.on_time) f.accuracy = policy.local_accuracy, sum.on_time++;
+      sum.exited++;
+      latency_sum += f.latency_s;
+      sum.effective_accuracy += f.accuracy;
+      if (frames) frames->push_back(f);
+      continue;
+    }
     const double bytes = profiles[coded].bytes;
     const FrameOutcome out = session.on_frame(send, capture, profiles[coded].setup, bytes);
     f.planned_bps = out.planned_bps;
@@ -153,7 +164,7 @@ SimSummary simulate_trace(const BandwidthTrace &trace, const std::vector<SetupPr
     sum.bytes_per_frame /= double(total);
     sum.hit_rate = 100.0 * double(sum.on_time) / double(total);
   }
-  const std::uint64_t delivered = sum.sent - sum.lost;
+  const std::uint64_t delivered = sum.sent - sum.lost + sum.exited;  // answered, on time or not
   sum.mean_latency_s = delivered ? latency_sum / double(delivered) : 0.0;
   return sum;
 }

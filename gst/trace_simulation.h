@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "link_model.h"
@@ -37,6 +38,8 @@ struct SimConfig {
 };
 
 struct SimPolicy {
+  SimPolicy(Policy p = Policy::Mpc, int fixed = -1, std::string n = {})
+      : policy(p), fixed_index(fixed), name(std::move(n)) {}
   Policy policy = Policy::Mpc;
   int fixed_index = -1;  // Policy::Fixed: index into the profiles
   std::string name;      // "mpc", "rate", "fixed:32x8"
@@ -44,6 +47,11 @@ struct SimPolicy {
   // slice i is sent as its own packets of profiles[i].bytes - profiles[i-1].bytes, and
   // the server answers at the deadline with the longest prefix that arrived by then.
   bool progressive = false;
+  // SPINN-style early exit: frame n is answered on the device when local_answer[n mod
+  // size] is set (its exit was confident enough), after local_latency_s, earning
+  // local_accuracy; nothing is sent for it, and the rate session never sees it.
+  std::vector<std::uint8_t> local_answer;
+  double local_latency_s = 0, local_accuracy = 0;
 };
 
 struct SimFrame {
@@ -54,10 +62,12 @@ struct SimFrame {
   bool lost = false, on_time = false;
   double accuracy = 0;  // top-1 (percent) earned: the setup's when on time, else 0
   double planned_bps = 0, link_bps = 0;
+  bool early_exit = false;  // answered on the device (SimPolicy::local_answer)
 };
 
 struct SimSummary {
   std::uint64_t frames = 0, sent = 0, skipped = 0, lost = 0, on_time = 0, switches = 0, probes = 0;
+  std::uint64_t exited = 0;  // answered on the device by an early exit
   double effective_accuracy = 0;  // percent: sum of accuracy earned / frames captured
   double hit_rate = 0;            // percent of captured frames on time
   double bytes_per_frame = 0;     // feature-frame bytes sent / frames captured

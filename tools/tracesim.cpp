@@ -56,7 +56,8 @@ std::vector<fs::path> find_traces(const std::vector<std::string> &inputs) {
 // One policy of the study: a controller policy over the bundle's setups, or a baseline
 // with profiles of its own (labels name each profile in frames CSVs).
 struct PolicyRun {
-  enum Kind { Controller, Offload, Local, Oracle } kind = Controller;
+  enum Kind { Controller, Offload, Local, Oracle, Spinn } kind = Controller;
+  double threshold = 0;  // Spinn: exit confidence threshold
   SimPolicy sim;
   std::vector<SetupProfile> profiles;
   std::vector<std::string> labels;
@@ -121,6 +122,25 @@ std::vector<PolicyRun> parse_policies(const std::string &text, const std::vector
       run.labels = setup_labels(run.profiles);
       run.sim = {Policy::Rate, -1, p};
       run.sim.progressive = true;
+    } else if (p.rfind("spinn:", 0) == 0) {
+      // SPINN-style: spinn:THRESHOLD:CxB, frames whose early exit is at least THRESHOLD
+      // confident are answered on the device, the rest are sent at CxB (--exit gives the exit).
+      const std::size_t colon = p.find(':', 6);
+      double tau = -1;
+      try {
+        tau = std::stod(p.substr(6, colon == std::string::npos ? std::string::npos : colon - 6));
+      } catch (const std::exception &) {
+      }
+      if (colon == std::string::npos || !(tau >= 0 && tau <= 1))
+        throw std::runtime_error("policy " + p + ": expected spinn:THRESHOLD:CxB with THRESHOLD in 0..1");
+      const std::string which = p.substr(colon + 1);
+      int index = -1;
+      for (std::size_t i = 0; i < profiles.size(); ++i)
+        if (profiles[i].setup.name() == which) index = int(i);
+      if (index < 0) throw std::runtime_error("policy " + p + ": the bundle has no setup " + which);
+      run.kind = PolicyRun::Spinn;
+      run.threshold = tau;
+      run.sim = {Policy::Fixed, index, p};
     } else if (p.rfind("fixed:", 0) == 0) {
       const std::string which = p.substr(6);
       bool found = false;
@@ -135,12 +155,80 @@ std::vector<PolicyRun> parse_policies(const std::string &text, const std::vector
       continue;
     } else {
       throw std::runtime_error("unknown policy '" + p +
-                               "' (mpc, rate, fixed:CxB, fixed:all, oracle, local, offload:png, offload:jpeg[:Q], clio:BITS)");
+                               "' (mpc, rate, fixed:CxB, fixed:all, oracle, local, offload:png, offload:jpeg[:Q], clio:BITS, "
+                               "spinn:THRESHOLD:CxB)");
     }
     out.push_back(run);
   }
   if (out.empty()) throw std::runtime_error("no policies given");
   return out;
+}
+
+// rtcoinfer-train exit's output: per test image (in split order) the exit's confidence
+// and whether it is right, and whether the SW-CNN is right at each recorded setup.
+struct ExitTable {
+  std::vector<double> confidence;
+  std::vector<std::uint8_t> exit_right;
+  std::map<std::string, std::vector<std::uint8_t>> right;  // setup -> per image
+  double head_ms = 0, exit_ms = 0;
+};
+
+ExitTable load_exit(const fs::path &dir, const std::string &model_id) {
+  ExitTable t;
+  const fs::path json = dir / "exit.json", csv = dir / "exit-test.csv";
+  std::ifstream ji(json);
+  if (!ji) throw std::runtime_error("--exit " + dir.string() + ": no exit.json (run rtcoinfer-train exit)");
+  std::string text((std::istreambuf_iterator<char>(ji)), std::istreambuf_iterator<char>());
+  auto field = [&](const std::string &key) {
+    const std::size_t at = text.find("\"" + key + "\":");
+    if (at == std::string::npos) throw std::runtime_error(json.string() + ": no " + key);
+    std::size_t from = text.find_first_not_of(" \"", at + key.size() + 3);
+    return text.substr(from, text.find_first_of(",\"\n}", from) - from);
+  };
+  if (field("model_id") != model_id)
+    throw std::runtime_error(json.string() + ": the exit was trained on another model (" + field("model_id") + ")");
+  t.head_ms = std::stod(field("head_ms"));
+  t.exit_ms = std::stod(field("exit_ms"));
+  std::ifstream ci(csv);
+  std::string line;
+  if (!ci || !std::getline(ci, line)) throw std::runtime_error(csv.string() + ": missing or empty");
+  std::vector<std::string> header = split_commas(line);
+  if (header.size() < 4 || header[3] != "exit_confidence") throw std::runtime_error(csv.string() + ": bad header");
+  for (std::size_t line_no = 2; std::getline(ci, line); ++line_no) {
+    const auto cells = split_commas(line);
+    if (cells.size() != header.size())
+      throw std::runtime_error(csv.string() + ":" + std::to_string(line_no) + ": expected " +
+                               std::to_string(header.size()) + " fields");
+    t.confidence.push_back(std::stod(cells[3]));
+    t.exit_right.push_back(cells[1] == cells[2]);
+    for (std::size_t c = 4; c < cells.size(); ++c) t.right[header[c].substr(8)].push_back(cells[c] == "1");
+  }
+  if (t.confidence.empty()) throw std::runtime_error(csv.string() + ": no images");
+  return t;
+}
+
+// A spinn policy's exits and accuracies: the exit's on the images it answers, the
+// setup's on the rest (harder images than average, so not the bundle's mean).
+void prepare_spinn(PolicyRun &run, const ExitTable &t, const SimConfig &sim) {
+  const std::string setup = run.labels[std::size_t(run.sim.fixed_index)];
+  auto it = t.right.find(setup);
+  if (it == t.right.end())
+    throw std::runtime_error("policy " + run.sim.name + ": exit-test.csv has no correct_" + setup +
+                             " column (rtcoinfer-train exit --setups)");
+  double exit_right = 0, exits = 0, sent_right = 0, sent = 0;
+  run.sim.local_answer.resize(t.confidence.size());
+  for (std::size_t i = 0; i < t.confidence.size(); ++i) {
+    const bool out = t.confidence[i] >= run.threshold;
+    run.sim.local_answer[i] = out;
+    if (out) exits++, exit_right += t.exit_right[i];
+    else sent++, sent_right += it->second[i];
+  }
+  run.sim.local_accuracy = exits ? 100.0 * exit_right / exits : 0.0;
+  run.sim.local_latency_s = sim.head_s * (1.0 + t.exit_ms / std::max(1e-9, t.head_ms));
+  run.profiles[std::size_t(run.sim.fixed_index)].accuracy = sent ? 100.0 * sent_right / sent : 0.0;
+  std::printf("baseline=%s exits=%.2f%% exit_top1=%.2f sent_top1=%.2f answer_ms=%.2f\n", run.sim.name.c_str(),
+              100.0 * exits / double(t.confidence.size()), run.sim.local_accuracy,
+              run.profiles[std::size_t(run.sim.fixed_index)].accuracy, 1e3 * run.sim.local_latency_s);
 }
 
 SimSummary run_policy(const PolicyRun &run, const BandwidthTrace &trace, const MpcConfig &base, const SimConfig &sim,
@@ -157,7 +245,7 @@ void write_frames_csv(const fs::path &path, const std::string &policy, const std
   std::ofstream o(path, header ? std::ios::trunc : std::ios::app);
   if (header) o << "policy,capture_s,setup,bytes,latency_ms,on_time,lost,accuracy,planned_bps,link_bps\n";
   for (const auto &f : frames) {
-    o << policy << ',' << f.capture_s << ',' << (f.setup >= 0 ? labels[std::size_t(f.setup)] : "skip") << ','
+    o << policy << ',' << f.capture_s << ',' << (f.early_exit ? "exit" : f.setup >= 0 ? labels[std::size_t(f.setup)] : "skip") << ','
       << f.bytes << ',' << (std::isinf(f.latency_s) ? -1.0 : f.latency_s * 1000) << ',' << int(f.on_time) << ','
       << int(f.lost) << ',' << f.accuracy << ',' << f.planned_bps << ',' << f.link_bps << '\n';
   }
@@ -180,7 +268,8 @@ int main(int argc, char **argv) {
       ->required()->check(CLI::PositiveNumber);
   app.add_option("-m,--model", model, "model bundle: its eval table gives each setup's top-1 and bytes")
       ->capture_default_str();
-  app.add_option("-p,--policies", policies, "comma list of mpc, rate, fixed:CxB, fixed:all, oracle, local, offload:png, offload:jpeg[:Q], clio:BITS")->capture_default_str();
+  app.add_option("-p,--policies", policies, "comma list of mpc, rate, fixed:CxB, fixed:all, oracle, local, offload:png, offload:jpeg[:Q], clio:BITS, "
+                 "spinn:THRESHOLD:CxB")->capture_default_str();
   app.add_option("-o,--out", out_dir, "write summary.csv, per-trace.csv and summary.md here");
   app.add_option("--frames", frames_trace, "also write frames-<trace>.csv (every policy, every frame) for the "
                  "trace with this file name (without .txt)");
@@ -200,7 +289,8 @@ int main(int argc, char **argv) {
   app.add_option("--probe", sim.probe.stale_s, "probe after this many seconds without a rate sample (0: never)")
       ->capture_default_str();
   app.add_option("-j,--jobs", jobs, "parallel traces")->capture_default_str()->check(CLI::Range(1, 256));
-  std::string dataset = kFashionMnistRoot;
+  std::string dataset = kFashionMnistRoot, exit_dir;
+  app.add_option("--exit", exit_dir, "rtcoinfer-train exit's output folder, for spinn policies");
   double slowdown = 0, local_ms = 0;
   int test_limit = 0;
   app.add_option("--dataset", dataset, "Fashion-MNIST folder whose test split measures the offload and local "
@@ -255,6 +345,12 @@ int main(int argc, char **argv) {
           r.labels = {"whole-model"};
         }
       }
+    }
+    if (std::any_of(pols.begin(), pols.end(), [](const PolicyRun &r) { return r.kind == PolicyRun::Spinn; })) {
+      if (exit_dir.empty()) throw std::runtime_error("spinn policies need --exit DIR (from rtcoinfer-train exit)");
+      const ExitTable table = load_exit(exit_dir, bundle->info().model_id);
+      for (auto &r : pols)
+        if (r.kind == PolicyRun::Spinn) prepare_spinn(r, table, sim);
     }
     const InputSpec input = bundle->info().input;
     bundle.reset();

@@ -71,6 +71,18 @@ int main(int argc, char **argv) {
                    "store the table in the bundle's metadata (true/false)")->default_str("true");
   eval->add_option("--dataset-root", eval_opts.dataset_root, "override the bundle's dataset root");
 
+  ExitOptions exit_opts;
+  auto *exit_cmd = app.add_subcommand("exit", "train a SPINN-style early-exit classifier on a bundle's partition "
+                                      "output (the evaluation's SPINN baseline)");
+  add_common(exit_cmd, false);
+  exit_cmd->add_option("-m,--model", exit_opts.model, "model bundle (frozen)")->required()->check(CLI::ExistingFile);
+  exit_cmd->add_option("-o,--out", exit_opts.out_dir, "output folder: exit.pt, exit.json, exit-test.csv")
+      ->default_str("exit");
+  exit_cmd->add_option("--setups", exit_opts.setups, "setups whose per-image correctness exit-test.csv records")
+      ->capture_default_str();
+  exit_cmd->add_option("--lr", exit_opts.lr, "Adam learning rate")->capture_default_str();
+  exit_cmd->add_option("--dataset-root", exit_opts.dataset_root, "override the bundle's dataset root");
+
   ExportOptions export_opts;
   auto *exp = app.add_subcommand("export", "write a model bundle from a run");
   add_common(exp, true);
@@ -91,6 +103,7 @@ int main(int argc, char **argv) {
       torch::set_num_interop_threads(1);
     }
     if (eval->parsed()) return run_eval(common, eval_opts);
+    if (exit_cmd->parsed()) return run_exit(common, exit_opts);
     const TrainConfig cfg = load_effective_config(common);
     fs::create_directories(common.run_dir);
     RunOptions opt{common.run_dir, common.resume, common.seed};

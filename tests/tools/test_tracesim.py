@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """rtcoinfer-tracesim as a user runs it: a folder of traces in the ../shared/traces
 format, every policy, the output files and the plots; then the errors a user can make.
-Usage: test_tracesim.py TRACESIM PLOT_SCRIPT MODEL"""
+Usage: test_tracesim.py TRACESIM PLOT_SCRIPT MODEL TRAIN_BINARY"""
 import csv
+import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -11,7 +13,7 @@ import tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "integration"))
 from harness import check  # noqa: E402
 
-tracesim, plot, model = sys.argv[1:4]
+tracesim, plot, model, train = sys.argv[1:5]
 
 
 def run(*args):
@@ -80,6 +82,34 @@ check(labels.get("offload:jpeg:50") == "jpeg:50" and labels.get("local") == "who
 clio = {x["setup"] for x in wave if x["policy"] == "clio:4" and x["setup"] != "skip"}
 check(clio and all(x.endswith("x4") for x in clio), "clio:4 sends 4-bit channel slices (%s)" % sorted(clio))
 
+# SPINN-style: an early exit trained on the bundle (a small budget: 3000 images, 2 epochs)
+exit_dir = os.path.join(tmp, "exit")
+t = subprocess.run([train, "exit", "--model", model, "--out", exit_dir, "--epochs", "2", "--train-limit", "3000", "--lr", "0.01",
+                    "--test-limit", "500", "--setups", "1x2,2x4", "--threads", "1"],
+                   capture_output=True, text=True, timeout=600)
+check(t.returncode == 0 and "exit top1=" in t.stdout, "rtcoinfer-train exit runs (%s)" % t.stderr[-300:])
+rows = list(csv.DictReader(open(os.path.join(exit_dir, "exit-test.csv"))))
+check(len(rows) == 500 and "correct_2x4" in rows[0] and 0 <= float(rows[0]["exit_confidence"]) <= 1,
+      "exit-test.csv: one row per test image with the exit's confidence and the setups' correctness")
+sp = run("--traces", traces, "--scale", "1", "--exit", exit_dir, "--out", os.path.join(tmp, "spinn"),
+         "--frames", "wave", "--policies", "spinn:0.5:2x4,spinn:1.0:2x4,fixed:2x4")
+check(sp.returncode == 0 and "baseline=spinn:0.5:2x4 exits=" in sp.stdout,
+      "tracesim runs spinn policies (%s)" % sp.stderr[-300:])
+frames = list(csv.DictReader(open(os.path.join(tmp, "spinn", "frames-wave.csv"))))
+exits = sum(1 for x in frames if x["policy"] == "spinn:0.5:2x4" and x["setup"] == "exit")
+check(exits > 0, "frames answered by the exit are marked 'exit' (%d)" % exits)
+strict = sum(1 for x in frames if x["policy"] == "spinn:1.0:2x4" and x["setup"] == "exit")
+check(strict < exits, "a stricter threshold exits less (%d < %d)" % (strict, exits))
+sb = {x["policy"]: x for x in csv.DictReader(open(os.path.join(tmp, "spinn", "summary.csv")))}
+check(float(sb["spinn:0.5:2x4"]["bytes_per_frame"]) < float(sb["fixed:2x4"]["bytes_per_frame"]),
+      "exits save bytes against the same fixed setup")
+other = os.path.join(tmp, "exit-other")
+shutil.copytree(exit_dir, other)
+with open(os.path.join(other, "exit.json")) as f:
+    info = f.read().replace(json.load(open(os.path.join(exit_dir, "exit.json")))["model_id"], "0" * 64)
+with open(os.path.join(other, "exit.json"), "w") as f:
+    f.write(info)
+
 # errors name what is wrong, with exit status 1, never a crash
 bad = os.path.join(tmp, "bad")
 os.makedirs(bad)
@@ -93,6 +123,10 @@ for args, words in [
     (["--traces", traces, "--scale", "1", "--policies", "offload:gif"], "unknown image codec 'gif'"),
     (["--traces", traces, "--scale", "1", "--policies", "offload:jpeg:0"], "JPEG quality must be 1..100"),
     (["--traces", traces, "--scale", "1", "--policies", "clio:3"], "no 3-bit setups"),
+    (["--traces", traces, "--scale", "1", "--policies", "spinn:0.9:2x4"], "need --exit"),
+    (["--traces", traces, "--scale", "1", "--policies", "spinn:1.5:2x4"], "THRESHOLD in 0..1"),
+    (["--traces", traces, "--scale", "1", "--policies", "spinn:0.9:4x4", "--exit", exit_dir], "no correct_4x4"),
+    (["--traces", traces, "--scale", "1", "--policies", "spinn:0.9:2x4", "--exit", other], "another model"),
     (["--traces", traces, "--scale", "1", "--frames", "nosuch", "--out", out], "--frames nosuch"),
 ]:
     e = run(*args)
