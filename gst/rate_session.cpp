@@ -52,24 +52,16 @@ FrameOutcome RateSession::on_frame(double now_s, std::optional<double> pts_s, st
   if (rate > 0) elapsed_s = std::min(elapsed_s, queued_at_feedback_ * 8.0 / rate + probe_.silence_s);
   out.queued_bytes = std::max(0.0, queued_at_feedback_ + unacked_bytes_ - elapsed_s * rate / 8.0);
 
-  const std::optional<double> forecast = estimator_.forecast_bps();
-  std::optional<double> plan_bps = forecast;
+  std::optional<double> plan_bps = estimator_.forecast_bps();
   const bool quiet = rate <= 0 || out.queued_bytes * 8.0 / rate < probe_.quiet_queue_s;
-  const bool stale = forecast && probe_.stale_s > 0 && quiet && now_s - last_sample_s_ > probe_.stale_s;
-  const double stale_for = stale ? now_s - last_sample_s_ - probe_.stale_s : 0.0;
-  if (stale) *plan_bps *= std::min(probe_.max_gain, 1.0 + probe_.gain_per_s * stale_for);
-  bool probing = stale;
-  out.decision = controller_.decide(out.queued_bytes, bytes, plan_bps, estimator_.rtt_s());
-  // A stale forecast too low for even the smallest setup: without traffic nothing can
-  // raise it (a link that recovered from an outage gives no sample to frames that are
-  // skipped, nor to single small packets), so the plan doubles per second of staleness,
-  // uncapped, until frames big enough to measure the link go out. Over a link that is
-  // still down those frames queue, and the queue's sample puts the forecast back.
-  if (stale && out.decision.skip) {
-    plan_bps = *forecast * std::pow(2.0, 1.0 + stale_for);
-    out.decision = controller_.decide(out.queued_bytes, bytes, plan_bps, estimator_.rtt_s());
+  bool probing = false;
+  if (plan_bps && probe_.stale_s > 0 && quiet && now_s - last_sample_s_ > probe_.stale_s) {
+    const double stale = now_s - last_sample_s_ - probe_.stale_s;
+    *plan_bps *= std::min(probe_.max_gain, 1.0 + probe_.gain_per_s * stale);
+    probing = true;
   }
   out.planned_bps = plan_bps.value_or(0);
+  out.decision = controller_.decide(out.queued_bytes, bytes, plan_bps, estimator_.rtt_s());
   // Sent although predicted late: nothing else would bring the feedback that can
   // correct the prediction.
   // (At most one such frame per stale_s: frames lost on the link may never be reported,

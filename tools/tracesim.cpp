@@ -58,6 +58,7 @@ std::vector<fs::path> find_traces(const std::vector<std::string> &inputs) {
 struct PolicyRun {
   enum Kind { Controller, Offload, Local, Oracle, Spinn } kind = Controller;
   double threshold = 0;  // Spinn: exit confidence threshold
+  double mean_bytes = 0, mean_top1 = 0;  // Spinn: per captured frame, exits included
   SimPolicy sim;
   std::vector<SetupProfile> profiles;
   std::vector<std::string> labels;
@@ -224,6 +225,9 @@ void prepare_spinn(PolicyRun &run, const ExitTable &t, const SimConfig &sim) {
     else sent++, sent_right += it->second[i];
   }
   run.sim.local_accuracy = exits ? 100.0 * exit_right / exits : 0.0;
+  const double n = double(t.confidence.size());
+  run.mean_bytes = sent / n * run.profiles[std::size_t(run.sim.fixed_index)].bytes;
+  run.mean_top1 = 100.0 * (exit_right + sent_right) / n;
   run.sim.local_latency_s = sim.head_s * (1.0 + t.exit_ms / std::max(1e-9, t.head_ms));
   run.profiles[std::size_t(run.sim.fixed_index)].accuracy = sent ? 100.0 * sent_right / sent : 0.0;
   std::printf("baseline=%s exits=%.2f%% exit_top1=%.2f sent_top1=%.2f answer_ms=%.2f\n", run.sim.name.c_str(),
@@ -457,6 +461,9 @@ int main(int argc, char **argv) {
       for (const auto &r : pols) {
         if (r.kind == PolicyRun::Local)
           prof << r.sim.name << ",whole-model,0," << r.local.accuracy << ',' << raw << '\n';
+        else if (r.kind == PolicyRun::Spinn)
+          prof << r.sim.name << ',' << r.sim.name.substr(6) << ',' << r.mean_bytes << ',' << r.mean_top1 << ','
+               << raw << '\n';
         else if (r.sim.policy != Policy::Fixed || r.kind == PolicyRun::Offload)
           for (std::size_t i = 0; i < r.profiles.size(); ++i)
             prof << r.sim.name << ',' << r.labels[i] << ',' << r.profiles[i].bytes << ',' << r.profiles[i].accuracy
