@@ -25,6 +25,17 @@ def check(cond, msg):
     print("ok: " + msg, flush=True)
 
 
+def write_synthetic_traces(folder):
+    """Two traces in the ../shared/traces format (Mbit/s): step.txt, a 4x step down and
+    back, and wave.txt, a link that moves every second."""
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "step.txt"), "w") as f:
+        f.write("0\t0.6\n10\t0.15\n20\t0.6\n")
+    with open(os.path.join(folder, "wave.txt"), "w") as f:
+        for t in range(30):
+            f.write("%d %g\n" % (t, [0.8, 0.3, 0.1, 0.4][t % 4]))
+
+
 def start_server(port, *extra):
     """Starts pipelines/server and waits for its 'listening' line."""
     p = subprocess.Popen([os.path.join(PIPELINES, "server"), "--model", MODEL, "--port", str(port), *extra],

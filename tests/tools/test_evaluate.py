@@ -8,17 +8,12 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "integration"))
-from harness import check  # noqa: E402
+from harness import check, write_synthetic_traces  # noqa: E402
 
 evaluate, tracesim, train, model = sys.argv[1:5]
 tmp = tempfile.mkdtemp()
 traces = os.path.join(tmp, "traces")
-os.makedirs(traces)
-with open(os.path.join(traces, "step.txt"), "w") as f:
-    f.write("0\t0.6\n10\t0.15\n20\t0.6\n")
-with open(os.path.join(traces, "wave.txt"), "w") as f:
-    for t in range(30):
-        f.write("%d %g\n" % (t, [0.8, 0.3, 0.1, 0.4][t % 4]))
+write_synthetic_traces(traces)
 
 exit_dir = os.path.join(tmp, "exit")
 t = subprocess.run([train, "exit", "--model", model, "--out", exit_dir, "--epochs", "2", "--train-limit", "3000",

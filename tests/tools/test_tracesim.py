@@ -11,7 +11,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "integration"))
-from harness import check  # noqa: E402
+from harness import check, write_synthetic_traces  # noqa: E402
 
 tracesim, plot, model, train = sys.argv[1:5]
 
@@ -22,13 +22,7 @@ def run(*args):
 
 tmp = tempfile.mkdtemp()
 traces = os.path.join(tmp, "traces", "set")
-os.makedirs(traces)
-# a link that steps 4x down and back, and one that fluctuates every second (Mbit/s)
-with open(os.path.join(traces, "step.txt"), "w") as f:
-    f.write("0\t0.6\n10\t0.15\n20\t0.6\n")
-with open(os.path.join(traces, "wave.txt"), "w") as f:
-    for t in range(30):
-        f.write("%d %g\n" % (t, [0.8, 0.3, 0.1, 0.4][t % 4]))
+write_synthetic_traces(traces)
 
 out = os.path.join(tmp, "out")
 r = run("--traces", os.path.join(tmp, "traces"), "--scale", "1", "--out", out, "--frames", "step", "-j", "2")
