@@ -36,10 +36,15 @@ struct EstimatorConfig {
   double max_error = 1.0;               // cap of the relative-error discount
   // A packet that got through with `d` seconds of delay above the base one-way delay was
   // serialized within d + floor_slack_s, so the link carries at least size / (d + slack).
-  // When a batch yields no rate sample, that floor becomes one if it is above the
-  // estimate: single small packets (a starved stream after an outage) would otherwise
-  // never show that the link came back. 0 disables.
+  // When a batch yields no rate sample and the estimate is below floor_below_bps, that
+  // floor becomes one if it is above the estimate: single small packets (a starved
+  // stream after an outage) would otherwise never show that the link came back. Only
+  // below floor_below_bps: behind a token bucket (tc tbf, policers) a single packet
+  // passes at line rate and its floor overstates the rate; used at any estimate, the
+  // floor cost 12 points over the traces behind a tbf-like link (docs/rate-control.md).
+  // RateSession sets floor_below_bps to twice what the smallest setup needs.
   double floor_slack_s = 0.010;
+  double floor_below_bps = 0;  // 0: never
 };
 
 class BandwidthEstimator {

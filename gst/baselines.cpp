@@ -92,8 +92,11 @@ SimSummary simulate_oracle(const BandwidthTrace &trace, const std::vector<SetupP
     const double send = double(n) / sim.fps + sim.head_s;
     drain[n] = link_trace.bytes_between(send, send + 1.0 / sim.fps, min_rate);
     // one byte of slack against rounding between this sum and LinkModel's schedule
-    window[n] = budget > 0 ? std::min(link_trace.bytes_between(send, send + budget, min_rate) - 1.0,
-                                      double(sim.queue_bytes))
+    const double queue_limit =
+        sim.queue_latency_s > 0
+            ? std::max(link_trace.rate_at(send), min_rate) / 8.0 * sim.queue_latency_s + double(sim.burst_bytes)
+            : double(sim.queue_bytes);
+    window[n] = budget > 0 ? std::min(link_trace.bytes_between(send, send + budget, min_rate) - 1.0, queue_limit)
                            : -1.0;
     max_window = std::max(max_window, window[n]);
   }
@@ -126,6 +129,8 @@ SimSummary simulate_oracle(const BandwidthTrace &trace, const std::vector<SetupP
   link_cfg.trace = link_trace;
   link_cfg.delay_s = sim.delay_s;
   link_cfg.queue_bytes = sim.queue_bytes;
+  link_cfg.burst_bytes = sim.burst_bytes;
+  link_cfg.queue_latency_s = sim.queue_latency_s;
   LinkModel link(link_cfg);
   double backlog = 0, latency_sum = 0;
   int last = -1;

@@ -8,7 +8,9 @@
 //   the setups (and skipping), frame by frame, on the bottleneck's backlog in bytes,
 //   rounded up to `bin_bytes` (so the plan it finds is feasible, a hair below the true
 //   optimum). Its schedule is then replayed through the same LinkModel as every other
-//   policy, so its summary is measured the same way.
+//   policy, so its summary is measured the same way. (With a token-bucket burst,
+//   SimConfig::burst_bytes, the plan still assumes a plain serializer: then it is a good
+//   schedule, not the optimum.)
 //
 // Image offload needs no function of its own: it is a fixed policy over one profile
 // (the codec's mean bytes, the whole model's top-1 on decoded images) in

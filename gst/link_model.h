@@ -38,6 +38,12 @@ struct LinkConfig {
   std::uint64_t queue_bytes = 64 * 1024;
   // Rates below this are treated as this (a trace sample of 0 would stall forever).
   double min_rate_bps = 1000;
+  // A token bucket like tc tbf's: up to burst_bytes of credit build up while the link is
+  // idle, and a packet leaves as soon as the credit covers it (0: a plain serializer).
+  std::uint64_t burst_bytes = 0;
+  // When > 0 the queue holds what the link drains in this long at the current rate,
+  // plus the burst (tbf's `latency`), instead of queue_bytes.
+  double queue_latency_s = 0;
 };
 
 class LinkModel {
@@ -58,6 +64,7 @@ class LinkModel {
   double finish_time(double start, double bytes) const;
   LinkConfig cfg_;
   double free_at_ = 0;  // when the serializer finishes the last accepted packet
+  double tokens_ = 0;   // token-bucket credit (bytes) at free_at_
   std::deque<std::pair<double, std::uint32_t>> in_queue_;  // (serialization end, bytes)
   std::uint64_t sent_ = 0, dropped_ = 0;
 };

@@ -5,9 +5,24 @@
 
 namespace rtcoinfer {
 
+namespace {
+
+// The estimator's delivery-rate floor is an outage breaker only: it applies below
+// twice what the smallest setup needs at the frame rate (with 28 header bytes).
+EstimatorConfig with_floor_limit(EstimatorConfig e, const std::vector<SetupProfile> &profiles,
+                                 const MpcConfig &config) {
+  if (e.floor_below_bps > 0 || profiles.empty() || !(config.frame_interval_s > 0)) return e;
+  double smallest = profiles.front().bytes;
+  for (const auto &p : profiles) smallest = std::min(smallest, p.bytes);
+  e.floor_below_bps = 2.0 * (smallest + 28.0) * 8.0 / config.frame_interval_s;
+  return e;
+}
+
+}  // namespace
+
 RateSession::RateSession(std::vector<SetupProfile> profiles, MpcConfig config, EstimatorConfig estimator,
                          ProbeConfig probe)
-    : controller_(std::move(profiles), config), estimator_(estimator), probe_(probe) {}
+    : controller_(profiles, config), estimator_(with_floor_limit(estimator, profiles, config)), probe_(probe) {}
 
 void RateSession::on_twcc(const std::vector<PacketReport> &packets, double now_s) {
   estimator_.add_twcc(packets);

@@ -34,6 +34,8 @@ SimSummary simulate_trace(const BandwidthTrace &trace, const std::vector<SetupPr
   link_cfg.trace.loop = true;  // packets still queued at the end drain at the trace's start rate
   link_cfg.delay_s = sim.delay_s;
   link_cfg.queue_bytes = sim.queue_bytes;
+  link_cfg.burst_bytes = sim.burst_bytes;
+  link_cfg.queue_latency_s = sim.queue_latency_s;
   LinkModel link(link_cfg);
 
   SimSummary sum;

@@ -29,6 +29,8 @@ struct SimConfig {
   double server_s = 0.030;             // server: jitterbuffer + tail (the element's server-latency)
   double delay_s = 0.010;              // one-way propagation, both directions
   std::uint64_t queue_bytes = 64 * 1024;  // bottleneck drop-tail queue
+  std::uint64_t burst_bytes = 0;          // token-bucket burst (tc tbf's `burst`; 0: none)
+  double queue_latency_s = 0;             // > 0: queue of this long at the current rate (tbf's `latency`)
   int mtu = 1200;                      // rtpgstpay payload per packet
   int packet_overhead = 28;            // RTP header 12 + TWCC extension 8 + rtpgstpay header 8
   double feedback_interval_s = 0.050;  // TWCC feedback period

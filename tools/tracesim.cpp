@@ -290,6 +290,10 @@ int main(int argc, char **argv) {
   app.add_option("--server", sim.server_s, "server latency (jitterbuffer + tail), s")->capture_default_str();
   app.add_option("--head", sim.head_s, "device latency (head + compress), s")->capture_default_str();
   app.add_option("--queue", sim.queue_bytes, "bottleneck queue, bytes")->capture_default_str();
+  app.add_option("--queue-latency", sim.queue_latency_s, "bottleneck queue as time at the current rate, s (like tc tbf's "
+                 "latency; overrides --queue)")->capture_default_str();
+  app.add_option("--burst", sim.burst_bytes, "token-bucket burst, bytes (like tc tbf's burst; 0: none)")
+      ->capture_default_str();
   app.add_option("--probe", sim.probe.stale_s, "probe after this many seconds without a rate sample (0: never)")
       ->capture_default_str();
   app.add_option("-j,--jobs", jobs, "parallel traces")->capture_default_str()->check(CLI::Range(1, 256));

@@ -504,7 +504,9 @@ GST_START_TEST(test_progressive_frames_use_the_prefix_that_arrived) {
 GST_END_TEST;
 
 GST_START_TEST(test_estimator_floor_from_a_fast_single_packet) {
-  BandwidthEstimator est;
+  EstimatorConfig cfg;
+  cfg.floor_below_bps = 20000;  // an outage breaker: only while the estimate is below this
+  BandwidthEstimator est(cfg);
   est.add_rate_sample(700);  // what an outage left behind
   // one 83-byte packet through an idle link: arrival at the base one-way delay
   PacketReport a{1, 0, 10000000 + 123456789, 83};
@@ -519,6 +521,13 @@ GST_START_TEST(test_estimator_floor_from_a_fast_single_packet) {
   est.add_twcc({late});
   fail_unless(est.estimate_bps().value_or(0) == before, "estimate %g, was %g", est.estimate_bps().value_or(0),
               before);
+  // above floor_below_bps the floor is not used (a token bucket lets single packets
+  // through at line rate)
+  BandwidthEstimator fine(cfg);
+  fine.add_rate_sample(30000);
+  fine.add_twcc({a});
+  fine.add_twcc({b});
+  fail_unless(fine.estimate_bps().value_or(0) == 30000, "estimate %g", fine.estimate_bps().value_or(0));
 }
 GST_END_TEST;
 
@@ -537,6 +546,26 @@ GST_START_TEST(test_simulation_recovers_after_an_outage) {
     if (f.capture_s >= 40) n++, late += !f.on_time;
   // before the estimator's floor, the controller skipped every frame to the end here
   fail_unless(late <= n / 20, "%d of %d frames late or skipped 10 s after the outage", late, n);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_link_token_bucket_and_time_queue) {
+  LinkConfig cfg;
+  cfg.trace = BandwidthTrace::constant(80000);  // 10 000 bytes/s
+  cfg.delay_s = 0;
+  cfg.burst_bytes = 1600;
+  cfg.queue_latency_s = 0.05;  // 500 bytes at this rate, plus the burst
+  LinkModel link(cfg);
+  // after 1 s idle the bucket is full: 1000 bytes pass at once, the next 1000 wait for
+  // the 600 bytes of credit left plus 400 more (40 ms)
+  auto a = link.send(1.0, 1000);
+  auto b = link.send(1.0, 1000);
+  fail_unless(a && std::fabs(*a - 1.0) < 1e-9, "a at %g", a.value_or(-1));
+  fail_unless(b && std::fabs(*b - 1.04) < 1e-9, "b at %g", b.value_or(-1));
+  // the queue holds 50 ms at the rate plus the burst: 2100 bytes; b is still queued
+  auto c = link.send(1.0, 1200);
+  fail_unless(!c, "a packet past tbf's queue limit is dropped");
+  fail_unless(link.send(1.0, 1000).has_value(), "one that fits is queued");
 }
 GST_END_TEST;
 
@@ -569,6 +598,7 @@ static Suite *control_suite(void) {
   tcase_add_test(tc, test_progressive_frames_use_the_prefix_that_arrived);
   tcase_add_test(tc, test_estimator_floor_from_a_fast_single_packet);
   tcase_add_test(tc, test_simulation_recovers_after_an_outage);
+  tcase_add_test(tc, test_link_token_bucket_and_time_queue);
   return s;
 }
 
