@@ -48,6 +48,7 @@ for args, words in [
     (["--traces", os.path.join(tmp, "nowhere")], "no traces at"),
     (["--traces", traces, "--scales", "fast"], "--scales takes numbers"),
     (["--traces", traces, "--tracesim", os.path.join(tmp, "none")], "no " + os.path.join(tmp, "none")),
+    (["--traces", traces, "--live", os.path.join(tmp, "nowhere.txt")], "no live trace"),
 ]:
     e = subprocess.run([evaluate, "--tracesim", tracesim, "--out", os.path.join(tmp, "e"), *args],
                        capture_output=True, text=True, timeout=120)
