@@ -9,6 +9,7 @@
 //
 // Any folder of "time_s throughput_Mbit/s" files (searched recursively) works unchanged.
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -179,17 +180,19 @@ ExitTable load_exit(const fs::path &dir, const std::string &model_id) {
   const fs::path json = dir / "exit.json", csv = dir / "exit-test.csv";
   std::ifstream ji(json);
   if (!ji) throw std::runtime_error("--exit " + dir.string() + ": no exit.json (run rtcoinfer-train exit)");
-  std::string text((std::istreambuf_iterator<char>(ji)), std::istreambuf_iterator<char>());
-  auto field = [&](const std::string &key) {
-    const std::size_t at = text.find("\"" + key + "\":");
-    if (at == std::string::npos) throw std::runtime_error(json.string() + ": no " + key);
-    std::size_t from = text.find_first_not_of(" \"", at + key.size() + 3);
-    return text.substr(from, text.find_first_of(",\"\n}", from) - from);
-  };
-  if (field("model_id") != model_id)
-    throw std::runtime_error(json.string() + ": the exit was trained on another model (" + field("model_id") + ")");
-  t.head_ms = std::stod(field("head_ms"));
-  t.exit_ms = std::stod(field("exit_ms"));
+  nlohmann::json info;
+  try {
+    info = nlohmann::json::parse(ji);
+    if (info.at("model_id").get<std::string>() != model_id)
+      throw std::runtime_error("the exit was trained on another model (" + info.at("model_id").get<std::string>() +
+                               ")");
+    t.head_ms = info.at("head_ms").get<double>();
+    t.exit_ms = info.at("exit_ms").get<double>();
+  } catch (const nlohmann::json::exception &e) {
+    throw std::runtime_error(json.string() + ": " + e.what());
+  } catch (const std::runtime_error &e) {
+    throw std::runtime_error(json.string() + ": " + e.what());
+  }
   std::ifstream ci(csv);
   std::string line;
   if (!ci || !std::getline(ci, line)) throw std::runtime_error(csv.string() + ": missing or empty");
