@@ -7,25 +7,6 @@
 
 namespace rtcoinfer {
 
-namespace {
-
-void finish(SimSummary &sum, double latency_sum) {
-  if (sum.frames) {
-    sum.effective_accuracy /= double(sum.frames);
-    sum.bytes_per_frame /= double(sum.frames);
-    sum.hit_rate = 100.0 * double(sum.on_time) / double(sum.frames);
-  }
-  const std::uint64_t delivered = sum.sent - sum.lost;
-  sum.mean_latency_s = delivered ? latency_sum / double(delivered) : 0.0;
-}
-
-}  // namespace
-
-double wire_bytes(double bytes, const SimConfig &sim) {
-  const double packets = std::max(1.0, std::ceil(bytes / double(sim.mtu)));
-  return std::ceil(bytes) + packets * double(sim.packet_overhead);
-}
-
 SimSummary simulate_local_only(double duration_s, const LocalOnlyConfig &local, const MpcConfig &base,
                                const SimConfig &sim, std::vector<SimFrame> *frames) {
   SimSummary sum;
@@ -52,7 +33,7 @@ SimSummary simulate_local_only(double duration_s, const LocalOnlyConfig &local, 
     }
     if (frames) frames->push_back(f);
   }
-  finish(sum, latency_sum);
+  finish_summary(sum, latency_sum);
   return sum;
 }
 
@@ -150,17 +131,12 @@ SimSummary simulate_oracle(const BandwidthTrace &trace, const std::vector<SetupP
       if (last >= 0 && last != f.setup) sum.switches++;
       last = f.setup;
       sum.sent++;
-      double last_arrival = 0;
-      for (double left = p.bytes; left > 0; left -= sim.mtu) {
-        const auto payload = std::uint32_t(std::ceil(std::min<double>(left, sim.mtu)));
-        const auto arrival = link.send(send, payload + std::uint32_t(sim.packet_overhead));
-        if (!arrival) f.lost = true;
-        else last_arrival = std::max(last_arrival, *arrival);
-      }
+      const auto last_arrival = send_packets(link, send, p.bytes, sim);
+      f.lost = !last_arrival;
       if (f.lost) {
         sum.lost++;
       } else {
-        f.latency_s = sim.head_s + (last_arrival - send) + sim.server_s;
+        f.latency_s = sim.head_s + (*last_arrival - send) + sim.server_s;
         latency_sum += f.latency_s;
         f.on_time = f.latency_s <= base.deadline_s;
         if (f.on_time) f.accuracy = p.accuracy;
@@ -172,7 +148,7 @@ SimSummary simulate_oracle(const BandwidthTrace &trace, const std::vector<SetupP
     sum.bytes_per_frame += f.bytes;
     if (frames) frames->push_back(f);
   }
-  finish(sum, latency_sum);
+  finish_summary(sum, latency_sum);
   return sum;
 }
 

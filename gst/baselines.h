@@ -38,8 +38,4 @@ SimSummary simulate_oracle(const BandwidthTrace &trace, const std::vector<SetupP
                            const MpcConfig &base, const SimConfig &sim, std::vector<SimFrame> *frames = nullptr,
                            double bin_bytes = 32);
 
-// On-wire bytes of a frame of `bytes`: rtpgstpay packets of at most sim.mtu payload,
-// each with sim.packet_overhead header bytes (as simulate_trace sends them).
-double wire_bytes(double bytes, const SimConfig &sim);
-
 }  // namespace rtcoinfer

@@ -18,6 +18,36 @@ constexpr double kReceiverClockOffsetS = 123.456;
 
 }  // namespace
 
+double wire_bytes(double bytes, const SimConfig &sim) {
+  const double packets = std::max(1.0, std::ceil(bytes / double(sim.mtu)));
+  return std::ceil(bytes) + packets * double(sim.packet_overhead);
+}
+
+std::optional<double> send_packets(LinkModel &link, double send_s, double bytes, const SimConfig &sim,
+                                   const std::function<void(std::uint32_t, std::optional<double>)> &on_packet) {
+  double last_arrival = 0;
+  bool lost = false;
+  for (double left = bytes; left > 0; left -= sim.mtu) {
+    const auto size = std::uint32_t(std::ceil(std::min<double>(left, sim.mtu))) + std::uint32_t(sim.packet_overhead);
+    const auto arrival = link.send(send_s, size);
+    if (on_packet) on_packet(size, arrival);
+    if (arrival) last_arrival = std::max(last_arrival, *arrival);
+    else lost = true;
+  }
+  if (lost) return std::nullopt;
+  return last_arrival;
+}
+
+void finish_summary(SimSummary &sum, double latency_sum) {
+  if (sum.frames) {
+    sum.effective_accuracy /= double(sum.frames);
+    sum.bytes_per_frame /= double(sum.frames);
+    sum.hit_rate = 100.0 * double(sum.on_time) / double(sum.frames);
+  }
+  const std::uint64_t delivered = sum.sent - sum.lost + sum.exited;  // answered, on time or not
+  sum.mean_latency_s = delivered ? latency_sum / double(delivered) : 0.0;
+}
+
 SimSummary simulate_trace(const BandwidthTrace &trace, const std::vector<SetupProfile> &profiles,
                           const SimPolicy &policy, const MpcConfig &base, const SimConfig &sim,
                           std::vector<SimFrame> *frames) {
@@ -113,33 +143,29 @@ SimSummary simulate_trace(const BandwidthTrace &trace, const std::vector<SetupPr
       for (int part = 0; part < parts; ++part) {
         const double part_bytes =
             policy.progressive ? profiles[part].bytes - (part ? profiles[part - 1].bytes : 0.0) : bytes;
-        double last_arrival = 0;
-        bool part_lost = false;
-        for (double left = part_bytes; left > 0; left -= sim.mtu) {
-          const auto payload = std::uint32_t(std::ceil(std::min<double>(left, sim.mtu)));
+        auto report = [&](std::uint32_t size, std::optional<double> arrival) {
           SentPacket p;
           p.report.seqnum = seq++;
           p.report.send_ns = std::int64_t(std::llround(send * 1e9));
-          p.report.size = payload + std::uint32_t(sim.packet_overhead);
-          const auto arrival = link.send(send, p.report.size);
+          p.report.size = size;
           rr_sent++;
           if (arrival) {
             p.arrival_s = *arrival;
             const double step = sim.twcc_resolution_s;
             p.report.arrival_ns = std::int64_t(std::floor((*arrival + kReceiverClockOffsetS) / step) * step * 1e9);
-            last_arrival = std::max(last_arrival, *arrival);
           } else {
             p.arrival_s = std::numeric_limits<double>::infinity();
-            part_lost = true;
             rr_lost++;
           }
           unreported.push_back(p);
-        }
+        };
+        const auto last_arrival = send_packets(link, send, part_bytes, sim, report);
+        const bool part_lost = !last_arrival;
         if (part_lost) {  // the device cannot know: the later slices still go out
           if (part == 0) f.lost = true;
           continue;
         }
-        last_latency = sim.head_s + (last_arrival - send) + sim.server_s;
+        last_latency = sim.head_s + (*last_arrival - send) + sim.server_s;
         if (usable == part - 1 && last_latency <= cfg.deadline_s) usable = part, usable_latency = last_latency;
       }
       if (f.lost) {
@@ -161,13 +187,7 @@ SimSummary simulate_trace(const BandwidthTrace &trace, const std::vector<SetupPr
   sum.frames = total;
   sum.switches = session.stats().switches;
   sum.probes = session.stats().probes;
-  if (total) {
-    sum.effective_accuracy /= double(total);
-    sum.bytes_per_frame /= double(total);
-    sum.hit_rate = 100.0 * double(sum.on_time) / double(total);
-  }
-  const std::uint64_t delivered = sum.sent - sum.lost + sum.exited;  // answered, on time or not
-  sum.mean_latency_s = delivered ? latency_sum / double(delivered) : 0.0;
+  finish_summary(sum, latency_sum);
   return sum;
 }
 

@@ -12,7 +12,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <limits>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -76,6 +78,20 @@ struct SimSummary {
   double mean_latency_s = 0;      // over delivered frames
   double duration_s = 0;
 };
+
+// On-wire bytes of a frame of `bytes`: rtpgstpay packets of at most sim.mtu payload,
+// each with sim.packet_overhead header bytes (as send_packets sends them).
+double wire_bytes(double bytes, const SimConfig &sim);
+
+// Cuts `bytes` into those packets and sends them through `link` at `send_s`, calling
+// on_packet(size on the wire, arrival or nullopt when dropped) for each. Returns the last
+// arrival, or nullopt when any packet was dropped.
+std::optional<double> send_packets(LinkModel &link, double send_s, double bytes, const SimConfig &sim,
+                                   const std::function<void(std::uint32_t, std::optional<double>)> &on_packet = {});
+
+// Turns the sums in `sum` (accuracy, bytes, on-time count) into means over sum.frames and
+// sets the mean latency over the frames answered (sent and not lost, plus exits).
+void finish_summary(SimSummary &sum, double latency_sum);
 
 // Runs one policy over one trace. `base` gives deadline, horizon, penalties; its policy,
 // fixed index, frame interval, head and tail times are taken from `policy` and `sim`.
