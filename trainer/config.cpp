@@ -94,6 +94,7 @@ TrainConfig load_config(const std::string &path) {
     const auto cl = root["cluster"];
     get(cl, "clusters", c.clusters);
     get(cl, "batches", c.cluster_batches);
+    get(cl, "balanced", c.cluster_balanced);
     const auto swn = root["swcnn"];
     get(swn, "initialization", c.use_init);
     get(swn, "distillation", c.use_distill);

@@ -45,6 +45,7 @@ struct TrainConfig {
   // cluster
   int clusters = 3;
   int cluster_batches = 20;
+  bool cluster_balanced = false;  // equal-size clusters in similarity order instead of DBSCAN
 
   // swcnn: the paper's I, D and C switches
   bool use_init = true, use_distill = true, use_cluster = true;

@@ -43,6 +43,10 @@ int main(int argc, char **argv) {
   add_common(cluster, true);
   cluster->add_option("--clusters", clusters, "number of clusters wanted (eps is searched)");
   cluster->add_option("--batches", batches, "batches of gradients to sum");
+  bool balanced = false;
+  cluster->add_flag("--balanced", balanced,
+                    "split the setups in similarity order into clusters of equal size instead of DBSCAN "
+                    "(config: cluster.balanced)");
 
   SwcnnSwitches sw;
   std::string clusters_file;
@@ -113,7 +117,7 @@ int main(int argc, char **argv) {
     } else if (cluster->parsed()) {
       const Datasets data = open_datasets(cfg, true, false);
       run_clustering(cfg, opt, data, clusters > 0 ? clusters : cfg.clusters,
-                     batches > 0 ? batches : cfg.cluster_batches);
+                     batches > 0 ? batches : cfg.cluster_batches, balanced || cfg.cluster_balanced);
     } else if (swcnn->parsed()) {
       const Datasets data = open_datasets(cfg, true, true);
       const fs::path cf = clusters_file.empty() ? opt.run_dir / "clusters.yml" : fs::path(clusters_file);

@@ -310,8 +310,24 @@ ClusterTable cluster_by_similarity(const std::vector<std::pair<int, double>> &si
   return best;
 }
 
+ClusterTable balanced_by_similarity(const std::vector<std::pair<int, double>> &sim, int clusters) {
+  if (sim.empty()) throw std::runtime_error("clustering needs at least one setup");
+  if (clusters < 1) throw std::runtime_error("clustering needs at least one cluster");
+  auto order = sim;
+  std::stable_sort(order.begin(), order.end(), [](const auto &a, const auto &b) { return a.second < b.second; });
+  const std::size_t k = std::min(order.size(), std::size_t(clusters));
+  ClusterTable t;
+  t.method = "balanced";
+  t.clusters.assign(k, {});
+  for (std::size_t i = 0; i < order.size(); ++i) t.clusters[i * k / order.size()].push_back(order[i].first);
+  for (auto &c : t.clusters) std::sort(c.begin(), c.end());
+  std::sort(t.clusters.begin(), t.clusters.end());
+  t.similarity = sim;
+  return t;
+}
+
 ClusterTable run_clustering(const TrainConfig &cfg, const RunOptions &opt, const Datasets &data,
-                            int clusters, int batches) {
+                            int clusters, int batches, bool balanced) {
   torch::manual_seed(opt.seed);
   auto net = build_net(cfg, *data.train);
   load_net(*net, opt.run_dir / "init.pt");
@@ -357,7 +373,7 @@ ClusterTable run_clustering(const TrainConfig &cfg, const RunOptions &opt, const
   }
   std::vector<std::pair<int, double>> sim;
   for (int s : candidates) sim.emplace_back(s, sum[std::size_t(s)]);
-  ClusterTable t = cluster_by_similarity(sim, clusters);
+  ClusterTable t = balanced ? balanced_by_similarity(sim, clusters) : cluster_by_similarity(sim, clusters);
   t.reference = table.at(std::size_t(ref)).name();
   save_clusters(t, table, opt.run_dir / "clusters.yml");
   for (std::size_t c = 0; c < t.clusters.size(); ++c) {
@@ -366,7 +382,7 @@ ClusterTable run_clustering(const TrainConfig &cfg, const RunOptions &opt, const
       std::printf("%s%s", i ? "," : "", table.at(std::size_t(t.clusters[c][i])).name().c_str());
     std::printf("\n");
   }
-  std::printf("clusters=%zu eps=%.6g batches=%ld\n", t.clusters.size(), t.eps, n);
+  std::printf("clusters=%zu method=%s eps=%.6g batches=%ld\n", t.clusters.size(), t.method.c_str(), t.eps, n);
   std::fflush(stdout);
   return t;
 }
@@ -375,6 +391,7 @@ void save_clusters(const ClusterTable &t, const SetupTable &setups, const fs::pa
   YAML::Emitter out;
   out << YAML::Comment("written by rtcoinfer-train cluster; read by rtcoinfer-train swcnn");
   out << YAML::BeginMap;
+  out << YAML::Key << "method" << YAML::Value << t.method;
   out << YAML::Key << "eps" << YAML::Value << t.eps;
   out << YAML::Key << "reference" << YAML::Value << t.reference;
   out << YAML::Key << "clusters" << YAML::Value << YAML::BeginSeq;
@@ -399,6 +416,7 @@ ClusterTable load_clusters(const SetupTable &setups, const fs::path &path) {
   ClusterTable t;
   try {
     const YAML::Node root = YAML::LoadFile(path.string());
+    if (root["method"]) t.method = root["method"].as<std::string>();
     if (root["eps"]) t.eps = root["eps"].as<double>();
     if (root["reference"]) t.reference = root["reference"].as<std::string>();
     for (const auto &c : root["clusters"]) {

@@ -44,6 +44,7 @@ struct StageReport {
 StageReport train_init(const TrainConfig &cfg, const RunOptions &opt, const Datasets &data);
 
 struct ClusterTable {
+  std::string method = "dbscan";                  // "dbscan" or "balanced"
   double eps = 0;
   std::string reference;                          // CxB of the reference gradient
   std::vector<std::vector<int>> clusters;         // setup indices, each sorted
@@ -54,9 +55,14 @@ std::vector<int> dbscan_1d(const std::vector<double> &values, double eps, int mi
 // Searches eps so DBSCAN(min_samples=1) yields `clusters` clusters (or the closest count).
 ClusterTable cluster_by_similarity(const std::vector<std::pair<int, double>> &similarity,
                                    int clusters);
-// Gradient clustering from <run>/init.pt; writes <run>/clusters.yml.
+// Splits the setups, ordered by similarity, into `clusters` runs of equal size (sizes
+// differ by at most one): each cluster is sampled once per step, so every setup trains
+// equally often, while setups of like gradients still share a cluster.
+ClusterTable balanced_by_similarity(const std::vector<std::pair<int, double>> &similarity, int clusters);
+// Gradient clustering from <run>/init.pt; writes <run>/clusters.yml. `balanced`: the
+// equal-size split above instead of DBSCAN.
 ClusterTable run_clustering(const TrainConfig &cfg, const RunOptions &opt, const Datasets &data,
-                            int clusters, int batches);
+                            int clusters, int batches, bool balanced = false);
 void save_clusters(const ClusterTable &t, const SetupTable &setups,
                    const std::filesystem::path &path);
 ClusterTable load_clusters(const SetupTable &setups, const std::filesystem::path &path);
