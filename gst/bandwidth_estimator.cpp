@@ -27,7 +27,7 @@ void BandwidthEstimator::add_sample(double bps) {
   if (!(bps > 0) || !std::isfinite(bps)) return;
   bps = std::min(bps, cfg_.max_rate_bps);
   if (auto f = forecast_bps()) {
-    errors_.push_back(std::fabs(*f - bps) / bps);
+    errors_.push_back(std::max(0.0, *f - bps) / bps);
     while (int(errors_.size()) > cfg_.window) errors_.pop_front();
   }
   samples_.push_back(bps);

@@ -27,7 +27,8 @@ RateSession::RateSession(std::vector<SetupProfile> profiles, MpcConfig config, E
 void RateSession::on_twcc(const std::vector<PacketReport> &packets, double now_s) {
   estimator_.add_twcc(packets);
   unacked_bytes_ = 0;
-  queued_at_feedback_ = estimator_.queue_delay_s() * estimator_.estimate_bps().value_or(0) / 8.0;
+  unacked_since_s_.reset();
+  queued_at_feedback_ = estimator_.queue_delay_s() * estimator_.forecast_bps().value_or(0) / 8.0;
   feedback_s_ = now_s;
   if (estimator_.samples() != samples_seen_) {
     if (probe_.stale_s > 0 && now_s - last_sample_s_ > probe_.stale_s) estimator_.restart_window();
@@ -61,14 +62,26 @@ FrameOutcome RateSession::on_frame(double now_s, std::optional<double> pts_s, st
   // But the link is trusted to drain only the queue it showed plus `silence_s`: feedback
   // that stops coming while frames go out is itself the sign of a link that slowed down
   // (its packets are stuck in the queue), and draining at the old rate hid a 4x drop for
-  // 400 ms in the rate-step test.
-  const double rate = estimator_.estimate_bps().value_or(0);
+  // 400 ms in the rate-step test. The rate is the (discounted) forecast, not the plain
+  // estimate: right after a drop the estimate still averages in samples from before it,
+  // and draining at it declared the queue empty while frames queued before the drop
+  // were still in it.
+  const double rate = estimator_.forecast_bps().value_or(0);
   double elapsed_s = feedback_s_ ? std::max(0.0, now_s - *feedback_s_) : 0.0;
   if (rate > 0) elapsed_s = std::min(elapsed_s, queued_at_feedback_ * 8.0 / rate + probe_.silence_s);
   out.queued_bytes = std::max(0.0, queued_at_feedback_ + unacked_bytes_ - elapsed_s * rate / 8.0);
 
+  // Quiet link: the latest feedback's last packet met no more queue than half a frame
+  // interval (the link empties between frames: the stream, not the link, limits what the
+  // estimator can measure), and nothing sent waits for feedback longer than silence_s.
+  // Judged on what the feedback showed, not on the bytes sent since: those are always in
+  // flight for a moment, and counting them switched probing off after every bigger
+  // frame, so the plan flapped between the forecast and the probe and the setup between
+  // the largest and the smallest.
   std::optional<double> plan_bps = estimator_.forecast_bps();
-  const bool quiet = rate <= 0 || out.queued_bytes * 8.0 / rate < probe_.quiet_queue_s;
+  const double quiet_s = std::max(probe_.quiet_queue_s, 0.5 * controller_.config().frame_interval_s);
+  const bool waiting = unacked_since_s_ && now_s - *unacked_since_s_ > probe_.silence_s;
+  const bool quiet = !waiting && estimator_.queue_delay_s() < quiet_s;
   bool probing = false;
   if (plan_bps && probe_.stale_s > 0 && quiet && now_s - last_sample_s_ > probe_.stale_s) {
     const double stale = now_s - last_sample_s_ - probe_.stale_s;
@@ -100,10 +113,12 @@ FrameOutcome RateSession::on_frame(double now_s, std::optional<double> pts_s, st
     out.request_changed = true;
   }
   out.request = requested_;
-  if (d.skip)
+  if (d.skip) {
     stats_.skips++;
-  else
+  } else {
+    if (!unacked_since_s_) unacked_since_s_ = now_s;
     unacked_bytes_ += bytes;
+  }
   return out;
 }
 

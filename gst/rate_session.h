@@ -33,8 +33,8 @@ struct ProbeConfig {
   double stale_s = 1.0;
   double gain_per_s = 0.25;
   double max_gain = 2.0;
-  double quiet_queue_s = 0.005;  // "no queue": the estimated queue drains within this
-  double silence_s = 0.1;        // bytes sent since the last feedback drain for at most this long
+  double quiet_queue_s = 0.005;  // "no queue": feedback showed at most this queue delay (or half a frame interval)
+  double silence_s = 0.1;        // bytes sent since the last feedback drain (and count as quiet) for at most this long
 };
 
 struct FrameOutcome {
@@ -80,6 +80,7 @@ class RateSession {
   double unacked_bytes_ = 0;       // sent since the last feedback
   double queued_at_feedback_ = 0;  // bottleneck queue (bytes) the last feedback showed
   std::optional<double> feedback_s_, last_pts_s_, forced_send_s_;
+  std::optional<double> unacked_since_s_;  // when the oldest bytes not yet in feedback were sent
   std::size_t samples_seen_ = 0;
   double last_sample_s_ = 0;
   int requested_ = -1;

@@ -12,9 +12,18 @@
  * from the next frame and forwards it to rtcoinfer-head.
  *
  * A frame that would miss its deadline even at the smallest setup is dropped
- * (skipped) and counted. Every decision is posted as an `rtcoinfer-rate` element
- * message. Policies `rate` (largest setup whose bytes fit the forecast) and `fixed`
- * are there for comparison.
+ * (skipped) and counted. Policies `rate` (largest setup whose bytes fit the forecast)
+ * and `fixed` are there for comparison.
+ *
+ * Every decision is posted as an `rtcoinfer-rate` element message with the fields
+ * `setup` (the next frames' setup, or `skip` when this frame is dropped), `requested`
+ * (the setup asked upstream), `skip`, `frame-bytes` (this frame), `forecast-bps` (the
+ * estimator's robust forecast), `planned-bps` (what the controller planned with: the
+ * forecast, raised while probing a quiet link), `sample-bps` (the newest delivery-rate
+ * sample), `feedback` (TWCC reports so far), `in-flight-bytes` (estimated bottleneck
+ * queue before this frame), `predicted-latency-ms`, `frame-interval-ms` (smoothed from
+ * the buffer timestamps), `rtt-ms` and `decide-us`. `pipelines/device --rate-log`
+ * writes them as JSON lines and `pipelines/plot-run` plots them.
  *
  * ## Example launch line
  * |[
@@ -317,6 +326,9 @@ static GstFlowReturn gst_rtcoinfer_mpc_rate_transform_ip(GstBaseTransform *trans
   const guint64 skips = rate.stats().skips, feedback = rate.stats().feedback;
   const std::string requested = profiles[out.request].setup.name();
   const double sample_bps = rate.estimator().last_sample_bps();
+  const double interval_ms = rate.controller().config().frame_interval_s * 1000;
+  const double rtt_ms = rate.estimator().rtt_s() * 1000;
+  const double forecast_bps = rate.estimator().forecast_bps().value_or(0);
   GST_OBJECT_UNLOCK(self);
 
   gst_element_post_message(
@@ -325,11 +337,12 @@ static GstFlowReturn gst_rtcoinfer_mpc_rate_transform_ip(GstBaseTransform *trans
           GST_OBJECT(self),
           gst_structure_new("rtcoinfer-rate", "setup", G_TYPE_STRING, chosen.c_str(), "requested", G_TYPE_STRING,
                             requested.c_str(), "skip", G_TYPE_BOOLEAN, d.skip,
-                            "forecast-bps", G_TYPE_DOUBLE, d.forecast_bps, "sample-bps", G_TYPE_DOUBLE, sample_bps,
+                            "forecast-bps", G_TYPE_DOUBLE, forecast_bps, "sample-bps", G_TYPE_DOUBLE, sample_bps,
                             "feedback", G_TYPE_UINT64, feedback, "predicted-latency-ms", G_TYPE_DOUBLE,
                             d.predicted_latency_s * 1000, "in-flight-bytes", G_TYPE_DOUBLE, queued,
                             "frame-bytes", G_TYPE_UINT64, guint64(size), "decide-us", G_TYPE_DOUBLE, d.decide_us,
-                            nullptr)));
+                            "planned-bps", G_TYPE_DOUBLE, d.forecast_bps, "frame-interval-ms", G_TYPE_DOUBLE,
+                            interval_ms, "rtt-ms", G_TYPE_DOUBLE, rtt_ms, nullptr)));
   if (ask) {
     GST_INFO_OBJECT(self, "asking upstream for %s", ask->name().c_str());
     gst_pad_push_event(GST_BASE_TRANSFORM_SINK_PAD(trans), rtcoinfer::setup_event_new(*ask));
