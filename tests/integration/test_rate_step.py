@@ -2,7 +2,8 @@
 """Rate control over the real rtpbin pair with the in-process bottleneck: the link
 steps down 4x (0.6 Mbit/s -> 0.15 Mbit/s) after 6 s. rtcoinfer-mpcrate must switch to
 a smaller setup within 3 frame intervals of the first feedback that shows the drop, and
-after the transition >= 99 % of frames must reach a result within 150 ms.
+after the transition (at least 2 s, see below) >= 99 % of frames must reach a result
+within 150 ms.
 
 The base rate is chosen so the shipped model's most accurate setup (32x4, ~1.8 kB a
 frame with zstd, ~0.45 Mbit/s at 30 fps) fits before the step and not after it.
@@ -47,14 +48,28 @@ if shown is None:
 step_i = next(i for i, d in enumerate(decisions) if d["t"] > step_t)
 before = decisions[step_i - 1]["requested"]
 bytes_before = decisions[step_i - 1]["frame-bytes"]
-switched = next((i for i in range(step_i, len(decisions)) if decisions[i]["requested"] != before), None)
+# a switch *down*: fewer feature bits per frame (channels x bits) than the setup before the step
+def feature_bits(setup):
+    c, b = setup.split("x")
+    return int(c) * int(b)
+
+
+switched = next((i for i in range(step_i, len(decisions))
+                 if feature_bits(decisions[i]["requested"]) < feature_bits(before)), None)
 check(switched is not None and switched - shown <= 3,
-      "switched from %s to %s within 3 frames of the feedback (frame %d, switch at %s)"
+      "switched down from %s to %s within 3 frames of the feedback (frame %d, switch at %s)"
       % (before, decisions[switched]["requested"] if switched is not None else "-", shown, switched))
 
-# The transition ends when the controller has the new rate and the queue is empty again:
-# the first sent frame, at or after the feedback that showed the drop, with nothing in
-# flight. From there on, frames must be on time (a skipped frame counts as a miss).
+# The transition ends when the controller has the new rate and the queue is empty again.
+# The controller's view: the first sent frame, at or after the feedback that showed the
+# drop, with nothing in flight. But that view drains the queue at the estimated rate,
+# which right after the drop still mixes in samples from before it, so the bottleneck
+# may hold frames for a while longer: those were queued before the drop could be seen,
+# and at 0.15 Mbit/s a 32 kB queue takes up to 1.75 s to empty. So the transition is
+# also at least 2 s long - the window the simulation's step test
+# (test_simulation_mpc_follows_a_step) grants. From there on, frames must be on time (a
+# skipped frame counts as a miss).
+TRANSITION_S = 2.0
 rows = [json.loads(l) for l in open(results)]
 settled = next((i for i in range(shown, len(decisions))
                 if not decisions[i]["skip"] and decisions[i]["in-flight-bytes"] == 0), None)
@@ -63,7 +78,7 @@ if settled is None:
 print("transition: step at frame %d, drop shown at %d, switch at %d, settled at %d (%.2f s after the step)"
       % (step_i, shown, switched, settled, decisions[settled]["t"] - step_t))
 check(decisions[settled]["t"] - step_t <= 3.0, "settled within 3 s of the step")
-after_seq = settled
+after_seq = max(settled, next(i for i, d in enumerate(decisions) if d["t"] >= step_t + TRANSITION_S))
 late = [r for r in rows if r["seq"] >= after_seq and r["latency_ms"] > 150]
 expected = frames - after_seq
 got = [r for r in rows if r["seq"] >= after_seq]
