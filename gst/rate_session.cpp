@@ -27,6 +27,7 @@ RateSession::RateSession(std::vector<SetupProfile> profiles, MpcConfig config, E
 void RateSession::on_twcc(const std::vector<PacketReport> &packets, double now_s) {
   estimator_.add_twcc(packets);
   unacked_bytes_ = 0;
+  unacked_frames_ = 0;
   unacked_since_s_.reset();
   queued_at_feedback_ = estimator_.queue_delay_s() * estimator_.forecast_bps().value_or(0) / 8.0;
   feedback_s_ = now_s;
@@ -62,25 +63,32 @@ FrameOutcome RateSession::on_frame(double now_s, std::optional<double> pts_s, st
   // But the link is trusted to drain only the queue it showed plus `silence_s`: feedback
   // that stops coming while frames go out is itself the sign of a link that slowed down
   // (its packets are stuck in the queue), and draining at the old rate hid a 4x drop for
-  // 400 ms in the rate-step test. The rate is the (discounted) forecast, not the plain
+  // 400 ms in the rate-step test. That sign needs two or more frames sent since the last
+  // feedback: rtpsession reports a packet early when a later one arrives, otherwise only
+  // with its next regular RTCP packet, which for a small stream comes up to a second
+  // later - so the feedback for the last frame before a run of skips is late by design,
+  // and holding its bytes in flight kept the controller skipping until a forced send
+  // (seen live at 60 kbit/s). The rate is the (discounted) forecast, not the plain
   // estimate: right after a drop the estimate still averages in samples from before it,
   // and draining at it declared the queue empty while frames queued before the drop
   // were still in it.
   const double rate = estimator_.forecast_bps().value_or(0);
   double elapsed_s = feedback_s_ ? std::max(0.0, now_s - *feedback_s_) : 0.0;
-  if (rate > 0) elapsed_s = std::min(elapsed_s, queued_at_feedback_ * 8.0 / rate + probe_.silence_s);
+  const bool overdue = unacked_frames_ >= 2;
+  if (rate > 0 && overdue) elapsed_s = std::min(elapsed_s, queued_at_feedback_ * 8.0 / rate + probe_.silence_s);
   out.queued_bytes = std::max(0.0, queued_at_feedback_ + unacked_bytes_ - elapsed_s * rate / 8.0);
 
   // Quiet link: the latest feedback's last packet met no more queue than half a frame
   // interval (the link empties between frames: the stream, not the link, limits what the
-  // estimator can measure), and nothing sent waits for feedback longer than silence_s.
+  // estimator can measure), and no frames sent wait for feedback longer than silence_s
+  // (two or more of them, as above).
   // Judged on what the feedback showed, not on the bytes sent since: those are always in
   // flight for a moment, and counting them switched probing off after every bigger
   // frame, so the plan flapped between the forecast and the probe and the setup between
   // the largest and the smallest.
   std::optional<double> plan_bps = estimator_.forecast_bps();
   const double quiet_s = std::max(probe_.quiet_queue_s, 0.5 * controller_.config().frame_interval_s);
-  const bool waiting = unacked_since_s_ && now_s - *unacked_since_s_ > probe_.silence_s;
+  const bool waiting = overdue && now_s - *unacked_since_s_ > probe_.silence_s;
   const bool quiet = !waiting && estimator_.queue_delay_s() < quiet_s;
   bool probing = false;
   if (plan_bps && probe_.stale_s > 0 && quiet && now_s - last_sample_s_ > probe_.stale_s) {
@@ -118,6 +126,7 @@ FrameOutcome RateSession::on_frame(double now_s, std::optional<double> pts_s, st
   } else {
     if (!unacked_since_s_) unacked_since_s_ = now_s;
     unacked_bytes_ += bytes;
+    unacked_frames_++;
   }
   return out;
 }

@@ -34,7 +34,7 @@ struct ProbeConfig {
   double gain_per_s = 0.25;
   double max_gain = 2.0;
   double quiet_queue_s = 0.005;  // "no queue": feedback showed at most this queue delay (or half a frame interval)
-  double silence_s = 0.1;        // bytes sent since the last feedback drain (and count as quiet) for at most this long
+  double silence_s = 0.1;        // two or more frames sent since the last feedback drain (and count as quiet) for at most this long
 };
 
 struct FrameOutcome {
@@ -78,6 +78,7 @@ class RateSession {
   RateSessionStats stats_;
   Decision last_;
   double unacked_bytes_ = 0;       // sent since the last feedback
+  int unacked_frames_ = 0;         // frames sent since the last feedback
   double queued_at_feedback_ = 0;  // bottleneck queue (bytes) the last feedback showed
   std::optional<double> feedback_s_, last_pts_s_, forced_send_s_;
   std::optional<double> unacked_since_s_;  // when the oldest bytes not yet in feedback were sent

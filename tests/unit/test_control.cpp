@@ -364,7 +364,7 @@ GST_START_TEST(test_session_probes_when_the_forecast_is_stale) {
   FrameOutcome after = s.on_frame(3.6, std::nullopt, std::nullopt, 50);
   fail_unless(std::fabs(after.planned_bps - *s.estimator().forecast_bps()) < 1, "planned %g behind a queue, forecast %g",
               after.planned_bps, *s.estimator().forecast_bps());
-  // And none either while sent bytes wait longer than silence_s for feedback.
+  // And none either while two frames wait longer than silence_s for feedback.
   s.on_frame(3.65, std::nullopt, std::nullopt, 1000);
   PacketReport drained = quiet;
   drained.seqnum = 8;
@@ -372,11 +372,37 @@ GST_START_TEST(test_session_probes_when_the_forecast_is_stale) {
   drained.arrival_ns = drained.send_ns + std::int64_t(0.004e9);
   s.on_twcc({drained}, 3.66);
   FrameOutcome sent = s.on_frame(3.7, std::nullopt, std::nullopt, 1000);
+  s.on_frame(3.7 + 1.0 / 30, std::nullopt, std::nullopt, 100);
   FrameOutcome silent = s.on_frame(4.0, std::nullopt, std::nullopt, 50);
   fail_unless(sent.planned_bps > 1.25 * *s.estimator().forecast_bps(), "planned %g after quiet feedback",
               sent.planned_bps);
   fail_unless(std::fabs(silent.planned_bps - *s.estimator().forecast_bps()) < 1,
               "planned %g with no feedback for 0.3 s, forecast %g", silent.planned_bps, *s.estimator().forecast_bps());
+}
+GST_END_TEST;
+
+// rtpsession reports the last packet before a pause only with a later packet or its
+// next regular RTCP: one frame without feedback while nothing else goes out must drain
+// like any queue, or the session would skip until a forced send.
+GST_START_TEST(test_session_drains_a_lone_unreported_frame) {
+  MpcConfig cfg = config();
+  RateSession s(reference_profiles(), cfg);
+  s.on_twcc(burst_through(100e3), 0.5);
+  FrameOutcome first = s.on_frame(1.5, std::nullopt, std::nullopt, 1500);  // the burst's queue has drained
+  fail_if(first.decision.skip);
+  fail_unless(first.queued_bytes < 1);
+  // 0.5 s later nothing more went out and no feedback came: at 100 kbit/s (the forecast
+  // or half of it) 1500 bytes have long drained - more than silence_s (1250 bytes) would allow
+  FrameOutcome later = s.on_frame(2.0, std::nullopt, std::nullopt, 50);
+  fail_unless(later.queued_bytes < 1, "%g bytes still in flight", later.queued_bytes);
+  // two frames without feedback: the drain stops silence_s (100 ms, 1250 bytes at
+  // 100 kbit/s) after the queue the last feedback showed, a sign of a stuck queue
+  RateSession t(reference_profiles(), cfg);
+  t.on_twcc(burst_through(100e3), 0.5);
+  fail_if(t.on_frame(1.5, std::nullopt, std::nullopt, 800).decision.skip);
+  fail_if(t.on_frame(1.5 + 1.0 / 30, std::nullopt, std::nullopt, 800).decision.skip);
+  FrameOutcome stuck = t.on_frame(2.0, std::nullopt, std::nullopt, 50);
+  fail_unless(stuck.queued_bytes > 0, "two unreported frames drained completely");
 }
 GST_END_TEST;
 
@@ -622,6 +648,7 @@ static Suite *control_suite(void) {
   tcase_add_test(tc, test_link_drops_at_the_tail_when_full);
   tcase_add_test(tc, test_link_follows_the_trace);
   tcase_add_test(tc, test_session_probes_when_the_forecast_is_stale);
+  tcase_add_test(tc, test_session_drains_a_lone_unreported_frame);
   tcase_add_test(tc, test_session_sends_a_late_frame_when_feedback_stopped);
   tcase_add_test(tc, test_simulation_mpc_follows_a_step);
   tcase_add_test(tc, test_trace_bytes_between_integrates_the_steps);
