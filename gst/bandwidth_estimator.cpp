@@ -95,8 +95,10 @@ void BandwidthEstimator::add_twcc(const std::vector<PacketReport> &packets) {
     run_last_ = p;
     if (run_bytes_ >= cfg_.sample_bytes || p.arrival_ns - run_first_arrival_ns_ >= cfg_.sample_span_ns) close_run();
   }
-  if (cfg_.floor_slack_s > 0 && total_samples_ == samples_before &&
-      estimate_bps().value_or(0) < cfg_.floor_below_bps) {
+  // (Only once there is an estimate: as the very first sample, a packet that a token
+  // bucket let through at line rate set the forecast to 20 times the link.)
+  if (cfg_.floor_slack_s > 0 && total_samples_ == samples_before && estimate_bps() &&
+      *estimate_bps() < cfg_.floor_below_bps) {
     double floor = 0;
     for (const auto &p : got) {
       const double excess = double(p.arrival_ns - p.send_ns - *base_owd_ns_) / 1e9;

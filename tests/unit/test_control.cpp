@@ -586,6 +586,12 @@ GST_START_TEST(test_estimator_floor_from_a_fast_single_packet) {
   fine.add_twcc({a});
   fine.add_twcc({b});
   fail_unless(fine.estimate_bps().value_or(0) == 30000, "estimate %g", fine.estimate_bps().value_or(0));
+  // nor before any estimate: as the first sample it set a token-bucketed link's forecast
+  // to 20 times its rate
+  BandwidthEstimator fresh(cfg);
+  fresh.add_twcc({a});
+  fresh.add_twcc({b});
+  fail_if(fresh.estimate_bps().has_value(), "estimate %g from single packets", fresh.estimate_bps().value_or(0));
 }
 GST_END_TEST;
 
