@@ -71,7 +71,9 @@ double BandwidthTrace::bytes_between(double t0, double t1, double min_rate_bps) 
   return bits / 8.0;
 }
 
-LinkModel::LinkModel(LinkConfig config) : cfg_(std::move(config)) {}
+// The bucket starts full, as tc tbf's does: a link that starts empty of credit delays the
+// first packet by a whole burst and drops the rest of the first frames.
+LinkModel::LinkModel(LinkConfig config) : cfg_(std::move(config)), tokens_(double(cfg_.burst_bytes)) {}
 
 double LinkModel::finish_time(double start, double bytes) const {
   // Serialize across trace steps: at most a step's worth of bytes per step.

@@ -630,6 +630,10 @@ GST_START_TEST(test_link_token_bucket_and_time_queue) {
   auto c = link.send(1.0, 1200);
   fail_unless(!c, "a packet past tbf's queue limit is dropped");
   fail_unless(link.send(1.0, 1000).has_value(), "one that fits is queued");
+  // like tc tbf, the bucket starts full: the first packet passes at once
+  LinkModel fresh(cfg);
+  auto first = fresh.send(0.0, 1000);
+  fail_unless(first && std::fabs(*first) < 1e-9, "first packet at %g", first.value_or(-1));
 }
 GST_END_TEST;
 
