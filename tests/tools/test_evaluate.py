@@ -34,6 +34,8 @@ for section in ("## Scale x0.5 (2 traces)", "## Scale x1 (2 traces)", "## Residu
 for row in ("| mpc |", "| rate |", "| oracle (trace known) |", "| best fixed setup: fixed:", "| CLIO-style (best bits): clio:",
             "| SPINN-style (best threshold, setup): spinn:", "| offload PNG |", "| offload JPEG", "| local-only |"):
     check(report.count(row) == 2, "both scales' tables have a row '%s'" % row)
+check(report.count("| policy | effective accuracy % | on time % | bytes/frame | switches/min |") == 2,
+      "both scales' tables give switches per minute")
 check("| SPINN-style | 0.9:2x4 |" in report and "| RTCoInfer | 1x1 |" in report,
       "the residual-rate table lists SPINN-style and RTCoInfer points")
 check("rtcoinfer-tracesim --traces" in report, "the report gives the commands it ran")
