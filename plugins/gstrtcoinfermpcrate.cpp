@@ -341,7 +341,7 @@ static GstFlowReturn gst_rtcoinfer_mpc_rate_transform_ip(GstBaseTransform *trans
                             "feedback", G_TYPE_UINT64, feedback, "predicted-latency-ms", G_TYPE_DOUBLE,
                             d.predicted_latency_s * 1000, "in-flight-bytes", G_TYPE_DOUBLE, queued,
                             "frame-bytes", G_TYPE_UINT64, guint64(size), "decide-us", G_TYPE_DOUBLE, d.decide_us,
-                            "planned-bps", G_TYPE_DOUBLE, d.forecast_bps, "frame-interval-ms", G_TYPE_DOUBLE,
+                            "planned-bps", G_TYPE_DOUBLE, out.planned_bps, "frame-interval-ms", G_TYPE_DOUBLE,
                             interval_ms, "rtt-ms", G_TYPE_DOUBLE, rtt_ms, nullptr)));
   if (ask) {
     GST_INFO_OBJECT(self, "asking upstream for %s", ask->name().c_str());
