@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "half_float.h"
+#include "le_bytes.h"
 
 namespace rtcoinfer {
 
@@ -21,12 +22,7 @@ constexpr std::size_t kOffMagic = 0, kOffVersion = 2, kOffFlags = 3, kOffModel =
                       kOffPayloadLen = 17, kOffChecksum = 20;
 constexpr std::uint8_t kFlagBitsMask = 0x0f, kFlagZstd = 0x10, kFlagTruth = 0x20, kFlagReserved = 0xc0;
 
-void put_u16(std::uint8_t *p, std::uint16_t v) { p[0] = std::uint8_t(v); p[1] = std::uint8_t(v >> 8); }
-void put_u24(std::uint8_t *p, std::uint32_t v) { put_u16(p, std::uint16_t(v)); p[2] = std::uint8_t(v >> 16); }
-void put_u32(std::uint8_t *p, std::uint32_t v) { put_u16(p, std::uint16_t(v)); put_u16(p + 2, std::uint16_t(v >> 16)); }
-std::uint16_t get_u16(const std::uint8_t *p) { return std::uint16_t(p[0] | (p[1] << 8)); }
-std::uint32_t get_u24(const std::uint8_t *p) { return get_u16(p) | (std::uint32_t(p[2]) << 16); }
-std::uint32_t get_u32(const std::uint8_t *p) { return get_u16(p) | (std::uint32_t(get_u16(p + 2)) << 16); }
+using namespace le;
 
 std::string dims(int k, int h, int w) {
   return std::to_string(k) + "x" + std::to_string(h) + "x" + std::to_string(w);
@@ -78,11 +74,14 @@ class BitWriter {
 
 }  // namespace
 
-// Low 32 bits of XXH3-64 over header bytes [0,20), chained (as the seed) into XXH3-64 of
-// the bytes after the header.
+std::uint32_t chained_checksum(const std::uint8_t *data, std::size_t size, std::size_t checksum_offset,
+                               std::size_t header_size) {
+  const XXH64_hash_t seed = XXH3_64bits(data, checksum_offset);
+  return std::uint32_t(XXH3_64bits_withSeed(data + header_size, size - header_size, seed));
+}
+
 std::uint32_t frame_checksum(const std::uint8_t *data, std::size_t size) {
-  const XXH64_hash_t seed = XXH3_64bits(data, kOffChecksum);
-  return std::uint32_t(XXH3_64bits_withSeed(data + L::kHeaderSize, size - L::kHeaderSize, seed));
+  return chained_checksum(data, size, kOffChecksum, L::kHeaderSize);
 }
 
 const char *frame_error_name(FrameError e) {

@@ -81,6 +81,11 @@ struct FrameStatus {
 // The frame checksum as docs/wire-format.md defines it (the stored field not covered).
 // Requires size >= FrameLayout::kHeaderSize.
 std::uint32_t frame_checksum(const std::uint8_t *frame, std::size_t size);
+// The construction both wire formats use: low 32 bits of XXH3-64 over the bytes after
+// the header, seeded with XXH3-64 of the header bytes before the checksum field (which
+// ends the header). Requires size >= header_size >= checksum_offset + 4.
+std::uint32_t chained_checksum(const std::uint8_t *frame, std::size_t size, std::size_t checksum_offset,
+                               std::size_t header_size);
 
 // The transmitted range of one channel: min rounded down and max rounded up to binary16.
 struct ChannelRange {

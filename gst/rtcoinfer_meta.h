@@ -6,6 +6,9 @@
 //   a GstRtcoinferFeaturesMeta naming the setup the head computed it for.
 // application/x-rtcoinfer-frame: one coded feature frame per buffer (docs/wire-format.md),
 //   caps field model-id.
+// application/x-rtcoinfer-image: one image frame per buffer (docs/wire-format.md, "Image
+//   frames"): a PNG or JPEG camera image with its frame number, capture time and truth,
+//   from rtcoinfer-imageenc (the image-offload baseline).
 // GstRtcoinferTruthMeta: the ground-truth class of a video frame from a labeled source
 //   (rtcoinfer-datasetsrc); rtcoinfer-head copies it into the features meta and from there
 //   it rides inside the feature frame to the tail.
@@ -25,6 +28,7 @@ G_BEGIN_DECLS
 
 #define RTCOINFER_FEATURES_CAPS_NAME "application/x-rtcoinfer-features"
 #define RTCOINFER_FRAME_CAPS_NAME "application/x-rtcoinfer-frame"
+#define RTCOINFER_IMAGE_CAPS_NAME "application/x-rtcoinfer-image"
 
 typedef struct {
   GstMeta meta;

@@ -14,12 +14,25 @@
  * the next frame. Any raw video size is accepted and resized; a bundle that cannot be
  * loaded fails the state change with the reason.
  *
+ * With `mode=local` the head is the local-only baseline instead: it runs the whole model
+ * on the device and pushes results (application/x-ndjson, one JSON object per line, as
+ * rtcoinfer-tail writes them, with "setup": "local"), so nothing but results leaves the
+ * device. `compute-scale` emulates a slower device in either mode: after each frame the
+ * head stays busy for (scale - 1) times the inference time it measured, and frames a live
+ * source captured meanwhile are dropped and counted as `busy` (as a camera feeding a
+ * one-frame leaky queue would lose them).
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 videotestsrc num-buffers=30 ! videoconvert ! rtcoinfer-head model=models/zoo/fashion-mnist-swcnn.rcib \
  *     ! rtcoinfer-compress ! rtcoinfer-tail model=models/zoo/fashion-mnist-swcnn.rcib ! fdsink
  * ]| Classifies 30 test-pattern frames (resized to the model's 28x28 gray input) and
  * prints the JSON results.
+ * |[
+ * gst-launch-1.0 rtcoinfer-datasetsrc is-live=true num-buffers=300 ! rtcoinfer-head mode=local compute-scale=100 \
+ *     model=models/zoo/fashion-mnist-swcnn.rcib ! filesink location=local.jsonl
+ * ]| Local-only on a device 100 times slower than this one: most of the 300 frames are
+ * dropped as busy, the rest are answered on the device.
  */
 #include "gstrtcoinferhead.h"
 
@@ -31,8 +44,9 @@
 #include <string>
 
 #include "inference.h"
-#include "preprocess.h"
+#include "model_input.h"
 #include "model_loading.h"
+#include "result_output.h"
 #include "rtcoinfer_meta.h"
 #include "setup_event.h"
 
@@ -41,21 +55,29 @@ GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_head_debug);
 
 namespace {
 
+enum class HeadMode { Split = 0, Local = 1 };
+
 struct HeadState {
   // properties (object lock)
   std::string model_path;
   std::string setup_text;  // empty: the model's largest setup
   int threads = 0;
   std::optional<rtcoinfer::Setup> setup;  // resolved against the model
+  HeadMode mode = HeadMode::Split;
+  double compute_scale = 1.0;
+  int top_k = 5;
 
   // streaming thread
   std::unique_ptr<rtcoinfer::InferenceModel> model;
   GstVideoInfo vinfo;
   std::vector<float> input;
   cv::Mat rgb, resized;
+  HeadMode running_mode = HeadMode::Split;
+  std::optional<bool> live;  // upstream is live (asked once per run)
+  GstClockTime busy_until = 0;  // clock time the emulated slow device is busy until
 
   // statistics (object lock)
-  guint64 frames = 0, dropped = 0, seq = 0;
+  guint64 frames = 0, dropped = 0, busy = 0, seq = 0;
   double head_ms_total = 0;
 };
 
@@ -66,14 +88,25 @@ struct _GstRtcoinferHead {
   HeadState *state;
 };
 
-enum { PROP_0, PROP_MODEL, PROP_SETUP, PROP_THREADS, PROP_STATS };
+enum { PROP_0, PROP_MODEL, PROP_SETUP, PROP_THREADS, PROP_MODE, PROP_COMPUTE_SCALE, PROP_TOP_K, PROP_STATS };
 
 #define VIDEO_FORMATS "{ GRAY8, RGB, BGR, RGBA, BGRA, RGBx, BGRx, I420 }"
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(VIDEO_FORMATS)));
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
     "src", GST_PAD_SRC, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS(RTCOINFER_FEATURES_CAPS_NAME ", channels=(int)[1,256], height=(int)[1,256], width=(int)[1,256]"));
+    GST_STATIC_CAPS(RTCOINFER_FEATURES_CAPS_NAME ", channels=(int)[1,256], height=(int)[1,256], width=(int)[1,256]; "
+                    "application/x-ndjson"));
+
+GType gst_rtcoinfer_head_mode_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {int(HeadMode::Split), "Run the SW-CNN up to its partition layer and push the features", "split"},
+      {int(HeadMode::Local), "Local-only baseline: run the whole model and push results", "local"},
+      {0, nullptr, nullptr}};
+  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstRtcoinferHeadMode", values));
+  return type;
+}
 
 #define gst_rtcoinfer_head_parent_class parent_class
 G_DEFINE_TYPE_WITH_CODE(GstRtcoinferHead, gst_rtcoinfer_head, GST_TYPE_BASE_TRANSFORM,
@@ -97,9 +130,12 @@ static gboolean gst_rtcoinfer_head_start(GstBaseTransform *trans) {
   GST_OBJECT_LOCK(self);
   const std::string path = st->model_path, setup_text = st->setup_text;
   const int threads = st->threads;
-  st->frames = st->dropped = st->seq = 0;
+  st->frames = st->dropped = st->busy = st->seq = 0;
   st->head_ms_total = 0;
+  st->running_mode = st->mode;
   GST_OBJECT_UNLOCK(self);
+  st->live.reset();
+  st->busy_until = 0;
   st->model = rtcoinfer::load_model_for(GST_ELEMENT(self), path, threads);
   if (!st->model) return FALSE;
   auto setup = resolve_setup(self, setup_text);
@@ -120,12 +156,21 @@ static gboolean gst_rtcoinfer_head_stop(GstBaseTransform *trans) {
   return TRUE;
 }
 
+static HeadMode head_mode(GstRtcoinferHead *self) {
+  GST_OBJECT_LOCK(self);
+  const HeadMode mode = self->state->mode;
+  GST_OBJECT_UNLOCK(self);
+  return mode;
+}
+
 static GstCaps *gst_rtcoinfer_head_transform_caps(GstBaseTransform *trans, GstPadDirection direction, GstCaps *,
                                                   GstCaps *filter) {
   auto *self = GST_RTCOINFER_HEAD(trans);
   GstCaps *out;
   if (direction == GST_PAD_SRC) {
     out = gst_static_pad_template_get_caps(&sink_template);
+  } else if (head_mode(self) == HeadMode::Local) {
+    out = gst_caps_from_string("application/x-ndjson");
   } else if (self->state->model) {
     const auto &info = self->state->model->info();
     rtcoinfer::FeaturesFormat f{info.partition_channels, info.partition_height, info.partition_width,
@@ -232,34 +277,121 @@ static void to_model_color(const GstVideoFrame *frame, int channels, cv::Mat &ou
   }
 }
 
-static GstFlowReturn gst_rtcoinfer_head_transform(GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer *outbuf) {
-  auto *self = GST_RTCOINFER_HEAD(trans);
+// When a live source captured the buffer, on the pipeline clock; NONE for other sources.
+static GstClockTime capture_clock_time(GstRtcoinferHead *self, GstBuffer *buf) {
   HeadState *st = self->state;
-  const auto &info = st->model->info();
-  const auto &in = info.input;
-  const guint64 capture_us = rtcoinfer::realtime_us();
-  GST_OBJECT_LOCK(self);
-  const rtcoinfer::Setup setup = *st->setup;
-  GST_OBJECT_UNLOCK(self);
+  if (!st->live) {
+    GstQuery *q = gst_query_new_latency();
+    gboolean live = FALSE;
+    if (gst_pad_peer_query(GST_BASE_TRANSFORM_SINK_PAD(self), q)) gst_query_parse_latency(q, &live, nullptr, nullptr);
+    gst_query_unref(q);
+    st->live = live;
+  }
+  if (!*st->live || !GST_BUFFER_PTS_IS_VALID(buf)) return GST_CLOCK_TIME_NONE;
+  const GstSegment &segment = GST_BASE_TRANSFORM(self)->segment;
+  const GstClockTime running = gst_segment_to_running_time(&segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buf));
+  if (!GST_CLOCK_TIME_IS_VALID(running)) return GST_CLOCK_TIME_NONE;
+  return running + gst_element_get_base_time(GST_ELEMENT(self));
+}
 
+static GstClockTime clock_now(GstRtcoinferHead *self) {
+  GstClock *clock = gst_element_get_clock(GST_ELEMENT(self));
+  if (!clock) return GST_CLOCK_TIME_NONE;
+  const GstClockTime now = gst_clock_get_time(clock);
+  gst_object_unref(clock);
+  return now;
+}
+
+// The emulated slow device (compute-scale > 1): stays busy for (scale - 1) x the time the
+// real inference took, then remembers until when it was busy.
+static void emulate_slow_device(GstRtcoinferHead *self, double scale, double inference_ms) {
+  if (scale <= 1.0) return;
+  g_usleep(gulong((scale - 1.0) * inference_ms * 1000.0));
+  self->state->busy_until = clock_now(self);
+}
+
+// Everything before the inference: the busy check, the capture time, the model input.
+// Returns false (and counts why) when the frame is dropped.
+static bool prepare_input(GstRtcoinferHead *self, GstBuffer *inbuf, double scale, std::uint64_t &capture_us) {
+  HeadState *st = self->state;
+  capture_us = rtcoinfer::realtime_us();
+  const GstClockTime captured = capture_clock_time(self, inbuf), now = clock_now(self);
+  if (GST_CLOCK_TIME_IS_VALID(captured) && GST_CLOCK_TIME_IS_VALID(now) && captured < now)
+    capture_us -= (now - captured) / 1000;  // waited upstream (a queue, a busy head): part of the latency
+  if (scale > 1.0 && GST_CLOCK_TIME_IS_VALID(captured) && captured < st->busy_until) {
+    GST_OBJECT_LOCK(self);
+    st->busy++;
+    st->seq++;  // the frame keeps its number: downstream sees the gap
+    GST_OBJECT_UNLOCK(self);
+    GST_LOG_OBJECT(self, "dropped a frame captured while the emulated device was busy");
+    return false;
+  }
   GstVideoFrame frame;
   if (!gst_video_frame_map(&frame, &st->vinfo, inbuf, GST_MAP_READ)) {
     GST_OBJECT_LOCK(self);
     st->dropped++;
+    st->seq++;
     GST_OBJECT_UNLOCK(self);
     GST_ELEMENT_WARNING(self, STREAM, DECODE, ("Dropped a video frame that could not be mapped"), (nullptr));
-    return GST_BASE_TRANSFORM_FLOW_DROPPED;
+    return false;
   }
+  const auto &in = st->model->info().input;
   to_model_color(&frame, in.channels, st->rgb);
   gst_video_frame_unmap(&frame);
-  if (st->rgb.cols != in.width || st->rgb.rows != in.height) {
-    const bool shrink = st->rgb.cols > in.width || st->rgb.rows > in.height;
-    cv::resize(st->rgb, st->resized, cv::Size(in.width, in.height), 0, 0, shrink ? cv::INTER_AREA : cv::INTER_LINEAR);
-  } else {
-    st->resized = st->rgb;
+  rtcoinfer::fit_to_model(st->rgb, in, st->resized, st->input);
+  return true;
+}
+
+// Local mode: the whole model on the device; the result is the output buffer.
+static GstFlowReturn answer_locally(GstRtcoinferHead *self, GstBuffer *inbuf, GstBuffer **outbuf) {
+  HeadState *st = self->state;
+  GST_OBJECT_LOCK(self);
+  const double scale = st->compute_scale;
+  const int top_k = st->top_k;
+  GST_OBJECT_UNLOCK(self);
+  std::uint64_t capture_us = 0;
+  if (!prepare_input(self, inbuf, scale, capture_us)) return GST_BASE_TRANSFORM_FLOW_DROPPED;
+  const gint64 t0 = g_get_monotonic_time();
+  const std::vector<float> logits = st->model->full(st->input.data(), 1);
+  const double ms = (g_get_monotonic_time() - t0) / 1000.0;
+  if (logits.empty()) {
+    GST_ELEMENT_ERROR(self, LIBRARY, FAILED, ("Inference failed: %s", st->model->last_error().c_str()), (nullptr));
+    return GST_FLOW_ERROR;
   }
-  st->input.resize(std::size_t(in.width) * in.height * in.channels);
-  rtcoinfer::normalize_input(in, [&](int y) { return st->resized.ptr<std::uint8_t>(y); }, st->input.data());
+  emulate_slow_device(self, scale, ms);
+  rtcoinfer::FrameFacts facts;
+  facts.setup = "local";
+  if (const GstRtcoinferTruthMeta *truth = gst_buffer_get_rtcoinfer_truth_meta(inbuf))
+    if (truth->label >= 0) facts.truth = truth->label;
+  facts.latency_ms = double(rtcoinfer::realtime_us() - capture_us) / 1000.0;
+  GST_OBJECT_LOCK(self);
+  facts.seq = st->seq++;
+  st->frames++;
+  st->head_ms_total += ms;
+  GST_OBJECT_UNLOCK(self);
+  const rtcoinfer::Result result =
+      rtcoinfer::classify(logits, st->model->info(), top_k, facts, GST_BUFFER_PTS(inbuf));
+  *outbuf = rtcoinfer::emit_result(GST_ELEMENT(self), result, facts, inbuf);
+  return GST_FLOW_OK;
+}
+
+static GstFlowReturn gst_rtcoinfer_head_prepare_output_buffer(GstBaseTransform *trans, GstBuffer *inbuf,
+                                                              GstBuffer **outbuf) {
+  auto *self = GST_RTCOINFER_HEAD(trans);
+  if (self->state->running_mode == HeadMode::Local) return answer_locally(self, inbuf, outbuf);
+  return GST_BASE_TRANSFORM_CLASS(parent_class)->prepare_output_buffer(trans, inbuf, outbuf);
+}
+
+static GstFlowReturn gst_rtcoinfer_head_transform(GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer *outbuf) {
+  auto *self = GST_RTCOINFER_HEAD(trans);
+  HeadState *st = self->state;
+  if (st->running_mode == HeadMode::Local) return GST_FLOW_OK;  // answered in prepare_output_buffer
+  GST_OBJECT_LOCK(self);
+  const rtcoinfer::Setup setup = *st->setup;
+  const double scale = st->compute_scale;
+  GST_OBJECT_UNLOCK(self);
+  std::uint64_t capture_us = 0;
+  if (!prepare_input(self, inbuf, scale, capture_us)) return GST_BASE_TRANSFORM_FLOW_DROPPED;
 
   const gint64 t0 = g_get_monotonic_time();
   std::vector<float> features = st->model->head(st->input.data(), 1, setup.index);
@@ -271,6 +403,7 @@ static GstFlowReturn gst_rtcoinfer_head_transform(GstBaseTransform *trans, GstBu
   }
   std::memcpy(map.data, features.data(), std::min<gsize>(map.size, features.size() * sizeof(float)));
   gst_buffer_unmap(outbuf, &map);
+  emulate_slow_device(self, scale, ms);
 
   GstRtcoinferFeaturesMeta *meta = gst_buffer_add_rtcoinfer_features_meta(outbuf);
   meta->channels = setup.channels;
@@ -316,6 +449,21 @@ static void gst_rtcoinfer_head_set_property(GObject *object, guint prop_id, cons
       st->threads = g_value_get_int(value);
       GST_OBJECT_UNLOCK(self);
       break;
+    case PROP_MODE:
+      GST_OBJECT_LOCK(self);
+      st->mode = HeadMode(g_value_get_enum(value));
+      GST_OBJECT_UNLOCK(self);
+      break;
+    case PROP_COMPUTE_SCALE:
+      GST_OBJECT_LOCK(self);
+      st->compute_scale = g_value_get_double(value);
+      GST_OBJECT_UNLOCK(self);
+      break;
+    case PROP_TOP_K:
+      GST_OBJECT_LOCK(self);
+      st->top_k = g_value_get_int(value);
+      GST_OBJECT_UNLOCK(self);
+      break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
 }
@@ -328,9 +476,13 @@ static void gst_rtcoinfer_head_get_property(GObject *object, guint prop_id, GVal
     case PROP_MODEL: g_value_set_string(value, st->model_path.c_str()); break;
     case PROP_SETUP: g_value_set_string(value, st->setup ? st->setup->name().c_str() : st->setup_text.c_str()); break;
     case PROP_THREADS: g_value_set_int(value, st->threads); break;
+    case PROP_MODE: g_value_set_enum(value, int(st->mode)); break;
+    case PROP_COMPUTE_SCALE: g_value_set_double(value, st->compute_scale); break;
+    case PROP_TOP_K: g_value_set_int(value, st->top_k); break;
     case PROP_STATS:
       g_value_take_boxed(value, gst_structure_new("rtcoinfer-head-stats", "frames", G_TYPE_UINT64, st->frames,
-                                                  "dropped", G_TYPE_UINT64, st->dropped, "setup", G_TYPE_STRING,
+                                                  "dropped", G_TYPE_UINT64, st->dropped, "busy", G_TYPE_UINT64,
+                                                  st->busy, "setup", G_TYPE_STRING,
                                                   st->setup ? st->setup->name().c_str() : "", "mean-head-ms",
                                                   G_TYPE_DOUBLE, st->frames ? st->head_ms_total / st->frames : 0.0,
                                                   nullptr));
@@ -369,9 +521,25 @@ static void gst_rtcoinfer_head_class_init(GstRtcoinferHeadClass *klass) {
   g_object_class_install_property(gobject_class, PROP_THREADS,
       g_param_spec_int("threads", "Threads", "LibTorch intra-op threads, 1..256; 0 = LibTorch's default (all cores). "
                        "Process-wide in LibTorch", 0, 256, 0, rw));
+  g_object_class_install_property(gobject_class, PROP_MODE,
+      g_param_spec_enum("mode", "Mode", "split: run the SW-CNN up to its partition layer and push features (RTCoInfer); "
+                        "local: the local-only baseline, the whole model on the device, pushing JSON results "
+                        "(application/x-ndjson). Read when the element starts", GST_TYPE_RTCOINFER_HEAD_MODE,
+                        int(HeadMode::Split), rw));
+  g_object_class_install_property(gobject_class, PROP_COMPUTE_SCALE,
+      g_param_spec_double("compute-scale", "Compute scale", "Emulates a device this many times slower than this "
+                          "machine, 1..1000: after each frame the head stays busy for (scale - 1) x its measured "
+                          "inference time, and frames a live source captured meanwhile are dropped and counted as "
+                          "busy; 1 = no emulation. May change while PLAYING", 1.0, 1000.0, 1.0,
+                          GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING)));
+  g_object_class_install_property(gobject_class, PROP_TOP_K,
+      g_param_spec_int("top-k", "Top k", "mode=local: number of best classes listed in each result, 1..1000", 1, 1000,
+                       5, GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING)));
   g_object_class_install_property(gobject_class, PROP_STATS,
-      g_param_spec_boxed("stats", "Statistics", "Read-only: frames (pushed), dropped (unmappable input), setup "
-                         "(current), mean-head-ms (head inference per frame)", GST_TYPE_STRUCTURE,
+      g_param_spec_boxed("stats", "Statistics", "Read-only: frames (pushed: features, or results in local mode), "
+                         "dropped (unmappable input), busy (captured while the emulated slow device was busy, see "
+                         "compute-scale), setup (current), mean-head-ms (inference per frame: the head, or the whole "
+                         "model in local mode, as measured, before any emulated slowdown)", GST_TYPE_STRUCTURE,
                          GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
@@ -385,6 +553,7 @@ static void gst_rtcoinfer_head_class_init(GstRtcoinferHeadClass *klass) {
   trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_rtcoinfer_head_set_caps);
   trans_class->transform_size = GST_DEBUG_FUNCPTR(gst_rtcoinfer_head_transform_size);
   trans_class->src_event = GST_DEBUG_FUNCPTR(gst_rtcoinfer_head_src_event);
+  trans_class->prepare_output_buffer = GST_DEBUG_FUNCPTR(gst_rtcoinfer_head_prepare_output_buffer);
   trans_class->transform = GST_DEBUG_FUNCPTR(gst_rtcoinfer_head_transform);
   trans_class->passthrough_on_same_caps = FALSE;
 }

@@ -4,7 +4,9 @@
  *
  * The server half of RTCoInfer: parses and validates each feature frame, dequantizes
  * it and runs the rest of the SW-CNN with the BatchNorm statistics of the frame's own
- * setup. Each result leaves as one JSON object per line on the src pad
+ * setup. It also takes image frames from rtcoinfer-imageenc (the image-offload
+ * baseline): their PNG or JPEG image is decoded, resized to the model's input and run
+ * through the whole model. Each result leaves as one JSON object per line on the src pad
  * (application/x-ndjson), as an element message `rtcoinfer-result` on the bus, and as
  * a GstRtcoinferResultMeta on the output buffer. With `http-port` set, the results are
  * also served over HTTP from a thread of their own: recent results and stats as JSON, a
@@ -27,6 +29,10 @@
  * gst-launch-1.0 rtcoinfer-datasetsrc is-live=true ! rtcoinfer-head model=models/zoo/fashion-mnist-swcnn.rcib \
  *     ! rtcoinfer-compress ! rtcoinfer-tail model=models/zoo/fashion-mnist-swcnn.rcib http-port=8080 ! fakesink
  * ]| The same at camera pace, with the dashboard at http://127.0.0.1:8080/.
+ |[
+ * gst-launch-1.0 rtcoinfer-datasetsrc num-buffers=100 ! rtcoinfer-imageenc codec=png \
+ *     ! rtcoinfer-tail model=models/zoo/fashion-mnist-swcnn.rcib ! fdsink
+ * ]| Classifies PNG-offloaded images with the whole model (results say "setup": "png").
  */
 #include "gstrtcoinfertail.h"
 
@@ -39,9 +45,15 @@
 #include <string>
 #include <vector>
 
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
 #include "feature_frame.h"
+#include "image_frame.h"
 #include "inference.h"
+#include "model_input.h"
 #include "model_loading.h"
+#include "result_output.h"
 #include "results_service.h"
 #include "rtcoinfer_meta.h"
 
@@ -51,6 +63,8 @@ GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_tail_debug);
 namespace {
 
 constexpr std::size_t kLatencyWindow = 100000;
+// Offloaded images larger than this are refused before decoding (8-bit RGB: 48 MiB).
+constexpr std::size_t kMaxImagePixels = std::size_t(4096) * 4096;
 
 struct TailState {
   // properties (object lock)
@@ -65,7 +79,9 @@ struct TailState {
   // streaming thread
   std::unique_ptr<rtcoinfer::InferenceModel> model;
   rtcoinfer::FrameDecoder decoder;
-  std::vector<float> values;
+  std::vector<float> values;  // a feature frame, dequantized
+  std::vector<float> input;   // an offloaded image, as the model's input
+  cv::Mat resized;
   bool have_seq = false;
   guint64 last_seq = 0;
   std::unique_ptr<rtcoinfer::ResultsService> service;  // null unless http-port is set
@@ -104,8 +120,9 @@ enum {
   PROP_HTTP_TOKEN
 };
 
+#define TAIL_SINK_CAPS RTCOINFER_FRAME_CAPS_NAME "; " RTCOINFER_IMAGE_CAPS_NAME
 static GstStaticPadTemplate sink_template =
-    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(RTCOINFER_FRAME_CAPS_NAME));
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(TAIL_SINK_CAPS));
 static GstStaticPadTemplate src_template =
     GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS("application/x-ndjson"));
 
@@ -212,7 +229,7 @@ static gboolean gst_rtcoinfer_tail_stop(GstBaseTransform *trans) {
 
 static GstCaps *gst_rtcoinfer_tail_transform_caps(GstBaseTransform *, GstPadDirection direction, GstCaps *,
                                                   GstCaps *filter) {
-  GstCaps *out = gst_caps_from_string(direction == GST_PAD_SINK ? "application/x-ndjson" : RTCOINFER_FRAME_CAPS_NAME);
+  GstCaps *out = gst_caps_from_string(direction == GST_PAD_SINK ? "application/x-ndjson" : TAIL_SINK_CAPS);
   if (filter) {
     GstCaps *tmp = gst_caps_intersect_full(filter, out, GST_CAPS_INTERSECT_FIRST);
     gst_caps_unref(out);
@@ -257,11 +274,88 @@ static guint64 unwrap_seq(GstRtcoinferTail *self, guint16 seq) {
   return st->last_seq;
 }
 
+// What a received frame says about itself, read before any inference.
+struct Received {
+  rtcoinfer::FrameFacts facts;  // seq is unwrapped later
+  guint16 seq = 0;
+  guint32 capture_us = 0;
+  int setup_index = -1;  // feature frames: the setup's row in the bundle; -1: an image, st->input is ready
+};
+
+// A feature frame: validated, decoded into st->values and matched to a setup of the model.
+static bool read_feature_frame(GstRtcoinferTail *self, const guint8 *data, gsize size, Received &r) {
+  TailState *st = self->state;
+  const auto &info = st->model->info();
+  rtcoinfer::FrameHeader hdr;
+  rtcoinfer::FrameStatus status = rtcoinfer::FrameDecoder::parse_header(data, size, hdr);
+  if (status.ok() && hdr.model_id != info.frame_model_id) {
+    drop(self, "wrong-model",
+         "frame of model " + rtcoinfer::model_id_to_string(hdr.model_id) + ", this tail runs " +
+             rtcoinfer::model_id_to_string(info.frame_model_id) + " (" + info.model_id.substr(0, 16) + "...)");
+    return false;
+  }
+  if (status.ok()) status = st->decoder.decode(data, size, hdr, st->values);
+  if (!status.ok()) {
+    drop(self, "malformed", std::string(rtcoinfer::frame_error_name(status.error)) + ": " + status.message);
+    return false;
+  }
+  auto setup = info.setups.find(hdr.channels, hdr.bits);
+  if (!setup || hdr.height != info.partition_height || hdr.width != info.partition_width) {
+    drop(self, "malformed",
+         "frame shape " + std::to_string(hdr.channels) + "x" + std::to_string(hdr.height) + "x" +
+             std::to_string(hdr.width) + " at " + std::to_string(hdr.bits) + " bits is not a setup of this model");
+    return false;
+  }
+  r.seq = hdr.seq;
+  r.capture_us = hdr.capture_us;
+  r.setup_index = setup->index;
+  r.facts.setup = setup->name();
+  r.facts.channels = hdr.channels;
+  r.facts.bits = hdr.bits;
+  if (hdr.truth) r.facts.truth = *hdr.truth;
+  return true;
+}
+
+// An image frame (image offload): validated, decoded and made the model's input in st->input.
+static bool read_image_frame(GstRtcoinferTail *self, const guint8 *data, gsize size, Received &r) {
+  TailState *st = self->state;
+  const auto &in = st->model->info().input;
+  rtcoinfer::ImageFrameHeader hdr;
+  const rtcoinfer::FrameStatus status = rtcoinfer::parse_image_frame(data, size, hdr, kMaxImagePixels);
+  if (!status.ok()) {
+    drop(self, "malformed", std::string(rtcoinfer::frame_error_name(status.error)) + ": " + status.message);
+    return false;
+  }
+  const cv::Mat coded(1, int(hdr.payload_length), CV_8UC1, const_cast<guint8 *>(data + hdr.payload_offset));
+  cv::Mat image;
+  try {
+    image = cv::imdecode(coded, in.channels == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
+  } catch (const cv::Exception &e) {
+    GST_DEBUG_OBJECT(self, "imdecode: %s", e.what());
+  }
+  const char *codec = rtcoinfer::image_codec_name(hdr.codec);
+  if (image.empty() || image.cols != hdr.width || image.rows != hdr.height) {
+    drop(self, "malformed", std::string("the ") + codec + " image data does not decode to the " +
+                                std::to_string(hdr.width) + "x" + std::to_string(hdr.height) + " its header declares");
+    return false;
+  }
+  if (in.channels == 3) cv::cvtColor(image, image, cv::COLOR_BGR2RGB);
+  rtcoinfer::fit_to_model(image, in, st->resized, st->input);
+  r.seq = hdr.seq;
+  r.capture_us = hdr.capture_us;
+  r.facts.setup = codec;
+  if (hdr.truth) r.facts.truth = *hdr.truth;
+  return true;
+}
+
+static double ms_since_capture(guint32 capture_us) {
+  return gint32(guint32(rtcoinfer::realtime_us()) - capture_us) / 1000.0;
+}
+
 static GstFlowReturn gst_rtcoinfer_tail_prepare_output_buffer(GstBaseTransform *trans, GstBuffer *inbuf,
                                                               GstBuffer **outbuf) {
   auto *self = GST_RTCOINFER_TAIL(trans);
   TailState *st = self->state;
-  const auto &info = st->model->info();
   GST_OBJECT_LOCK(self);
   st->frames++;
   const int top_k = st->top_k;
@@ -273,120 +367,56 @@ static GstFlowReturn gst_rtcoinfer_tail_prepare_output_buffer(GstBaseTransform *
     drop(self, "malformed", "buffer could not be mapped");
     return GST_BASE_TRANSFORM_FLOW_DROPPED;
   }
-  rtcoinfer::FrameHeader hdr;
-  rtcoinfer::FrameStatus status = rtcoinfer::FrameDecoder::parse_header(map.data, map.size, hdr);
-  if (status.ok() && hdr.model_id != info.frame_model_id) {
-    gst_buffer_unmap(inbuf, &map);
-    drop(self, "wrong-model",
-         "frame of model " + rtcoinfer::model_id_to_string(hdr.model_id) + ", this tail runs " +
-             rtcoinfer::model_id_to_string(info.frame_model_id) + " (" + info.model_id.substr(0, 16) + "...)");
-    return GST_BASE_TRANSFORM_FLOW_DROPPED;
-  }
-  if (status.ok()) status = st->decoder.decode(map.data, map.size, hdr, st->values);
-  const gsize bytes = map.size;
+  Received r;
+  r.facts.bytes = map.size;
+  const bool image = map.size >= 2 && map.data[0] == rtcoinfer::ImageFrameLayout::kMagic0 &&
+                     map.data[1] == rtcoinfer::ImageFrameLayout::kMagic1;
+  const bool ok = image ? read_image_frame(self, map.data, map.size, r) : read_feature_frame(self, map.data, map.size, r);
   gst_buffer_unmap(inbuf, &map);
-  if (!status.ok()) {
-    drop(self, "malformed", std::string(rtcoinfer::frame_error_name(status.error)) + ": " + status.message);
-    return GST_BASE_TRANSFORM_FLOW_DROPPED;
-  }
-  auto setup = info.setups.find(hdr.channels, hdr.bits);
-  if (!setup || hdr.height != info.partition_height || hdr.width != info.partition_width) {
-    drop(self, "malformed",
-         "frame shape " + std::to_string(hdr.channels) + "x" + std::to_string(hdr.height) + "x" +
-             std::to_string(hdr.width) + " at " + std::to_string(hdr.bits) + " bits is not a setup of this model");
-    return GST_BASE_TRANSFORM_FLOW_DROPPED;
-  }
-  const guint64 seq = unwrap_seq(self, hdr.seq);
-  const double latency_now = [&] {
-    const gint32 us = gint32(guint32(rtcoinfer::realtime_us()) - hdr.capture_us);
-    return us / 1000.0;
-  }();
+  if (!ok) return GST_BASE_TRANSFORM_FLOW_DROPPED;
+
+  r.facts.seq = unwrap_seq(self, r.seq);
+  const double latency_now = ms_since_capture(r.capture_us);
   if (max_latency > 0 && latency_now > max_latency) {
-    drop(self, "late", "seq " + std::to_string(seq) + " is " + std::to_string(latency_now) + " ms old");
+    drop(self, "late", "seq " + std::to_string(r.facts.seq) + " is " + std::to_string(latency_now) + " ms old");
     return GST_BASE_TRANSFORM_FLOW_DROPPED;
   }
 
-  std::vector<float> logits = st->model->tail(st->values.data(), 1, hdr.channels, setup->index);
+  const std::vector<float> logits = image ? st->model->full(st->input.data(), 1)
+                                          : st->model->tail(st->values.data(), 1, r.facts.channels, r.setup_index);
   if (logits.empty()) {
-    drop(self, "malformed", "tail failed: " + st->model->last_error());
+    drop(self, "malformed", "inference failed: " + st->model->last_error());
     return GST_BASE_TRANSFORM_FLOW_DROPPED;
   }
-  // softmax and top-k
-  const float mx = *std::max_element(logits.begin(), logits.end());
-  std::vector<double> prob(logits.size());
-  double sum = 0;
-  for (std::size_t i = 0; i < logits.size(); ++i) sum += prob[i] = std::exp(double(logits[i] - mx));
-  for (auto &p : prob) p /= sum;
-  std::vector<int> order(prob.size());
-  std::iota(order.begin(), order.end(), 0);
-  const int k = std::min<int>(top_k, int(order.size()));
-  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int a, int b) { return prob[a] > prob[b]; });
-  const int best = order[0];
-  const double latency = gint32(guint32(rtcoinfer::realtime_us()) - hdr.capture_us) / 1000.0;
-  auto label_of = [&](int c) { return c < int(info.labels.size()) ? info.labels[c] : std::to_string(c); };
+  r.facts.latency_ms = ms_since_capture(r.capture_us);
+  const rtcoinfer::Result result =
+      rtcoinfer::classify(logits, st->model->info(), top_k, r.facts, GST_BUFFER_PTS(inbuf));
+  *outbuf = rtcoinfer::emit_result(GST_ELEMENT(self), result, r.facts, inbuf);
 
-  nlohmann::json j;
-  j["seq"] = seq;
-  j["pts"] = GST_BUFFER_PTS_IS_VALID(inbuf) ? nlohmann::json(GST_BUFFER_PTS(inbuf)) : nlohmann::json(nullptr);
-  j["setup"] = setup->name();
-  j["channels"] = hdr.channels;
-  j["bits"] = hdr.bits;
-  j["bytes"] = bytes;
-  j["class"] = best;
-  j["label"] = label_of(best);
-  j["score"] = prob[best];
-  nlohmann::json top = nlohmann::json::array();
-  for (int i = 0; i < k; ++i) top.push_back({{"class", order[i]}, {"label", label_of(order[i])}, {"score", prob[order[i]]}});
-  j["top_k"] = top;
-  if (hdr.truth) {
-    j["truth"] = *hdr.truth;
-    j["correct"] = *hdr.truth == best;
-  }
-  j["latency_ms"] = latency;
-  const std::string line = j.dump() + "\n";
-
-  *outbuf = gst_buffer_new_memdup(line.data(), line.size());
-  gst_buffer_copy_into(*outbuf, inbuf, GstBufferCopyFlags(GST_BUFFER_COPY_FLAGS | GST_BUFFER_COPY_TIMESTAMPS), 0, -1);
-  GstRtcoinferResultMeta *meta = gst_buffer_add_rtcoinfer_result_meta(*outbuf);
-  meta->seq = seq;
-  meta->class_index = best;
-  meta->score = float(prob[best]);
-  meta->truth = hdr.truth ? *hdr.truth : -1;
-  meta->channels = hdr.channels;
-  meta->bits = hdr.bits;
-  meta->latency_ms = latency;
-
-  GstStructure *msg = gst_structure_new(
-      "rtcoinfer-result", "seq", G_TYPE_UINT64, seq, "setup", G_TYPE_STRING, setup->name().c_str(), "channels",
-      G_TYPE_INT, hdr.channels, "bits", G_TYPE_INT, hdr.bits, "bytes", G_TYPE_UINT64, guint64(bytes), "class",
-      G_TYPE_INT, best, "label", G_TYPE_STRING, label_of(best).c_str(), "score", G_TYPE_DOUBLE, prob[best],
-      "truth", G_TYPE_INT, hdr.truth ? int(*hdr.truth) : -1, "latency-ms", G_TYPE_DOUBLE, latency, "json",
-      G_TYPE_STRING, j.dump().c_str(), nullptr);
-  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), msg));
-
+  const bool correct = r.facts.truth && *r.facts.truth == result.best;
   GST_OBJECT_LOCK(self);
   st->results++;
-  st->bytes += bytes;
-  st->per_setup[setup->name()]++;
-  if (hdr.truth) {
+  st->bytes += r.facts.bytes;
+  st->per_setup[r.facts.setup]++;
+  if (r.facts.truth) {
     st->with_truth++;
-    st->correct += *hdr.truth == best;
+    st->correct += correct;
   }
   if (st->latencies.size() < kLatencyWindow)
-    st->latencies.push_back(latency);
+    st->latencies.push_back(r.facts.latency_ms);
   else
-    st->latencies[st->latency_next++ % kLatencyWindow] = latency;
+    st->latencies[st->latency_next++ % kLatencyWindow] = r.facts.latency_ms;
   const guint64 missing = st->missing, restarts = st->restarts;
   GST_OBJECT_UNLOCK(self);
   if (st->service) {
     rtcoinfer::ResultEvent event;
-    event.seq = seq;
-    event.setup = setup->name();
-    event.bytes = bytes;
-    event.latency_ms = latency;
-    event.truth = hdr.truth ? int(*hdr.truth) : -1;
-    event.correct = hdr.truth && *hdr.truth == best;
-    event.json = j.dump();
+    event.seq = r.facts.seq;
+    event.setup = r.facts.setup;
+    event.bytes = r.facts.bytes;
+    event.latency_ms = r.facts.latency_ms;
+    event.truth = r.facts.truth ? *r.facts.truth : -1;
+    event.correct = correct;
+    event.json = result.json.dump();
     st->service->set_stream_counters(missing, restarts);
     st->service->publish_result(event);
   }

@@ -4,6 +4,7 @@
 #include "gstrtcoinferbottleneck.h"
 #include "gstrtcoinfercompress.h"
 #include "gstrtcoinferdatasetsrc.h"
+#include "gstrtcoinferimageenc.h"
 #ifdef RTCOINFER_HAVE_TORCH
 #include "gstrtcoinferhead.h"
 #include "gstrtcoinfermpcrate.h"
@@ -19,6 +20,7 @@ static gboolean plugin_init(GstPlugin *plugin) {
   ok |= GST_ELEMENT_REGISTER(rtcoinfer_compress, plugin);
   ok |= GST_ELEMENT_REGISTER(rtcoinfer_bottleneck, plugin);
   ok |= GST_ELEMENT_REGISTER(rtcoinfer_datasetsrc, plugin);
+  ok |= GST_ELEMENT_REGISTER(rtcoinfer_imageenc, plugin);
 #ifdef RTCOINFER_HAVE_TORCH
   ok |= GST_ELEMENT_REGISTER(rtcoinfer_head, plugin);
   ok |= GST_ELEMENT_REGISTER(rtcoinfer_mpcrate, plugin);

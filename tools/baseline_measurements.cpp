@@ -7,6 +7,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "image_frame.h"
 #include "preprocess.h"
 #include "progress.h"
 
@@ -88,7 +89,8 @@ Measurements measure(InferenceModel &model, const LabeledImages &test, const std
                                                      : std::vector<int>{cv::IMWRITE_PNG_COMPRESSION, 6};
           if (!cv::imencode(codec.jpeg ? ".jpg" : ".png", img, encoded, params))
             throw std::runtime_error("cannot encode a test image as " + codec.name);
-          bytes[v - 1] += double(encoded.size());
+          // what rtcoinfer-imageenc sends: the image in an image frame, truth label included
+          bytes[v - 1] += double(encoded.size() + ImageFrameLayout::kHeaderSize + ImageFrameLayout::kTruthBytes);
           img = cv::imdecode(encoded, cv::IMREAD_UNCHANGED);
           if (img.empty()) throw std::runtime_error("cannot decode a " + codec.name + " test image");
         }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "feature_frame.h"
+#include "image_frame.h"
 #include "labeled_images.h"
 #include "rtcoinfer_meta.h"
 #include "setup_event.h"
@@ -161,6 +162,90 @@ GST_START_TEST(test_tail_counts_malformed_and_foreign_frames) {
 }
 GST_END_TEST;
 
+// "imageenc ! tail": the image-offload baseline in one process.
+static void check_offload(const char *codec_props, const char *setup_name) {
+  auto data = open_fashion_mnist(kFashionMnistRoot, "test");
+  gchar *desc = g_strdup_printf("rtcoinfer-imageenc %s ! rtcoinfer-tail model=%s", codec_props, model_path().c_str());
+  GstHarness *h = gst_harness_new_parse(desc);
+  g_free(desc);
+  gst_harness_set_src_caps_str(h, "video/x-raw,format=GRAY8,width=28,height=28,framerate=30/1");
+  int correct = 0;
+  const int n = 40;
+  for (int i = 0; i < n; ++i) {
+    fail_unless_equals_int(gst_harness_push(h, gray_image_buffer(data->image(i), data->label(i))), GST_FLOW_OK);
+    nlohmann::json r = pull_result(h);
+    fail_unless(r["setup"] == setup_name, "%s", r.dump().c_str());
+    fail_unless_equals_int(r["seq"].get<int>(), i);
+    fail_unless_equals_int(r["truth"].get<int>(), data->label(i));
+    fail_unless(r["bytes"].get<int>() > 24 && r["channels"] == 0 && r["bits"] == 0, "%s", r.dump().c_str());
+    correct += r["correct"].get<bool>();
+  }
+  fail_unless(correct >= 32, "%s: only %d of %d correct", setup_name, correct, n);
+  gst_harness_teardown(h);
+}
+
+GST_START_TEST(test_tail_answers_png_images) { check_offload("codec=png", "png"); }
+GST_END_TEST;
+
+GST_START_TEST(test_tail_answers_jpeg_images) { check_offload("codec=jpeg quality=50", "jpeg"); }
+GST_END_TEST;
+
+static GstBuffer *image_frame_buffer(const std::vector<std::uint8_t> &image, int w, int h) {
+  ImageFrameParams p;
+  p.width = w;
+  p.height = h;
+  p.channels = 1;
+  std::vector<std::uint8_t> bytes;
+  fail_unless(encode_image_frame(p, image.data(), image.size(), bytes).ok());
+  return gst_buffer_new_memdup(bytes.data(), bytes.size());
+}
+
+GST_START_TEST(test_tail_counts_malformed_image_frames) {
+  gchar *desc = g_strdup_printf("rtcoinfer-tail model=%s", model_path().c_str());
+  GstHarness *h = gst_harness_new_parse(desc);
+  g_free(desc);
+  gst_harness_set_src_caps_str(h, RTCOINFER_IMAGE_CAPS_NAME);
+  GstElement *tail = gst_harness_find_element(h, "rtcoinfer-tail");
+  // a PNG signature and IHDR (28x28 gray) with no image data after them
+  const std::vector<std::uint8_t> header_only = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 'I',
+                                                 'H', 'D', 'R', 0, 0, 0, 28, 0, 0, 0, 28, 8, 0, 0, 0, 0, 0, 0, 0, 0};
+  fail_unless_equals_int(gst_harness_push(h, image_frame_buffer(header_only, 28, 28)), GST_FLOW_OK);
+  // the frame header and the PNG disagree on the size
+  fail_unless_equals_int(gst_harness_push(h, image_frame_buffer(header_only, 640, 480)), GST_FLOW_OK);
+  // a truncated frame: the magic, then nothing
+  GstBuffer *cut = gst_buffer_new_memdup("RI\x01", 3);
+  fail_unless_equals_int(gst_harness_push(h, cut), GST_FLOW_OK);
+  fail_unless_equals_int(gst_harness_buffers_in_queue(h), 0);
+  fail_unless_equals_int(drops_of(tail, "malformed"), 3);
+  gst_object_unref(tail);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_head_local_mode_answers_on_the_device) {
+  auto data = open_fashion_mnist(kFashionMnistRoot, "test");
+  gchar *desc = g_strdup_printf("rtcoinfer-head mode=local top-k=3 model=%s", model_path().c_str());
+  GstHarness *h = gst_harness_new_parse(desc);
+  g_free(desc);
+  gst_harness_set_src_caps_str(h, "video/x-raw,format=GRAY8,width=28,height=28,framerate=30/1");
+  GstCaps *caps = nullptr;
+  int correct = 0;
+  const int n = 40;
+  for (int i = 0; i < n; ++i) {
+    fail_unless_equals_int(gst_harness_push(h, gray_image_buffer(data->image(i), data->label(i))), GST_FLOW_OK);
+    nlohmann::json r = pull_result(h);
+    fail_unless(r["setup"] == "local" && r["bytes"] == 0 && r["top_k"].size() == 3, "%s", r.dump().c_str());
+    fail_unless_equals_int(r["seq"].get<int>(), i);
+    correct += r["correct"].get<bool>();
+  }
+  caps = gst_pad_get_current_caps(h->sinkpad);
+  fail_unless(gst_structure_has_name(gst_caps_get_structure(caps, 0), "application/x-ndjson"));
+  gst_caps_unref(caps);
+  fail_unless(correct >= 32, "only %d of %d correct", correct, n);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 static std::string start_error(const char *factory, const char *model) {
   GstElement *e = gst_element_factory_make(factory, nullptr);
   g_object_set(e, "model", model, nullptr);
@@ -220,6 +305,10 @@ static Suite *head_tail_suite(void) {
   tcase_add_test(tc, test_tail_counts_malformed_and_foreign_frames);
   tcase_add_test(tc, test_missing_and_corrupt_bundles_fail_with_a_reason);
   tcase_add_test(tc, test_head_refuses_caps_it_cannot_serve);
+  tcase_add_test(tc, test_tail_answers_png_images);
+  tcase_add_test(tc, test_tail_answers_jpeg_images);
+  tcase_add_test(tc, test_tail_counts_malformed_image_frames);
+  tcase_add_test(tc, test_head_local_mode_answers_on_the_device);
   return s;
 }
 
