@@ -20,7 +20,7 @@ using L = FrameLayout;
 constexpr std::size_t kOffMagic = 0, kOffVersion = 2, kOffFlags = 3, kOffModel = 4, kOffSeq = 8,
                       kOffCapture = 10, kOffChannels = 14, kOffHeight = 15, kOffWidth = 16,
                       kOffPayloadLen = 17, kOffChecksum = 20;
-constexpr std::uint8_t kFlagBitsMask = 0x0f, kFlagZstd = 0x10, kFlagTruth = 0x20, kFlagReserved = 0xc0;
+constexpr std::uint8_t kFlagBitsMask = 0x0f, kFlagZstd = 0x10, kFlagTruth = 0x20, kFlagSlice = 0x40, kFlagLastSlice = 0x80;
 
 using namespace le;
 
@@ -139,8 +139,10 @@ FrameStatus FrameEncoder::encode(const float *chw, int total_channels, int heigh
     return FrameStatus::failure(FrameError::BadShape,
                              "feature tensor " + dims(total_channels, height, width) +
                                  " is outside the wire format's 1..256 per dimension");
-  if (k < 1 || k > total_channels || bits < 1 || bits > 16)
+  const int first = params.slice ? params.slice->first_channel : 0;
+  if (k < 1 || first < 0 || first + k > total_channels || bits < 1 || bits > 16)
     return FrameStatus::failure(FrameError::BadSetup, "setup " + params.setup.name() +
+                                                       (first ? " from channel " + std::to_string(first) : "") +
                                                        " does not fit a " +
                                                        std::to_string(total_channels) +
                                                        "-channel feature tensor");
@@ -148,7 +150,7 @@ FrameStatus FrameEncoder::encode(const float *chw, int total_channels, int heigh
   const std::size_t raw_size = params.setup.packed_bytes(height, width);
   const std::uint32_t levels = params.setup.levels();
   const std::size_t prefix = L::kHeaderSize + L::kRangeBytesPerChannel * k +
-                             (params.truth ? L::kTruthBytes : 0);
+                             (params.truth ? L::kTruthBytes : 0) + (params.slice ? L::kSliceBytes : 0);
 
   auto &raw = impl_->raw;
   raw.resize(raw_size);
@@ -158,7 +160,7 @@ FrameStatus FrameEncoder::encode(const float *chw, int total_channels, int heigh
   if (bits != 8) impl_->codes.resize(plane);
   BitWriter writer(raw.data());
   for (int c = 0; c < k; ++c) {
-    const float *p = chw + std::size_t(c) * plane;
+    const float *p = chw + std::size_t(first + c) * plane;
     const Scan s = scan_channel(p, plane);
     if (!s.finite)
       return FrameStatus::failure(FrameError::NonFiniteInput,
@@ -185,7 +187,9 @@ FrameStatus FrameEncoder::encode(const float *chw, int total_channels, int heigh
     }
   }
   if (bits != 8 && bits != 16) writer.flush();
-  if (params.truth) put_u16(out.data() + prefix - L::kTruthBytes, *params.truth);
+  if (params.truth)
+    put_u16(out.data() + L::kHeaderSize + L::kRangeBytesPerChannel * k, *params.truth);
+  if (params.slice) out[prefix - L::kSliceBytes] = std::uint8_t(first);
 
   bool use_zstd = false;
   std::size_t payload = raw_size;
@@ -209,7 +213,8 @@ FrameStatus FrameEncoder::encode(const float *chw, int total_channels, int heigh
   h[kOffMagic] = L::kMagic0;
   h[kOffMagic + 1] = L::kMagic1;
   h[kOffVersion] = L::kVersion;
-  h[kOffFlags] = std::uint8_t((bits - 1) | (use_zstd ? kFlagZstd : 0) | (params.truth ? kFlagTruth : 0));
+  h[kOffFlags] = std::uint8_t((bits - 1) | (use_zstd ? kFlagZstd : 0) | (params.truth ? kFlagTruth : 0) |
+                              (params.slice ? kFlagSlice : 0) | (params.slice && params.slice->last ? kFlagLastSlice : 0));
   put_u32(h + kOffModel, params.model_id);
   put_u16(h + kOffSeq, params.seq);
   put_u32(h + kOffCapture, params.capture_us);
@@ -247,8 +252,8 @@ FrameStatus FrameDecoder::parse_header(const std::uint8_t *d, std::size_t size, 
                              "feature frame version " + std::to_string(h.version) +
                                  " is not supported (this build reads version 1)");
   const std::uint8_t flags = d[kOffFlags];
-  if (flags & kFlagReserved)
-    return FrameStatus::failure(FrameError::ReservedFlags, "reserved flag bits are set");
+  if ((flags & kFlagLastSlice) && !(flags & kFlagSlice))
+    return FrameStatus::failure(FrameError::ReservedFlags, "the last-slice flag is set on a frame that is no slice");
   h.bits = (flags & kFlagBitsMask) + 1;
   h.zstd = flags & kFlagZstd;
   h.model_id = get_u32(d + kOffModel);
@@ -259,8 +264,10 @@ FrameStatus FrameDecoder::parse_header(const std::uint8_t *d, std::size_t size, 
   h.width = d[kOffWidth] + 1;
   h.payload_length = get_u24(d + kOffPayloadLen);
   const bool has_truth = flags & kFlagTruth;
+  h.slice = flags & kFlagSlice;
+  h.last_slice = flags & kFlagLastSlice;
   const std::size_t prefix = L::kHeaderSize + L::kRangeBytesPerChannel * std::size_t(h.channels) +
-                             (has_truth ? L::kTruthBytes : 0);
+                             (has_truth ? L::kTruthBytes : 0) + (h.slice ? L::kSliceBytes : 0);
   h.total_size = prefix + h.payload_length;
   if (size < prefix)
     return FrameStatus::failure(FrameError::Truncated,
@@ -275,7 +282,13 @@ FrameStatus FrameDecoder::parse_header(const std::uint8_t *d, std::size_t size, 
   if (stored != frame_checksum(d, size))
     return FrameStatus::failure(FrameError::ChecksumMismatch, "checksum mismatch: frame is corrupt");
   h.truth.reset();
-  if (has_truth) h.truth = get_u16(d + prefix - L::kTruthBytes);
+  const std::uint8_t *after_ranges = d + L::kHeaderSize + L::kRangeBytesPerChannel * std::size_t(h.channels);
+  if (has_truth) h.truth = get_u16(after_ranges);
+  h.first_channel = h.slice ? d[prefix - L::kSliceBytes] : 0;
+  if (h.first_channel + h.channels > L::kMaxDim)
+    return FrameStatus::failure(FrameError::BadChannelRange,
+                                "slice of channels " + std::to_string(h.first_channel) + ".." +
+                                    std::to_string(h.first_channel + h.channels - 1) + " goes past channel 255");
   return {};
 }
 

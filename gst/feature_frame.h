@@ -24,6 +24,7 @@ struct FrameLayout {
   static constexpr std::size_t kHeaderSize = 24;
   static constexpr std::size_t kRangeBytesPerChannel = 4;
   static constexpr std::size_t kTruthBytes = 2;
+  static constexpr std::size_t kSliceBytes = 1;
   static constexpr std::uint8_t kMagic0 = 'R', kMagic1 = 'C';
   static constexpr std::uint8_t kVersion = 1;
   static constexpr int kMaxDim = 256;                  // channels, height, width
@@ -43,6 +44,10 @@ struct FrameHeader {
   int width = 0;
   std::uint32_t payload_length = 0;
   std::size_t total_size = 0;
+  // A slice (CLIO-style progressive sending) carries channels [first_channel,
+  // first_channel + channels) of its frame; `last_slice` marks the frame's final one.
+  bool slice = false, last_slice = false;
+  int first_channel = 0;
 
   std::uint32_t levels() const { return (1u << bits) - 1u; }
   std::size_t values() const { return std::size_t(channels) * height * width; }
@@ -103,6 +108,12 @@ struct EncodeParams {
   std::uint16_t seq = 0;
   std::uint32_t capture_us = 0;
   std::optional<std::uint16_t> truth;
+  // Set: encode channels [slice->first_channel, + setup.channels) as a slice.
+  struct Slice {
+    int first_channel = 0;
+    bool last = false;
+  };
+  std::optional<Slice> slice;
 };
 
 class FrameEncoder {
@@ -113,7 +124,8 @@ class FrameEncoder {
   FrameEncoder &operator=(const FrameEncoder &) = delete;
 
   // `chw` holds total_channels x height x width float32 values (the whole partition
-  // output); the first params.setup.channels channels are encoded into `out`.
+  // output); the first params.setup.channels channels are encoded into `out` (or, for a
+  // slice, that many from params.slice->first_channel on).
   FrameStatus encode(const float *chw, int total_channels, int height, int width,
                      const EncodeParams &params, std::vector<std::uint8_t> &out);
 

@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "bundle.h"
+#include "exit_net.h"
 
 namespace rtcoinfer {
 
@@ -14,6 +15,8 @@ struct InferenceModel::Impl {
   BundleInfo info;
   std::string error;
   int full_setup = 0;
+  ExitNet exit{nullptr};
+  int exit_setup = 0;  // the head's setup the exit was trained on: all channels, 16 bits
 };
 
 InferenceModel::InferenceModel() : impl_(std::make_unique<Impl>()) {}
@@ -151,6 +154,42 @@ std::vector<float> InferenceModel::full(const float *nchw, int batch) {
     torch::InferenceMode guard;
     auto x = torch::from_blob(const_cast<float *>(nchw), {batch, in.channels, in.height, in.width});
     return to_vector(impl_->net->forward_uncompressed(x, impl_->full_setup));
+  } catch (const std::exception &e) {
+    impl_->error = std::string(e.what()).substr(0, std::string(e.what()).find('\n'));
+    return {};
+  }
+}
+
+bool InferenceModel::load_exit(const std::string &exit_pt, std::string *error) {
+  const auto &info = impl_->info;
+  try {
+    const auto setup = info.setups.find(info.partition_channels, 16);
+    TORCH_CHECK(setup.has_value(), "the bundle has no uncompressed setup (", info.partition_channels,
+                "x16) for the exit");
+    ExitNet exit(info.partition_channels, int(info.labels.size()));
+    torch::serialize::InputArchive archive;
+    archive.load_from(exit_pt);
+    exit->load(archive);
+    exit->eval();
+    impl_->exit = exit;
+    impl_->exit_setup = setup->index;
+    return true;
+  } catch (const std::exception &e) {
+    if (error) *error = exit_pt + ": " + std::string(e.what()).substr(0, std::string(e.what()).find('\n'));
+    return false;
+  }
+}
+
+bool InferenceModel::has_exit() const { return !impl_->exit.is_empty(); }
+
+std::vector<float> InferenceModel::exit_logits(const float *nchw, int batch) {
+  const auto &in = impl_->info.input;
+  try {
+    TORCH_CHECK(has_exit(), "exit_logits: no exit loaded");
+    TORCH_CHECK(nchw && batch > 0, "exit_logits: empty batch");
+    torch::InferenceMode guard;
+    auto x = torch::from_blob(const_cast<float *>(nchw), {batch, in.channels, in.height, in.width});
+    return to_vector(impl_->exit->forward(impl_->net->head(x, impl_->exit_setup)));
   } catch (const std::exception &e) {
     impl_->error = std::string(e.what()).substr(0, std::string(e.what()).find('\n'));
     return {};

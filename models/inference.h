@@ -63,6 +63,15 @@ class InferenceModel {
   // The whole network without compression (largest setup's statistics): batch x classes.
   std::vector<float> full(const float *nchw, int batch);
 
+  // SPINN-style early exit: loads `exit_pt` (rtcoinfer-train exit's exit.pt for this
+  // bundle). Never throws; false with *error set when the file is missing or its weights
+  // do not fit this bundle's partition and classes.
+  bool load_exit(const std::string &exit_pt, std::string *error);
+  bool has_exit() const;
+  // nchw: batch x C x H x W normalized input. The head at the uncompressed setup (as the
+  // exit was trained), then the exit: batch x classes logits.
+  std::vector<float> exit_logits(const float *nchw, int batch);
+
   const std::string &last_error() const;
 
  private:

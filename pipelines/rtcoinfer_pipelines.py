@@ -41,13 +41,45 @@ def source_description(args):
     raise SystemExit("unknown --source %r (dataset, videotestsrc, v4l2[:DEV], file:PATH, rtsp://...)" % kind)
 
 
+# --policy of pipelines/device: the controller's and the evaluation's baselines.
+POLICY_HELP = ("none (the head's setup stays fixed), mpc, rate or fixed (rtcoinfer-mpcrate); the baselines: "
+               "offload:png, offload:jpeg[:Q] (send the image; the server runs the whole model), local (the whole "
+               "model on the device, nothing sent; see --compute-scale), spinn:T (early exit answers frames at "
+               "confidence >= T, the rest go at --setup; needs --exit), clio:B (B-bit progressive channel "
+               "slices, as many as the rate policy allows; the server answers at its slice deadline)")
+
+
+def parse_policy(text):
+    """(kind, parameter) of a --policy, or SystemExit naming the valid ones."""
+    kind, _, param = text.partition(":")
+    try:
+        if kind in ("none", "mpc", "rate", "fixed", "local") and not param:
+            return kind, None
+        if kind == "offload" and param == "png":
+            return "offload", ("png", 85)
+        if kind == "offload" and param.partition(":")[0] == "jpeg":
+            q = int(param.partition(":")[2] or 85)
+            if 1 <= q <= 100:
+                return "offload", ("jpeg", q)
+        if kind == "spinn" and 0.0 <= float(param) <= 1.0:
+            return "spinn", float(param)
+        if kind == "clio" and 1 <= int(param) <= 16:
+            return "clio", int(param)
+    except ValueError:
+        pass
+    raise SystemExit("unknown --policy %r: %s" % (text, POLICY_HELP))
+
+
 def rate_control_description(args):
-    """rtcoinfer-mpcrate between compress and the payloader, or nothing for --policy none."""
-    if args.policy == "none":
+    """rtcoinfer-mpcrate between compress and the payloader, or nothing without a controller."""
+    kind, param = parse_policy(args.policy)
+    if kind not in ("mpc", "rate", "fixed", "clio"):
         return ""
-    fixed = " setup=%s" % args.setup if args.policy == "fixed" and args.setup else ""
+    extra = " setup=%s" % args.setup if kind == "fixed" and args.setup else ""
+    if kind == "clio":  # CLIO-style: the rate policy picks how many B-bit slices to send
+        kind, extra = "rate", " clio-bits=%d" % param
     return ("! rtcoinfer-mpcrate name=rate model=%s policy=%s deadline=%g%s "
-            % (args.model, args.policy, args.deadline, fixed))
+            % (args.model, kind, args.deadline, extra))
 
 
 def link_description(args):
@@ -61,21 +93,46 @@ def link_description(args):
     return ""
 
 
+def slow_device_description(args):
+    """rtcoinfer-head's emulation of a slower device (--compute-scale, --compute-time)."""
+    return "compute-scale=%g compute-time=%g " % (getattr(args, "compute_scale", 1.0), getattr(args, "compute_time", 0.0))
+
+
+def encoder_description(args):
+    """Raw video in, what the policy sends out (feature frames or image frames)."""
+    kind, param = parse_policy(args.policy)
+    head = ("rtcoinfer-head name=head model={model} {setup} threads={threads} {slow}"
+            .format(model=args.model, setup="setup=%s" % args.setup if args.setup else "", threads=args.threads,
+                    slow=slow_device_description(args)))
+    if kind == "offload":
+        codec, quality = param
+        return "rtcoinfer-imageenc name=enc codec=%s quality=%d " % (codec, quality)
+    if kind == "spinn":
+        if not getattr(args, "exit", ""):
+            raise SystemExit("--policy spinn:T needs --exit (a folder written by rtcoinfer-train exit)")
+        head += "exit=%s exit-threshold=%g " % (args.exit, param)
+    out = head + "! rtcoinfer-compress name=compress entropy=%s " % args.entropy + rate_control_description(args)
+    if kind == "clio":
+        out += "! rtcoinfer-slicer name=slicer model=%s " % args.model
+    return out
+
+
 def device_description(args):
-    setup = "setup=%s" % args.setup if args.setup else ""
-    return (
-        "{src} ! queue max-size-buffers=4 ! videoconvert "
-        "! rtcoinfer-head name=head model={model} {setup} threads={threads} "
-        "! rtcoinfer-compress name=compress entropy={entropy} {rate}"
+    kind, _ = parse_policy(args.policy)
+    camera = "{src} ! queue name=camera max-size-buffers=4 ! videoconvert ! ".format(src=source_description(args))
+    if kind == "local":
+        return camera + ("rtcoinfer-head name=head mode=local model={model} threads={threads} {slow}"
+                         "! fakesink name=results sync=false async=false"
+                         .format(model=args.model, threads=args.threads, slow=slow_device_description(args)))
+    return camera + (
+        "{encoder}"
         "! rtpgstpay pt=96 mtu=1200 config-interval=1 "
         "! application/x-rtp,extmap-5=(string)\"{uri}\" ! rtp.send_rtp_sink_0 "
         "rtpbin name=rtp rtp-profile=avpf "
         "rtp.send_rtp_src_0 {link}! udpsink name=rtpsink host={server} port={port} sync=false async=false "
         "rtp.send_rtcp_src_0 ! udpsink name=rtcpsink host={server} port={rtcp} sync=false async=false "
         "udpsrc address={bind} port={rtcp_back} ! rtp.recv_rtcp_sink_0"
-    ).format(src=source_description(args), model=args.model, setup=setup, threads=args.threads,
-             entropy=args.entropy, rate=rate_control_description(args), uri=TWCC_URI,
-             link=link_description(args),
+    ).format(encoder=encoder_description(args), uri=TWCC_URI, link=link_description(args),
              server=args.server, port=args.port, rtcp=args.port + 1, bind=args.bind, rtcp_back=args.port + 5)
 
 
@@ -92,12 +149,14 @@ def server_description(args, link_rtpbin=True):
         "udpsrc address={bind} port={port} buffer-size=8388608 caps=\"{caps}\" ! rtp.recv_rtp_sink_0 "
         "rtpbin name=rtp rtp-profile=avpf latency={jitter} {link}"
         "rtpgstdepay name=depay ! rtcoinfer-tail name=tail model={model} threads={threads} max-latency={max_latency} "
+        "slice-deadline={slice_deadline} "
         "{http}! {sink} "
         "udpsrc address={bind} port={rtcp} ! rtp.recv_rtcp_sink_0 "
         "rtp.send_rtcp_src_0 ! udpsink host={device} port={rtcp_back} sync=false async=false"
     ).format(bind=args.bind, port=args.port, caps=RTP_CAPS.replace('"', '\\"'), jitter=args.jitter,
              link="! " if link_rtpbin else "",
-             model=args.model, threads=args.threads, max_latency=args.max_latency, http=http, sink=sink,
+             model=args.model, threads=args.threads, max_latency=args.max_latency,
+             slice_deadline=getattr(args, "slice_deadline", 140.0), http=http, sink=sink,
              rtcp=args.port + 1, device=args.device, rtcp_back=args.port + 5)
 
 
@@ -236,7 +295,16 @@ class Runner:
 
     def run(self):
         if self.pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
-            # the element's own error message (already printed) says why
+            # the element's own error message says why; the loop never ran, so print it here
+            bus = self.pipeline.get_bus()
+            while True:
+                msg = bus.pop_filtered(Gst.MessageType.ERROR)
+                if msg is None:
+                    break
+                self._on_message(bus, msg)
+            if self.error is None:
+                self.error = "the pipeline did not start"
+                print("ERROR: the pipeline did not start (no element said why)", file=sys.stderr)
             self.pipeline.set_state(Gst.State.NULL)
             return False
         self.loop.run()

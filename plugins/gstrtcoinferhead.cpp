@@ -17,10 +17,16 @@
  * With `mode=local` the head is the local-only baseline instead: it runs the whole model
  * on the device and pushes results (application/x-ndjson, one JSON object per line, as
  * rtcoinfer-tail writes them, with "setup": "local"), so nothing but results leaves the
- * device. `compute-scale` emulates a slower device in either mode: after each frame the
- * head stays busy for (scale - 1) times the inference time it measured, and frames a live
+ * device. `compute-scale` and `compute-time` emulate a slower device in either mode: after
+ * each frame the head stays busy for (scale - 1) times the inference time it measured, or
+ * until compute-time milliseconds have passed since the frame arrived, and frames a live
  * source captured meanwhile are dropped and counted as `busy` (as a camera feeding a
  * one-frame leaky queue would lose them).
+ *
+ * With `exit` set (a folder from `rtcoinfer-train exit`) the head is the SPINN-style
+ * baseline: each frame first goes through the early exit, and when its confidence
+ * reaches `exit-threshold` the answer is posted on the bus as an `rtcoinfer-result`
+ * message with "setup": "exit" and the frame is not sent; the others go on as features.
  *
  * ## Example launch line
  * |[
@@ -29,15 +35,16 @@
  * ]| Classifies 30 test-pattern frames (resized to the model's 28x28 gray input) and
  * prints the JSON results.
  * |[
- * gst-launch-1.0 rtcoinfer-datasetsrc is-live=true num-buffers=300 ! rtcoinfer-head mode=local compute-scale=100 \
+ * gst-launch-1.0 rtcoinfer-datasetsrc is-live=true num-buffers=300 ! rtcoinfer-head mode=local compute-time=200 \
  *     model=models/zoo/fashion-mnist-swcnn.rcib ! filesink location=local.jsonl
- * ]| Local-only on a device 100 times slower than this one: most of the 300 frames are
+ * ]| Local-only on a device that needs 200 ms per frame: about 6 of every 7 frames are
  * dropped as busy, the rest are answered on the device.
  */
 #include "gstrtcoinferhead.h"
 
 #include <gst/video/video.h>
 
+#include <algorithm>
 #include <memory>
 #include <opencv2/imgproc.hpp>
 #include <optional>
@@ -57,6 +64,13 @@ namespace {
 
 enum class HeadMode { Split = 0, Local = 1 };
 
+// The emulated slower device (compute-scale, compute-time).
+struct SlowDevice {
+  double scale = 1.0;    // times this machine's inference time
+  double time_ms = 0.0;  // at least this long per frame, from the frame's start; 0 = no floor
+  bool on() const { return scale > 1.0 || time_ms > 0.0; }
+};
+
 struct HeadState {
   // properties (object lock)
   std::string model_path;
@@ -64,8 +78,10 @@ struct HeadState {
   int threads = 0;
   std::optional<rtcoinfer::Setup> setup;  // resolved against the model
   HeadMode mode = HeadMode::Split;
-  double compute_scale = 1.0;
+  SlowDevice slow;
   int top_k = 5;
+  std::string exit_dir;  // empty: no early exit
+  double exit_threshold = 0.9;
 
   // streaming thread
   std::unique_ptr<rtcoinfer::InferenceModel> model;
@@ -75,9 +91,10 @@ struct HeadState {
   HeadMode running_mode = HeadMode::Split;
   std::optional<bool> live;  // upstream is live (asked once per run)
   GstClockTime busy_until = 0;  // clock time the emulated slow device is busy until
+  gint64 frame_start_us = 0;     // monotonic, when the current frame reached the head
 
   // statistics (object lock)
-  guint64 frames = 0, dropped = 0, busy = 0, seq = 0;
+  guint64 frames = 0, dropped = 0, busy = 0, exits = 0, seq = 0;
   double head_ms_total = 0;
 };
 
@@ -88,7 +105,19 @@ struct _GstRtcoinferHead {
   HeadState *state;
 };
 
-enum { PROP_0, PROP_MODEL, PROP_SETUP, PROP_THREADS, PROP_MODE, PROP_COMPUTE_SCALE, PROP_TOP_K, PROP_STATS };
+enum {
+  PROP_0,
+  PROP_MODEL,
+  PROP_SETUP,
+  PROP_THREADS,
+  PROP_MODE,
+  PROP_COMPUTE_SCALE,
+  PROP_COMPUTE_TIME,
+  PROP_TOP_K,
+  PROP_EXIT,
+  PROP_EXIT_THRESHOLD,
+  PROP_STATS
+};
 
 #define VIDEO_FORMATS "{ GRAY8, RGB, BGR, RGBA, BGRA, RGBx, BGRx, I420 }"
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
@@ -128,9 +157,9 @@ static gboolean gst_rtcoinfer_head_start(GstBaseTransform *trans) {
   auto *self = GST_RTCOINFER_HEAD(trans);
   HeadState *st = self->state;
   GST_OBJECT_LOCK(self);
-  const std::string path = st->model_path, setup_text = st->setup_text;
+  const std::string path = st->model_path, setup_text = st->setup_text, exit_dir = st->exit_dir;
   const int threads = st->threads;
-  st->frames = st->dropped = st->busy = st->seq = 0;
+  st->frames = st->dropped = st->busy = st->exits = st->seq = 0;
   st->head_ms_total = 0;
   st->running_mode = st->mode;
   GST_OBJECT_UNLOCK(self);
@@ -138,6 +167,10 @@ static gboolean gst_rtcoinfer_head_start(GstBaseTransform *trans) {
   st->busy_until = 0;
   st->model = rtcoinfer::load_model_for(GST_ELEMENT(self), path, threads);
   if (!st->model) return FALSE;
+  if (!exit_dir.empty() && !rtcoinfer::load_exit_for(GST_ELEMENT(self), *st->model, exit_dir)) {
+    st->model.reset();
+    return FALSE;
+  }
   auto setup = resolve_setup(self, setup_text);
   if (!setup) {
     GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Setup \"%s\" is not one of this model's setups", setup_text.c_str()),
@@ -302,23 +335,28 @@ static GstClockTime clock_now(GstRtcoinferHead *self) {
   return now;
 }
 
-// The emulated slow device (compute-scale > 1): stays busy for (scale - 1) x the time the
-// real inference took, then remembers until when it was busy.
-static void emulate_slow_device(GstRtcoinferHead *self, double scale, double inference_ms) {
-  if (scale <= 1.0) return;
-  g_usleep(gulong((scale - 1.0) * inference_ms * 1000.0));
+// The emulated slow device: stays busy for (scale - 1) x the time the real inference
+// took, and at least compute-time from the frame's start; then remembers until when.
+static void emulate_slow_device(GstRtcoinferHead *self, const SlowDevice &slow, double inference_ms) {
+  if (!slow.on()) return;
+  const gint64 now = g_get_monotonic_time();
+  const gint64 end = std::max(now + gint64((slow.scale - 1.0) * inference_ms * 1000.0),
+                              self->state->frame_start_us + gint64(slow.time_ms * 1000.0));
+  if (end > now) g_usleep(gulong(end - now));
   self->state->busy_until = clock_now(self);
 }
 
 // Everything before the inference: the busy check, the capture time, the model input.
 // Returns false (and counts why) when the frame is dropped.
-static bool prepare_input(GstRtcoinferHead *self, GstBuffer *inbuf, double scale, std::uint64_t &capture_us) {
+static bool prepare_input(GstRtcoinferHead *self, GstBuffer *inbuf, const SlowDevice &slow,
+                          std::uint64_t &capture_us) {
   HeadState *st = self->state;
+  st->frame_start_us = g_get_monotonic_time();
   capture_us = rtcoinfer::realtime_us();
   const GstClockTime captured = capture_clock_time(self, inbuf), now = clock_now(self);
   if (GST_CLOCK_TIME_IS_VALID(captured) && GST_CLOCK_TIME_IS_VALID(now) && captured < now)
     capture_us -= (now - captured) / 1000;  // waited upstream (a queue, a busy head): part of the latency
-  if (scale > 1.0 && GST_CLOCK_TIME_IS_VALID(captured) && captured < st->busy_until) {
+  if (slow.on() && GST_CLOCK_TIME_IS_VALID(captured) && captured < st->busy_until) {
     GST_OBJECT_LOCK(self);
     st->busy++;
     st->seq++;  // the frame keeps its number: downstream sees the gap
@@ -346,11 +384,11 @@ static bool prepare_input(GstRtcoinferHead *self, GstBuffer *inbuf, double scale
 static GstFlowReturn answer_locally(GstRtcoinferHead *self, GstBuffer *inbuf, GstBuffer **outbuf) {
   HeadState *st = self->state;
   GST_OBJECT_LOCK(self);
-  const double scale = st->compute_scale;
+  const SlowDevice slow = st->slow;
   const int top_k = st->top_k;
   GST_OBJECT_UNLOCK(self);
   std::uint64_t capture_us = 0;
-  if (!prepare_input(self, inbuf, scale, capture_us)) return GST_BASE_TRANSFORM_FLOW_DROPPED;
+  if (!prepare_input(self, inbuf, slow, capture_us)) return GST_BASE_TRANSFORM_FLOW_DROPPED;
   const gint64 t0 = g_get_monotonic_time();
   const std::vector<float> logits = st->model->full(st->input.data(), 1);
   const double ms = (g_get_monotonic_time() - t0) / 1000.0;
@@ -358,7 +396,7 @@ static GstFlowReturn answer_locally(GstRtcoinferHead *self, GstBuffer *inbuf, Gs
     GST_ELEMENT_ERROR(self, LIBRARY, FAILED, ("Inference failed: %s", st->model->last_error().c_str()), (nullptr));
     return GST_FLOW_ERROR;
   }
-  emulate_slow_device(self, scale, ms);
+  emulate_slow_device(self, slow, ms);
   rtcoinfer::FrameFacts facts;
   facts.setup = "local";
   if (const GstRtcoinferTruthMeta *truth = gst_buffer_get_rtcoinfer_truth_meta(inbuf))
@@ -375,6 +413,43 @@ static GstFlowReturn answer_locally(GstRtcoinferHead *self, GstBuffer *inbuf, Gs
   return GST_FLOW_OK;
 }
 
+enum class ExitOutcome { Continue, Answered, Failed };
+
+// SPINN-style: the early exit's answer, when it is at least exit-threshold confident,
+// goes out as an rtcoinfer-result message ("setup": "exit") and the frame is not sent.
+static ExitOutcome try_early_exit(GstRtcoinferHead *self, GstBuffer *inbuf, std::uint64_t capture_us,
+                                  const SlowDevice &slow) {
+  HeadState *st = self->state;
+  GST_OBJECT_LOCK(self);
+  const double threshold = st->exit_threshold;
+  const int top_k = st->top_k;
+  GST_OBJECT_UNLOCK(self);
+  const gint64 t0 = g_get_monotonic_time();
+  const std::vector<float> logits = st->model->exit_logits(st->input.data(), 1);
+  const double ms = (g_get_monotonic_time() - t0) / 1000.0;
+  if (logits.empty()) {
+    GST_ELEMENT_ERROR(self, LIBRARY, FAILED, ("Early exit failed: %s", st->model->last_error().c_str()), (nullptr));
+    return ExitOutcome::Failed;
+  }
+  rtcoinfer::FrameFacts facts;
+  facts.setup = "exit";
+  if (const GstRtcoinferTruthMeta *truth = gst_buffer_get_rtcoinfer_truth_meta(inbuf))
+    if (truth->label >= 0) facts.truth = truth->label;
+  rtcoinfer::Result result = rtcoinfer::classify(logits, st->model->info(), top_k, facts, GST_BUFFER_PTS(inbuf));
+  if (result.score < threshold) return ExitOutcome::Continue;
+  emulate_slow_device(self, slow, ms);
+  facts.latency_ms = double(rtcoinfer::realtime_us() - capture_us) / 1000.0;
+  GST_OBJECT_LOCK(self);
+  facts.seq = st->seq++;  // one numbering for every frame: the tail sees the exits as gaps
+  st->exits++;
+  st->head_ms_total += ms;
+  GST_OBJECT_UNLOCK(self);
+  result.json["seq"] = facts.seq;
+  result.json["latency_ms"] = facts.latency_ms;
+  rtcoinfer::post_result(GST_ELEMENT(self), result, facts);
+  return ExitOutcome::Answered;
+}
+
 static GstFlowReturn gst_rtcoinfer_head_prepare_output_buffer(GstBaseTransform *trans, GstBuffer *inbuf,
                                                               GstBuffer **outbuf) {
   auto *self = GST_RTCOINFER_HEAD(trans);
@@ -388,12 +463,17 @@ static GstFlowReturn gst_rtcoinfer_head_transform(GstBaseTransform *trans, GstBu
   if (st->running_mode == HeadMode::Local) return GST_FLOW_OK;  // answered in prepare_output_buffer
   GST_OBJECT_LOCK(self);
   const rtcoinfer::Setup setup = *st->setup;
-  const double scale = st->compute_scale;
+  const SlowDevice slow = st->slow;
   GST_OBJECT_UNLOCK(self);
   std::uint64_t capture_us = 0;
-  if (!prepare_input(self, inbuf, scale, capture_us)) return GST_BASE_TRANSFORM_FLOW_DROPPED;
+  if (!prepare_input(self, inbuf, slow, capture_us)) return GST_BASE_TRANSFORM_FLOW_DROPPED;
 
   const gint64 t0 = g_get_monotonic_time();
+  if (st->model->has_exit()) {
+    const ExitOutcome exit = try_early_exit(self, inbuf, capture_us, slow);
+    if (exit == ExitOutcome::Failed) return GST_FLOW_ERROR;
+    if (exit == ExitOutcome::Answered) return GST_BASE_TRANSFORM_FLOW_DROPPED;
+  }
   std::vector<float> features = st->model->head(st->input.data(), 1, setup.index);
   const double ms = (g_get_monotonic_time() - t0) / 1000.0;
   GstMapInfo map;
@@ -403,7 +483,7 @@ static GstFlowReturn gst_rtcoinfer_head_transform(GstBaseTransform *trans, GstBu
   }
   std::memcpy(map.data, features.data(), std::min<gsize>(map.size, features.size() * sizeof(float)));
   gst_buffer_unmap(outbuf, &map);
-  emulate_slow_device(self, scale, ms);
+  emulate_slow_device(self, slow, ms);
 
   GstRtcoinferFeaturesMeta *meta = gst_buffer_add_rtcoinfer_features_meta(outbuf);
   meta->channels = setup.channels;
@@ -456,12 +536,27 @@ static void gst_rtcoinfer_head_set_property(GObject *object, guint prop_id, cons
       break;
     case PROP_COMPUTE_SCALE:
       GST_OBJECT_LOCK(self);
-      st->compute_scale = g_value_get_double(value);
+      st->slow.scale = g_value_get_double(value);
       GST_OBJECT_UNLOCK(self);
       break;
     case PROP_TOP_K:
       GST_OBJECT_LOCK(self);
       st->top_k = g_value_get_int(value);
+      GST_OBJECT_UNLOCK(self);
+      break;
+    case PROP_COMPUTE_TIME:
+      GST_OBJECT_LOCK(self);
+      st->slow.time_ms = g_value_get_double(value);
+      GST_OBJECT_UNLOCK(self);
+      break;
+    case PROP_EXIT:
+      GST_OBJECT_LOCK(self);
+      st->exit_dir = g_value_get_string(value) ? g_value_get_string(value) : "";
+      GST_OBJECT_UNLOCK(self);
+      break;
+    case PROP_EXIT_THRESHOLD:
+      GST_OBJECT_LOCK(self);
+      st->exit_threshold = g_value_get_double(value);
       GST_OBJECT_UNLOCK(self);
       break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -477,12 +572,15 @@ static void gst_rtcoinfer_head_get_property(GObject *object, guint prop_id, GVal
     case PROP_SETUP: g_value_set_string(value, st->setup ? st->setup->name().c_str() : st->setup_text.c_str()); break;
     case PROP_THREADS: g_value_set_int(value, st->threads); break;
     case PROP_MODE: g_value_set_enum(value, int(st->mode)); break;
-    case PROP_COMPUTE_SCALE: g_value_set_double(value, st->compute_scale); break;
+    case PROP_COMPUTE_SCALE: g_value_set_double(value, st->slow.scale); break;
+    case PROP_COMPUTE_TIME: g_value_set_double(value, st->slow.time_ms); break;
     case PROP_TOP_K: g_value_set_int(value, st->top_k); break;
+    case PROP_EXIT: g_value_set_string(value, st->exit_dir.empty() ? nullptr : st->exit_dir.c_str()); break;
+    case PROP_EXIT_THRESHOLD: g_value_set_double(value, st->exit_threshold); break;
     case PROP_STATS:
       g_value_take_boxed(value, gst_structure_new("rtcoinfer-head-stats", "frames", G_TYPE_UINT64, st->frames,
                                                   "dropped", G_TYPE_UINT64, st->dropped, "busy", G_TYPE_UINT64,
-                                                  st->busy, "setup", G_TYPE_STRING,
+                                                  st->busy, "exits", G_TYPE_UINT64, st->exits, "setup", G_TYPE_STRING,
                                                   st->setup ? st->setup->name().c_str() : "", "mean-head-ms",
                                                   G_TYPE_DOUBLE, st->frames ? st->head_ms_total / st->frames : 0.0,
                                                   nullptr));
@@ -532,13 +630,30 @@ static void gst_rtcoinfer_head_class_init(GstRtcoinferHeadClass *klass) {
                           "inference time, and frames a live source captured meanwhile are dropped and counted as "
                           "busy; 1 = no emulation. May change while PLAYING", 1.0, 1000.0, 1.0,
                           GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING)));
+  g_object_class_install_property(gobject_class, PROP_COMPUTE_TIME,
+      g_param_spec_double("compute-time", "Compute time", "Emulates a device that needs this many milliseconds per "
+                          "frame, 0..100000: the head stays busy that long from the frame's arrival (or longer, if "
+                          "the real work or compute-scale takes longer), dropping frames captured meanwhile as busy, "
+                          "as compute-scale does; 0 = no floor. Unlike compute-scale it does not follow this "
+                          "machine's load. May change while PLAYING", 0.0, 100000.0, 0.0,
+                          GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING)));
   g_object_class_install_property(gobject_class, PROP_TOP_K,
       g_param_spec_int("top-k", "Top k", "mode=local: number of best classes listed in each result, 1..1000", 1, 1000,
                        5, GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING)));
+  g_object_class_install_property(gobject_class, PROP_EXIT,
+      g_param_spec_string("exit", "Early exit", "SPINN-style baseline, mode=split: folder written by rtcoinfer-train "
+                          "exit for this bundle (exit.json, exit.pt). Each frame first goes through the exit; when "
+                          "its confidence reaches exit-threshold the answer is posted as an rtcoinfer-result "
+                          "message (\"setup\": \"exit\") and nothing is sent. Unset = no exit. Loaded when the "
+                          "element starts", nullptr, rw));
+  g_object_class_install_property(gobject_class, PROP_EXIT_THRESHOLD,
+      g_param_spec_double("exit-threshold", "Exit threshold", "Softmax confidence, 0..1, at which the early exit "
+                          "answers a frame on the device (see exit). May change while PLAYING", 0.0, 1.0, 0.9,
+                          GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING)));
   g_object_class_install_property(gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics", "Read-only: frames (pushed: features, or results in local mode), "
                          "dropped (unmappable input), busy (captured while the emulated slow device was busy, see "
-                         "compute-scale), setup (current), mean-head-ms (inference per frame: the head, or the whole "
+                         "compute-scale), exits (answered by the early exit, not sent), setup (current), mean-head-ms (inference per frame: the head, or the whole "
                          "model in local mode, as measured, before any emulated slowdown)", GST_TYPE_STRUCTURE,
                          GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 

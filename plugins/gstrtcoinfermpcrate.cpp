@@ -39,6 +39,7 @@
  */
 #include "gstrtcoinfermpcrate.h"
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -62,6 +63,7 @@ namespace {
 struct RateState {
   // properties (object lock)
   std::string model_path, fixed_text, min_text, max_text;
+  int clio_bits = 0;
   rtcoinfer::MpcConfig cfg;
 
   // streaming thread / event thread (object lock)
@@ -78,7 +80,7 @@ struct _GstRtcoinferMpcRate {
 };
 
 enum { PROP_0, PROP_MODEL, PROP_POLICY, PROP_DEADLINE, PROP_HORIZON, PROP_SETUP, PROP_SWITCH_PENALTY,
-       PROP_MIN_SETUP, PROP_MAX_SETUP, PROP_SERVER_LATENCY, PROP_MARGIN, PROP_STATS };
+       PROP_MIN_SETUP, PROP_MAX_SETUP, PROP_SERVER_LATENCY, PROP_MARGIN, PROP_CLIO_BITS, PROP_STATS };
 
 #define DEFAULT_SERVER_LATENCY_MS 30.0
 
@@ -109,6 +111,7 @@ static gboolean gst_rtcoinfer_mpc_rate_start(GstBaseTransform *trans) {
   RateState *st = self->state;
   GST_OBJECT_LOCK(self);
   const std::string path = st->model_path, fixed = st->fixed_text, lo = st->min_text, hi = st->max_text;
+  const int clio_bits = st->clio_bits;
   rtcoinfer::MpcConfig cfg = st->cfg;
   GST_OBJECT_UNLOCK(self);
   // the controller needs the bundle's per-setup accuracy and bytes table
@@ -135,10 +138,19 @@ static gboolean gst_rtcoinfer_mpc_rate_start(GstBaseTransform *trans) {
     }
     if (lo_s && s.bytes < bytes_of(*lo_s)) continue;
     if (hi_s && s.bytes > bytes_of(*hi_s)) continue;
+    if (clio_bits && s.setup.bits != clio_bits) continue;
     profiles.push_back({s.setup, s.top1, s.bytes});
   }
+  if (clio_bits) {
+    // rtcoinfer-slicer sends setup i (by channels) as i + 1 slices: one more frame
+    // header for each, as the simulation counts them
+    std::sort(profiles.begin(), profiles.end(), [](const auto &a, const auto &b) {
+      return a.setup.channels < b.setup.channels;
+    });
+    for (std::size_t i = 0; i < profiles.size(); ++i) profiles[i].bytes += double(rtcoinfer::FrameLayout::kHeaderSize * i);
+  }
   if (profiles.empty()) {
-    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("min-setup/max-setup leave no setup to choose from"), (nullptr));
+    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("min-setup, max-setup and clio-bits leave no setup to choose from"), (nullptr));
     return FALSE;
   }
   if (cfg.policy == Policy::Fixed) {
@@ -397,6 +409,7 @@ static void gst_rtcoinfer_mpc_rate_set_property(GObject *object, guint prop_id, 
     case PROP_MAX_SETUP: st->max_text = str(); break;
     case PROP_SERVER_LATENCY: st->cfg.tail_s = g_value_get_double(value) / 1000.0; break;
     case PROP_MARGIN: st->cfg.margin_s = g_value_get_double(value) / 1000.0; break;
+    case PROP_CLIO_BITS: st->clio_bits = g_value_get_int(value); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
   // deadline, horizon, switch penalty, server latency and margin apply to a running controller at once
@@ -432,6 +445,7 @@ static void gst_rtcoinfer_mpc_rate_get_property(GObject *object, guint prop_id, 
     case PROP_MAX_SETUP: g_value_set_string(value, st->max_text.c_str()); break;
     case PROP_SERVER_LATENCY: g_value_set_double(value, st->cfg.tail_s * 1000.0); break;
     case PROP_MARGIN: g_value_set_double(value, st->cfg.margin_s * 1000.0); break;
+    case PROP_CLIO_BITS: g_value_set_int(value, st->clio_bits); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
   GST_OBJECT_UNLOCK(self);
@@ -494,6 +508,12 @@ static void gst_rtcoinfer_mpc_rate_class_init(GstRtcoinferMpcRateClass *klass) {
                           "after its last packet arrives: receiver jitterbuffer plus tail inference. Part of the "
                           "predicted latency. May change while PLAYING", 0, 10000, DEFAULT_SERVER_LATENCY_MS,
                           rw_playing));
+  g_object_class_install_property(gobject_class, PROP_CLIO_BITS,
+      g_param_spec_int("clio-bits", "CLIO-style bits", "CLIO-style baseline, with rtcoinfer-slicer after this "
+                       "element: choose only among the setups of this many bits, 1..16, counting each as the "
+                       "progressive slices the slicer sends (one more 24-byte frame header per slice); 0 = every "
+                       "setup, unsliced. Read when the element starts", 0, 16, 0,
+                       GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
   g_object_class_install_property(gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics", "Read-only: frames, skips, switches, feedback (TWCC events), probes (frames planned with a raised "
                          "forecast because no rate sample came for a while), setup "

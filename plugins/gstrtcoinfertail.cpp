@@ -37,9 +37,13 @@
 #include "gstrtcoinfertail.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <string>
@@ -56,6 +60,7 @@
 #include "result_output.h"
 #include "results_service.h"
 #include "rtcoinfer_meta.h"
+#include "slice_assembler.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_tail_debug);
 #define GST_CAT_DEFAULT gst_rtcoinfer_tail_debug
@@ -75,6 +80,7 @@ struct TailState {
   int http_port = 0;
   std::string http_address = "127.0.0.1";
   std::string http_token;
+  double slice_deadline_ms = 140;
 
   // streaming thread
   std::unique_ptr<rtcoinfer::InferenceModel> model;
@@ -85,6 +91,16 @@ struct TailState {
   bool have_seq = false;
   guint64 last_seq = 0;
   std::unique_ptr<rtcoinfer::ResultsService> service;  // null unless http-port is set
+
+  // CLIO-style slices: the streaming thread adds them, the deadline thread answers the
+  // frames whose deadline passed (slice_mutex guards the assembler; both threads hold the
+  // sink pad's stream lock while they run the model and push)
+  std::unique_ptr<rtcoinfer::SliceAssembler> slices;
+  std::mutex slice_mutex;
+  std::condition_variable slice_cv;
+  std::thread deadline_thread;
+  bool stopping = false;
+  std::uint64_t evicted_counted = 0;
 
   // statistics (object lock)
   guint64 frames = 0, results = 0, missing = 0, restarts = 0, with_truth = 0, correct = 0, bytes = 0;
@@ -114,6 +130,7 @@ enum {
   PROP_TOP_K,
   PROP_THREADS,
   PROP_MAX_LATENCY,
+  PROP_SLICE_DEADLINE,
   PROP_STATS,
   PROP_HTTP_PORT,
   PROP_HTTP_ADDRESS,
@@ -151,7 +168,7 @@ static GstStructure *build_stats(GstRtcoinferTail *self) {
   GST_OBJECT_LOCK(self);
   GstStructure *drops = gst_structure_new_empty("drops");
   guint64 dropped = 0;
-  for (const char *reason : {"malformed", "wrong-model", "late"}) {
+  for (const char *reason : {"malformed", "wrong-model", "late", "incomplete"}) {
     auto it = st->drops.find(reason);
     const guint64 n = it == st->drops.end() ? 0 : it->second;
     dropped += n;
@@ -198,6 +215,8 @@ static bool start_service(GstRtcoinferTail *self, const rtcoinfer::ResultsServic
   return true;
 }
 
+static void deadline_loop(GstRtcoinferTail *self);
+
 static gboolean gst_rtcoinfer_tail_start(GstBaseTransform *trans) {
   auto *self = GST_RTCOINFER_TAIL(trans);
   TailState *st = self->state;
@@ -218,12 +237,27 @@ static gboolean gst_rtcoinfer_tail_start(GstBaseTransform *trans) {
   std::string bundle_file;
   st->model = rtcoinfer::load_model_for(GST_ELEMENT(self), path, threads, &bundle_file);
   if (!st->model) return FALSE;
-  return http.port == 0 || start_service(self, http, bundle_file);
+  if (http.port != 0 && !start_service(self, http, bundle_file)) return FALSE;
+  const auto &info = st->model->info();
+  st->slices = std::make_unique<rtcoinfer::SliceAssembler>(info.partition_channels, info.partition_height,
+                                                           info.partition_width);
+  st->evicted_counted = 0;
+  st->stopping = false;
+  st->deadline_thread = std::thread(deadline_loop, self);
+  return TRUE;
 }
 
 static gboolean gst_rtcoinfer_tail_stop(GstBaseTransform *trans) {
-  GST_RTCOINFER_TAIL(trans)->state->service.reset();  // joins the HTTP thread
-  GST_RTCOINFER_TAIL(trans)->state->model.reset();
+  TailState *st = GST_RTCOINFER_TAIL(trans)->state;
+  {
+    std::lock_guard<std::mutex> lock(st->slice_mutex);
+    st->stopping = true;
+  }
+  st->slice_cv.notify_all();
+  if (st->deadline_thread.joinable()) st->deadline_thread.join();
+  st->slices.reset();
+  st->service.reset();  // joins the HTTP thread
+  st->model.reset();
   return TRUE;
 }
 
@@ -252,7 +286,8 @@ static gboolean gst_rtcoinfer_tail_set_caps(GstBaseTransform *trans, GstCaps *in
 
 // 16-bit wire sequence numbers -> 64-bit, counting gaps; a jump backwards by more than
 // half the space means the sender restarted.
-static guint64 unwrap_seq(GstRtcoinferTail *self, guint16 seq) {
+// `slice`: the frame may repeat the previous sequence number (its slices share one).
+static guint64 unwrap_seq(GstRtcoinferTail *self, guint16 seq, bool slice) {
   TailState *st = self->state;
   if (!st->have_seq) {
     st->have_seq = true;
@@ -260,6 +295,7 @@ static guint64 unwrap_seq(GstRtcoinferTail *self, guint16 seq) {
     return seq;
   }
   const gint16 delta = gint16(guint16(seq - guint16(st->last_seq)));
+  if (delta == 0 && slice) return st->last_seq;
   GST_OBJECT_LOCK(self);
   if (delta > 0) {
     st->missing += guint64(delta - 1);
@@ -280,6 +316,7 @@ struct Received {
   guint16 seq = 0;
   guint32 capture_us = 0;
   int setup_index = -1;  // feature frames: the setup's row in the bundle; -1: an image, st->input is ready
+  std::optional<rtcoinfer::FrameHeader> slice;  // a CLIO-style slice: its header (values in st->values)
 };
 
 // A feature frame: validated, decoded into st->values and matched to a setup of the model.
@@ -298,6 +335,12 @@ static bool read_feature_frame(GstRtcoinferTail *self, const guint8 *data, gsize
   if (!status.ok()) {
     drop(self, "malformed", std::string(rtcoinfer::frame_error_name(status.error)) + ": " + status.message);
     return false;
+  }
+  r.seq = hdr.seq;
+  r.capture_us = hdr.capture_us;
+  if (hdr.slice) {  // checked against the partition when the assembler takes it
+    r.slice = hdr;
+    return true;
   }
   auto setup = info.setups.find(hdr.channels, hdr.bits);
   if (!setup || hdr.height != info.partition_height || hdr.width != info.partition_width) {
@@ -352,6 +395,158 @@ static double ms_since_capture(guint32 capture_us) {
   return gint32(guint32(rtcoinfer::realtime_us()) - capture_us) / 1000.0;
 }
 
+// Counts a result in the stats and hands it to the results service.
+static void record_result(GstRtcoinferTail *self, const rtcoinfer::FrameFacts &facts,
+                          const rtcoinfer::Result &result) {
+  TailState *st = self->state;
+  const bool correct = facts.truth && *facts.truth == result.best;
+  GST_OBJECT_LOCK(self);
+  st->results++;
+  st->bytes += facts.bytes;
+  st->per_setup[facts.setup]++;
+  if (facts.truth) {
+    st->with_truth++;
+    st->correct += correct;
+  }
+  if (st->latencies.size() < kLatencyWindow)
+    st->latencies.push_back(facts.latency_ms);
+  else
+    st->latencies[st->latency_next++ % kLatencyWindow] = facts.latency_ms;
+  const guint64 missing = st->missing, restarts = st->restarts;
+  GST_OBJECT_UNLOCK(self);
+  if (st->service) {
+    rtcoinfer::ResultEvent event;
+    event.seq = facts.seq;
+    event.setup = facts.setup;
+    event.bytes = facts.bytes;
+    event.latency_ms = facts.latency_ms;
+    event.truth = facts.truth ? *facts.truth : -1;
+    event.correct = correct;
+    event.json = result.json.dump();
+    st->service->set_stream_counters(missing, restarts);
+    st->service->publish_result(event);
+  }
+}
+
+static double monotonic_s() { return double(g_get_monotonic_time()) / 1e6; }
+
+// A sliced frame's answer from the longest prefix of channels that arrived: the largest
+// setup of its bit depth that the prefix covers. Null (counted as incomplete) without one.
+// Called with the sink pad's stream lock held.
+static GstBuffer *answer_slices(GstRtcoinferTail *self, rtcoinfer::SliceAssembler::Frame &f) {
+  TailState *st = self->state;
+  const auto &info = st->model->info();
+  std::optional<rtcoinfer::Setup> setup;
+  for (const auto &s : info.setups.all())
+    if (s.bits == f.bits && s.channels <= f.prefix && (!setup || s.channels > setup->channels)) setup = s;
+  if (!setup) {
+    drop(self, "incomplete", "frame " + std::to_string(f.seq) + ": its first slice did not arrive in time (" +
+                                 std::to_string(f.slices) + " slices did)");
+    return nullptr;
+  }
+  const std::vector<float> logits = st->model->tail(f.values.data(), 1, setup->channels, setup->index);
+  if (logits.empty()) {
+    drop(self, "malformed", "inference failed: " + st->model->last_error());
+    return nullptr;
+  }
+  rtcoinfer::FrameFacts facts;
+  facts.seq = f.seq;
+  facts.setup = setup->name();
+  facts.channels = setup->channels;
+  facts.bits = setup->bits;
+  facts.bytes = f.bytes;
+  if (f.truth) facts.truth = *f.truth;
+  facts.latency_ms = ms_since_capture(f.capture_us);
+  GST_OBJECT_LOCK(self);
+  const int top_k = st->top_k;
+  GST_OBJECT_UNLOCK(self);
+  const rtcoinfer::Result result = rtcoinfer::classify(logits, info, top_k, facts, GST_CLOCK_TIME_NONE);
+  GstBuffer *out = rtcoinfer::emit_result(GST_ELEMENT(self), result, facts, nullptr);
+  record_result(self, facts, result);
+  return out;
+}
+
+// Answers (and pushes) frames taken from the assembler; stream lock held.
+static void push_sliced_answers(GstRtcoinferTail *self, std::vector<rtcoinfer::SliceAssembler::Frame> frames) {
+  for (auto &f : frames) {
+    GstBuffer *out = answer_slices(self, f);
+    if (out) {
+      const GstFlowReturn ret = gst_pad_push(GST_BASE_TRANSFORM_SRC_PAD(self), out);
+      if (ret != GST_FLOW_OK) GST_DEBUG_OBJECT(self, "pushing a sliced frame's result: %s", gst_flow_get_name(ret));
+    }
+  }
+}
+
+// Counts frames the assembler had to forget (too many unfinished); slice_mutex held.
+static void count_evicted(GstRtcoinferTail *self) {
+  TailState *st = self->state;
+  while (st->evicted_counted < st->slices->evicted()) {
+    st->evicted_counted++;
+    drop(self, "incomplete", "more than 64 sliced frames were waiting for their slices: the oldest was forgotten");
+  }
+}
+
+// The deadline thread: answers each sliced frame at its deadline with what arrived.
+static void deadline_loop(GstRtcoinferTail *self) {
+  TailState *st = self->state;
+  GstPad *sinkpad = GST_BASE_TRANSFORM_SINK_PAD(self);
+  std::unique_lock<std::mutex> lock(st->slice_mutex);
+  while (!st->stopping) {
+    const auto next = st->slices->next_deadline();
+    const double now = monotonic_s();
+    if (!next) {
+      st->slice_cv.wait(lock);
+      continue;
+    }
+    if (*next > now) {
+      st->slice_cv.wait_for(lock, std::chrono::duration<double>(*next - now));
+      continue;
+    }
+    lock.unlock();
+    GST_PAD_STREAM_LOCK(sinkpad);
+    lock.lock();
+    auto due = st->slices->take_due(monotonic_s());
+    lock.unlock();
+    push_sliced_answers(self, std::move(due));
+    GST_PAD_STREAM_UNLOCK(sinkpad);
+    lock.lock();
+  }
+}
+
+// A slice: into the assembler; its frame is answered here once whole, else at its deadline.
+static GstFlowReturn take_slice(GstRtcoinferTail *self, const Received &r, gsize bytes, GstBuffer **outbuf) {
+  TailState *st = self->state;
+  GST_OBJECT_LOCK(self);
+  const double deadline_ms = st->slice_deadline_ms;
+  GST_OBJECT_UNLOCK(self);
+  // the deadline counts from capture: the device's realtime clock, as latency does
+  const double deadline_s = monotonic_s() + (deadline_ms - ms_since_capture(r.capture_us)) / 1000.0;
+  std::string why;
+  std::optional<rtcoinfer::SliceAssembler::Frame> whole;
+  rtcoinfer::SliceAssembler::Added added;
+  {
+    std::lock_guard<std::mutex> lock(st->slice_mutex);
+    added = st->slices->add(r.facts.seq, *r.slice, st->values.data(), bytes, deadline_s, &why);
+    if (added == rtcoinfer::SliceAssembler::Added::Complete) whole = st->slices->take(r.facts.seq);
+    count_evicted(self);
+  }
+  st->slice_cv.notify_all();
+  switch (added) {
+    case rtcoinfer::SliceAssembler::Added::Late:
+      drop(self, "late", "a slice of frame " + std::to_string(r.facts.seq) + " arrived after the frame was answered");
+      return GST_BASE_TRANSFORM_FLOW_DROPPED;
+    case rtcoinfer::SliceAssembler::Added::Invalid:
+      drop(self, "malformed", why);
+      return GST_BASE_TRANSFORM_FLOW_DROPPED;
+    case rtcoinfer::SliceAssembler::Added::Pending:
+      return GST_BASE_TRANSFORM_FLOW_DROPPED;  // counted when its frame is answered
+    case rtcoinfer::SliceAssembler::Added::Complete:
+      break;
+  }
+  *outbuf = whole ? answer_slices(self, *whole) : nullptr;
+  return *outbuf ? GST_FLOW_OK : GST_BASE_TRANSFORM_FLOW_DROPPED;
+}
+
 static GstFlowReturn gst_rtcoinfer_tail_prepare_output_buffer(GstBaseTransform *trans, GstBuffer *inbuf,
                                                               GstBuffer **outbuf) {
   auto *self = GST_RTCOINFER_TAIL(trans);
@@ -375,7 +570,8 @@ static GstFlowReturn gst_rtcoinfer_tail_prepare_output_buffer(GstBaseTransform *
   gst_buffer_unmap(inbuf, &map);
   if (!ok) return GST_BASE_TRANSFORM_FLOW_DROPPED;
 
-  r.facts.seq = unwrap_seq(self, r.seq);
+  r.facts.seq = unwrap_seq(self, r.seq, r.slice.has_value());
+  if (r.slice) return take_slice(self, r, r.facts.bytes, outbuf);
   const double latency_now = ms_since_capture(r.capture_us);
   if (max_latency > 0 && latency_now > max_latency) {
     drop(self, "late", "seq " + std::to_string(r.facts.seq) + " is " + std::to_string(latency_now) + " ms old");
@@ -392,35 +588,26 @@ static GstFlowReturn gst_rtcoinfer_tail_prepare_output_buffer(GstBaseTransform *
   const rtcoinfer::Result result =
       rtcoinfer::classify(logits, st->model->info(), top_k, r.facts, GST_BUFFER_PTS(inbuf));
   *outbuf = rtcoinfer::emit_result(GST_ELEMENT(self), result, r.facts, inbuf);
-
-  const bool correct = r.facts.truth && *r.facts.truth == result.best;
-  GST_OBJECT_LOCK(self);
-  st->results++;
-  st->bytes += r.facts.bytes;
-  st->per_setup[r.facts.setup]++;
-  if (r.facts.truth) {
-    st->with_truth++;
-    st->correct += correct;
-  }
-  if (st->latencies.size() < kLatencyWindow)
-    st->latencies.push_back(r.facts.latency_ms);
-  else
-    st->latencies[st->latency_next++ % kLatencyWindow] = r.facts.latency_ms;
-  const guint64 missing = st->missing, restarts = st->restarts;
-  GST_OBJECT_UNLOCK(self);
-  if (st->service) {
-    rtcoinfer::ResultEvent event;
-    event.seq = r.facts.seq;
-    event.setup = r.facts.setup;
-    event.bytes = r.facts.bytes;
-    event.latency_ms = r.facts.latency_ms;
-    event.truth = r.facts.truth ? *r.facts.truth : -1;
-    event.correct = correct;
-    event.json = result.json.dump();
-    st->service->set_stream_counters(missing, restarts);
-    st->service->publish_result(event);
-  }
+  record_result(self, r.facts, result);
   return GST_FLOW_OK;
+}
+
+// End of stream answers the sliced frames still waiting; a flush forgets them.
+static gboolean gst_rtcoinfer_tail_sink_event(GstBaseTransform *trans, GstEvent *event) {
+  auto *self = GST_RTCOINFER_TAIL(trans);
+  TailState *st = self->state;
+  if (st->slices && GST_EVENT_TYPE(event) == GST_EVENT_EOS) {
+    std::vector<rtcoinfer::SliceAssembler::Frame> rest;
+    {
+      std::lock_guard<std::mutex> lock(st->slice_mutex);
+      rest = st->slices->take_all();
+    }
+    push_sliced_answers(self, std::move(rest));
+  } else if (st->slices && GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP) {
+    std::lock_guard<std::mutex> lock(st->slice_mutex);
+    st->slices->clear();
+  }
+  return GST_BASE_TRANSFORM_CLASS(parent_class)->sink_event(trans, event);
 }
 
 static GstFlowReturn gst_rtcoinfer_tail_transform(GstBaseTransform *, GstBuffer *, GstBuffer *) {
@@ -436,6 +623,7 @@ static void gst_rtcoinfer_tail_set_property(GObject *object, guint prop_id, cons
     case PROP_TOP_K: st->top_k = g_value_get_int(value); break;
     case PROP_THREADS: st->threads = g_value_get_int(value); break;
     case PROP_MAX_LATENCY: st->max_latency_ms = g_value_get_double(value); break;
+    case PROP_SLICE_DEADLINE: st->slice_deadline_ms = g_value_get_double(value); break;
     case PROP_HTTP_PORT: st->http_port = g_value_get_int(value); break;
     case PROP_HTTP_ADDRESS: st->http_address = g_value_get_string(value) ? g_value_get_string(value) : "127.0.0.1"; break;
     case PROP_HTTP_TOKEN: st->http_token = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
@@ -457,6 +645,7 @@ static void gst_rtcoinfer_tail_get_property(GObject *object, guint prop_id, GVal
     case PROP_TOP_K: g_value_set_int(value, st->top_k); break;
     case PROP_THREADS: g_value_set_int(value, st->threads); break;
     case PROP_MAX_LATENCY: g_value_set_double(value, st->max_latency_ms); break;
+    case PROP_SLICE_DEADLINE: g_value_set_double(value, st->slice_deadline_ms); break;
     case PROP_HTTP_PORT: g_value_set_int(value, st->http_port); break;
     case PROP_HTTP_ADDRESS: g_value_set_string(value, st->http_address.c_str()); break;
     case PROP_HTTP_TOKEN: g_value_set_string(value, st->http_token.empty() ? nullptr : st->http_token.c_str()); break;
@@ -494,6 +683,11 @@ static void gst_rtcoinfer_tail_class_init(GstRtcoinferTailClass *klass) {
   g_object_class_install_property(gobject_class, PROP_MAX_LATENCY,
       g_param_spec_double("max-latency", "Maximum latency", "Drop (and count as late) frames older than this many "
                           "milliseconds since capture when they arrive; 0 = never drop", 0, 3600000, 0, rw_playing));
+  g_object_class_install_property(gobject_class, PROP_SLICE_DEADLINE,
+      g_param_spec_double("slice-deadline", "Slice deadline", "CLIO-style slices (from rtcoinfer-slicer): a sliced "
+                          "frame is answered as soon as all its slices are in, or else this many milliseconds after "
+                          "its capture (1..60000) with the longest prefix of channels that arrived; slices later "
+                          "than that are dropped as late. May change while PLAYING", 1, 60000, 140, rw_playing));
   g_object_class_install_property(gobject_class, PROP_HTTP_PORT,
       g_param_spec_int("http-port", "HTTP port", "TCP port of the results service (JSON API, event stream, Prometheus "
                        "metrics, model download, dashboard at /), 1..65535; 0 = no HTTP service. Read when the "
@@ -508,8 +702,8 @@ static void gst_rtcoinfer_tail_class_init(GstRtcoinferTailClass *klass) {
                           "Unset = no authentication. Plain HTTP: use with a TLS proxy off the host. Read when the "
                           "element starts", nullptr, rw));
   g_object_class_install_property(gobject_class, PROP_STATS,
-      g_param_spec_boxed("stats", "Statistics", "Read-only: frames (received), results, dropped and drops (malformed, "
-                         "wrong-model, late), missing (sequence gaps), restarts, bytes, with-truth, correct, accuracy "
+      g_param_spec_boxed("stats", "Statistics", "Read-only: frames (buffers received; every slice counts), results, dropped and drops (malformed, "
+                         "wrong-model, late, incomplete: sliced frames with no usable prefix), missing (sequence gaps), restarts, bytes, with-truth, correct, accuracy "
                          "(percent of results with truth), latency-p50-ms and latency-p99-ms (capture to result, last "
                          "100000 results)", GST_TYPE_STRUCTURE, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
@@ -523,6 +717,7 @@ static void gst_rtcoinfer_tail_class_init(GstRtcoinferTailClass *klass) {
   trans_class->transform_caps = GST_DEBUG_FUNCPTR(gst_rtcoinfer_tail_transform_caps);
   trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_rtcoinfer_tail_set_caps);
   trans_class->prepare_output_buffer = GST_DEBUG_FUNCPTR(gst_rtcoinfer_tail_prepare_output_buffer);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_rtcoinfer_tail_sink_event);
   trans_class->transform = GST_DEBUG_FUNCPTR(gst_rtcoinfer_tail_transform);
   trans_class->passthrough_on_same_caps = FALSE;
 }

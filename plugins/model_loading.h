@@ -20,4 +20,9 @@ namespace rtcoinfer {
 std::unique_ptr<InferenceModel> load_model_for(GstElement *element, const std::string &location, int threads,
                                                std::string *local_path = nullptr);
 
+// Loads the SPINN-style early exit in `dir` (rtcoinfer-train exit's output folder:
+// exit.json, exit.pt) into `model`, after checking that exit.json names this bundle.
+// Posts a GST_ELEMENT_ERROR with the reason and returns false otherwise.
+bool load_exit_for(GstElement *element, InferenceModel &model, const std::string &dir);
+
 }  // namespace rtcoinfer

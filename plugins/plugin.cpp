@@ -8,6 +8,7 @@
 #ifdef RTCOINFER_HAVE_TORCH
 #include "gstrtcoinferhead.h"
 #include "gstrtcoinfermpcrate.h"
+#include "gstrtcoinferslicer.h"
 #include "gstrtcoinfertail.h"
 #endif
 
@@ -24,6 +25,7 @@ static gboolean plugin_init(GstPlugin *plugin) {
 #ifdef RTCOINFER_HAVE_TORCH
   ok |= GST_ELEMENT_REGISTER(rtcoinfer_head, plugin);
   ok |= GST_ELEMENT_REGISTER(rtcoinfer_mpcrate, plugin);
+  ok |= GST_ELEMENT_REGISTER(rtcoinfer_slicer, plugin);
   ok |= GST_ELEMENT_REGISTER(rtcoinfer_tail, plugin);
 #endif
   return ok;

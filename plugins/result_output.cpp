@@ -45,19 +45,7 @@ Result classify(const std::vector<float> &logits, const BundleInfo &info, int to
   return r;
 }
 
-GstBuffer *emit_result(GstElement *element, const Result &result, const FrameFacts &facts, GstBuffer *inbuf) {
-  const std::string line = result.json.dump() + "\n";
-  GstBuffer *out = gst_buffer_new_memdup(line.data(), line.size());
-  gst_buffer_copy_into(out, inbuf, GstBufferCopyFlags(GST_BUFFER_COPY_FLAGS | GST_BUFFER_COPY_TIMESTAMPS), 0, -1);
-  GstRtcoinferResultMeta *meta = gst_buffer_add_rtcoinfer_result_meta(out);
-  meta->seq = facts.seq;
-  meta->class_index = result.best;
-  meta->score = float(result.score);
-  meta->truth = facts.truth ? *facts.truth : -1;
-  meta->channels = facts.channels;
-  meta->bits = facts.bits;
-  meta->latency_ms = facts.latency_ms;
-
+void post_result(GstElement *element, const Result &result, const FrameFacts &facts) {
   const std::string label = result.json["label"].get<std::string>();
   GstStructure *msg = gst_structure_new(
       "rtcoinfer-result", "seq", G_TYPE_UINT64, facts.seq, "setup", G_TYPE_STRING, facts.setup.c_str(), "channels",
@@ -66,6 +54,22 @@ GstBuffer *emit_result(GstElement *element, const Result &result, const FrameFac
       G_TYPE_INT, facts.truth ? *facts.truth : -1, "latency-ms", G_TYPE_DOUBLE, facts.latency_ms, "json",
       G_TYPE_STRING, result.json.dump().c_str(), nullptr);
   gst_element_post_message(element, gst_message_new_element(GST_OBJECT(element), msg));
+}
+
+GstBuffer *emit_result(GstElement *element, const Result &result, const FrameFacts &facts, GstBuffer *inbuf) {
+  post_result(element, result, facts);
+  const std::string line = result.json.dump() + "\n";
+  GstBuffer *out = gst_buffer_new_memdup(line.data(), line.size());
+  if (inbuf)
+    gst_buffer_copy_into(out, inbuf, GstBufferCopyFlags(GST_BUFFER_COPY_FLAGS | GST_BUFFER_COPY_TIMESTAMPS), 0, -1);
+  GstRtcoinferResultMeta *meta = gst_buffer_add_rtcoinfer_result_meta(out);
+  meta->seq = facts.seq;
+  meta->class_index = result.best;
+  meta->score = float(result.score);
+  meta->truth = facts.truth ? *facts.truth : -1;
+  meta->channels = facts.channels;
+  meta->bits = facts.bits;
+  meta->latency_ms = facts.latency_ms;
   return out;
 }
 

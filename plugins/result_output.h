@@ -34,8 +34,10 @@ struct Result {
 Result classify(const std::vector<float> &logits, const BundleInfo &info, int top_k, const FrameFacts &facts,
                 GstClockTime pts);
 
-// The result line as a buffer (timestamps and flags copied from `inbuf`) with its meta;
-// posts the rtcoinfer-result message from `element`.
+// Posts the rtcoinfer-result element message from `element`.
+void post_result(GstElement *element, const Result &result, const FrameFacts &facts);
+// post_result, and returns the result line as a buffer (timestamps and flags copied from
+// `inbuf`, when given) with its meta.
 GstBuffer *emit_result(GstElement *element, const Result &result, const FrameFacts &facts, GstBuffer *inbuf);
 
 }  // namespace rtcoinfer

@@ -12,6 +12,7 @@
 
 #include "bundle.h"
 #include "evaluation.h"
+#include "exit_net.h"
 #include "progress.h"
 
 namespace rtcoinfer::train {
@@ -118,25 +119,6 @@ TrainConfig config_from_bundle(const CommonOptions &common, const nlohmann::json
   cfg.hyper_params = m.at("hyper_params");
   return cfg;
 }
-
-// The early exit: 3x3 conv, stride 2, over the partition output, BN, ReLU, global
-// average pool, linear. About 8 times the first layer's multiply-adds, 1/40 of the
-// whole compact network's.
-struct ExitNetImpl : torch::nn::Module {
-  ExitNetImpl(int channels, int classes)
-      : conv(register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, channels, 3)
-                                                           .stride(2).padding(1).bias(false)))),
-        bn(register_module("bn", torch::nn::BatchNorm2d(channels))),
-        fc(register_module("fc", torch::nn::Linear(channels, classes))) {}
-  torch::Tensor forward(const torch::Tensor &features) {
-    auto y = torch::relu(bn(conv(features)));
-    return fc(torch::adaptive_avg_pool2d(y, {1, 1}).flatten(1));
-  }
-  torch::nn::Conv2d conv;
-  torch::nn::BatchNorm2d bn;
-  torch::nn::Linear fc;
-};
-TORCH_MODULE(ExitNet);
 
 }  // namespace
 

@@ -322,6 +322,70 @@ GST_START_TEST(test_wrong_magic_version_and_flags) {
 }
 GST_END_TEST;
 
+// CLIO-style slices: channels [first, first + k) of a frame, each slice its own frame.
+static std::vector<std::uint8_t> encode_slice(const std::vector<float> &t, int c, int h, int w, Setup s, int first,
+                                              bool last) {
+  FrameEncoder enc;
+  EncodeParams p;
+  p.setup = s;
+  p.seq = 77;
+  p.truth = 3;
+  p.slice = EncodeParams::Slice{first, last};
+  std::vector<std::uint8_t> out;
+  FrameStatus st = enc.encode(t.data(), c, h, w, p, out);
+  fail_unless(st.ok(), "%s", st.message.c_str());
+  return out;
+}
+
+GST_START_TEST(test_slices_decode_to_the_same_channels_as_a_whole_frame) {
+  std::mt19937 rng(5);
+  const auto t = random_tensor(32, 14, 14, rng, true);
+  FrameDecoder dec;
+  FrameHeader whole_hdr, hdr;
+  std::vector<float> whole, part;
+  const auto full = encode_ok(t, 32, 14, 14, Setup{0, 8, 4});
+  fail_unless(dec.decode(full.data(), full.size(), whole_hdr, whole).ok());
+  fail_unless(!whole_hdr.slice && whole_hdr.first_channel == 0);
+  const auto slice = encode_slice(t, 32, 14, 14, Setup{0, 4, 4}, 4, true);
+  FrameStatus st = dec.decode(slice.data(), slice.size(), hdr, part);
+  fail_unless(st.ok(), "%s", st.message.c_str());
+  fail_unless(hdr.slice && hdr.last_slice && hdr.first_channel == 4 && hdr.channels == 4 && hdr.bits == 4);
+  fail_unless(hdr.truth && *hdr.truth == 3 && hdr.seq == 77);
+  // per-channel quantization: the slice's channels are the whole frame's channels 4..7
+  fail_unless(std::equal(part.begin(), part.end(), whole.begin() + 4 * 14 * 14));
+  fail_unless_equals_int(slice.size(), hdr.total_size);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_slice_fields_are_checked) {
+  std::mt19937 rng(6);
+  const auto t = random_tensor(32, 14, 14, rng, true);
+  // the encoder refuses a slice past the tensor's channels
+  FrameEncoder enc;
+  EncodeParams p;
+  p.setup = Setup{0, 8, 4};
+  p.slice = EncodeParams::Slice{28, false};
+  std::vector<std::uint8_t> out;
+  fail_unless(enc.encode(t.data(), 32, 14, 14, p, out).error == FrameError::BadSetup);
+  // a slice that claims channels past 255
+  auto bad = encode_slice(t, 32, 14, 14, Setup{0, 16, 4}, 16, false);
+  FrameHeader hdr;
+  fail_unless(FrameDecoder::parse_header(bad.data(), bad.size(), hdr).ok());
+  bad[hdr.total_size - hdr.payload_length - 1] = 250;
+  reseal(bad);
+  fail_unless(decode_error(bad) == FrameError::BadChannelRange);
+  // the last-slice flag without the slice flag
+  auto plain = encode_ok(t, 32, 14, 14, Setup{0, 2, 4});
+  plain[3] |= 0x80;
+  reseal(plain);
+  fail_unless(decode_error(plain) == FrameError::ReservedFlags);
+  // a slice one byte short (its slice byte cut off) is refused
+  auto cut = encode_slice(t, 32, 14, 14, Setup{0, 1, 4}, 0, false);
+  cut.pop_back();
+  fail_unless(decode_error(cut) != FrameError::None);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_payload_length_lies_are_rejected) {
   auto f = sample_frame();
   for (std::uint32_t delta : {1u, 2u, 1000u, 0xffffffu}) {
@@ -425,6 +489,8 @@ static Suite *codec_suite(void) {
   tcase_add_test(tc, test_shape_fields_at_their_maximum_are_bounded);
   tcase_add_test(tc, test_forged_bodies_with_valid_checksums_are_rejected);
   tcase_add_test(tc, test_nonzero_padding_is_rejected);
+  tcase_add_test(tc, test_slices_decode_to_the_same_channels_as_a_whole_frame);
+  tcase_add_test(tc, test_slice_fields_are_checked);
   return s;
 }
 
