@@ -49,6 +49,7 @@
 #include "inference.h"
 #include "model_loading.h"
 #include "mpc_controller.h"
+#include "progressive_slices.h"
 #include "rate_session.h"
 #include "rtcoinfer_meta.h"
 #include "setup_event.h"
@@ -65,6 +66,13 @@ struct RateState {
   std::string model_path, fixed_text, min_text, max_text;
   int clio_bits = 0;
   rtcoinfer::MpcConfig cfg;
+
+  // clio-bits: what rtcoinfer-slicer will make of each frame, to budget its real bytes
+  std::vector<int> clio_setup_channels;
+  rtcoinfer::FrameDecoder decoder;
+  rtcoinfer::FrameEncoder encoder;
+  std::vector<float> values;
+  std::vector<std::vector<std::uint8_t>> slices;
 
   // streaming thread / event thread (object lock)
   std::unique_ptr<rtcoinfer::RateSession> rate;  // created in start(), from the bundle's setup table
@@ -141,13 +149,17 @@ static gboolean gst_rtcoinfer_mpc_rate_start(GstBaseTransform *trans) {
     if (clio_bits && s.setup.bits != clio_bits) continue;
     profiles.push_back({s.setup, s.top1, s.bytes});
   }
+  st->clio_setup_channels.clear();
   if (clio_bits) {
     // rtcoinfer-slicer sends setup i (by channels) as i + 1 slices: one more frame
-    // header for each, as the simulation counts them
+    // header for each to start with; each frame's real sliced bytes refine it (transform_ip)
     std::sort(profiles.begin(), profiles.end(), [](const auto &a, const auto &b) {
       return a.setup.channels < b.setup.channels;
     });
-    for (std::size_t i = 0; i < profiles.size(); ++i) profiles[i].bytes += double(rtcoinfer::FrameLayout::kHeaderSize * i);
+    for (std::size_t i = 0; i < profiles.size(); ++i) {
+      profiles[i].bytes += double(rtcoinfer::FrameLayout::kHeaderSize * i);
+      st->clio_setup_channels.push_back(profiles[i].setup.channels);
+    }
   }
   if (profiles.empty()) {
     GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("min-setup, max-setup and clio-bits leave no setup to choose from"), (nullptr));
@@ -302,6 +314,23 @@ static gboolean gst_rtcoinfer_mpc_rate_src_event(GstBaseTransform *trans, GstEve
   return GST_BASE_TRANSFORM_CLASS(parent_class)->src_event(trans, event);
 }
 
+// clio-bits: the bytes rtcoinfer-slicer will send for this frame (it cuts the frame the
+// same way), so the controller budgets what really goes on the wire.
+static double sliced_bytes(RateState *st, const guint8 *data, gsize size, const rtcoinfer::FrameHeader &h) {
+  rtcoinfer::FrameHeader decoded;
+  if (h.slice || !st->decoder.decode(data, size, decoded, st->values).ok()) return double(size);
+  rtcoinfer::EncodeParams p;
+  p.model_id = h.model_id;
+  p.truth = h.truth;
+  const auto ends = rtcoinfer::slice_ends(st->clio_setup_channels, h.channels);
+  if (!rtcoinfer::encode_slices(st->encoder, st->values.data(), h.channels, h.height, h.width, h.bits, ends, p,
+                                st->slices).ok())
+    return double(size);
+  double total = 0;
+  for (const auto &s : st->slices) total += double(s.size());
+  return total;
+}
+
 static GstFlowReturn gst_rtcoinfer_mpc_rate_transform_ip(GstBaseTransform *trans, GstBuffer *buf) {
   auto *self = GST_RTCOINFER_MPC_RATE(trans);
   RateState *st = self->state;
@@ -311,8 +340,10 @@ static GstFlowReturn gst_rtcoinfer_mpc_rate_transform_ip(GstBaseTransform *trans
   rtcoinfer::FrameHeader h;
   GstMapInfo map;
   bool valid = false;
+  double bytes = double(size);
   if (gst_buffer_map(buf, &map, GST_MAP_READ)) {
     valid = rtcoinfer::FrameDecoder::parse_header(map.data, map.size, h).ok();
+    if (valid && !st->clio_setup_channels.empty()) bytes = sliced_bytes(st, map.data, map.size, h);
     gst_buffer_unmap(buf, &map);
   }
 
@@ -326,7 +357,7 @@ static GstFlowReturn gst_rtcoinfer_mpc_rate_transform_ip(GstBaseTransform *trans
   if (GST_BUFFER_PTS_IS_VALID(buf)) pts_s = double(GST_BUFFER_PTS(buf)) / GST_SECOND;
   std::optional<rtcoinfer::Setup> coded;
   if (valid) coded = rtcoinfer::Setup{-1, h.channels, h.bits};
-  const rtcoinfer::FrameOutcome out = rate.on_frame(g_get_monotonic_time() / 1e6, pts_s, coded, double(size));
+  const rtcoinfer::FrameOutcome out = rate.on_frame(g_get_monotonic_time() / 1e6, pts_s, coded, bytes);
   const rtcoinfer::Decision &d = out.decision;
   const auto &profiles = rate.controller().profiles();
   std::optional<rtcoinfer::Setup> ask;

@@ -26,13 +26,13 @@
  */
 #include "gstrtcoinferslicer.h"
 
-#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "feature_frame.h"
 #include "inference.h"
+#include "progressive_slices.h"
 #include "model_loading.h"
 #include "rtcoinfer_meta.h"
 
@@ -43,11 +43,11 @@ namespace {
 
 struct SlicerState {
   std::string model_path;  // property (object lock)
-  std::map<int, std::vector<int>> setup_channels;  // per bit depth, ascending; empty without a model
+  std::map<int, std::vector<int>> setup_channels;  // per bit depth; empty without a model
   rtcoinfer::FrameDecoder decoder;
   rtcoinfer::FrameEncoder encoder;
   std::vector<float> values;
-  std::vector<std::uint8_t> bytes;
+  std::vector<std::vector<std::uint8_t>> slices_out;
   // statistics (object lock)
   guint64 frames = 0, slices = 0, bytes_in = 0, bytes_out = 0, dropped = 0;
 };
@@ -71,21 +71,6 @@ G_DEFINE_TYPE_WITH_CODE(GstRtcoinferSlicer, gst_rtcoinfer_slicer, GST_TYPE_BASE_
                         GST_DEBUG_CATEGORY_INIT(gst_rtcoinfer_slicer_debug, "rtcoinfer-slicer", 0,
                                                 "RTCoInfer CLIO-style progressive slices"));
 GST_ELEMENT_REGISTER_DEFINE(rtcoinfer_slicer, "rtcoinfer-slicer", GST_RANK_NONE, GST_TYPE_RTCOINFER_SLICER);
-
-// Slice ends: the model's setups of this bit depth below k (or 1, 2, 4, ... without a
-// model), then k.
-static std::vector<int> slice_ends(const SlicerState &st, int k, int bits) {
-  std::vector<int> ends;
-  auto it = st.setup_channels.find(bits);
-  if (it != st.setup_channels.end()) {
-    for (int c : it->second)
-      if (c < k) ends.push_back(c);
-  } else if (st.setup_channels.empty()) {
-    for (int e = 1; e < k; e *= 2) ends.push_back(e);
-  }
-  ends.push_back(k);
-  return ends;
-}
 
 static GstFlowReturn gst_rtcoinfer_slicer_prepare_output_buffer(GstBaseTransform *trans, GstBuffer *inbuf,
                                                                 GstBuffer **outbuf) {
@@ -122,24 +107,24 @@ static GstFlowReturn gst_rtcoinfer_slicer_prepare_output_buffer(GstBaseTransform
   p.seq = hdr.seq;
   p.capture_us = hdr.capture_us;
   p.truth = hdr.truth;
-  const std::vector<int> ends = slice_ends(*st, hdr.channels, hdr.bits);
-  int first = 0;
-  for (std::size_t i = 0; i < ends.size(); ++i) {
-    p.setup = rtcoinfer::Setup{0, ends[i] - first, hdr.bits};
-    p.slice = rtcoinfer::EncodeParams::Slice{first, i + 1 == ends.size()};
-    status = st->encoder.encode(st->values.data(), hdr.channels, hdr.height, hdr.width, p, st->bytes);
-    if (!status.ok()) {  // the decoded values always re-encode; anything else is a bug worth stopping for
-      GST_ELEMENT_ERROR(self, STREAM, ENCODE, ("Cannot encode a slice: %s", status.message.c_str()), (nullptr));
-      return GST_FLOW_ERROR;
-    }
-    GstBuffer *out = gst_buffer_new_memdup(st->bytes.data(), st->bytes.size());
+  auto setups = st->setup_channels.find(hdr.bits);
+  const std::vector<int> ends = rtcoinfer::slice_ends(
+      setups != st->setup_channels.end() ? setups->second : std::vector<int>{}, hdr.channels);
+  status = rtcoinfer::encode_slices(st->encoder, st->values.data(), hdr.channels, hdr.height, hdr.width, hdr.bits, ends,
+                                    p, st->slices_out);
+  if (!status.ok()) {  // the decoded values always re-encode; anything else is a bug worth stopping for
+    GST_ELEMENT_ERROR(self, STREAM, ENCODE, ("Cannot encode a slice: %s", status.message.c_str()), (nullptr));
+    return GST_FLOW_ERROR;
+  }
+  for (std::size_t i = 0; i < st->slices_out.size(); ++i) {
+    const auto &bytes = st->slices_out[i];
+    GstBuffer *out = gst_buffer_new_memdup(bytes.data(), bytes.size());
     gst_buffer_copy_into(out, inbuf, GstBufferCopyFlags(GST_BUFFER_COPY_FLAGS | GST_BUFFER_COPY_TIMESTAMPS), 0, -1);
     GST_OBJECT_LOCK(self);
     st->slices++;
-    st->bytes_out += st->bytes.size();
+    st->bytes_out += bytes.size();
     GST_OBJECT_UNLOCK(self);
-    first = ends[i];
-    if (i + 1 == ends.size()) {
+    if (i + 1 == st->slices_out.size()) {
       *outbuf = out;  // the base class pushes the last one
       break;
     }
@@ -189,7 +174,6 @@ static gboolean gst_rtcoinfer_slicer_start(GstBaseTransform *trans) {
   auto model = rtcoinfer::load_model_for(GST_ELEMENT(self), path, 0);
   if (!model) return FALSE;
   for (const auto &s : model->info().setups.all()) st->setup_channels[s.bits].push_back(s.channels);
-  for (auto &[bits, channels] : st->setup_channels) std::sort(channels.begin(), channels.end());
   return TRUE;
 }
 

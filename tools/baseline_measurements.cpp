@@ -9,6 +9,7 @@
 
 #include "image_frame.h"
 #include "preprocess.h"
+#include "progressive_slices.h"
 #include "progress.h"
 
 namespace rtcoinfer::eval {
@@ -126,6 +127,39 @@ Measurements measure(InferenceModel &model, const LabeledImages &test, const std
   m.head_s = median(head_t);
   m.full_s = median(full_t);
   return m;
+}
+
+std::vector<std::pair<Setup, double>> measure_sliced_bytes(InferenceModel &model, const LabeledImages &test, int bits,
+                                                           int limit) {
+  const BundleInfo &info = model.info();
+  std::vector<Setup> setups, all = info.setups.all();
+  std::vector<int> channels;
+  for (const auto &s : all)
+    if (s.bits == bits) setups.push_back(s), channels.push_back(s.channels);
+  std::sort(setups.begin(), setups.end(), [](const Setup &a, const Setup &b) { return a.channels < b.channels; });
+  const int n = int(limit > 0 ? std::min<std::size_t>(std::size_t(limit), test.size()) : test.size());
+  std::vector<float> input(std::size_t(info.input.width) * info.input.height * info.input.channels);
+  FrameEncoder encoder;
+  EncodeParams params;
+  params.entropy = Entropy::Auto;
+  params.truth = 0;  // the datasets' frames carry their label, as in the bundle's eval table
+  std::vector<std::vector<std::uint8_t>> slices;
+  std::vector<std::pair<Setup, double>> out;
+  for (const auto &setup : setups) {
+    const auto ends = slice_ends(channels, setup.channels);
+    double total = 0;
+    for (int i = 0; i < n; ++i) {
+      to_input(info.input, to_mat(test.image(std::size_t(i))), input.data());
+      const std::vector<float> features = model.head(input.data(), 1, setup.index);
+      if (features.empty()) throw std::runtime_error("head: " + model.last_error());
+      const FrameStatus st = encode_slices(encoder, features.data(), info.partition_channels, info.partition_height,
+                                           info.partition_width, bits, ends, params, slices);
+      if (!st.ok()) throw std::runtime_error("slices of " + setup.name() + ": " + st.message);
+      for (const auto &sl : slices) total += double(sl.size());
+    }
+    out.emplace_back(setup, total / n);
+  }
+  return out;
 }
 
 }  // namespace rtcoinfer::eval

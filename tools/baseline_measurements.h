@@ -41,4 +41,11 @@ struct Measurements {
 Measurements measure(InferenceModel &model, const LabeledImages &test, const std::vector<Codec> &codecs,
                      int limit = 0);
 
+// CLIO-style: for each of the bundle's `bits`-bit setups (ascending channels), the mean
+// bytes of a frame at that setup as rtcoinfer-slicer sends it (progressive_slices.h:
+// every slice with its own header, entropy coded on its own), over the first `limit`
+// test images (0: all). The head runs at each setup's own statistics, as on the device.
+std::vector<std::pair<Setup, double>> measure_sliced_bytes(InferenceModel &model, const LabeledImages &test, int bits,
+                                                           int limit);
+
 }  // namespace rtcoinfer::eval

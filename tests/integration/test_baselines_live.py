@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """The evaluation's baselines as live pipelines on loopback (pipelines/device and
 pipelines/server over the real rtpbin pair): image offload (PNG, JPEG), local-only on an
-emulated slow device, and SPINN-style with an early exit trained here. Every captured
+emulated slow device, SPINN-style with an early exit trained here, and CLIO-style
+progressive slices through a bottleneck. Every captured
 frame must be accounted for, as a result on the server, an answer on the device, or a
 counted drop.
 Usage: test_baselines_live.py TRAIN_BINARY PORT"""
@@ -81,6 +82,25 @@ check(all(r["setup"] == "exit" and r["bytes"] == 0 for r in exits) and all(r["se
       "spinn: exits answered on the device, the rest sent at 2x4")
 check(sorted(r["seq"] for r in exits + sent) == list(range(150)), "spinn: one frame numbering across both")
 check(sum(r["correct"] for r in exits) >= 0.85 * len(exits), "spinn: confident exits are mostly right")
+
+# CLIO-style through a 200 kbit/s in-process bottleneck: 4-bit slices, as many as the
+# rate policy allows; the tail answers each frame when whole or at its slice deadline.
+results = os.path.join(tmp, "clio.jsonl")
+server = start_server(port, "--results", results, "--idle-exit", "3")
+dev, _ = summary(start_device(port, "--frames", "240", "--policy", "clio:4", "--link", "200"), "device")
+srv, _ = summary(server, "server")
+rs, tail, sl = lines(results), srv["tail"], dev["slicer"]
+check(dev["ok"] and srv["ok"] and sl["frames"] + dev["rate"]["skips"] == 240 and sl["slices"] > sl["frames"],
+      "clio: %d frames sent as %d slices, %d skipped by the rate policy" % (sl["frames"], sl["slices"],
+                                                                           dev["rate"]["skips"]))
+check(tail["frames"] + dev["link"]["dropped"] == sl["slices"], "clio: every slice reached the tail or was dropped "
+      "by the link (%d + %d)" % (tail["frames"], dev["link"]["dropped"]))
+check(len(rs) + tail["drops"]["incomplete"] + tail["missing"] == 240,
+      "clio: every frame answered (%d), incomplete (%d) or never sent (%d)"
+      % (len(rs), tail["drops"]["incomplete"], tail["missing"]))
+check(sum(1 for r in rs if r["bits"] == 4) >= len(rs) - 1, "clio: answers come from 4-bit prefixes (the first frame "
+      "may precede the controller's first switch)")
+check(tail["accuracy"] >= 80, "clio: accuracy %.1f %%" % tail["accuracy"])
 
 # An exit trained for another bundle is refused with the reason.
 other = os.path.join(tmp, "other-exit")
