@@ -46,14 +46,15 @@ POLICY_HELP = ("none (the head's setup stays fixed), mpc, rate or fixed (rtcoinf
                "offload:png, offload:jpeg[:Q] (send the image; the server runs the whole model), local (the whole "
                "model on the device, nothing sent; see --compute-scale), spinn:T (early exit answers frames at "
                "confidence >= T, the rest go at --setup; needs --exit), clio:B (B-bit progressive channel "
-               "slices, as many as the rate policy allows; the server answers at its slice deadline)")
+               "slices, as many as the rate policy allows; the server answers at its slice deadline), oracle "
+               "(replay a per-frame plan made offline; needs --schedule)")
 
 
 def parse_policy(text):
     """(kind, parameter) of a --policy, or SystemExit naming the valid ones."""
     kind, _, param = text.partition(":")
     try:
-        if kind in ("none", "mpc", "rate", "fixed", "local") and not param:
+        if kind in ("none", "mpc", "rate", "fixed", "local", "oracle") and not param:
             return kind, None
         if kind == "offload" and param == "png":
             return "offload", ("png", 85)
@@ -73,9 +74,13 @@ def parse_policy(text):
 def rate_control_description(args):
     """rtcoinfer-mpcrate between compress and the payloader, or nothing without a controller."""
     kind, param = parse_policy(args.policy)
-    if kind not in ("mpc", "rate", "fixed", "clio"):
+    if kind not in ("mpc", "rate", "fixed", "clio", "oracle"):
         return ""
     extra = " setup=%s" % args.setup if kind == "fixed" and args.setup else ""
+    if kind == "oracle":  # the plan decides every frame; mpcrate only follows it
+        if not getattr(args, "schedule", ""):
+            raise SystemExit("--policy oracle needs --schedule (one line per frame: CxB or skip)")
+        kind, extra = "fixed", " schedule=%s" % args.schedule
     if kind == "clio":  # CLIO-style: the rate policy picks how many B-bit slices to send
         kind, extra = "rate", " clio-bits=%d" % param
     return ("! rtcoinfer-mpcrate name=rate model=%s policy=%s deadline=%g%s "
@@ -98,9 +103,20 @@ def slow_device_description(args):
     return "compute-scale=%g compute-time=%g " % (getattr(args, "compute_scale", 1.0), getattr(args, "compute_time", 0.0))
 
 
+def schedule_first_setup(path):
+    """The first setup a schedule file sends (the head starts there), or None."""
+    for line in open(path):
+        line = line.strip()
+        if line and not line.startswith("#") and line != "skip":
+            return line
+    return None
+
+
 def encoder_description(args):
     """Raw video in, what the policy sends out (feature frames or image frames)."""
     kind, param = parse_policy(args.policy)
+    if kind == "oracle" and getattr(args, "schedule", "") and not args.setup:
+        args.setup = schedule_first_setup(args.schedule) or ""
     head = ("rtcoinfer-head name=head model={model} {setup} threads={threads} {slow}"
             .format(model=args.model, setup="setup=%s" % args.setup if args.setup else "", threads=args.threads,
                     slow=slow_device_description(args)))
