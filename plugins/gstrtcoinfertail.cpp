@@ -349,8 +349,6 @@ static bool read_feature_frame(GstRtcoinferTail *self, const guint8 *data, gsize
              std::to_string(hdr.width) + " at " + std::to_string(hdr.bits) + " bits is not a setup of this model");
     return false;
   }
-  r.seq = hdr.seq;
-  r.capture_us = hdr.capture_us;
   r.setup_index = setup->index;
   r.facts.setup = setup->name();
   r.facts.channels = hdr.channels;
