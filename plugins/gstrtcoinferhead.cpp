@@ -380,6 +380,24 @@ static bool prepare_input(GstRtcoinferHead *self, GstBuffer *inbuf, const SlowDe
   return true;
 }
 
+static std::optional<int> truth_of(GstBuffer *buf) {
+  const GstRtcoinferTruthMeta *truth = gst_buffer_get_rtcoinfer_truth_meta(buf);
+  if (!truth || truth->label < 0) return std::nullopt;
+  return truth->label;
+}
+
+// A frame answered on the device (local mode, or the early exit): counts it in `counter`
+// with its inference time, and gives it the next frame number.
+static guint64 count_answered_here(GstRtcoinferHead *self, guint64 HeadState::*counter, double ms) {
+  HeadState *st = self->state;
+  GST_OBJECT_LOCK(self);
+  const guint64 seq = st->seq++;
+  (st->*counter)++;
+  st->head_ms_total += ms;
+  GST_OBJECT_UNLOCK(self);
+  return seq;
+}
+
 // Local mode: the whole model on the device; the result is the output buffer.
 static GstFlowReturn answer_locally(GstRtcoinferHead *self, GstBuffer *inbuf, GstBuffer **outbuf) {
   HeadState *st = self->state;
@@ -399,14 +417,9 @@ static GstFlowReturn answer_locally(GstRtcoinferHead *self, GstBuffer *inbuf, Gs
   emulate_slow_device(self, slow, ms);
   rtcoinfer::FrameFacts facts;
   facts.setup = "local";
-  if (const GstRtcoinferTruthMeta *truth = gst_buffer_get_rtcoinfer_truth_meta(inbuf))
-    if (truth->label >= 0) facts.truth = truth->label;
+  facts.truth = truth_of(inbuf);
   facts.latency_ms = double(rtcoinfer::realtime_us() - capture_us) / 1000.0;
-  GST_OBJECT_LOCK(self);
-  facts.seq = st->seq++;
-  st->frames++;
-  st->head_ms_total += ms;
-  GST_OBJECT_UNLOCK(self);
+  facts.seq = count_answered_here(self, &HeadState::frames, ms);
   const rtcoinfer::Result result =
       rtcoinfer::classify(logits, st->model->info(), top_k, facts, GST_BUFFER_PTS(inbuf));
   *outbuf = rtcoinfer::emit_result(GST_ELEMENT(self), result, facts, inbuf);
@@ -433,17 +446,13 @@ static ExitOutcome try_early_exit(GstRtcoinferHead *self, GstBuffer *inbuf, std:
   }
   rtcoinfer::FrameFacts facts;
   facts.setup = "exit";
-  if (const GstRtcoinferTruthMeta *truth = gst_buffer_get_rtcoinfer_truth_meta(inbuf))
-    if (truth->label >= 0) facts.truth = truth->label;
+  facts.truth = truth_of(inbuf);
   rtcoinfer::Result result = rtcoinfer::classify(logits, st->model->info(), top_k, facts, GST_BUFFER_PTS(inbuf));
   if (result.score < threshold) return ExitOutcome::Continue;
   emulate_slow_device(self, slow, ms);
   facts.latency_ms = double(rtcoinfer::realtime_us() - capture_us) / 1000.0;
-  GST_OBJECT_LOCK(self);
-  facts.seq = st->seq++;  // one numbering for every frame: the tail sees the exits as gaps
-  st->exits++;
-  st->head_ms_total += ms;
-  GST_OBJECT_UNLOCK(self);
+  // one numbering for every frame: the tail sees the exits as gaps
+  facts.seq = count_answered_here(self, &HeadState::exits, ms);
   result.json["seq"] = facts.seq;
   result.json["latency_ms"] = facts.latency_ms;
   rtcoinfer::post_result(GST_ELEMENT(self), result, facts);
@@ -490,7 +499,7 @@ static GstFlowReturn gst_rtcoinfer_head_transform(GstBaseTransform *trans, GstBu
   meta->bits = setup.bits;
   meta->setup_index = setup.index;
   meta->capture_us = capture_us;
-  if (const GstRtcoinferTruthMeta *truth = gst_buffer_get_rtcoinfer_truth_meta(inbuf)) meta->truth = truth->label;
+  meta->truth = truth_of(inbuf).value_or(-1);
   GST_OBJECT_LOCK(self);
   meta->seq = st->seq++;
   st->frames++;

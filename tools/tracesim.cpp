@@ -360,10 +360,14 @@ int main(int argc, char **argv) {
     }
     // CLIO-style: what rtcoinfer-slicer really sends per frame (each slice its own frame,
     // entropy coded on its own), measured on test images; the bundle's table does not know.
+    std::unique_ptr<LabeledImages> clio_test;  // opened once, for the first CLIO policy
     for (auto &r : pols) {
       if (!r.sim.progressive) continue;
-      bundle->set_threads(1);
-      const auto test = open_fashion_mnist(dataset, "test");
+      if (!clio_test) {
+        bundle->set_threads(1);
+        clio_test = open_fashion_mnist(dataset, "test");
+      }
+      const auto &test = clio_test;
       const int bits = std::stoi(r.sim.name.substr(5));
       const auto sliced = eval::measure_sliced_bytes(*bundle, *test, bits, test_limit > 0 ? test_limit : 2000);
       for (std::size_t i = 0; i < r.profiles.size(); ++i) {
