@@ -1,10 +1,12 @@
 #include "bundle.h"
 
+#include "wire/le_bytes.h"
+
 #include <glib.h>
 
 #include <cstring>
 #include <fstream>
-#include <iterator>
+#include <algorithm>
 #include <map>
 #include <stdexcept>
 
@@ -15,39 +17,6 @@ namespace {
 constexpr std::uint8_t kFloat32 = 1;
 constexpr std::size_t kMaxNameLength = 256;
 constexpr int kMaxRank = 8;
-
-void put_u16(std::vector<std::uint8_t> &o, std::uint16_t v) {
-  for (int i = 0; i < 2; ++i) o.push_back(std::uint8_t(v >> (8 * i)));
-}
-void put_u32(std::vector<std::uint8_t> &o, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) o.push_back(std::uint8_t(v >> (8 * i)));
-}
-void put_u64(std::vector<std::uint8_t> &o, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) o.push_back(std::uint8_t(v >> (8 * i)));
-}
-
-// Bounds-checked little-endian reader; every read names what it was reading.
-class Reader {
- public:
-  Reader(const std::uint8_t *data, std::size_t size) : p_(data), n_(size) {}
-  std::size_t left() const { return n_ - at_; }
-  const std::uint8_t *take(std::size_t count, const char *what) {
-    if (count > left()) throw std::runtime_error(std::string("truncated: ") + what);
-    const std::uint8_t *r = p_ + at_;
-    at_ += count;
-    return r;
-  }
-  std::uint64_t uint(int bytes, const char *what) {
-    const std::uint8_t *b = take(std::size_t(bytes), what);
-    std::uint64_t v = 0;
-    for (int i = 0; i < bytes; ++i) v |= std::uint64_t(b[i]) << (8 * i);
-    return v;
-  }
-
- private:
-  const std::uint8_t *p_;
-  std::size_t n_, at_ = 0;
-};
 
 // Parameters and buffers in registration order, with their full dotted names.
 std::vector<std::pair<std::string, torch::Tensor>> state_tensors(SwNet &net) {
@@ -60,26 +29,26 @@ std::vector<std::pair<std::string, torch::Tensor>> state_tensors(SwNet &net) {
 std::vector<std::uint8_t> encode_weights(SwNet &net) {
   std::vector<std::uint8_t> o;
   const auto tensors = state_tensors(net);
-  put_u32(o, std::uint32_t(tensors.size()));
+  le::append(o, tensors.size(), 4);
   for (const auto &[name, t] : tensors) {
-    put_u16(o, std::uint16_t(name.size()));
+    le::append(o, name.size(), 2);
     o.insert(o.end(), name.begin(), name.end());
     o.push_back(kFloat32);
     o.push_back(std::uint8_t(t.dim()));
-    for (int d = 0; d < t.dim(); ++d) put_u32(o, std::uint32_t(t.size(d)));
+    for (int d = 0; d < t.dim(); ++d) le::append(o, std::uint64_t(t.size(d)), 4);
     const auto c = t.detach().to(torch::kFloat32).contiguous();
     const float *f = c.data_ptr<float>();
     for (std::int64_t i = 0; i < c.numel(); ++i) {
       std::uint32_t bits;
       std::memcpy(&bits, &f[i], 4);
-      put_u32(o, bits);
+      le::append(o, bits, 4);
     }
   }
   return o;
 }
 
 void decode_weights(SwNet &net, const std::uint8_t *data, std::size_t size) {
-  Reader r(data, size);
+  le::Reader r(data, size);
   auto expected = state_tensors(net);
   std::map<std::string, torch::Tensor> by_name(expected.begin(), expected.end());
   const std::uint64_t count = r.uint(4, "tensor count");
@@ -123,22 +92,6 @@ void decode_weights(SwNet &net, const std::uint8_t *data, std::size_t size) {
   if (r.left() != 0) throw std::runtime_error("weights section has trailing bytes");
 }
 
-SetupTable setups_from_metadata(const nlohmann::json &meta, int channels) {
-  const auto &list = meta.at("setups");
-  if (!list.is_array() || list.empty()) throw std::runtime_error("metadata 'setups' must be a non-empty array");
-  std::vector<Setup> setups;
-  for (const auto &s : list) {
-    Setup x;
-    x.channels = s.at("channels").get<int>();
-    x.bits = s.at("bits").get<int>();
-    if (x.channels < 1 || x.channels > channels || x.bits < 1 || x.bits > 16)
-      throw std::runtime_error("metadata setup " + std::to_string(x.channels) + "x" + std::to_string(x.bits) +
-                               " is outside 1.." + std::to_string(channels) + " channels, 1..16 bits");
-    setups.push_back(x);
-  }
-  return SetupTable::from_list(channels, setups);
-}
-
 }  // namespace
 
 std::vector<std::uint8_t> encode_bundle(SwNet &net, nlohmann::json meta) {
@@ -162,10 +115,10 @@ std::vector<std::uint8_t> encode_bundle(SwNet &net, nlohmann::json meta) {
   const std::string json = meta.dump(1);
   const auto weights = encode_weights(net);
   std::vector<std::uint8_t> out(BundleLayout::kMagic, BundleLayout::kMagic + 8);
-  put_u32(out, BundleLayout::kVersion);
-  put_u64(out, json.size());
+  le::append(out, BundleLayout::kVersion, 4);
+  le::append(out, json.size(), 8);
   out.insert(out.end(), json.begin(), json.end());
-  put_u64(out, weights.size());
+  le::append(out, weights.size(), 8);
   out.insert(out.end(), weights.begin(), weights.end());
   const auto digest = sha256_digest(out.data(), out.size());
   out.insert(out.end(), digest.begin(), digest.end());
@@ -173,70 +126,34 @@ std::vector<std::uint8_t> encode_bundle(SwNet &net, nlohmann::json meta) {
 }
 
 LoadedBundle decode_bundle(const std::uint8_t *data, std::size_t size) {
-  Reader r(data, size);
-  if (size < 8 || std::memcmp(r.take(8, "magic"), BundleLayout::kMagic, 8) != 0)
-    throw std::runtime_error("not a model bundle (bad magic)");
-  const std::uint64_t version = r.uint(4, "format version");
-  if (version != BundleLayout::kVersion)
-    throw std::runtime_error("unsupported bundle format version " + std::to_string(version) + " (this build reads " +
-                             std::to_string(BundleLayout::kVersion) + ")");
-  const std::uint64_t json_len = r.uint(8, "metadata length");
-  if (json_len > BundleLayout::kMaxMetadata || json_len > r.left())
-    throw std::runtime_error("truncated or corrupt: metadata length " + std::to_string(json_len) +
-                             " exceeds the file");
-  const std::uint8_t *json = r.take(std::size_t(json_len), "metadata");
-  const std::uint64_t weights_len = r.uint(8, "weights length");
-  if (weights_len > BundleLayout::kMaxWeights || weights_len > r.left())
-    throw std::runtime_error("truncated or corrupt: weights length " + std::to_string(weights_len) +
-                             " exceeds the file");
-  const std::uint8_t *weights = r.take(std::size_t(weights_len), "weights");
-  const std::uint8_t *hash = r.take(BundleLayout::kHashSize, "SHA-256");
-  if (r.left() != 0) throw std::runtime_error("trailing bytes after the SHA-256");
-
+  BundleManifest manifest = read_manifest(data, size);  // container, hash and schema
   LoadedBundle b;
-  const std::size_t hashed = size - BundleLayout::kHashSize;
-  b.model_id = sha256_hex(data, hashed);
-  if (hex_string(hash, BundleLayout::kHashSize) != b.model_id) throw std::runtime_error("SHA-256 mismatch: the file is corrupt");
-
-  try {
-    b.metadata = nlohmann::json::parse(json, json + json_len);
-  } catch (const nlohmann::json::exception &e) {
-    throw std::runtime_error(std::string("metadata is not valid JSON: ") + e.what());
-  }
+  b.model_id = manifest.info.model_id;
+  b.metadata = std::move(manifest.metadata);
+  b.info = std::move(manifest.info);
+  const BundleInfo &info = b.info;
   try {
     const auto &m = b.metadata;
-    if (!m.is_object() || m.value("format", "") != "rtcoinfer-bundle")
-      throw std::runtime_error("metadata 'format' is not rtcoinfer-bundle");
-    const std::string arch = m.at("arch").get<std::string>();
     const auto known = known_architectures();
-    if (std::find(known.begin(), known.end(), arch) == known.end())
-      throw std::runtime_error("unknown architecture '" + arch + "'");
-    const auto &part = m.at("partition");
-    const int channels = part.at("channels").get<int>();
-    const SetupTable table = setups_from_metadata(m, channels);
-    b.net = make_sw_net(arch, m.at("hyper_params"), table);
+    if (std::find(known.begin(), known.end(), info.arch) == known.end())
+      throw std::runtime_error("unknown architecture '" + info.arch + "'");
+    b.net = make_sw_net(info.arch, m.at("hyper_params"), info.setups);
     const PartitionShape ps = b.net->partition();
-    if (ps.channels != channels || ps.height != part.at("height").get<int>() ||
-        ps.width != part.at("width").get<int>())
-      throw std::runtime_error("partition shape in metadata does not match " + arch);
-    const auto &in = m.at("input");
-    if (in.at("channels").get<int>() != b.net->input_channels() ||
-        in.at("height").get<int>() != b.net->input_height() || in.at("width").get<int>() != b.net->input_width())
-      throw std::runtime_error("input spec does not match " + arch);
-    if (in.at("mean").size() != std::size_t(b.net->input_channels()) ||
-        in.at("std").size() != std::size_t(b.net->input_channels()))
-      throw std::runtime_error("input mean/std need one value per channel");
-    for (const auto &s : in.at("std"))
-      if (!(s.get<double>() > 0)) throw std::runtime_error("input std must be positive");
-    if (m.at("labels").size() != std::size_t(b.net->classes()))
-      throw std::runtime_error("labels list has " + std::to_string(m.at("labels").size()) + " entries, model has " +
+    if (ps.channels != info.partition_channels || ps.height != info.partition_height ||
+        ps.width != info.partition_width)
+      throw std::runtime_error("partition shape in metadata does not match " + info.arch);
+    if (info.input.channels != b.net->input_channels() || info.input.height != b.net->input_height() ||
+        info.input.width != b.net->input_width())
+      throw std::runtime_error("input spec does not match " + info.arch);
+    if (info.labels.size() != std::size_t(b.net->classes()))
+      throw std::runtime_error("labels list has " + std::to_string(info.labels.size()) + " entries, model has " +
                                std::to_string(b.net->classes()) + " classes");
   } catch (const nlohmann::json::exception &e) {
     throw std::runtime_error(std::string("metadata schema: ") + e.what());
   } catch (const std::invalid_argument &e) {
     throw std::runtime_error(e.what());
   }
-  decode_weights(*b.net, weights, std::size_t(weights_len));
+  decode_weights(*b.net, data + manifest.weights_offset, manifest.weights_size);
   b.net->eval();
   return b;
 }
@@ -252,9 +169,7 @@ void write_bundle_file(const std::string &path, const std::vector<std::uint8_t> 
 }
 
 LoadedBundle load_bundle_file(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot open");
-  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::vector<std::uint8_t> bytes = read_bundle_bytes(path);
   try {
     return decode_bundle(bytes.data(), bytes.size());
   } catch (const std::exception &e) {

@@ -14,23 +14,17 @@
 
 #include <nlohmann/json.hpp>
 
-#include "content_hash.h"  // sha256_hex: the model id
+#include "bundle/manifest.h"  // the container, the metadata schema, BundleLayout
+#include "wire/content_hash.h"  // sha256_hex: the model id
 #include "sw_net.h"
 
 namespace rtcoinfer {
-
-struct BundleLayout {
-  static constexpr char kMagic[8] = {'R', 'C', 'I', 'B', 'N', 'D', 'L', '\0'};
-  static constexpr std::uint32_t kVersion = 1;
-  static constexpr std::uint64_t kMaxMetadata = 16u << 20;  // bytes
-  static constexpr std::uint64_t kMaxWeights = 1u << 30;
-  static constexpr std::size_t kHashSize = 32;
-};
 
 struct LoadedBundle {
   std::shared_ptr<SwNet> net;  // eval mode
   nlohmann::json metadata;
   std::string model_id;         // SHA-256 of the file before the hash, lowercase hex
+  BundleInfo info;              // the torch-free manifest's view (gst/bundle/manifest.h)
 };
 
 // Serializes `net` (architecture, hyper-parameters and weights) plus `metadata` (input,

@@ -2,8 +2,8 @@
 
 #include <torch/torch.h>
 
-#include <fstream>
-#include <iterator>
+
+#include <map>
 
 #include "bundle.h"
 #include "exit_net.h"
@@ -13,7 +13,6 @@ namespace rtcoinfer {
 struct InferenceModel::Impl {
   std::shared_ptr<SwNet> net;
   BundleInfo info;
-  std::string error;
   int full_setup = 0;
   ExitNet exit{nullptr};
   int exit_setup = 0;  // the head's setup the exit was trained on: all channels, 16 bits
@@ -22,52 +21,10 @@ struct InferenceModel::Impl {
 InferenceModel::InferenceModel() : impl_(std::make_unique<Impl>()) {}
 InferenceModel::~InferenceModel() = default;
 
-std::uint32_t frame_model_id_from_hex(const std::string &hex) {
-  auto nibble = [](char c) -> std::uint32_t {
-    if (c >= '0' && c <= '9') return std::uint32_t(c - '0');
-    if (c >= 'a' && c <= 'f') return std::uint32_t(c - 'a' + 10);
-    if (c >= 'A' && c <= 'F') return std::uint32_t(c - 'A' + 10);
-    return 0;
-  };
-  std::uint32_t v = 0;
-  for (std::size_t i = 0; i < 4 && 2 * i + 1 < hex.size(); ++i)
-    v |= ((nibble(hex[2 * i]) << 4) | nibble(hex[2 * i + 1])) << (8 * i);
-  return v;
-}
-
 namespace {
 
-BundleInfo make_info(const LoadedBundle &b) {
-  BundleInfo info;
-  const auto &m = b.metadata;
-  info.arch = b.net->arch();
-  info.model_id = b.model_id;
-  info.frame_model_id = frame_model_id_from_hex(b.model_id);
-  const auto &in = m.at("input");
-  info.input.width = b.net->input_width();
-  info.input.height = b.net->input_height();
-  info.input.channels = b.net->input_channels();
-  info.input.mean = in.at("mean").get<std::vector<float>>();
-  info.input.std = in.at("std").get<std::vector<float>>();
-  info.input.resize = in.value("resize", "stretch");
-  info.labels = m.at("labels").get<std::vector<std::string>>();
-  const PartitionShape ps = b.net->partition();
-  info.partition_channels = ps.channels;
-  info.partition_height = ps.height;
-  info.partition_width = ps.width;
-  info.setups = b.net->setups();
-  const auto &list = m.at("setups");
-  for (std::size_t i = 0; i < info.setups.size(); ++i) {
-    SetupStats s;
-    s.setup = info.setups.at(i);
-    const auto &e = list.at(i);
-    if (e.contains("top1") && e["top1"].is_number()) s.top1 = e["top1"].get<double>();
-    if (e.contains("bytes") && e["bytes"].is_number()) s.bytes = e["bytes"].get<double>();
-    info.stats.push_back(s);
-  }
-  info.metadata_json = m.dump();
-  return info;
-}
+// Per thread: a shared instance runs on many streaming threads at once.
+thread_local std::string last_error_text;
 
 std::vector<float> to_vector(const torch::Tensor &t) {
   const auto c = t.contiguous();
@@ -81,7 +38,7 @@ std::unique_ptr<InferenceModel> InferenceModel::load_from_memory(const std::uint
   try {
     LoadedBundle b = decode_bundle(data, size);
     std::unique_ptr<InferenceModel> model(new InferenceModel());
-    model->impl_->info = make_info(b);
+    model->impl_->info = b.info;
     model->impl_->net = b.net;
     model->impl_->full_setup = model->impl_->info.setups.largest().index;
     return model;
@@ -95,12 +52,13 @@ std::unique_ptr<InferenceModel> InferenceModel::load_from_memory(const std::uint
 }
 
 std::unique_ptr<InferenceModel> InferenceModel::load(const std::string &path, std::string *error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    if (error) *error = path + ": cannot open model bundle";
+  std::vector<std::uint8_t> bytes;
+  try {
+    bytes = read_bundle_bytes(path);
+  } catch (const std::exception &e) {
+    if (error) *error = e.what();
     return nullptr;
   }
-  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::string why;
   auto m = load_from_memory(bytes.data(), bytes.size(), &why);
   if (!m && error) *error = path + ": " + why;
@@ -108,7 +66,7 @@ std::unique_ptr<InferenceModel> InferenceModel::load(const std::string &path, st
 }
 
 const BundleInfo &InferenceModel::info() const { return impl_->info; }
-const std::string &InferenceModel::last_error() const { return impl_->error; }
+const std::string &InferenceModel::last_error() const { return last_error_text; }
 
 void InferenceModel::set_threads(int n) {
   if (n > 0) torch::set_num_threads(n);
@@ -124,7 +82,7 @@ std::vector<float> InferenceModel::head(const float *nchw, int batch, int setup_
     auto x = torch::from_blob(const_cast<float *>(nchw), {batch, in.channels, in.height, in.width});
     return to_vector(impl_->net->head(x, setup_index));
   } catch (const std::exception &e) {
-    impl_->error = std::string(e.what()).substr(0, std::string(e.what()).find('\n'));
+    last_error_text = std::string(e.what()).substr(0, std::string(e.what()).find('\n'));
     return {};
   }
 }
@@ -142,7 +100,7 @@ std::vector<float> InferenceModel::tail(const float *features, int batch, int k,
                               {batch, k, info.partition_height, info.partition_width});
     return to_vector(impl_->net->tail(f, setup_index));
   } catch (const std::exception &e) {
-    impl_->error = std::string(e.what()).substr(0, std::string(e.what()).find('\n'));
+    last_error_text = std::string(e.what()).substr(0, std::string(e.what()).find('\n'));
     return {};
   }
 }
@@ -155,7 +113,7 @@ std::vector<float> InferenceModel::full(const float *nchw, int batch) {
     auto x = torch::from_blob(const_cast<float *>(nchw), {batch, in.channels, in.height, in.width});
     return to_vector(impl_->net->forward_uncompressed(x, impl_->full_setup));
   } catch (const std::exception &e) {
-    impl_->error = std::string(e.what()).substr(0, std::string(e.what()).find('\n'));
+    last_error_text = std::string(e.what()).substr(0, std::string(e.what()).find('\n'));
     return {};
   }
 }
@@ -169,7 +127,19 @@ bool InferenceModel::load_exit(const std::string &exit_pt, std::string *error) {
     ExitNet exit(info.partition_channels, int(info.labels.size()));
     torch::serialize::InputArchive archive;
     archive.load_from(exit_pt);
+    // InputArchive replaces each tensor with the file's, whatever its shape: compare
+    // against the shapes this bundle's exit must have before accepting it.
+    std::map<std::string, std::vector<std::int64_t>> expected;
+    for (const auto &p : exit->named_parameters()) expected[p.key()] = p.value().sizes().vec();
+    for (const auto &b : exit->named_buffers()) expected[b.key()] = b.value().sizes().vec();
     exit->load(archive);
+    for (const auto &p : exit->named_parameters())
+      TORCH_CHECK(p.value().sizes().vec() == expected.at(p.key()), "exit weight ", p.key(), " has shape ",
+                  p.value().sizes(), ", this bundle's exit needs ", c10::IntArrayRef(expected.at(p.key())),
+                  " (trained for another partition or class count?)");
+    for (const auto &b : exit->named_buffers())
+      TORCH_CHECK(b.value().sizes().vec() == expected.at(b.key()), "exit buffer ", b.key(), " has shape ",
+                  b.value().sizes(), ", this bundle's exit needs ", c10::IntArrayRef(expected.at(b.key())));
     exit->eval();
     impl_->exit = exit;
     impl_->exit_setup = setup->index;
@@ -191,7 +161,7 @@ std::vector<float> InferenceModel::exit_logits(const float *nchw, int batch) {
     auto x = torch::from_blob(const_cast<float *>(nchw), {batch, in.channels, in.height, in.width});
     return to_vector(impl_->exit->forward(impl_->net->head(x, impl_->exit_setup)));
   } catch (const std::exception &e) {
-    impl_->error = std::string(e.what()).substr(0, std::string(e.what()).find('\n'));
+    last_error_text = std::string(e.what()).substr(0, std::string(e.what()).find('\n'));
     return {};
   }
 }

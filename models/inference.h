@@ -11,33 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "setup_table.h"
+#include "bundle/manifest.h"  // BundleInfo, InputSpec, SetupStats: the torch-free view
 
 namespace rtcoinfer {
-
-struct InputSpec {
-  int width = 0, height = 0, channels = 0;
-  std::vector<float> mean, std;  // per channel, applied to pixel values scaled to [0,1]
-  std::string resize;            // "stretch": scale the frame to width x height
-};
-
-struct SetupStats {
-  Setup setup;
-  double top1 = -1;   // percent on the bundle's test split; -1 when not measured
-  double bytes = -1;  // mean coded feature-frame bytes; -1 when not measured
-};
-
-struct BundleInfo {
-  std::string arch;
-  std::string model_id;              // SHA-256 of the bundle, lowercase hex
-  std::uint32_t frame_model_id = 0;  // first 4 bytes of the SHA-256 as a little-endian u32
-  InputSpec input;
-  std::vector<std::string> labels;
-  int partition_channels = 0, partition_height = 0, partition_width = 0;
-  SetupTable setups;
-  std::vector<SetupStats> stats;  // one per setup, same order
-  std::string metadata_json;
-};
 
 class InferenceModel {
  public:
@@ -72,6 +48,8 @@ class InferenceModel {
   // exit was trained), then the exit: batch x classes logits.
   std::vector<float> exit_logits(const float *nchw, int batch);
 
+  // The last run method's failure on the calling thread (instances are shared between
+  // streaming threads; the run methods do not change the instance).
   const std::string &last_error() const;
 
  private:
@@ -79,8 +57,5 @@ class InferenceModel {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// First 4 bytes of a hex SHA-256 as a little-endian u32 (the feature frame's model id).
-std::uint32_t frame_model_id_from_hex(const std::string &sha256_hex);
 
 }  // namespace rtcoinfer

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "feature_frame.h"
+#include "wire/feature_frame.h"
 
 namespace rtcoinfer {
 

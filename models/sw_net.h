@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include "setup_table.h"
+#include "wire/setup_table.h"
 
 namespace rtcoinfer {
 

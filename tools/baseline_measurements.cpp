@@ -7,9 +7,9 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "image_frame.h"
-#include "preprocess.h"
-#include "progressive_slices.h"
+#include "wire/image_frame.h"
+#include "data/preprocess.h"
+#include "wire/progressive_slices.h"
 #include "progress.h"
 
 namespace rtcoinfer::eval {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "inference.h"
-#include "labeled_images.h"
+#include "data/labeled_images.h"
 
 namespace rtcoinfer::eval {
 

@@ -1,8 +1,8 @@
 // rtcoinfer-tracesim: the trace study. Runs rate policies (mpc, rate, every fixed setup)
 // over a folder of bandwidth traces with the controller code of rtcoinfer-mpcrate and a
-// simulated bottleneck (gst/trace_simulation.h), and writes per-trace and summary tables.
+// simulated bottleneck (gst/sim/trace_simulation.h), and writes per-trace and summary tables.
 // The baselines of docs/evaluation.md run beside them: image offload (PNG, JPEG),
-// local-only and the offline oracle (gst/baselines.h), with their bytes, accuracy and
+// local-only and the offline oracle (gst/sim/baselines.h), with their bytes, accuracy and
 // compute measured on the bundle and its test split (baseline_measurements.h).
 //
 //   rtcoinfer-tracesim --traces ../shared/traces --scale 0.1 --out results/
@@ -25,11 +25,11 @@
 #include <vector>
 
 #include "baseline_measurements.h"
-#include "baselines.h"
+#include "sim/baselines.h"
 #include "inference.h"
-#include "labeled_images.h"
+#include "data/labeled_images.h"
 #include "progress.h"
-#include "trace_simulation.h"
+#include "sim/trace_simulation.h"
 
 namespace fs = std::filesystem;
 using namespace rtcoinfer;

@@ -5,7 +5,7 @@
 
 #include <opencv2/imgproc.hpp>
 
-#include "labeled_images.h"
+#include "data/labeled_images.h"
 
 namespace rtcoinfer::train {
 

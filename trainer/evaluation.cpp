@@ -10,7 +10,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "feature_frame.h"
+#include "wire/feature_frame.h"
 #include "inference.h"
 #include "progress.h"
 

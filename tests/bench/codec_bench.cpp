@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "feature_frame.h"
-#include "setup_table.h"
+#include "wire/feature_frame.h"
+#include "wire/setup_table.h"
 
 using namespace rtcoinfer;
 using Clock = std::chrono::steady_clock;

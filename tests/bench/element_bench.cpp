@@ -16,10 +16,10 @@
 #include <vector>
 
 #include "bundle.h"
-#include "feature_frame.h"
+#include "wire/feature_frame.h"
 #include "inference.h"
-#include "labeled_images.h"
-#include "rtcoinfer_meta.h"
+#include "data/labeled_images.h"
+#include "contract/rtcoinfer_meta.h"
 
 using namespace rtcoinfer;
 using Clock = std::chrono::steady_clock;

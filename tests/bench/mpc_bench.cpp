@@ -7,8 +7,8 @@
 #include <random>
 #include <vector>
 
-#include "mpc_controller.h"
-#include "setup_table.h"
+#include "control/mpc_controller.h"
+#include "wire/setup_table.h"
 
 using namespace rtcoinfer;
 

@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "feature_frame.h"
-#include "image_frame.h"
+#include "wire/feature_frame.h"
+#include "wire/image_frame.h"
 
 namespace {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "feature_frame.h"
+#include "wire/feature_frame.h"
 
 int main(int argc, char **argv) {
   if (argc != 2) {

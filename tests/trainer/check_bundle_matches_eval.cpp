@@ -14,7 +14,7 @@
 #include <string>
 
 #include "dataset.h"
-#include "feature_frame.h"
+#include "wire/feature_frame.h"
 #include "inference.h"
 
 using namespace rtcoinfer;

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "compact_net.h"
-#include "feature_frame.h"
+#include "wire/feature_frame.h"
 #include "sw_layers.h"
 #include "sw_mobilenet_v2.h"
 #include "check_main.h"

@@ -6,9 +6,9 @@
 #include <random>
 #include <vector>
 
-#include "feature_frame.h"
-#include "half_float.h"
-#include "setup_table.h"
+#include "wire/feature_frame.h"
+#include "wire/half_float.h"
+#include "wire/setup_table.h"
 
 using namespace rtcoinfer;
 

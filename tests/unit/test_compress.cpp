@@ -5,9 +5,9 @@
 #include <random>
 #include <vector>
 
-#include "feature_frame.h"
-#include "rtcoinfer_meta.h"
-#include "setup_event.h"
+#include "wire/feature_frame.h"
+#include "contract/rtcoinfer_meta.h"
+#include "contract/setup_event.h"
 
 using namespace rtcoinfer;
 

@@ -7,13 +7,13 @@
 #include <random>
 #include <vector>
 
-#include "bandwidth_estimator.h"
-#include "baselines.h"
-#include "link_model.h"
-#include "mpc_controller.h"
-#include "rate_session.h"
-#include "trace_simulation.h"
-#include "setup_table.h"
+#include "control/bandwidth_estimator.h"
+#include "sim/baselines.h"
+#include "sim/link_model.h"
+#include "control/mpc_controller.h"
+#include "control/rate_session.h"
+#include "sim/trace_simulation.h"
+#include "wire/setup_table.h"
 
 using namespace rtcoinfer;
 

@@ -12,11 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "feature_frame.h"
-#include "image_frame.h"
-#include "labeled_images.h"
-#include "rtcoinfer_meta.h"
-#include "setup_event.h"
+#include "wire/feature_frame.h"
+#include "wire/image_frame.h"
+#include "data/labeled_images.h"
+#include "contract/rtcoinfer_meta.h"
+#include "contract/setup_event.h"
 
 using namespace rtcoinfer;
 

@@ -7,7 +7,7 @@
 #include <tuple>
 #include <vector>
 
-#include "image_frame.h"
+#include "wire/image_frame.h"
 
 using namespace rtcoinfer;
 

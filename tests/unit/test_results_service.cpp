@@ -17,9 +17,9 @@
 #include <thread>
 #include <vector>
 
-#include "content_hash.h"
-#include "model_fetch.h"
-#include "results_service.h"
+#include "wire/content_hash.h"
+#include "bundle/model_fetch.h"
+#include "service/results_service.h"
 
 using namespace rtcoinfer;
 

@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "slice_assembler.h"
+#include "wire/slice_assembler.h"
 
 using namespace rtcoinfer;
 

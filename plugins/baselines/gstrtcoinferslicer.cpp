@@ -1,0 +1,225 @@
+/**
+ * SECTION:element-rtcoinfer-slicer
+ * @title: rtcoinfer-slicer
+ *
+ * The device side of the CLIO-style baseline: cuts each feature frame into progressive
+ * channel slices, each sent as a feature frame of its own (docs/wire-format.md,
+ * "Slices") with the frame's sequence number. The slices end at the channel counts of
+ * the `model` bundle's setups of the frame's bit depth (1, 2, ..., 8, 16, 32 for the
+ * shipped model at 4 bits), so every prefix that arrives is a setup the tail can run;
+ * without `model`, at 1, 2, 4, 8 and so on. The payloader then sends every slice as its own RTP frame,
+ * so a slice that arrives is usable even when a later one is late or lost;
+ * rtcoinfer-tail answers at its `slice-deadline` with the longest prefix that arrived.
+ *
+ * Quantization is per channel, so a slice decodes to exactly the channels of the whole
+ * frame. Put it after rtcoinfer-mpcrate (whose `clio-bits` restricts the setups to one
+ * bit depth and counts the slices' headers); frames that cannot be parsed are dropped
+ * and counted.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 rtcoinfer-datasetsrc num-buffers=100 ! rtcoinfer-head model=models/zoo/fashion-mnist-swcnn.rcib \
+ *     ! rtcoinfer-compress setup=8x4 ! rtcoinfer-slicer model=models/zoo/fashion-mnist-swcnn.rcib \
+ *     ! rtcoinfer-tail model=models/zoo/fashion-mnist-swcnn.rcib ! fdsink
+ * ]| Each 8x4 frame leaves as eight one-channel slices; the tail answers each frame from
+ * its slices.
+ */
+#include "gstrtcoinferslicer.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "wire/feature_frame.h"
+#include "wire/progressive_slices.h"
+#include "common/model_loading.h"
+#include "contract/rtcoinfer_meta.h"
+
+GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_slicer_debug);
+#define GST_CAT_DEFAULT gst_rtcoinfer_slicer_debug
+
+namespace {
+
+struct SlicerState {
+  std::string model_path;  // property (object lock)
+  std::map<int, std::vector<int>> setup_channels;  // per bit depth; empty without a model
+  rtcoinfer::FrameDecoder decoder;
+  rtcoinfer::FrameEncoder encoder;
+  std::vector<float> values;
+  std::vector<std::vector<std::uint8_t>> slices_out;
+  // statistics (object lock)
+  guint64 frames = 0, slices = 0, bytes_in = 0, bytes_out = 0, dropped = 0;
+};
+
+}  // namespace
+
+struct _GstRtcoinferSlicer {
+  GstBaseTransform parent;
+  SlicerState *state;
+};
+
+enum { PROP_0, PROP_MODEL, PROP_STATS };
+
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(RTCOINFER_FRAME_CAPS_NAME));
+static GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(RTCOINFER_FRAME_CAPS_NAME));
+
+#define gst_rtcoinfer_slicer_parent_class parent_class
+G_DEFINE_TYPE_WITH_CODE(GstRtcoinferSlicer, gst_rtcoinfer_slicer, GST_TYPE_BASE_TRANSFORM,
+                        GST_DEBUG_CATEGORY_INIT(gst_rtcoinfer_slicer_debug, "rtcoinfer-slicer", 0,
+                                                "RTCoInfer CLIO-style progressive slices"));
+GST_ELEMENT_REGISTER_DEFINE(rtcoinfer_slicer, "rtcoinfer-slicer", GST_RANK_NONE, GST_TYPE_RTCOINFER_SLICER);
+
+static GstFlowReturn gst_rtcoinfer_slicer_prepare_output_buffer(GstBaseTransform *trans, GstBuffer *inbuf,
+                                                                GstBuffer **outbuf) {
+  auto *self = GST_RTCOINFER_SLICER(trans);
+  SlicerState *st = self->state;
+  GstMapInfo map;
+  rtcoinfer::FrameHeader hdr;
+  rtcoinfer::FrameStatus status;
+  if (!gst_buffer_map(inbuf, &map, GST_MAP_READ)) {
+    status = rtcoinfer::FrameStatus::failure(rtcoinfer::FrameError::Truncated, "buffer could not be mapped");
+  } else {
+    status = st->decoder.decode(map.data, map.size, hdr, st->values);
+    if (status.ok() && hdr.slice)
+      status = rtcoinfer::FrameStatus::failure(rtcoinfer::FrameError::BadSetup, "the frame is a slice already");
+    GST_OBJECT_LOCK(self);
+    st->bytes_in += map.size;
+    GST_OBJECT_UNLOCK(self);
+    gst_buffer_unmap(inbuf, &map);
+  }
+  if (!status.ok()) {
+    GST_OBJECT_LOCK(self);
+    const guint64 n = ++st->dropped;
+    GST_OBJECT_UNLOCK(self);
+    if (n == 1 || n % 100 == 0)
+      GST_ELEMENT_WARNING(self, STREAM, DECODE, ("Dropped a feature frame it cannot slice, %" G_GUINT64_FORMAT " so far",
+                                                 n), ("%s: %s", rtcoinfer::frame_error_name(status.error),
+                                                      status.message.c_str()));
+    return GST_BASE_TRANSFORM_FLOW_DROPPED;
+  }
+
+  rtcoinfer::EncodeParams p;
+  p.entropy = rtcoinfer::Entropy::Auto;
+  p.model_id = hdr.model_id;
+  p.seq = hdr.seq;
+  p.capture_us = hdr.capture_us;
+  p.truth = hdr.truth;
+  auto setups = st->setup_channels.find(hdr.bits);
+  const std::vector<int> ends = rtcoinfer::slice_ends(
+      setups != st->setup_channels.end() ? setups->second : std::vector<int>{}, hdr.channels);
+  status = rtcoinfer::encode_slices(st->encoder, st->values.data(), hdr.channels, hdr.height, hdr.width, hdr.bits, ends,
+                                    p, st->slices_out);
+  if (!status.ok()) {  // the decoded values always re-encode; anything else is a bug worth stopping for
+    GST_ELEMENT_ERROR(self, STREAM, ENCODE, ("Cannot encode a slice: %s", status.message.c_str()), (nullptr));
+    return GST_FLOW_ERROR;
+  }
+  for (std::size_t i = 0; i < st->slices_out.size(); ++i) {
+    const auto &bytes = st->slices_out[i];
+    GstBuffer *out = gst_buffer_new_memdup(bytes.data(), bytes.size());
+    gst_buffer_copy_into(out, inbuf, GstBufferCopyFlags(GST_BUFFER_COPY_FLAGS | GST_BUFFER_COPY_TIMESTAMPS), 0, -1);
+    GST_OBJECT_LOCK(self);
+    st->slices++;
+    st->bytes_out += bytes.size();
+    GST_OBJECT_UNLOCK(self);
+    if (i + 1 == st->slices_out.size()) {
+      *outbuf = out;  // the base class pushes the last one
+      break;
+    }
+    const GstFlowReturn ret = gst_pad_push(GST_BASE_TRANSFORM_SRC_PAD(trans), out);
+    if (ret != GST_FLOW_OK) return ret;
+  }
+  GST_OBJECT_LOCK(self);
+  st->frames++;
+  GST_OBJECT_UNLOCK(self);
+  return GST_FLOW_OK;
+}
+
+static GstFlowReturn gst_rtcoinfer_slicer_transform(GstBaseTransform *, GstBuffer *, GstBuffer *) {
+  return GST_FLOW_OK;  // the slices were made in prepare_output_buffer
+}
+
+static void gst_rtcoinfer_slicer_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec) {
+  auto *self = GST_RTCOINFER_SLICER(object);
+  SlicerState *st = self->state;
+  if (prop_id == PROP_MODEL) {
+    GST_OBJECT_LOCK(self);
+    g_value_set_string(value, st->model_path.empty() ? nullptr : st->model_path.c_str());
+    GST_OBJECT_UNLOCK(self);
+    return;
+  }
+  if (prop_id != PROP_STATS) {
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+    return;
+  }
+  GST_OBJECT_LOCK(self);
+  g_value_take_boxed(value, gst_structure_new("rtcoinfer-slicer-stats", "frames", G_TYPE_UINT64, st->frames, "slices",
+                                              G_TYPE_UINT64, st->slices, "bytes-in", G_TYPE_UINT64, st->bytes_in,
+                                              "bytes-out", G_TYPE_UINT64, st->bytes_out, "dropped", G_TYPE_UINT64,
+                                              st->dropped, nullptr));
+  GST_OBJECT_UNLOCK(self);
+}
+
+static gboolean gst_rtcoinfer_slicer_start(GstBaseTransform *trans) {
+  auto *self = GST_RTCOINFER_SLICER(trans);
+  SlicerState *st = self->state;
+  GST_OBJECT_LOCK(self);
+  st->frames = st->slices = st->bytes_in = st->bytes_out = st->dropped = 0;
+  const std::string path = st->model_path;
+  GST_OBJECT_UNLOCK(self);
+  st->setup_channels.clear();
+  if (path.empty()) return TRUE;
+  auto manifest = rtcoinfer::load_manifest_for(GST_ELEMENT(self), path);
+  if (!manifest) return FALSE;
+  for (const auto &s : manifest->info.setups.all()) st->setup_channels[s.bits].push_back(s.channels);
+  return TRUE;
+}
+
+static void gst_rtcoinfer_slicer_set_property(GObject *object, guint prop_id, const GValue *value,
+                                              GParamSpec *pspec) {
+  auto *self = GST_RTCOINFER_SLICER(object);
+  if (prop_id != PROP_MODEL) {
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+    return;
+  }
+  GST_OBJECT_LOCK(self);
+  self->state->model_path = g_value_get_string(value) ? g_value_get_string(value) : "";
+  GST_OBJECT_UNLOCK(self);
+}
+
+static void gst_rtcoinfer_slicer_finalize(GObject *object) {
+  delete GST_RTCOINFER_SLICER(object)->state;
+  G_OBJECT_CLASS(parent_class)->finalize(object);
+}
+
+static void gst_rtcoinfer_slicer_init(GstRtcoinferSlicer *self) { self->state = new SlicerState(); }
+
+static void gst_rtcoinfer_slicer_class_init(GstRtcoinferSlicerClass *klass) {
+  GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS(klass);
+  gobject_class->set_property = gst_rtcoinfer_slicer_set_property;
+  gobject_class->get_property = gst_rtcoinfer_slicer_get_property;
+  gobject_class->finalize = gst_rtcoinfer_slicer_finalize;
+  g_object_class_install_property(gobject_class, PROP_MODEL,
+      g_param_spec_string("model", "Model bundle", "The bundle rtcoinfer-head runs (path or /models/<id> URL): slices "
+                          "end at its setups' channel counts. Unset: slices end at 1, 2, 4, 8... channels. Loaded "
+                          "when the element starts", nullptr,
+                          GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
+  g_object_class_install_property(gobject_class, PROP_STATS,
+      g_param_spec_boxed("stats", "Statistics", "Read-only: frames (sliced), slices (pushed), bytes-in, bytes-out "
+                         "(the slices' own headers and ranges make bytes-out larger), dropped (frames that could "
+                         "not be parsed, or were slices already)", GST_TYPE_STRUCTURE,
+                         GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  gst_element_class_add_static_pad_template(element_class, &sink_template);
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+  gst_element_class_set_static_metadata(element_class, "RTCoInfer progressive slicer", "Filter/Network",
+                                        "Cuts feature frames into progressive channel slices "
+                                        "(the CLIO-style baseline)",
+                                        "gst-rtcoinfer developers");
+  trans_class->start = GST_DEBUG_FUNCPTR(gst_rtcoinfer_slicer_start);
+  trans_class->prepare_output_buffer = GST_DEBUG_FUNCPTR(gst_rtcoinfer_slicer_prepare_output_buffer);
+  trans_class->transform = GST_DEBUG_FUNCPTR(gst_rtcoinfer_slicer_transform);
+  trans_class->passthrough_on_same_caps = FALSE;
+}

@@ -1,0 +1,649 @@
+/**
+ * SECTION:element-rtcoinfer-mpcrate
+ * @title: rtcoinfer-mpcrate
+ *
+ * Chooses the compression setup of each frame from network feedback. It sits between
+ * rtcoinfer-compress and the RTP payloader, reads the `RTPTWCCPackets` events that
+ * rtpbin's rtpsession sends upstream when the stream carries the TWCC header
+ * extension, estimates the delivery rate, queueing delay and loss, and runs a Model
+ * Predictive Controller over the bundle's setups (their measured top-1 and bytes,
+ * refined online with the bytes compress really emits). When the chosen setup
+ * changes it sends an `rtcoinfer-setup` event upstream; rtcoinfer-compress applies it
+ * from the next frame and forwards it to rtcoinfer-head.
+ *
+ * A frame that would miss its deadline even at the smallest setup is dropped
+ * (skipped) and counted. Policies `rate` (largest setup whose bytes fit the forecast)
+ * and `fixed` are there for comparison.
+ *
+ * Every decision is posted as an `rtcoinfer-rate` element message with the fields
+ * `setup` (the next frames' setup, or `skip` when this frame is dropped), `requested`
+ * (the setup asked upstream), `skip`, `frame-bytes` (this frame), `forecast-bps` (the
+ * estimator's robust forecast), `planned-bps` (what the controller planned with: the
+ * forecast, raised while probing a quiet link), `sample-bps` (the newest delivery-rate
+ * sample), `feedback` (TWCC reports so far), `in-flight-bytes` (estimated bottleneck
+ * queue before this frame), `predicted-latency-ms`, `frame-interval-ms` (smoothed from
+ * the buffer timestamps), `rtt-ms` and `decide-us`. `pipelines/device --rate-log`
+ * writes them as JSON lines and `pipelines/plot-run` plots them.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 rtcoinfer-datasetsrc is-live=true num-buffers=300 ! rtcoinfer-head model=models/zoo/fashion-mnist-swcnn.rcib \
+ *   ! rtcoinfer-compress ! rtcoinfer-mpcrate model=models/zoo/fashion-mnist-swcnn.rcib deadline=150 \
+ *   ! rtpgstpay pt=96 mtu=1200 config-interval=1 \
+ *   ! "application/x-rtp,extmap-5=(string)\"http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\"" \
+ *   ! rtp.send_rtp_sink_0 rtpbin name=rtp rtp-profile=avpf \
+ *   rtp.send_rtp_src_0 ! udpsink host=127.0.0.1 port=5000 \
+ *   rtp.send_rtcp_src_0 ! udpsink host=127.0.0.1 port=5001 sync=false async=false \
+ *   udpsrc port=5005 ! rtp.recv_rtcp_sink_0
+ * ]| The device pipeline with rate control (pair it with pipelines/server).
+ */
+#include "gstrtcoinfermpcrate.h"
+
+#include <algorithm>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "wire/feature_frame.h"
+#include "common/model_loading.h"
+#include "control/mpc_controller.h"
+#include "wire/progressive_slices.h"
+#include "control/rate_session.h"
+#include "contract/rtcoinfer_meta.h"
+#include "contract/setup_event.h"
+
+GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_mpc_rate_debug);
+#define GST_CAT_DEFAULT gst_rtcoinfer_mpc_rate_debug
+
+using rtcoinfer::Policy;
+
+namespace {
+
+struct RateState {
+  // properties (object lock)
+  std::string model_path, fixed_text, min_text, max_text;
+  int clio_bits = 0;
+  std::string schedule_path;
+  rtcoinfer::MpcConfig cfg;
+
+  // schedule: a per-frame plan made offline (the oracle's), followed instead of deciding
+  std::vector<std::optional<rtcoinfer::Setup>> schedule;  // nullopt: skip the frame
+  std::size_t schedule_frame = 0;
+  guint64 schedule_skips = 0;
+  std::optional<rtcoinfer::Setup> schedule_requested;
+
+  // clio-bits: what rtcoinfer-slicer will make of each frame, to budget its real bytes
+  std::vector<int> clio_setup_channels;
+  rtcoinfer::FrameDecoder decoder;
+  rtcoinfer::FrameEncoder encoder;
+  std::vector<float> values;
+  std::vector<std::vector<std::uint8_t>> slices;
+
+  // streaming thread / event thread (object lock)
+  std::unique_ptr<rtcoinfer::RateSession> rate;  // created in start(), from the bundle's setup table
+  GstElement *rtp_session = nullptr;  // the rtpsession downstream, for RR statistics
+  gint64 last_rr_poll_us = 0;
+};
+
+}  // namespace
+
+struct _GstRtcoinferMpcRate {
+  GstBaseTransform parent;
+  RateState *state;
+};
+
+enum { PROP_0, PROP_MODEL, PROP_POLICY, PROP_DEADLINE, PROP_HORIZON, PROP_SETUP, PROP_SWITCH_PENALTY,
+       PROP_MIN_SETUP, PROP_MAX_SETUP, PROP_SERVER_LATENCY, PROP_MARGIN, PROP_CLIO_BITS, PROP_SCHEDULE, PROP_STATS };
+
+#define DEFAULT_SERVER_LATENCY_MS 30.0
+
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(RTCOINFER_FRAME_CAPS_NAME));
+static GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(RTCOINFER_FRAME_CAPS_NAME));
+
+GType gst_rtcoinfer_policy_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {int(Policy::Mpc), "Model predictive control over the horizon", "mpc"},
+      {int(Policy::Rate), "Largest setup whose bytes fit the bandwidth forecast", "rate"},
+      {int(Policy::Fixed), "Always the `setup` property", "fixed"},
+      {0, nullptr, nullptr}};
+  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstRtcoinferPolicy", values));
+  return type;
+}
+
+#define gst_rtcoinfer_mpc_rate_parent_class parent_class
+G_DEFINE_TYPE_WITH_CODE(GstRtcoinferMpcRate, gst_rtcoinfer_mpc_rate, GST_TYPE_BASE_TRANSFORM,
+                        GST_DEBUG_CATEGORY_INIT(gst_rtcoinfer_mpc_rate_debug, "rtcoinfer-mpcrate", 0,
+                                                "RTCoInfer rate control"));
+GST_ELEMENT_REGISTER_DEFINE(rtcoinfer_mpcrate, "rtcoinfer-mpcrate", GST_RANK_NONE, GST_TYPE_RTCOINFER_MPC_RATE);
+
+// A schedule file: one line per frame, "CxB" (a setup of the bundle) or "skip"; blank
+// lines and lines starting with # are ignored.
+static bool load_schedule(GstRtcoinferMpcRate *self, const std::string &path, const rtcoinfer::SetupTable &table,
+                          std::vector<std::optional<rtcoinfer::Setup>> &out) {
+  std::ifstream in(path);
+  if (!in) {
+    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("Cannot open the schedule %s", path.c_str()), (nullptr));
+    return false;
+  }
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    line.erase(0, line.find_first_not_of(" \t"));
+    line.erase(line.find_last_not_of(" \t\r") + 1);
+    if (line.empty() || line[0] == '#') continue;
+    if (line == "skip") {
+      out.emplace_back();
+      continue;
+    }
+    std::string error;
+    auto setup = table.lookup(line, &error);
+    if (!setup) {
+      GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Schedule %s, line %d: %s", path.c_str(), number, error.c_str()),
+                        ("each line is a setup of the bundle (\"<channels>x<bits>\") or \"skip\""));
+      return false;
+    }
+    out.emplace_back(setup);
+  }
+  if (out.empty()) {
+    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Schedule %s has no frames", path.c_str()), (nullptr));
+    return false;
+  }
+  return true;
+}
+
+static gboolean gst_rtcoinfer_mpc_rate_start(GstBaseTransform *trans) {
+  auto *self = GST_RTCOINFER_MPC_RATE(trans);
+  RateState *st = self->state;
+  GST_OBJECT_LOCK(self);
+  const std::string path = st->model_path, fixed = st->fixed_text, lo = st->min_text, hi = st->max_text;
+  const int clio_bits = st->clio_bits;
+  const std::string schedule_path = st->schedule_path;
+  rtcoinfer::MpcConfig cfg = st->cfg;
+  GST_OBJECT_UNLOCK(self);
+  // the controller needs the bundle's per-setup accuracy and bytes table
+  auto manifest = rtcoinfer::load_manifest_for(GST_ELEMENT(self), path);
+  if (!manifest) return FALSE;
+  const auto &info = manifest->info;
+  auto bound = [&](const std::string &text, const char *what) -> std::optional<rtcoinfer::Setup> {
+    if (text.empty()) return std::nullopt;
+    std::string e;
+    auto s = info.setups.lookup(text, &e);
+    if (!s) GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("%s: %s", what, e.c_str()), (nullptr));
+    return s;
+  };
+  auto lo_s = bound(lo, "min-setup"), hi_s = bound(hi, "max-setup");
+  if ((!lo.empty() && !lo_s) || (!hi.empty() && !hi_s)) return FALSE;
+  auto bytes_of = [&](const rtcoinfer::Setup &s) { return info.stats.at(s.index).bytes; };
+  std::vector<rtcoinfer::SetupProfile> profiles;
+  for (const auto &s : info.stats) {
+    if (s.top1 < 0 || s.bytes <= 0) {
+      GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Model bundle \"%s\" has no measured accuracy/bytes for %s",
+                                                  path.c_str(), s.setup.name().c_str()),
+                        ("run rtcoinfer-train eval on the bundle to fill its setup table"));
+      return FALSE;
+    }
+    if (lo_s && s.bytes < bytes_of(*lo_s)) continue;
+    if (hi_s && s.bytes > bytes_of(*hi_s)) continue;
+    if (clio_bits && s.setup.bits != clio_bits) continue;
+    profiles.push_back({s.setup, s.top1, s.bytes});
+  }
+  st->clio_setup_channels.clear();
+  if (clio_bits) {
+    // rtcoinfer-slicer sends setup i (by channels) as i + 1 slices: one more frame
+    // header for each to start with; each frame's real sliced bytes refine it (transform_ip)
+    std::sort(profiles.begin(), profiles.end(), [](const auto &a, const auto &b) {
+      return a.setup.channels < b.setup.channels;
+    });
+    for (std::size_t i = 0; i < profiles.size(); ++i) {
+      profiles[i].bytes += double(rtcoinfer::FrameLayout::kHeaderSize * i);
+      st->clio_setup_channels.push_back(profiles[i].setup.channels);
+    }
+  }
+  if (profiles.empty()) {
+    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("min-setup, max-setup and clio-bits leave no setup to choose from"), (nullptr));
+    return FALSE;
+  }
+  if (cfg.policy == Policy::Fixed) {
+    auto f = bound(fixed.empty() ? info.setups.largest().name() : fixed, "setup");
+    if (!f) return FALSE;
+    cfg.fixed_index = -1;
+    for (std::size_t i = 0; i < profiles.size(); ++i)
+      if (profiles[i].setup == *f) cfg.fixed_index = int(i);
+    if (cfg.fixed_index < 0) {
+      GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("setup %s is outside min-setup/max-setup", f->name().c_str()),
+                        (nullptr));
+      return FALSE;
+    }
+  }
+  std::vector<std::optional<rtcoinfer::Setup>> schedule;
+  if (!schedule_path.empty() && !load_schedule(self, schedule_path, info.setups, schedule)) return FALSE;
+  GST_OBJECT_LOCK(self);
+  st->rate = std::make_unique<rtcoinfer::RateSession>(std::move(profiles), cfg);
+  st->schedule = std::move(schedule);
+  st->schedule_frame = 0;
+  st->schedule_skips = 0;
+  st->schedule_requested.reset();
+  GST_OBJECT_UNLOCK(self);
+  return TRUE;
+}
+
+static gboolean gst_rtcoinfer_mpc_rate_stop(GstBaseTransform *trans) {
+  auto *self = GST_RTCOINFER_MPC_RATE(trans);
+  GST_OBJECT_LOCK(self);
+  self->state->rate.reset();
+  GstElement *session = self->state->rtp_session;
+  self->state->rtp_session = nullptr;
+  GST_OBJECT_UNLOCK(self);
+  if (session) gst_object_unref(session);
+  return TRUE;
+}
+
+// Follows the data downstream (payloader, capsfilter, into rtpbin) to the rtpsession
+// that sends this stream; nullptr if there is none within a few hops.
+static GstElement *find_rtp_session(GstRtcoinferMpcRate *self) {
+  GstPad *pad = gst_pad_get_peer(GST_BASE_TRANSFORM_SRC_PAD(self));
+  for (int hop = 0; pad && hop < 8; ++hop) {
+    while (GST_IS_GHOST_PAD(pad)) {
+      GstPad *target = gst_ghost_pad_get_target(GST_GHOST_PAD(pad));
+      gst_object_unref(pad);
+      pad = target;
+      if (!pad) return nullptr;
+    }
+    GstElement *el = gst_pad_get_parent_element(pad);
+    gst_object_unref(pad);
+    pad = nullptr;
+    if (!el) return nullptr;
+    GstElementFactory *f = gst_element_get_factory(el);
+    if (f && g_str_equal(GST_OBJECT_NAME(f), "rtpsession")) return el;
+    GstPad *src = gst_element_get_static_pad(el, "src");
+    gst_object_unref(el);
+    if (!src) return nullptr;
+    pad = gst_pad_get_peer(src);
+    gst_object_unref(src);
+  }
+  if (pad) gst_object_unref(pad);
+  return nullptr;
+}
+
+// Receiver reports: round trip (NTP short format, 16.16 s) and fraction lost (x/256),
+// from the rtpsession's `stats`. They set the RTT in the latency prediction, and the
+// loss where no TWCC feedback arrives.
+static void poll_receiver_reports(GstRtcoinferMpcRate *self) {
+  RateState *st = self->state;
+  const gint64 now = g_get_monotonic_time();
+  if (now - st->last_rr_poll_us < G_USEC_PER_SEC) return;
+  st->last_rr_poll_us = now;
+  if (!st->rtp_session) st->rtp_session = find_rtp_session(self);
+  if (!st->rtp_session) return;
+  GstStructure *stats = nullptr;
+  g_object_get(st->rtp_session, "stats", &stats, nullptr);
+  if (!stats) return;
+  const GValue *sources = gst_structure_get_value(stats, "source-stats");
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS  // rtpsession hands out a GValueArray
+  if (sources && G_VALUE_HOLDS(sources, g_value_array_get_type())) {
+    auto *arr = static_cast<GValueArray *>(g_value_get_boxed(sources));
+    for (guint i = 0; arr && i < arr->n_values; ++i) {
+      const GstStructure *src = gst_value_get_structure(g_value_array_get_nth(arr, i));
+      gboolean have_rb = FALSE;
+      guint rtt = 0, fraction = 0;
+      if (gst_structure_get_boolean(src, "have-rb", &have_rb) && have_rb &&
+          gst_structure_get_uint(src, "rb-round-trip", &rtt) && gst_structure_get_uint(src, "rb-fractionlost", &fraction)) {
+        GST_OBJECT_LOCK(self);
+        if (st->rate) st->rate->on_receiver_report(rtt / 65536.0, fraction / 256.0);
+        GST_OBJECT_UNLOCK(self);
+      }
+    }
+  }
+  G_GNUC_END_IGNORE_DEPRECATIONS
+  gst_structure_free(stats);
+}
+
+// RTPTWCCPackets (rtpsession, 1.22): packets = (GValueArray) < (structure) RTPTWCCPacket,
+// seqnum=(uint), local-ts=(guint64), remote-ts=(guint64, NONE when lost), size=(uint),
+// lost=(boolean), payload-type=(guchar) >. Remote times come in TWCC's 250 us steps.
+static rtcoinfer::PacketReport parse_twcc_packet(const GstStructure *p) {
+  rtcoinfer::PacketReport r;
+  guint seq = 0, size = 0;
+  guint64 local = GST_CLOCK_TIME_NONE, remote = GST_CLOCK_TIME_NONE;
+  gboolean lost = FALSE;
+  gst_structure_get_uint(p, "seqnum", &seq);
+  gst_structure_get_uint(p, "size", &size);
+  gst_structure_get_uint64(p, "local-ts", &local);
+  gst_structure_get_uint64(p, "remote-ts", &remote);
+  gst_structure_get_boolean(p, "lost", &lost);
+  r.seqnum = guint16(seq);
+  r.size = size;
+  r.send_ns = GST_CLOCK_TIME_IS_VALID(local) ? gint64(local) : -1;
+  r.arrival_ns = (!lost && GST_CLOCK_TIME_IS_VALID(remote)) ? gint64(remote) : -1;
+  return r;
+}
+
+static std::vector<rtcoinfer::PacketReport> parse_twcc(const GstStructure *s) {
+  std::vector<rtcoinfer::PacketReport> out;
+  const GValue *list = gst_structure_get_value(s, "packets");
+  if (!list) return out;
+  auto add = [&](const GValue *v) {
+    if (v && GST_VALUE_HOLDS_STRUCTURE(v)) out.push_back(parse_twcc_packet(gst_value_get_structure(v)));
+  };
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS  // rtpsession sends a GValueArray
+  if (G_VALUE_HOLDS(list, g_value_array_get_type())) {
+    auto *arr = static_cast<GValueArray *>(g_value_get_boxed(list));
+    for (guint i = 0; arr && i < arr->n_values; ++i) add(g_value_array_get_nth(arr, i));
+    return out;
+  }
+  G_GNUC_END_IGNORE_DEPRECATIONS
+  if (GST_VALUE_HOLDS_LIST(list)) {
+    for (guint i = 0; i < gst_value_list_get_size(list); ++i) add(gst_value_list_get_value(list, i));
+  } else if (GST_VALUE_HOLDS_ARRAY(list)) {
+    for (guint i = 0; i < gst_value_array_get_size(list); ++i) add(gst_value_array_get_value(list, i));
+  }
+  return out;
+}
+
+static gboolean gst_rtcoinfer_mpc_rate_src_event(GstBaseTransform *trans, GstEvent *event) {
+  auto *self = GST_RTCOINFER_MPC_RATE(trans);
+  if (GST_EVENT_TYPE(event) == GST_EVENT_CUSTOM_UPSTREAM) {
+    const GstStructure *s = gst_event_get_structure(event);
+    if (s && gst_structure_has_name(s, "RTPTWCCPackets")) {
+      auto packets = parse_twcc(s);
+      GST_OBJECT_LOCK(self);
+      RateState *st = self->state;
+      if (st->rate) st->rate->on_twcc(packets, g_get_monotonic_time() / 1e6);
+      GST_OBJECT_UNLOCK(self);
+      GST_LOG_OBJECT(self, "TWCC feedback: %zu packets", packets.size());
+      gst_event_unref(event);
+      return TRUE;  // consumed: nothing upstream uses it
+    }
+  }
+  return GST_BASE_TRANSFORM_CLASS(parent_class)->src_event(trans, event);
+}
+
+// clio-bits: the bytes rtcoinfer-slicer will send for this frame (it cuts the frame the
+// same way), so the controller budgets what really goes on the wire.
+static double sliced_bytes(RateState *st, const guint8 *data, gsize size, const rtcoinfer::FrameHeader &h) {
+  rtcoinfer::FrameHeader decoded;
+  if (h.slice || !st->decoder.decode(data, size, decoded, st->values).ok()) return double(size);
+  rtcoinfer::EncodeParams p;
+  p.model_id = h.model_id;
+  p.truth = h.truth;
+  const auto ends = rtcoinfer::slice_ends(st->clio_setup_channels, h.channels);
+  if (!rtcoinfer::encode_slices(st->encoder, st->values.data(), h.channels, h.height, h.width, h.bits, ends, p,
+                                st->slices).ok())
+    return double(size);
+  double total = 0;
+  for (const auto &s : st->slices) total += double(s.size());
+  return total;
+}
+
+// schedule: frame n is sent or skipped as the plan says; the setup of frame n + 1 is asked
+// for now (the head and compress apply a request from their next frame). After the plan's
+// end its last line holds.
+static GstFlowReturn follow_schedule(GstRtcoinferMpcRate *self) {
+  RateState *st = self->state;
+  GST_OBJECT_LOCK(self);
+  const auto &plan = st->schedule;
+  const std::size_t n = st->schedule_frame++;
+  auto at = [&](std::size_t i) { return plan[std::min(i, plan.size() - 1)]; };
+  const bool send = at(n).has_value();
+  std::optional<rtcoinfer::Setup> next;
+  for (std::size_t i = n + 1; i < std::max(n + 2, plan.size()) && !next; ++i) next = at(i);
+  std::optional<rtcoinfer::Setup> ask;
+  if (next && !(st->schedule_requested && *st->schedule_requested == *next)) ask = st->schedule_requested = next;
+  if (!send) st->schedule_skips++;
+  GST_OBJECT_UNLOCK(self);
+  if (ask) gst_pad_push_event(GST_BASE_TRANSFORM_SINK_PAD(self), rtcoinfer::setup_event_new(*ask));
+  return send ? GST_FLOW_OK : GST_BASE_TRANSFORM_FLOW_DROPPED;
+}
+
+static GstFlowReturn gst_rtcoinfer_mpc_rate_transform_ip(GstBaseTransform *trans, GstBuffer *buf) {
+  auto *self = GST_RTCOINFER_MPC_RATE(trans);
+  RateState *st = self->state;
+  if (!st->schedule.empty()) return follow_schedule(self);
+  const gsize size = gst_buffer_get_size(buf);
+  poll_receiver_reports(self);
+  // Which setup this frame was coded at (header check only; the payload is the tail's).
+  rtcoinfer::FrameHeader h;
+  GstMapInfo map;
+  bool valid = false;
+  double bytes = double(size);
+  if (gst_buffer_map(buf, &map, GST_MAP_READ)) {
+    valid = rtcoinfer::FrameDecoder::parse_header(map.data, map.size, h).ok();
+    if (valid && !st->clio_setup_channels.empty()) bytes = sliced_bytes(st, map.data, map.size, h);
+    gst_buffer_unmap(buf, &map);
+  }
+
+  GST_OBJECT_LOCK(self);
+  if (!st->rate) {
+    GST_OBJECT_UNLOCK(self);
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  rtcoinfer::RateSession &rate = *st->rate;
+  std::optional<double> pts_s;
+  if (GST_BUFFER_PTS_IS_VALID(buf)) pts_s = double(GST_BUFFER_PTS(buf)) / GST_SECOND;
+  std::optional<rtcoinfer::Setup> coded;
+  if (valid) coded = rtcoinfer::Setup{-1, h.channels, h.bits};
+  const rtcoinfer::FrameOutcome out = rate.on_frame(g_get_monotonic_time() / 1e6, pts_s, coded, bytes);
+  const rtcoinfer::Decision &d = out.decision;
+  const auto &profiles = rate.controller().profiles();
+  std::optional<rtcoinfer::Setup> ask;
+  if (out.request_changed) ask = profiles[out.request].setup;
+  const double queued = out.queued_bytes;
+  const std::string chosen = d.skip ? "skip" : profiles[d.index].setup.name();
+  GST_LOG_OBJECT(self, "frame %" G_GSIZE_FORMAT " B: forecast %.0f bit/s, in flight %.0f B -> %s (%.1f ms predicted)",
+                 size, d.forecast_bps, queued, chosen.c_str(), d.predicted_latency_s * 1000);
+  const guint64 skips = rate.stats().skips, feedback = rate.stats().feedback;
+  const std::string requested = profiles[out.request].setup.name();
+  const double sample_bps = rate.estimator().last_sample_bps();
+  const double interval_ms = rate.controller().config().frame_interval_s * 1000;
+  const double rtt_ms = rate.estimator().rtt_s() * 1000;
+  const double forecast_bps = rate.estimator().forecast_bps().value_or(0);
+  GST_OBJECT_UNLOCK(self);
+
+  gst_element_post_message(
+      GST_ELEMENT(self),
+      gst_message_new_element(
+          GST_OBJECT(self),
+          gst_structure_new("rtcoinfer-rate", "setup", G_TYPE_STRING, chosen.c_str(), "requested", G_TYPE_STRING,
+                            requested.c_str(), "skip", G_TYPE_BOOLEAN, d.skip,
+                            "forecast-bps", G_TYPE_DOUBLE, forecast_bps, "sample-bps", G_TYPE_DOUBLE, sample_bps,
+                            "feedback", G_TYPE_UINT64, feedback, "predicted-latency-ms", G_TYPE_DOUBLE,
+                            d.predicted_latency_s * 1000, "in-flight-bytes", G_TYPE_DOUBLE, queued,
+                            "frame-bytes", G_TYPE_UINT64, guint64(size), "decide-us", G_TYPE_DOUBLE, d.decide_us,
+                            "planned-bps", G_TYPE_DOUBLE, out.planned_bps, "frame-interval-ms", G_TYPE_DOUBLE,
+                            interval_ms, "rtt-ms", G_TYPE_DOUBLE, rtt_ms, nullptr)));
+  if (ask) {
+    GST_INFO_OBJECT(self, "asking upstream for %s", ask->name().c_str());
+    gst_pad_push_event(GST_BASE_TRANSFORM_SINK_PAD(trans), rtcoinfer::setup_event_new(*ask));
+  }
+  if (d.skip) {
+    if (skips == 1 || skips % 100 == 0)
+      GST_ELEMENT_WARNING(self, STREAM, FAILED, ("Skipped a frame that would miss its deadline (%" G_GUINT64_FORMAT
+                                                 " so far)", skips),
+                          ("predicted %.1f ms even at the smallest setup", d.predicted_latency_s * 1000));
+    return GST_BASE_TRANSFORM_FLOW_DROPPED;
+  }
+  return GST_FLOW_OK;
+}
+
+static GstStructure *build_stats(GstRtcoinferMpcRate *self) {
+  RateState *st = self->state;
+  GST_OBJECT_LOCK(self);
+  const rtcoinfer::RateSession *rate = st->rate.get();
+  const rtcoinfer::RateSessionStats c = rate ? rate->stats() : rtcoinfer::RateSessionStats{};
+  const std::string setup = rate && rate->requested() >= 0 ? rate->controller().profiles()[rate->requested()].setup.name() : "";
+  const rtcoinfer::BandwidthEstimator *est = rate ? &rate->estimator() : nullptr;
+  const double estimate = est ? est->estimate_bps().value_or(0) : 0.0;
+  const double forecast = est ? est->forecast_bps().value_or(0) : 0.0;
+  const double queue_ms = est ? est->queue_delay_s() * 1000 : 0.0;
+  const double loss = est ? est->loss_fraction() : 0.0;
+  const double predicted_ms = rate ? rate->last().predicted_latency_s * 1000 : 0.0;
+  rtcoinfer::RateSessionStats counted = c;
+  if (!st->schedule.empty()) {  // following a plan: the session saw no frames
+    counted.frames = st->schedule_frame;
+    counted.skips = st->schedule_skips;
+  }
+  GST_OBJECT_UNLOCK(self);
+  return gst_structure_new(
+      "rtcoinfer-mpcrate-stats", "frames", G_TYPE_UINT64, counted.frames, "skips", G_TYPE_UINT64, counted.skips, "switches",
+      G_TYPE_UINT64, c.switches, "feedback", G_TYPE_UINT64, c.feedback, "probes", G_TYPE_UINT64, c.probes, "setup",
+      G_TYPE_STRING, setup.c_str(), "estimate-bps", G_TYPE_DOUBLE, estimate, "forecast-bps", G_TYPE_DOUBLE, forecast,
+      "queue-delay-ms", G_TYPE_DOUBLE, queue_ms, "loss", G_TYPE_DOUBLE, loss, "predicted-latency-ms", G_TYPE_DOUBLE,
+      predicted_ms,
+      "mean-decide-us", G_TYPE_DOUBLE, c.frames ? c.decide_us_total / c.frames : 0.0, "max-decide-us", G_TYPE_DOUBLE,
+      c.decide_us_max, nullptr);
+}
+
+static void gst_rtcoinfer_mpc_rate_set_property(GObject *object, guint prop_id, const GValue *value,
+                                                GParamSpec *pspec) {
+  auto *self = GST_RTCOINFER_MPC_RATE(object);
+  RateState *st = self->state;
+  auto str = [&] { return std::string(g_value_get_string(value) ? g_value_get_string(value) : ""); };
+  GST_OBJECT_LOCK(self);
+  switch (prop_id) {
+    case PROP_MODEL: st->model_path = str(); break;
+    case PROP_POLICY: st->cfg.policy = Policy(g_value_get_enum(value)); break;
+    case PROP_DEADLINE: st->cfg.deadline_s = g_value_get_double(value) / 1000.0; break;
+    case PROP_HORIZON: st->cfg.horizon = g_value_get_int(value); break;
+    case PROP_SETUP: st->fixed_text = str(); break;
+    case PROP_SWITCH_PENALTY: st->cfg.switch_penalty = g_value_get_double(value); break;
+    case PROP_MIN_SETUP: st->min_text = str(); break;
+    case PROP_MAX_SETUP: st->max_text = str(); break;
+    case PROP_SERVER_LATENCY: st->cfg.tail_s = g_value_get_double(value) / 1000.0; break;
+    case PROP_MARGIN: st->cfg.margin_s = g_value_get_double(value) / 1000.0; break;
+    case PROP_CLIO_BITS: st->clio_bits = g_value_get_int(value); break;
+    case PROP_SCHEDULE: st->schedule_path = str(); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+  }
+  // deadline, horizon, switch penalty, server latency and margin apply to a running controller at once
+  if (st->rate && (prop_id == PROP_DEADLINE || prop_id == PROP_HORIZON || prop_id == PROP_SWITCH_PENALTY ||
+                   prop_id == PROP_SERVER_LATENCY || prop_id == PROP_MARGIN)) {
+    rtcoinfer::MpcConfig cfg = st->rate->controller().config();
+    cfg.deadline_s = st->cfg.deadline_s;
+    cfg.horizon = st->cfg.horizon;
+    cfg.margin_s = st->cfg.margin_s;
+    cfg.switch_penalty = st->cfg.switch_penalty;
+    cfg.tail_s = st->cfg.tail_s;
+    st->rate->set_config(cfg);
+  }
+  GST_OBJECT_UNLOCK(self);
+}
+
+static void gst_rtcoinfer_mpc_rate_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec) {
+  auto *self = GST_RTCOINFER_MPC_RATE(object);
+  RateState *st = self->state;
+  if (prop_id == PROP_STATS) {
+    g_value_take_boxed(value, build_stats(self));
+    return;
+  }
+  GST_OBJECT_LOCK(self);
+  switch (prop_id) {
+    case PROP_MODEL: g_value_set_string(value, st->model_path.c_str()); break;
+    case PROP_POLICY: g_value_set_enum(value, int(st->cfg.policy)); break;
+    case PROP_DEADLINE: g_value_set_double(value, st->cfg.deadline_s * 1000.0); break;
+    case PROP_HORIZON: g_value_set_int(value, st->cfg.horizon); break;
+    case PROP_SETUP: g_value_set_string(value, st->fixed_text.c_str()); break;
+    case PROP_SWITCH_PENALTY: g_value_set_double(value, st->cfg.switch_penalty); break;
+    case PROP_MIN_SETUP: g_value_set_string(value, st->min_text.c_str()); break;
+    case PROP_MAX_SETUP: g_value_set_string(value, st->max_text.c_str()); break;
+    case PROP_SERVER_LATENCY: g_value_set_double(value, st->cfg.tail_s * 1000.0); break;
+    case PROP_MARGIN: g_value_set_double(value, st->cfg.margin_s * 1000.0); break;
+    case PROP_CLIO_BITS: g_value_set_int(value, st->clio_bits); break;
+    case PROP_SCHEDULE: g_value_set_string(value, st->schedule_path.empty() ? nullptr : st->schedule_path.c_str()); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+  }
+  GST_OBJECT_UNLOCK(self);
+}
+
+static void gst_rtcoinfer_mpc_rate_finalize(GObject *object) {
+  delete GST_RTCOINFER_MPC_RATE(object)->state;
+  G_OBJECT_CLASS(parent_class)->finalize(object);
+}
+
+static void gst_rtcoinfer_mpc_rate_init(GstRtcoinferMpcRate *self) {
+  self->state = new RateState();
+  self->state->cfg.tail_s = DEFAULT_SERVER_LATENCY_MS / 1000.0;
+  gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
+}
+
+static void gst_rtcoinfer_mpc_rate_class_init(GstRtcoinferMpcRateClass *klass) {
+  GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS(klass);
+  gobject_class->set_property = gst_rtcoinfer_mpc_rate_set_property;
+  gobject_class->get_property = gst_rtcoinfer_mpc_rate_get_property;
+  gobject_class->finalize = gst_rtcoinfer_mpc_rate_finalize;
+  const auto rw = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  const auto rw_playing = GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING);
+  const rtcoinfer::MpcConfig def;
+
+  g_object_class_install_property(gobject_class, PROP_MODEL,
+      g_param_spec_string("model", "Model bundle", "The bundle rtcoinfer-head runs (path or /models/<id> URL); its setup table (top-1 and mean "
+                          "bytes per setup, from rtcoinfer-train eval) is what the controller optimizes", nullptr, rw));
+  g_object_class_install_property(gobject_class, PROP_POLICY,
+      g_param_spec_enum("policy", "Policy", "mpc, rate (largest setup fitting the forecast) or fixed (the setup "
+                        "property)", GST_TYPE_RTCOINFER_POLICY, int(Policy::Mpc), rw));
+  g_object_class_install_property(gobject_class, PROP_DEADLINE,
+      g_param_spec_double("deadline", "Deadline", "Capture-to-result deadline per frame in milliseconds, 1..60000. "
+                          "May change while PLAYING", 1, 60000, def.deadline_s * 1000, rw_playing));
+  g_object_class_install_property(gobject_class, PROP_HORIZON,
+      g_param_spec_int("horizon", "Horizon", "Frames the MPC plans ahead, 1..20. May change while PLAYING", 1, 20,
+                       def.horizon, rw_playing));
+  g_object_class_install_property(gobject_class, PROP_SETUP,
+      g_param_spec_string("setup", "Fixed setup", "Setup \"<channels>x<bits>\" for policy=fixed; empty = the "
+                          "largest", "", rw));
+  g_object_class_install_property(gobject_class, PROP_SWITCH_PENALTY,
+      g_param_spec_double("switch-penalty", "Switch penalty", "Accuracy points (0..100) the MPC charges per setup "
+                          "switch. May change while PLAYING", 0, 100, def.switch_penalty, rw_playing));
+  g_object_class_install_property(gobject_class, PROP_MARGIN,
+      g_param_spec_double("margin", "Planning margin", "Milliseconds (0..10000) below the deadline that the MPC's "
+                          "plans aim at: the bandwidth forecast is a guess, and a late frame loses its whole "
+                          "accuracy. Frames are still skipped only when predicted past the deadline itself. 0 = "
+                          "plan right up to the deadline. May change while PLAYING",
+                          0, 10000, def.margin_s * 1000.0, rw_playing));
+  g_object_class_install_property(gobject_class, PROP_MIN_SETUP,
+      g_param_spec_string("min-setup", "Minimum setup", "Never choose a setup with fewer mean bytes than this "
+                          "\"<channels>x<bits>\"; empty = no limit", "", rw));
+  g_object_class_install_property(gobject_class, PROP_MAX_SETUP,
+      g_param_spec_string("max-setup", "Maximum setup", "Never choose a setup with more mean bytes than this "
+                          "\"<channels>x<bits>\"; empty = no limit", "", rw));
+  g_object_class_install_property(gobject_class, PROP_SERVER_LATENCY,
+      g_param_spec_double("server-latency", "Server latency", "Milliseconds (0..10000) a frame spends on the server "
+                          "after its last packet arrives: receiver jitterbuffer plus tail inference. Part of the "
+                          "predicted latency. May change while PLAYING", 0, 10000, DEFAULT_SERVER_LATENCY_MS,
+                          rw_playing));
+  g_object_class_install_property(gobject_class, PROP_CLIO_BITS,
+      g_param_spec_int("clio-bits", "CLIO-style bits", "CLIO-style baseline, with rtcoinfer-slicer after this "
+                       "element: choose only among the setups of this many bits, 1..16, counting each as the "
+                       "progressive slices the slicer sends (one more 24-byte frame header per slice); 0 = every "
+                       "setup, unsliced. Read when the element starts", 0, 16, 0,
+                       GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
+  g_object_class_install_property(gobject_class, PROP_SCHEDULE,
+      g_param_spec_string("schedule", "Schedule", "Follow a per-frame plan made offline instead of deciding: a text "
+                          "file with one line per frame, \"<channels>x<bits>\" or \"skip\" (rtcoinfer-tracesim's "
+                          "oracle writes one; tools/rtcoinfer-evaluate --live replays it). Each frame's setup is asked "
+                          "for one frame ahead; after the plan's end its last line holds. Unset = decide by policy. "
+                          "Read when the element starts", nullptr,
+                          GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
+  g_object_class_install_property(gobject_class, PROP_STATS,
+      g_param_spec_boxed("stats", "Statistics", "Read-only: frames, skips, switches, feedback (TWCC events), probes (frames planned with a raised "
+                         "forecast because no rate sample came for a while), setup "
+                         "(current), estimate-bps and forecast-bps (bits/s), queue-delay-ms, loss (0..1), "
+                         "predicted-latency-ms, mean-decide-us and max-decide-us", GST_TYPE_STRUCTURE,
+                         GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+
+  gst_element_class_add_static_pad_template(element_class, &sink_template);
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+  gst_element_class_set_static_metadata(element_class, "RTCoInfer MPC rate control", "Filter/Network",
+                                        "Chooses the SW-CNN compression setup per frame from RTCP/TWCC feedback",
+                                        "gst-rtcoinfer developers");
+  gst_type_mark_as_plugin_api(GST_TYPE_RTCOINFER_POLICY, GstPluginAPIFlags(0));
+  trans_class->start = GST_DEBUG_FUNCPTR(gst_rtcoinfer_mpc_rate_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR(gst_rtcoinfer_mpc_rate_stop);
+  trans_class->src_event = GST_DEBUG_FUNCPTR(gst_rtcoinfer_mpc_rate_src_event);
+  trans_class->transform_ip = GST_DEBUG_FUNCPTR(gst_rtcoinfer_mpc_rate_transform_ip);
+  trans_class->passthrough_on_same_caps = FALSE;
+}
