@@ -1,4 +1,4 @@
-// MpcController: picks the compression setup of each frame (DESIGN.md "MPC").
+// MpcController: picks the compression setup of each frame (docs/rate-control.md, "Decision").
 //
 // State: bytes in flight (sent, not yet acknowledged by feedback), the bandwidth
 // forecast, the previous setup. Each frame it scores plans over a horizon of H frames
