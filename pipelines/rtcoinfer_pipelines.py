@@ -72,15 +72,16 @@ def parse_policy(text):
 
 
 def rate_control_description(args):
-    """rtcoinfer-mpcrate between compress and the payloader, or nothing without a controller."""
+    """What decides each frame's setup between compress and the payloader: rtcoinfer-mpcrate,
+    the oracle's rtcoinfer-schedule, or nothing without a controller."""
     kind, param = parse_policy(args.policy)
-    if kind not in ("mpc", "rate", "fixed", "clio", "oracle"):
-        return ""
-    extra = " setup=%s" % args.setup if kind == "fixed" and args.setup else ""
-    if kind == "oracle":  # the plan decides every frame; mpcrate only follows it
+    if kind == "oracle":  # the plan decides every frame (rtcoinferbaselines)
         if not getattr(args, "schedule", ""):
             raise SystemExit("--policy oracle needs --schedule (one line per frame: CxB or skip)")
-        kind, extra = "fixed", " schedule=%s" % args.schedule
+        return "! rtcoinfer-schedule name=rate model=%s schedule=%s " % (args.model, args.schedule)
+    if kind not in ("mpc", "rate", "fixed", "clio"):
+        return ""
+    extra = " setup=%s" % args.setup if kind == "fixed" and args.setup else ""
     if kind == "clio":  # CLIO-style: the rate policy picks how many B-bit slices to send
         kind, extra = "rate", " clio-bits=%d" % param
     return ("! rtcoinfer-mpcrate name=rate model=%s policy=%s deadline=%g%s "
@@ -99,7 +100,7 @@ def link_description(args):
 
 
 def slow_device_description(args):
-    """rtcoinfer-head's emulation of a slower device (--compute-scale, --compute-time)."""
+    """rtcoinfer-classify's emulation of a slower device (--compute-scale, --compute-time)."""
     return "compute-scale=%g compute-time=%g " % (getattr(args, "compute_scale", 1.0), getattr(args, "compute_time", 0.0))
 
 
@@ -117,16 +118,16 @@ def encoder_description(args):
     kind, param = parse_policy(args.policy)
     if kind == "oracle" and getattr(args, "schedule", "") and not args.setup:
         args.setup = schedule_first_setup(args.schedule) or ""
-    head = ("rtcoinfer-head name=head model={model} {setup} threads={threads} {slow}"
-            .format(model=args.model, setup="setup=%s" % args.setup if args.setup else "", threads=args.threads,
-                    slow=slow_device_description(args)))
+    head = ("rtcoinfer-head name=head model={model} {setup} threads={threads} "
+            .format(model=args.model, setup="setup=%s" % args.setup if args.setup else "", threads=args.threads))
     if kind == "offload":
         codec, quality = param
         return "rtcoinfer-imageenc name=enc codec=%s quality=%d " % (codec, quality)
     if kind == "spinn":
         if not getattr(args, "exit", ""):
             raise SystemExit("--policy spinn:T needs --exit (a folder written by rtcoinfer-train exit)")
-        head += "exit=%s exit-threshold=%g " % (args.exit, param)
+        head = ("rtcoinfer-earlyexit name=exit model=%s exit=%s exit-threshold=%g threads=%d ! "
+                % (args.model, args.exit, param, args.threads)) + head
     out = head + "! rtcoinfer-compress name=compress entropy=%s " % args.entropy + rate_control_description(args)
     if kind == "clio":
         out += "! rtcoinfer-slicer name=slicer model=%s " % args.model
@@ -137,7 +138,7 @@ def device_description(args):
     kind, _ = parse_policy(args.policy)
     camera = "{src} ! queue name=camera max-size-buffers=4 ! videoconvert ! ".format(src=source_description(args))
     if kind == "local":
-        return camera + ("rtcoinfer-head name=head mode=local model={model} threads={threads} {slow}"
+        return camera + ("rtcoinfer-classify name=head model={model} threads={threads} {slow}"
                          "! fakesink name=results sync=false async=false"
                          .format(model=args.model, threads=args.threads, slow=slow_device_description(args)))
     return camera + (
@@ -161,18 +162,27 @@ def server_description(args, link_rtpbin=True):
         http = "http-port=%d http-address=%s " % (args.http_port, args.http_address)
         if args.http_token:
             http += "http-token=%s " % args.http_token
+    kind, _ = parse_policy(getattr(args, "policy", "none"))
+    if kind == "offload":  # image frames: decoded, then the whole model (rtcoinferbaselines)
+        if http:
+            raise SystemExit("--http-port serves rtcoinfer-tail's results; image offload is answered by "
+                             "rtcoinfer-classify, which has no results service")
+        answer = ("rtcoinfer-imagedec name=imagedec ! rtcoinfer-classify name=tail model={model} threads={threads} "
+                  .format(model=args.model, threads=args.threads))
+    else:
+        answer = ("rtcoinfer-tail name=tail model={model} threads={threads} max-latency={max_latency} {http}"
+                  .format(model=args.model, threads=args.threads, max_latency=args.max_latency, http=http))
+        if kind == "clio":  # slices are joined before the tail (rtcoinferbaselines)
+            answer = ("rtcoinfer-sliceassembler name=assembler model={model} slice-deadline={deadline} ! "
+                      .format(model=args.model, deadline=getattr(args, "slice_deadline", 140.0))) + answer
     return (
         "udpsrc address={bind} port={port} buffer-size=8388608 caps=\"{caps}\" ! rtp.recv_rtp_sink_0 "
         "rtpbin name=rtp rtp-profile=avpf latency={jitter} {link}"
-        "rtpgstdepay name=depay ! rtcoinfer-tail name=tail model={model} threads={threads} max-latency={max_latency} "
-        "slice-deadline={slice_deadline} "
-        "{http}! {sink} "
+        "rtpgstdepay name=depay ! {answer}! {sink} "
         "udpsrc address={bind} port={rtcp} ! rtp.recv_rtcp_sink_0 "
         "rtp.send_rtcp_src_0 ! udpsink host={device} port={rtcp_back} sync=false async=false"
     ).format(bind=args.bind, port=args.port, caps=RTP_CAPS.replace('"', '\\"'), jitter=args.jitter,
-             link="! " if link_rtpbin else "",
-             model=args.model, threads=args.threads, max_latency=args.max_latency,
-             slice_deadline=getattr(args, "slice_deadline", 140.0), http=http, sink=sink,
+             link="! " if link_rtpbin else "", answer=answer, sink=sink,
              rtcp=args.port + 1, device=args.device, rtcp_back=args.port + 5)
 
 

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # build
-  build-essential meson ninja-build pkg-config cmake ccache clang libclang-rt-14-dev
+  build-essential meson ninja-build pkg-config cmake ccache clang libclang-rt-14-dev clang-format
   # GStreamer 1.22 (core, base, good/bad plugins for rtpbin, rtpgstpay, netsim, check library)
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
   libgstrtspserver-1.0-dev gstreamer1.0-tools gstreamer1.0-plugins-base

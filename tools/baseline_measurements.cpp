@@ -8,7 +8,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "wire/image_frame.h"
-#include "data/preprocess.h"
+#include "data/model_input.h"
 #include "wire/progressive_slices.h"
 #include "progress.h"
 
@@ -22,13 +22,13 @@ cv::Mat to_mat(const Image &img) {
       .clone();
 }
 
-// A decoded image -> the model's input layout and size, then normalized into dst.
-void to_input(const InputSpec &in, cv::Mat img, float *dst) {
-  if (img.channels() != in.channels)
-    cv::cvtColor(img, img, in.channels == 1 ? cv::COLOR_BGR2GRAY : cv::COLOR_GRAY2BGR);
-  if (img.cols != in.width || img.rows != in.height)
-    cv::resize(img, img, cv::Size(in.width, in.height), 0, 0, cv::INTER_AREA);
-  normalize_input(in, [&](int y) { return img.ptr<std::uint8_t>(y); }, dst);
+// A decoded image (gray, or BGR as OpenCV decodes it) -> the model's input in dst, by the
+// one preprocessing path (data/model_input.h).
+void to_input(const InputSpec &in, const cv::Mat &img, float *dst) {
+  cv::Mat scratch;
+  std::vector<float> out;
+  fit_to_model(img, img.channels() == 1 ? PixelOrder::Gray : PixelOrder::BGR, in, scratch, out);
+  std::copy(out.begin(), out.end(), dst);
 }
 
 int argmax(const float *v, std::size_t n) { return int(std::max_element(v, v + n) - v); }

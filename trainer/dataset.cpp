@@ -6,6 +6,8 @@
 #include <opencv2/imgproc.hpp>
 
 #include "data/labeled_images.h"
+#include "data/model_input.h"
+#include "data/preprocess.h"
 
 namespace rtcoinfer::train {
 
@@ -23,8 +25,8 @@ void place_image(const std::uint8_t *src, int c, int h, int w, const Augment &au
   }
   if (aug.flip) flip = std::uniform_int_distribution<int>(0, 1)(rng) == 1;
   for (int ch = 0; ch < c; ++ch) {
-    const float mean = norm.mean[ch], inv_std = 1.0f / norm.std[ch];
-    const float zero = (0.0f - mean) * inv_std;
+    const ChannelNorm cn = channel_norm(norm.mean[ch], norm.std[ch]);
+    const float zero = cn(0);
     float *plane = dst + std::size_t(ch) * h * w;
     for (int y = 0; y < h; ++y) {
       const int sy = y + dy;
@@ -33,7 +35,7 @@ void place_image(const std::uint8_t *src, int c, int h, int w, const Augment &au
         if (flip) sx = w - 1 - sx;
         float v = zero;
         if (sy >= 0 && sy < h && sx >= 0 && sx < w)
-          v = (src[(std::size_t(sy) * w + sx) * c + ch] / 255.0f - mean) * inv_std;
+          v = cn(src[(std::size_t(sy) * w + sx) * c + ch]);
         plane[y * w + x] = v;
       }
     }
@@ -67,14 +69,13 @@ class LabeledDataset : public Dataset {
     for (std::size_t i = 0; i < idx.size(); ++i) {
       const std::size_t j = keep_.at(std::size_t(idx[i]));
       const Image img = data_->image(j);
-      cv::Mat m(img.height, img.width, img.channels == 1 ? CV_8UC1 : CV_8UC3,
-                const_cast<std::uint8_t *>(img.pixels.data()));
-      // LabeledImages hands out gray or BGR; the networks take gray or RGB
-      if (img.channels == 3) cv::cvtColor(m, m, c_ == 1 ? cv::COLOR_BGR2GRAY : cv::COLOR_BGR2RGB);
-      else if (c_ == 3) cv::cvtColor(m, m, cv::COLOR_GRAY2RGB);
-      if (m.cols != w_ || m.rows != h_) cv::resize(m, m, cv::Size(w_, h_), 0, 0, cv::INTER_AREA);
-      if (!m.isContinuous()) m = m.clone();
-      place_image(m.data, c_, h_, w_, aug, norm, rng, dst + i * plane);
+      const cv::Mat m(img.height, img.width, img.channels == 1 ? CV_8UC1 : CV_8UC3,
+                      const_cast<std::uint8_t *>(img.pixels.data()));
+      // LabeledImages hands out gray or BGR; the one preprocessing path makes them the
+      // model's channels and size, as the elements do
+      cv::Mat scratch, sized;
+      to_model_pixels(m, img.channels == 1 ? PixelOrder::Gray : PixelOrder::BGR, c_, w_, h_, scratch, sized);
+      place_image(sized.data, c_, h_, w_, aug, norm, rng, dst + i * plane);
       labels.data_ptr<std::int64_t>()[i] = data_->label(j);
     }
     return {images, labels};

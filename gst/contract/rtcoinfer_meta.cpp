@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string>
 
-// All three metas are plain data after the GstMeta header: one template registers
+// All the metas are plain data after the GstMeta header: one template registers
 // each, copies its payload on copy transforms and resets it on init.
 namespace {
 
@@ -58,7 +58,24 @@ void reset_result(GstRtcoinferResultMeta *m) {
   m->latency_ms = 0;
 }
 
+void reset_origin(GstRtcoinferOriginMeta *m) {
+  m->seq = 0;
+  m->capture_us = 0;
+  m->truth = -1;
+  m->bytes = 0;
+  std::memset(m->codec, 0, sizeof m->codec);
+}
+
 }  // namespace
+
+GType gst_rtcoinfer_origin_meta_api_get_type(void) {
+  return PodMeta<GstRtcoinferOriginMeta>::api_type("GstRtcoinferOriginMetaAPI");
+}
+GstRtcoinferOriginMeta *gst_buffer_add_rtcoinfer_origin_meta(GstBuffer *buffer) {
+  const GstMetaInfo *info = PodMeta<GstRtcoinferOriginMeta>::info(GST_RTCOINFER_ORIGIN_META_API_TYPE,
+                                                                   "GstRtcoinferOriginMeta", reset_origin);
+  return reinterpret_cast<GstRtcoinferOriginMeta *>(gst_buffer_add_meta(buffer, info, nullptr));
+}
 
 GType gst_rtcoinfer_features_meta_api_get_type(void) {
   return PodMeta<GstRtcoinferFeaturesMeta>::api_type("GstRtcoinferFeaturesMetaAPI");

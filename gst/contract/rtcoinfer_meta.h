@@ -76,6 +76,24 @@ GstRtcoinferResultMeta *gst_buffer_add_rtcoinfer_result_meta(GstBuffer *buffer);
 #define gst_buffer_get_rtcoinfer_result_meta(b) \
   ((GstRtcoinferResultMeta *)gst_buffer_get_meta((b), GST_RTCOINFER_RESULT_META_API_TYPE))
 
+/* What a frame received from the link said about itself before it was decoded (set by
+ * rtcoinfer-imagedec on the raw image it decodes), so the element that answers it can
+ * report the sender's numbering, capture time, truth and bytes. */
+typedef struct {
+  GstMeta meta;
+  guint16 seq;         /* the sender's 16-bit frame number */
+  guint32 capture_us;  /* the sender's capture time, low 32 bits of CLOCK_REALTIME microseconds */
+  gint truth;          /* ground truth, -1 if unknown */
+  guint64 bytes;       /* bytes of the frame as received */
+  gchar codec[8];      /* how it was sent ("png", "jpeg"), NUL-terminated */
+} GstRtcoinferOriginMeta;
+
+GType gst_rtcoinfer_origin_meta_api_get_type(void);
+#define GST_RTCOINFER_ORIGIN_META_API_TYPE (gst_rtcoinfer_origin_meta_api_get_type())
+GstRtcoinferOriginMeta *gst_buffer_add_rtcoinfer_origin_meta(GstBuffer *buffer);
+#define gst_buffer_get_rtcoinfer_origin_meta(b) \
+  ((GstRtcoinferOriginMeta *)gst_buffer_get_meta((b), GST_RTCOINFER_ORIGIN_META_API_TYPE))
+
 G_END_DECLS
 
 namespace rtcoinfer {

@@ -22,4 +22,42 @@ std::optional<Setup> setup_event_parse(GstEvent *event) {
   return setup;
 }
 
+GstEvent *answered_event_new() {
+  return gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM, gst_structure_new_empty(kAnsweredEventName));
+}
+
+bool is_answered_event(GstEvent *event) {
+  if (!event || GST_EVENT_TYPE(event) != GST_EVENT_CUSTOM_DOWNSTREAM) return false;
+  const GstStructure *s = gst_event_get_structure(event);
+  return s && gst_structure_has_name(s, kAnsweredEventName);
+}
+
+GstEvent *dropped_event_new(guint16 seq, const std::string &reason) {
+  GstStructure *s = gst_structure_new(kDroppedEventName, "seq", G_TYPE_UINT, guint(seq), "reason", G_TYPE_STRING,
+                                      reason.c_str(), nullptr);
+  return gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM, s);
+}
+
+GstEvent *dropped_event_new_unnumbered(const std::string &reason) {
+  GstStructure *s = gst_structure_new(kDroppedEventName, "reason", G_TYPE_STRING, reason.c_str(), nullptr);
+  return gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM, s);
+}
+
+std::optional<DroppedFrame> dropped_event_parse(GstEvent *event) {
+  if (!event || GST_EVENT_TYPE(event) != GST_EVENT_CUSTOM_DOWNSTREAM) return std::nullopt;
+  const GstStructure *s = gst_event_get_structure(event);
+  if (!s || !gst_structure_has_name(s, kDroppedEventName)) return std::nullopt;
+  const char *reason = gst_structure_get_string(s, "reason");
+  if (!reason || !*reason) return std::nullopt;
+  DroppedFrame d;
+  d.reason = reason;
+  guint seq = 0;
+  if (gst_structure_has_field(s, "seq")) {
+    if (!gst_structure_get_uint(s, "seq", &seq) || seq > 0xffff) return std::nullopt;
+    d.has_seq = true;
+    d.seq = guint16(seq);
+  }
+  return d;
+}
+
 }  // namespace rtcoinfer

@@ -1,13 +1,26 @@
-// The rtcoinfer-setup event: an upstream custom event asking every element that
-// computes or codes features (rtcoinfer-compress, rtcoinfer-head) to use a setup from
-// its next buffer on. rtcoinfer-mpcrate sends it; applications may send it too.
+// The custom events of the RTCoInfer contract.
 //
+// rtcoinfer-setup (upstream): asks every element that computes or codes features
+// (rtcoinfer-compress, rtcoinfer-head) to use a setup from its next buffer on.
+// rtcoinfer-mpcrate sends it; applications may send it too.
 // Structure: rtcoinfer-setup, channels=(int)k, bits=(int)b, setup=(string)"kxb".
+//
+// rtcoinfer-answered (downstream, serialized): a captured frame was answered before it
+// reached the element that numbers frames (rtcoinfer-head): it takes the next frame
+// number, so the receiver sees the gap, and is counted as answered upstream.
+// Structure: rtcoinfer-answered.
+//
+// rtcoinfer-dropped (downstream, serialized): an element between the link and the
+// answering element (rtcoinfer-tail, rtcoinfer-classify) dropped frame `seq` (the 16-bit
+// wire number; absent when the frame was too broken to tell) for `reason`; the answering
+// element counts it as that drop instead of as missing.
+// Structure: rtcoinfer-dropped, reason=(string)r[, seq=(uint)s].
 #pragma once
 
 #include <gst/gst.h>
 
 #include <optional>
+#include <string>
 
 #include "wire/setup_table.h"
 
@@ -18,5 +31,20 @@ constexpr const char *kSetupEventName = "rtcoinfer-setup";
 GstEvent *setup_event_new(const Setup &setup);
 // nullopt when the event is not an rtcoinfer-setup event or its fields are invalid.
 std::optional<Setup> setup_event_parse(GstEvent *event);
+
+constexpr const char *kAnsweredEventName = "rtcoinfer-answered";
+GstEvent *answered_event_new();
+bool is_answered_event(GstEvent *event);
+
+constexpr const char *kDroppedEventName = "rtcoinfer-dropped";
+struct DroppedFrame {
+  bool has_seq = false;
+  guint16 seq = 0;
+  std::string reason;
+};
+GstEvent *dropped_event_new(guint16 seq, const std::string &reason);
+GstEvent *dropped_event_new_unnumbered(const std::string &reason);
+// nullopt when the event is not an rtcoinfer-dropped event or lacks its fields.
+std::optional<DroppedFrame> dropped_event_parse(GstEvent *event);
 
 }  // namespace rtcoinfer

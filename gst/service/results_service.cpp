@@ -23,12 +23,8 @@ namespace {
 
 // Capture-to-result latency buckets (seconds, Prometheus convention): a 30 fps stream
 // on loopback sits at a few ms, a deadline-bound one near 150 ms.
-constexpr std::array<double, 11> kLatencyBuckets = {0.005, 0.01, 0.02, 0.035, 0.05, 0.075,
-                                                    0.1,   0.15, 0.25, 0.5,   1.0};
-constexpr std::size_t kLatencyWindow = 10000;     // results behind latency-p50/p99
 constexpr std::size_t kMaxPendingEvents = 4096;   // if the server thread stalls, older events are lost
 constexpr guint kKeepAliveTicks = 15;  // seconds between SSE comments, so idle proxies keep the stream
-const char *const kDropReasons[] = {"malformed", "wrong-model", "late"};
 
 struct Event {
   std::uint64_t id;
@@ -44,12 +40,6 @@ struct EventClient {
   bool dropped = false;
 };
 
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  const std::size_t i = std::min(v.size() - 1, std::size_t(p * double(v.size() - 1) + 0.5));
-  std::nth_element(v.begin(), v.begin() + i, v.end());
-  return v[i];
-}
 
 // Compares without an early exit, so the time taken does not reveal a matching prefix.
 bool same_secret(const std::string &secret, const char *given) {
@@ -88,12 +78,7 @@ struct ResultsService::Impl {
   std::deque<Event> pending;        // events not yet handed to the clients
   bool wake_pending = false;
   std::uint64_t next_event_id = 1, events_lost = 0;
-  std::uint64_t frames = 0, results = 0, bytes = 0, with_truth = 0, correct = 0, missing = 0, restarts = 0;
-  std::map<std::string, std::uint64_t> drops, per_setup;
-  std::array<std::uint64_t, kLatencyBuckets.size()> latency_counts{};  // not cumulative
-  double latency_sum_s = 0;
-  std::vector<double> latency_window;
-  std::size_t latency_next = 0;
+  std::shared_ptr<const ResultLedger> ledger;  // set at start, read-only here
   std::shared_ptr<const ServedModel> model;
   std::size_t clients_now = 0;
   std::uint64_t clients_dropped = 0, unauthorized = 0, not_found_count = 0;
@@ -131,38 +116,14 @@ void ResultsService::Impl::push_event(const char *type, const std::string &data)
 void ResultsService::publish_result(const ResultEvent &r) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   Impl &s = *impl_;
-  s.frames++;
-  s.results++;
-  s.bytes += r.bytes;
-  s.per_setup[r.setup]++;
-  if (r.truth >= 0) {
-    s.with_truth++;
-    s.correct += r.correct;
-  }
-  const double latency_s = r.latency_ms / 1000.0;
-  s.latency_sum_s += latency_s;
-  const auto bucket = std::lower_bound(kLatencyBuckets.begin(), kLatencyBuckets.end(), latency_s);
-  if (bucket != kLatencyBuckets.end()) s.latency_counts[std::size_t(bucket - kLatencyBuckets.begin())]++;
-  if (s.latency_window.size() < kLatencyWindow)
-    s.latency_window.push_back(r.latency_ms);
-  else
-    s.latency_window[s.latency_next++ % kLatencyWindow] = r.latency_ms;
   s.history.push_back(r.json);
   if (s.history.size() > s.opt.history) s.history.pop_front();
   s.push_event("result", r.json);
 }
 
-void ResultsService::publish_drop(const std::string &reason) {
+void ResultsService::publish_drop(const std::string &reason, std::uint64_t count, std::uint64_t frame) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  impl_->frames++;
-  const std::uint64_t n = ++impl_->drops[reason];
-  impl_->push_event("drop", nlohmann::json{{"reason", reason}, {"count", n}, {"frame", impl_->frames}}.dump());
-}
-
-void ResultsService::set_stream_counters(std::uint64_t missing, std::uint64_t restarts) {
-  std::lock_guard<std::mutex> lock(impl_->mu);
-  impl_->missing = missing;
-  impl_->restarts = restarts;
+  impl_->push_event("drop", nlohmann::json{{"reason", reason}, {"count", count}, {"frame", frame}}.dump());
 }
 
 void ResultsService::set_model(ServedModel model) {
@@ -175,40 +136,28 @@ void ResultsService::set_model(ServedModel model) {
 
 std::string ResultsService::Impl::stats_json() const {
   const Impl &s = *this;
-  nlohmann::json j;
-  std::vector<double> window;
-  {
-    std::lock_guard<std::mutex> lock(s.mu);
-    std::uint64_t dropped = 0;
-    nlohmann::json drops = nlohmann::json::object();
-    for (const char *reason : kDropReasons) drops[reason] = 0;
-    for (const auto &[reason, n] : s.drops) {
-      drops[reason] = n;
-      dropped += n;
-    }
-    j = {{"frames", s.frames},
-         {"results", s.results},
-         {"dropped", dropped},
-         {"drops", drops},
-         {"missing", s.missing},
-         {"restarts", s.restarts},
-         {"bytes", s.bytes},
-         {"with-truth", s.with_truth},
-         {"correct", s.correct},
-         {"accuracy", s.with_truth ? 100.0 * double(s.correct) / double(s.with_truth) : 0.0},
-         {"setups", s.per_setup},
-         {"model", s.model ? nlohmann::json(s.model->id) : nlohmann::json(nullptr)},
-         {"service",
-          {{"events", s.next_event_id - 1},
-           {"events-lost", s.events_lost},
-           {"event-clients", s.clients_now},
-           {"event-clients-dropped", s.clients_dropped},
-           {"unauthorized", s.unauthorized},
-           {"not-found", s.not_found_count}}}};
-    window = s.latency_window;
-  }
-  j["latency-p50-ms"] = percentile(window, 0.5);
-  j["latency-p99-ms"] = percentile(std::move(window), 0.99);
+  const ResultLedger::Snapshot c = ledger->snapshot();
+  nlohmann::json j = {{"frames", c.frames},
+                      {"results", c.results},
+                      {"dropped", c.dropped},
+                      {"drops", c.drops},
+                      {"missing", c.missing},
+                      {"restarts", c.restarts},
+                      {"bytes", c.bytes},
+                      {"with-truth", c.with_truth},
+                      {"correct", c.correct},
+                      {"accuracy", c.accuracy()},
+                      {"setups", c.per_setup},
+                      {"latency-p50-ms", c.latency_p50_ms},
+                      {"latency-p99-ms", c.latency_p99_ms}};
+  std::lock_guard<std::mutex> lock(s.mu);
+  j["model"] = s.model ? nlohmann::json(s.model->id) : nlohmann::json(nullptr);
+  j["service"] = {{"events", s.next_event_id - 1},
+                  {"events-lost", s.events_lost},
+                  {"event-clients", s.clients_now},
+                  {"event-clients-dropped", s.clients_dropped},
+                  {"unauthorized", s.unauthorized},
+                  {"not-found", s.not_found_count}};
   return j.dump();
 }
 
@@ -223,39 +172,37 @@ std::string ResultsService::Impl::metrics_text() const {
     g_ascii_formatd(buf, sizeof buf, "%.15g", value);
     out += name + " " + buf + "\n";
   };
-  std::lock_guard<std::mutex> lock(s.mu);
-  family("rtcoinfer_frames_total", "counter", "Feature frames that reached the tail (results plus drops).");
-  sample("rtcoinfer_frames_total", double(s.frames));
+  const ResultLedger::Snapshot c = ledger->snapshot();
+  family("rtcoinfer_frames_total", "counter", "Frames that reached the answering element (results plus drops).");
+  sample("rtcoinfer_frames_total", double(c.frames));
   family("rtcoinfer_results_total", "counter", "Classification results produced.");
-  sample("rtcoinfer_results_total", double(s.results));
-  family("rtcoinfer_drops_total", "counter", "Feature frames dropped by the tail, by reason.");
-  for (const char *reason : kDropReasons) {
-    auto it = s.drops.find(reason);
-    sample(std::string("rtcoinfer_drops_total{reason=\"") + reason + "\"}", it == s.drops.end() ? 0 : double(it->second));
-  }
+  sample("rtcoinfer_results_total", double(c.results));
+  family("rtcoinfer_drops_total", "counter", "Frames dropped on the server, by reason.");
+  for (const auto &[reason, n] : c.drops) sample("rtcoinfer_drops_total{reason=\"" + reason + "\"}", double(n));
   family("rtcoinfer_missing_frames_total", "counter", "Gaps in the frame sequence (lost on the link or skipped).");
-  sample("rtcoinfer_missing_frames_total", double(s.missing));
+  sample("rtcoinfer_missing_frames_total", double(c.missing));
   family("rtcoinfer_stream_restarts_total", "counter", "Times the sender restarted its frame sequence.");
-  sample("rtcoinfer_stream_restarts_total", double(s.restarts));
-  family("rtcoinfer_feature_bytes_total", "counter", "Feature-frame bytes of the frames that gave results.");
-  sample("rtcoinfer_feature_bytes_total", double(s.bytes));
+  sample("rtcoinfer_stream_restarts_total", double(c.restarts));
+  family("rtcoinfer_feature_bytes_total", "counter", "Bytes of the frames that gave results.");
+  sample("rtcoinfer_feature_bytes_total", double(c.bytes));
   family("rtcoinfer_results_with_truth_total", "counter", "Results whose frame carried a ground-truth label.");
-  sample("rtcoinfer_results_with_truth_total", double(s.with_truth));
+  sample("rtcoinfer_results_with_truth_total", double(c.with_truth));
   family("rtcoinfer_results_correct_total", "counter", "Results whose top-1 class equals the ground truth.");
-  sample("rtcoinfer_results_correct_total", double(s.correct));
+  sample("rtcoinfer_results_correct_total", double(c.correct));
   family("rtcoinfer_setup_results_total", "counter", "Results per compression setup (channels x bits).");
-  for (const auto &[setup, n] : s.per_setup) sample("rtcoinfer_setup_results_total{setup=\"" + setup + "\"}", double(n));
+  for (const auto &[setup, n] : c.per_setup) sample("rtcoinfer_setup_results_total{setup=\"" + setup + "\"}", double(n));
   family("rtcoinfer_latency_seconds", "histogram", "Capture-to-result latency.");
   std::uint64_t cumulative = 0;
-  for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
-    cumulative += s.latency_counts[i];
+  for (std::size_t i = 0; i < ResultLedger::kLatencyBuckets.size(); ++i) {
+    cumulative += c.latency_counts[i];
     char le[G_ASCII_DTOSTR_BUF_SIZE];
-    g_ascii_formatd(le, sizeof le, "%g", kLatencyBuckets[i]);
+    g_ascii_formatd(le, sizeof le, "%g", ResultLedger::kLatencyBuckets[i]);
     sample(std::string("rtcoinfer_latency_seconds_bucket{le=\"") + le + "\"}", double(cumulative));
   }
-  sample("rtcoinfer_latency_seconds_bucket{le=\"+Inf\"}", double(s.results));
-  sample("rtcoinfer_latency_seconds_sum", s.latency_sum_s);
-  sample("rtcoinfer_latency_seconds_count", double(s.results));
+  sample("rtcoinfer_latency_seconds_bucket{le=\"+Inf\"}", double(c.results));
+  sample("rtcoinfer_latency_seconds_sum", c.latency_sum_s);
+  sample("rtcoinfer_latency_seconds_count", double(c.results));
+  std::lock_guard<std::mutex> lock(s.mu);
   family("rtcoinfer_event_clients", "gauge", "Open /api/events streams.");
   sample("rtcoinfer_event_clients", double(s.clients_now));
   family("rtcoinfer_event_clients_dropped_total", "counter", "Event streams closed for falling too far behind.");
@@ -409,10 +356,9 @@ void ResultsService::Impl::handle(SoupServerMessage *msg, const char *path, GHas
               json_error("limit must be an integer 1.." + std::to_string(opt.history)));
       return;
     }
-    std::string body;
+    std::string body = "{\"total\":" + std::to_string(ledger->snapshot().results) + ",\"results\":[";
     {
       std::lock_guard<std::mutex> lock(mu);
-      body = "{\"total\":" + std::to_string(results) + ",\"results\":[";
       const std::size_t n = std::min<std::size_t>(limit, history.size());
       for (std::size_t i = history.size() - n; i < history.size(); ++i) {
         if (i != history.size() - n) body += ',';
@@ -525,12 +471,17 @@ static GSourceFuncs wake_funcs = {
 
 ResultsService::ResultsService() : impl_(std::make_unique<Impl>()) {}
 
-std::unique_ptr<ResultsService> ResultsService::start(const Options &options, std::string *error) {
+std::unique_ptr<ResultsService> ResultsService::start(const Options &options,
+                                                      std::shared_ptr<const ResultLedger> ledger, std::string *error) {
+  if (!ledger) {
+    if (error) *error = "no result ledger to serve";
+    return nullptr;
+  }
   std::unique_ptr<ResultsService> service(new ResultsService());
   Impl &s = *service->impl_;
   s.opt = options;
   s.opt.history = std::max<std::size_t>(s.opt.history, 1);
-  for (const char *reason : kDropReasons) s.drops[reason] = 0;
+  s.ledger = std::move(ledger);
   s.context = g_main_context_new();
   s.loop = g_main_loop_new(s.context, FALSE);
   s.wake = g_source_new(&wake_funcs, sizeof(GSource));

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "service/result_ledger.h"
+
 namespace rtcoinfer {
 
 // One tail result, as the service needs it. `json` is the result object exactly as the
@@ -46,7 +48,10 @@ class ResultsService {
   };
 
   // Binds, starts the server thread and returns; null with *error (one line) on failure.
-  static std::unique_ptr<ResultsService> start(const Options &options, std::string *error);
+  // /api/stats and /metrics serve `ledger`'s counts: the element counts there, the
+  // service only reads.
+  static std::unique_ptr<ResultsService> start(const Options &options, std::shared_ptr<const ResultLedger> ledger,
+                                               std::string *error);
   // Closes every connection and joins the server thread.
   ~ResultsService();
   ResultsService(const ResultsService &) = delete;
@@ -55,10 +60,11 @@ class ResultsService {
   int port() const;
   void set_model(ServedModel model);
 
-  // Streaming-thread side: constant time, no I/O.
+  // Streaming-thread side: constant time, no I/O. These feed /api/results and the event
+  // stream; the counts are the ledger's.
   void publish_result(const ResultEvent &result);
-  void publish_drop(const std::string &reason);
-  void set_stream_counters(std::uint64_t missing, std::uint64_t restarts);
+  // `count`: the ledger's count of this reason so far, `frame`: its frames so far.
+  void publish_drop(const std::string &reason, std::uint64_t count, std::uint64_t frame);
 
   // What /api/stats and /metrics serve (callable from any thread).
   std::string stats_json() const;

@@ -71,6 +71,7 @@ SliceAssembler::Added SliceAssembler::add(std::uint64_t seq, const FrameHeader &
       e.end >= 0 && std::all_of(e.have.begin(), e.have.begin() + e.end, [](bool b) { return b; });
   if (!complete && frames_.size() > max_pending_) {
     // too many unfinished frames (a hostile or broken sender): forget the oldest
+    evicted_seqs_.push_back(frames_.begin()->first);
     frames_.erase(frames_.begin());
     evicted_++;
   }
@@ -112,8 +113,15 @@ std::optional<double> SliceAssembler::next_deadline() const {
   return next;
 }
 
+std::vector<std::uint64_t> SliceAssembler::take_evicted() {
+  std::vector<std::uint64_t> out;
+  out.swap(evicted_seqs_);
+  return out;
+}
+
 void SliceAssembler::clear() {
   frames_.clear();
+  evicted_seqs_.clear();
   answered_.clear();
 }
 

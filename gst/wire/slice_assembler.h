@@ -3,8 +3,8 @@
 // as soon as all its slices are in, or at its deadline with the longest prefix of
 // channels that arrived by then.
 //
-// Plain C++ and not thread-safe: rtcoinfer-tail guards it with a mutex, its streaming
-// thread adding slices and its deadline thread taking due frames.
+// Plain C++ and not thread-safe: rtcoinfer-sliceassembler guards it with its state lock,
+// its sink pad's streaming thread adding slices and its src pad task taking due frames.
 #pragma once
 
 #include <cstddef>
@@ -56,6 +56,8 @@ class SliceAssembler {
   std::size_t pending() const { return frames_.size(); }
   // Frames pushed out unanswered because more than max_pending were waiting.
   std::uint64_t evicted() const { return evicted_; }
+  // The sequence numbers of the frames forgotten since the last call.
+  std::vector<std::uint64_t> take_evicted();
   void clear();
 
  private:
@@ -73,6 +75,7 @@ class SliceAssembler {
   std::map<std::uint64_t, Entry> frames_;
   std::set<std::uint64_t> answered_;  // the last few hundred, to refuse their late slices
   std::uint64_t evicted_ = 0;
+  std::vector<std::uint64_t> evicted_seqs_;
 };
 
 }  // namespace rtcoinfer

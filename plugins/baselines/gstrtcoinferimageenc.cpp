@@ -127,8 +127,7 @@ static gboolean gst_rtcoinfer_imageenc_start(GstBaseTransform *trans) {
   return TRUE;
 }
 
-static GstFlowReturn gst_rtcoinfer_imageenc_prepare_output_buffer(GstBaseTransform *trans, GstBuffer *inbuf,
-                                                                  GstBuffer **outbuf) {
+static GstFlowReturn encode_frame(GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer **outbuf) {
   auto *self = GST_RTCOINFER_IMAGEENC(trans);
   ImageencState *st = self->state;
   const std::uint64_t capture_us = rtcoinfer::realtime_us();
@@ -192,8 +191,17 @@ static GstFlowReturn gst_rtcoinfer_imageenc_prepare_output_buffer(GstBaseTransfo
   return GST_FLOW_OK;
 }
 
-static GstFlowReturn gst_rtcoinfer_imageenc_transform(GstBaseTransform *, GstBuffer *, GstBuffer *) {
-  return GST_FLOW_OK;  // the frame was written in prepare_output_buffer
+// One output of its own size per input: generate_output, as GstBaseTransform intends for
+// output that is not a transform of the input's size.
+static GstFlowReturn gst_rtcoinfer_imageenc_generate_output(GstBaseTransform *trans, GstBuffer **outbuf) {
+  GstBuffer *inbuf = trans->queued_buf;
+  trans->queued_buf = nullptr;
+  *outbuf = nullptr;
+  if (!inbuf) return GST_FLOW_OK;
+  const GstFlowReturn ret = encode_frame(trans, inbuf, outbuf);
+  gst_buffer_unref(inbuf);
+  if (ret != GST_FLOW_OK && *outbuf) gst_buffer_replace(outbuf, nullptr);
+  return ret == GST_BASE_TRANSFORM_FLOW_DROPPED ? GST_FLOW_OK : ret;
 }
 
 static void gst_rtcoinfer_imageenc_set_property(GObject *object, guint prop_id, const GValue *value,
@@ -274,7 +282,6 @@ static void gst_rtcoinfer_imageenc_class_init(GstRtcoinferImageencClass *klass) 
   trans_class->start = GST_DEBUG_FUNCPTR(gst_rtcoinfer_imageenc_start);
   trans_class->transform_caps = GST_DEBUG_FUNCPTR(gst_rtcoinfer_imageenc_transform_caps);
   trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_rtcoinfer_imageenc_set_caps);
-  trans_class->prepare_output_buffer = GST_DEBUG_FUNCPTR(gst_rtcoinfer_imageenc_prepare_output_buffer);
-  trans_class->transform = GST_DEBUG_FUNCPTR(gst_rtcoinfer_imageenc_transform);
+  trans_class->generate_output = GST_DEBUG_FUNCPTR(gst_rtcoinfer_imageenc_generate_output);
   trans_class->passthrough_on_same_caps = FALSE;
 }

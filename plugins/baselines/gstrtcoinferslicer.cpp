@@ -26,6 +26,7 @@
  */
 #include "gstrtcoinferslicer.h"
 
+#include <deque>
 #include <map>
 #include <string>
 #include <vector>
@@ -47,6 +48,7 @@ struct SlicerState {
   rtcoinfer::FrameEncoder encoder;
   std::vector<float> values;
   std::vector<std::vector<std::uint8_t>> slices_out;
+  std::deque<GstBuffer *> pending;  // slices of the current frame not yet handed out
   // statistics (object lock)
   guint64 frames = 0, slices = 0, bytes_in = 0, bytes_out = 0, dropped = 0;
 };
@@ -71,8 +73,8 @@ G_DEFINE_TYPE_WITH_CODE(GstRtcoinferSlicer, gst_rtcoinfer_slicer, GST_TYPE_BASE_
                                                 "RTCoInfer CLIO-style progressive slices"));
 GST_ELEMENT_REGISTER_DEFINE(rtcoinfer_slicer, "rtcoinfer-slicer", GST_RANK_NONE, GST_TYPE_RTCOINFER_SLICER);
 
-static GstFlowReturn gst_rtcoinfer_slicer_prepare_output_buffer(GstBaseTransform *trans, GstBuffer *inbuf,
-                                                                GstBuffer **outbuf) {
+// Cuts one frame into st->pending; GST_BASE_TRANSFORM_FLOW_DROPPED when it cannot.
+static GstFlowReturn slice_frame(GstBaseTransform *trans, GstBuffer *inbuf) {
   auto *self = GST_RTCOINFER_SLICER(trans);
   SlicerState *st = self->state;
   GstMapInfo map;
@@ -115,20 +117,14 @@ static GstFlowReturn gst_rtcoinfer_slicer_prepare_output_buffer(GstBaseTransform
     GST_ELEMENT_ERROR(self, STREAM, ENCODE, ("Cannot encode a slice: %s", status.message.c_str()), (nullptr));
     return GST_FLOW_ERROR;
   }
-  for (std::size_t i = 0; i < st->slices_out.size(); ++i) {
-    const auto &bytes = st->slices_out[i];
+  for (const auto &bytes : st->slices_out) {
     GstBuffer *out = gst_buffer_new_memdup(bytes.data(), bytes.size());
     gst_buffer_copy_into(out, inbuf, GstBufferCopyFlags(GST_BUFFER_COPY_FLAGS | GST_BUFFER_COPY_TIMESTAMPS), 0, -1);
+    st->pending.push_back(out);
     GST_OBJECT_LOCK(self);
     st->slices++;
     st->bytes_out += bytes.size();
     GST_OBJECT_UNLOCK(self);
-    if (i + 1 == st->slices_out.size()) {
-      *outbuf = out;  // the base class pushes the last one
-      break;
-    }
-    const GstFlowReturn ret = gst_pad_push(GST_BASE_TRANSFORM_SRC_PAD(trans), out);
-    if (ret != GST_FLOW_OK) return ret;
   }
   GST_OBJECT_LOCK(self);
   st->frames++;
@@ -136,9 +132,31 @@ static GstFlowReturn gst_rtcoinfer_slicer_prepare_output_buffer(GstBaseTransform
   return GST_FLOW_OK;
 }
 
-static GstFlowReturn gst_rtcoinfer_slicer_transform(GstBaseTransform *, GstBuffer *, GstBuffer *) {
-  return GST_FLOW_OK;  // the slices were made in prepare_output_buffer
+// 1 -> N: GstBaseTransform calls this after each input until it gives no buffer, so each
+// call hands out the next slice of the frame.
+static GstFlowReturn gst_rtcoinfer_slicer_generate_output(GstBaseTransform *trans, GstBuffer **outbuf) {
+  SlicerState *st = GST_RTCOINFER_SLICER(trans)->state;
+  *outbuf = nullptr;
+  if (st->pending.empty() && trans->queued_buf) {
+    GstBuffer *inbuf = trans->queued_buf;
+    trans->queued_buf = nullptr;
+    const GstFlowReturn ret = slice_frame(trans, inbuf);
+    gst_buffer_unref(inbuf);
+    if (ret != GST_FLOW_OK && ret != GST_BASE_TRANSFORM_FLOW_DROPPED) return ret;
+  }
+  if (st->pending.empty()) return GST_FLOW_OK;
+  *outbuf = st->pending.front();
+  st->pending.pop_front();
+  return GST_FLOW_OK;
 }
+
+static gboolean gst_rtcoinfer_slicer_stop(GstBaseTransform *trans) {
+  SlicerState *st = GST_RTCOINFER_SLICER(trans)->state;
+  for (GstBuffer *b : st->pending) gst_buffer_unref(b);
+  st->pending.clear();
+  return TRUE;
+}
+
 
 static void gst_rtcoinfer_slicer_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec) {
   auto *self = GST_RTCOINFER_SLICER(object);
@@ -219,7 +237,7 @@ static void gst_rtcoinfer_slicer_class_init(GstRtcoinferSlicerClass *klass) {
                                         "(the CLIO-style baseline)",
                                         "gst-rtcoinfer developers");
   trans_class->start = GST_DEBUG_FUNCPTR(gst_rtcoinfer_slicer_start);
-  trans_class->prepare_output_buffer = GST_DEBUG_FUNCPTR(gst_rtcoinfer_slicer_prepare_output_buffer);
-  trans_class->transform = GST_DEBUG_FUNCPTR(gst_rtcoinfer_slicer_transform);
+  trans_class->generate_output = GST_DEBUG_FUNCPTR(gst_rtcoinfer_slicer_generate_output);
+  trans_class->stop = GST_DEBUG_FUNCPTR(gst_rtcoinfer_slicer_stop);
   trans_class->passthrough_on_same_caps = FALSE;
 }

@@ -62,10 +62,11 @@ std::shared_ptr<InferenceModel> acquire_model_for(GstElement *element, const std
 }
 
 std::shared_ptr<InferenceModel> load_private_model_for(GstElement *element, const std::string &location,
-                                                       int threads) {
+                                                       int threads, std::string *local_path) {
   init_model_debug();
   auto path = resolve_bundle_for(element, location);
   if (!path) return nullptr;
+  if (local_path) *local_path = *path;
   return load_file(element, *path, threads);
 }
 

@@ -56,6 +56,18 @@ void post_result(GstElement *element, const Result &result, const FrameFacts &fa
   gst_element_post_message(element, gst_message_new_element(GST_OBJECT(element), msg));
 }
 
+ResultEvent result_event(const Result &result, const FrameFacts &facts) {
+  ResultEvent event;
+  event.seq = facts.seq;
+  event.setup = facts.setup;
+  event.bytes = facts.bytes;
+  event.latency_ms = facts.latency_ms;
+  event.truth = facts.truth ? *facts.truth : -1;
+  event.correct = facts.truth && *facts.truth == result.best;
+  event.json = result.json.dump();
+  return event;
+}
+
 GstBuffer *emit_result(GstElement *element, const Result &result, const FrameFacts &facts, GstBuffer *inbuf) {
   post_result(element, result, facts);
   const std::string line = result.json.dump() + "\n";

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "inference.h"
+#include "service/results_service.h"
 
 namespace rtcoinfer {
 
@@ -38,6 +39,9 @@ Result classify(const std::vector<float> &logits, const BundleInfo &info, int to
 void post_result(GstElement *element, const Result &result, const FrameFacts &facts);
 // post_result, and returns the result line as a buffer (timestamps and flags copied from
 // `inbuf`, when given) with its meta.
+// The results service's view of a result (its event stream and /api/results).
+ResultEvent result_event(const Result &result, const FrameFacts &facts);
+
 GstBuffer *emit_result(GstElement *element, const Result &result, const FrameFacts &facts, GstBuffer *inbuf);
 
 }  // namespace rtcoinfer

@@ -284,9 +284,7 @@ static gboolean gst_rtcoinfer_compress_src_event(GstBaseTransform *trans, GstEve
 
 static void free_vector(gpointer data) { delete static_cast<std::vector<guint8> *>(data); }
 
-static GstFlowReturn gst_rtcoinfer_compress_prepare_output_buffer(GstBaseTransform *trans,
-                                                                  GstBuffer *inbuf,
-                                                                  GstBuffer **outbuf) {
+static GstFlowReturn encode_frame(GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer **outbuf) {
   auto *self = GST_RTCOINFER_COMPRESS(trans);
   CompressState *st = self->state;
   if (!st->format) {
@@ -378,8 +376,17 @@ static GstFlowReturn gst_rtcoinfer_compress_prepare_output_buffer(GstBaseTransfo
   return GST_FLOW_OK;
 }
 
-static GstFlowReturn gst_rtcoinfer_compress_transform(GstBaseTransform *, GstBuffer *, GstBuffer *) {
-  return GST_FLOW_OK;  // the frame was written in prepare_output_buffer
+// One output of its own size per input: generate_output, as GstBaseTransform intends for
+// output that is not a transform of the input's size.
+static GstFlowReturn gst_rtcoinfer_compress_generate_output(GstBaseTransform *trans, GstBuffer **outbuf) {
+  GstBuffer *inbuf = trans->queued_buf;
+  trans->queued_buf = nullptr;
+  *outbuf = nullptr;
+  if (!inbuf) return GST_FLOW_OK;
+  const GstFlowReturn ret = encode_frame(trans, inbuf, outbuf);
+  gst_buffer_unref(inbuf);
+  if (ret != GST_FLOW_OK && *outbuf) gst_buffer_replace(outbuf, nullptr);
+  return ret == GST_BASE_TRANSFORM_FLOW_DROPPED ? GST_FLOW_OK : ret;
 }
 
 static gboolean gst_rtcoinfer_compress_start(GstBaseTransform *trans) {
@@ -457,8 +464,7 @@ static void gst_rtcoinfer_compress_class_init(GstRtcoinferCompressClass *klass) 
   trans_class->transform_caps = GST_DEBUG_FUNCPTR(gst_rtcoinfer_compress_transform_caps);
   trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_rtcoinfer_compress_set_caps);
   trans_class->src_event = GST_DEBUG_FUNCPTR(gst_rtcoinfer_compress_src_event);
-  trans_class->prepare_output_buffer = GST_DEBUG_FUNCPTR(gst_rtcoinfer_compress_prepare_output_buffer);
-  trans_class->transform = GST_DEBUG_FUNCPTR(gst_rtcoinfer_compress_transform);
+  trans_class->generate_output = GST_DEBUG_FUNCPTR(gst_rtcoinfer_compress_generate_output);
   trans_class->start = GST_DEBUG_FUNCPTR(gst_rtcoinfer_compress_start);
   trans_class->passthrough_on_same_caps = FALSE;
 }

@@ -65,14 +65,7 @@ struct RateState {
   // properties (object lock)
   std::string model_path, fixed_text, min_text, max_text;
   int clio_bits = 0;
-  std::string schedule_path;
   rtcoinfer::MpcConfig cfg;
-
-  // schedule: a per-frame plan made offline (the oracle's), followed instead of deciding
-  std::vector<std::optional<rtcoinfer::Setup>> schedule;  // nullopt: skip the frame
-  std::size_t schedule_frame = 0;
-  guint64 schedule_skips = 0;
-  std::optional<rtcoinfer::Setup> schedule_requested;
 
   // clio-bits: what rtcoinfer-slicer will make of each frame, to budget its real bytes
   std::vector<int> clio_setup_channels;
@@ -95,7 +88,7 @@ struct _GstRtcoinferMpcRate {
 };
 
 enum { PROP_0, PROP_MODEL, PROP_POLICY, PROP_DEADLINE, PROP_HORIZON, PROP_SETUP, PROP_SWITCH_PENALTY,
-       PROP_MIN_SETUP, PROP_MAX_SETUP, PROP_SERVER_LATENCY, PROP_MARGIN, PROP_CLIO_BITS, PROP_SCHEDULE, PROP_STATS };
+       PROP_MIN_SETUP, PROP_MAX_SETUP, PROP_SERVER_LATENCY, PROP_MARGIN, PROP_CLIO_BITS, PROP_STATS };
 
 #define DEFAULT_SERVER_LATENCY_MS 30.0
 
@@ -121,47 +114,12 @@ G_DEFINE_TYPE_WITH_CODE(GstRtcoinferMpcRate, gst_rtcoinfer_mpc_rate, GST_TYPE_BA
                                                 "RTCoInfer rate control"));
 GST_ELEMENT_REGISTER_DEFINE(rtcoinfer_mpcrate, "rtcoinfer-mpcrate", GST_RANK_NONE, GST_TYPE_RTCOINFER_MPC_RATE);
 
-// A schedule file: one line per frame, "CxB" (a setup of the bundle) or "skip"; blank
-// lines and lines starting with # are ignored.
-static bool load_schedule(GstRtcoinferMpcRate *self, const std::string &path, const rtcoinfer::SetupTable &table,
-                          std::vector<std::optional<rtcoinfer::Setup>> &out) {
-  std::ifstream in(path);
-  if (!in) {
-    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("Cannot open the schedule %s", path.c_str()), (nullptr));
-    return false;
-  }
-  std::string line;
-  for (int number = 1; std::getline(in, line); ++number) {
-    line.erase(0, line.find_first_not_of(" \t"));
-    line.erase(line.find_last_not_of(" \t\r") + 1);
-    if (line.empty() || line[0] == '#') continue;
-    if (line == "skip") {
-      out.emplace_back();
-      continue;
-    }
-    std::string error;
-    auto setup = table.lookup(line, &error);
-    if (!setup) {
-      GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Schedule %s, line %d: %s", path.c_str(), number, error.c_str()),
-                        ("each line is a setup of the bundle (\"<channels>x<bits>\") or \"skip\""));
-      return false;
-    }
-    out.emplace_back(setup);
-  }
-  if (out.empty()) {
-    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Schedule %s has no frames", path.c_str()), (nullptr));
-    return false;
-  }
-  return true;
-}
-
 static gboolean gst_rtcoinfer_mpc_rate_start(GstBaseTransform *trans) {
   auto *self = GST_RTCOINFER_MPC_RATE(trans);
   RateState *st = self->state;
   GST_OBJECT_LOCK(self);
   const std::string path = st->model_path, fixed = st->fixed_text, lo = st->min_text, hi = st->max_text;
   const int clio_bits = st->clio_bits;
-  const std::string schedule_path = st->schedule_path;
   rtcoinfer::MpcConfig cfg = st->cfg;
   GST_OBJECT_UNLOCK(self);
   // the controller needs the bundle's per-setup accuracy and bytes table
@@ -219,14 +177,8 @@ static gboolean gst_rtcoinfer_mpc_rate_start(GstBaseTransform *trans) {
       return FALSE;
     }
   }
-  std::vector<std::optional<rtcoinfer::Setup>> schedule;
-  if (!schedule_path.empty() && !load_schedule(self, schedule_path, info.setups, schedule)) return FALSE;
   GST_OBJECT_LOCK(self);
   st->rate = std::make_unique<rtcoinfer::RateSession>(std::move(profiles), cfg);
-  st->schedule = std::move(schedule);
-  st->schedule_frame = 0;
-  st->schedule_skips = 0;
-  st->schedule_requested.reset();
   GST_OBJECT_UNLOCK(self);
   return TRUE;
 }
@@ -379,30 +331,9 @@ static double sliced_bytes(RateState *st, const guint8 *data, gsize size, const 
   return total;
 }
 
-// schedule: frame n is sent or skipped as the plan says; the setup of frame n + 1 is asked
-// for now (the head and compress apply a request from their next frame). After the plan's
-// end its last line holds.
-static GstFlowReturn follow_schedule(GstRtcoinferMpcRate *self) {
-  RateState *st = self->state;
-  GST_OBJECT_LOCK(self);
-  const auto &plan = st->schedule;
-  const std::size_t n = st->schedule_frame++;
-  auto at = [&](std::size_t i) { return plan[std::min(i, plan.size() - 1)]; };
-  const bool send = at(n).has_value();
-  std::optional<rtcoinfer::Setup> next;
-  for (std::size_t i = n + 1; i < std::max(n + 2, plan.size()) && !next; ++i) next = at(i);
-  std::optional<rtcoinfer::Setup> ask;
-  if (next && !(st->schedule_requested && *st->schedule_requested == *next)) ask = st->schedule_requested = next;
-  if (!send) st->schedule_skips++;
-  GST_OBJECT_UNLOCK(self);
-  if (ask) gst_pad_push_event(GST_BASE_TRANSFORM_SINK_PAD(self), rtcoinfer::setup_event_new(*ask));
-  return send ? GST_FLOW_OK : GST_BASE_TRANSFORM_FLOW_DROPPED;
-}
-
 static GstFlowReturn gst_rtcoinfer_mpc_rate_transform_ip(GstBaseTransform *trans, GstBuffer *buf) {
   auto *self = GST_RTCOINFER_MPC_RATE(trans);
   RateState *st = self->state;
-  if (!st->schedule.empty()) return follow_schedule(self);
   const gsize size = gst_buffer_get_size(buf);
   poll_receiver_reports(self);
   // Which setup this frame was coded at (header check only; the payload is the tail's).
@@ -481,11 +412,7 @@ static GstStructure *build_stats(GstRtcoinferMpcRate *self) {
   const double queue_ms = est ? est->queue_delay_s() * 1000 : 0.0;
   const double loss = est ? est->loss_fraction() : 0.0;
   const double predicted_ms = rate ? rate->last().predicted_latency_s * 1000 : 0.0;
-  rtcoinfer::RateSessionStats counted = c;
-  if (!st->schedule.empty()) {  // following a plan: the session saw no frames
-    counted.frames = st->schedule_frame;
-    counted.skips = st->schedule_skips;
-  }
+  const rtcoinfer::RateSessionStats counted = c;
   GST_OBJECT_UNLOCK(self);
   return gst_structure_new(
       "rtcoinfer-mpcrate-stats", "frames", G_TYPE_UINT64, counted.frames, "skips", G_TYPE_UINT64, counted.skips, "switches",
@@ -515,7 +442,6 @@ static void gst_rtcoinfer_mpc_rate_set_property(GObject *object, guint prop_id, 
     case PROP_SERVER_LATENCY: st->cfg.tail_s = g_value_get_double(value) / 1000.0; break;
     case PROP_MARGIN: st->cfg.margin_s = g_value_get_double(value) / 1000.0; break;
     case PROP_CLIO_BITS: st->clio_bits = g_value_get_int(value); break;
-    case PROP_SCHEDULE: st->schedule_path = str(); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
   // deadline, horizon, switch penalty, server latency and margin apply to a running controller at once
@@ -552,7 +478,6 @@ static void gst_rtcoinfer_mpc_rate_get_property(GObject *object, guint prop_id, 
     case PROP_SERVER_LATENCY: g_value_set_double(value, st->cfg.tail_s * 1000.0); break;
     case PROP_MARGIN: g_value_set_double(value, st->cfg.margin_s * 1000.0); break;
     case PROP_CLIO_BITS: g_value_set_int(value, st->clio_bits); break;
-    case PROP_SCHEDULE: g_value_set_string(value, st->schedule_path.empty() ? nullptr : st->schedule_path.c_str()); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
   GST_OBJECT_UNLOCK(self);
@@ -621,13 +546,6 @@ static void gst_rtcoinfer_mpc_rate_class_init(GstRtcoinferMpcRateClass *klass) {
                        "progressive slices the slicer sends (one more 24-byte frame header per slice); 0 = every "
                        "setup, unsliced. Read when the element starts", 0, 16, 0,
                        GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
-  g_object_class_install_property(gobject_class, PROP_SCHEDULE,
-      g_param_spec_string("schedule", "Schedule", "Follow a per-frame plan made offline instead of deciding: a text "
-                          "file with one line per frame, \"<channels>x<bits>\" or \"skip\" (rtcoinfer-tracesim's "
-                          "oracle writes one; tools/rtcoinfer-evaluate --live replays it). Each frame's setup is asked "
-                          "for one frame ahead; after the plan's end its last line holds. Unset = decide by policy. "
-                          "Read when the element starts", nullptr,
-                          GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
   g_object_class_install_property(gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics", "Read-only: frames, skips, switches, feedback (TWCC events), probes (frames planned with a raised "
                          "forecast because no rate sample came for a while), setup "

@@ -25,7 +25,7 @@ def lines(path):
 
 def offload(policy, frames, expect_setup, min_accuracy):
     results = os.path.join(tmp, policy.replace(":", "_") + ".jsonl")
-    server = start_server(port, "--results", results, "--idle-exit", "3")
+    server = start_server(port, "--policy", policy, "--results", results, "--idle-exit", "3")
     dev, _ = summary(start_device(port, "--frames", str(frames), "--policy", policy), "device")
     srv, _ = summary(server, "server")
     t = srv["tail"]
@@ -51,9 +51,9 @@ offload("offload:jpeg:50", 90, "jpeg", 80.0)
 results = os.path.join(tmp, "local.jsonl")
 dev, _ = summary(start_device(port, "--frames", "150", "--policy", "local", "--compute-time", "100",
                               "--results", results), "device")
-h, rs = dev["head"], lines(results)
-check(dev["ok"] and h["frames"] == len(rs) and h["frames"] + h["busy"] + h["dropped"] == 150,
-      "local: every frame answered (%d) or dropped as busy (%d)" % (h["frames"], h["busy"]))
+h, rs = dev["head"], lines(results)  # rtcoinfer-classify, named head
+check(dev["ok"] and h["results"] == len(rs) and h["results"] + h["dropped"] == 150 and h["drops"]["busy"] == h["busy"],
+      "local: every frame answered (%d) or dropped as busy (%d)" % (h["results"], h["busy"]))
 check(25 <= len(rs) <= 50, "local: a 100 ms device answers about a quarter of 150 frames (%d)" % len(rs))
 check(all(r["setup"] == "local" and r["bytes"] == 0 and r["latency_ms"] >= 100 for r in rs),
       "local: answers are the device's own, none before the 100 ms budget")
@@ -72,7 +72,7 @@ dev, _ = summary(start_device(port, "--frames", "150", "--policy", "spinn:0.8", 
                               "--results", exits_file), "device")
 srv, _ = summary(server, "server")
 exits, sent = lines(exits_file), lines(results)
-h, tail = dev["head"], srv["tail"]
+h, tail = dev["exit"], srv["tail"]
 check(dev["ok"] and srv["ok"], "spinn: both pipelines ended cleanly")
 check(0 < h["exits"] < 150 and len(exits) == h["exits"], "spinn: the exit answered %d frames on the device"
       % h["exits"])
@@ -86,15 +86,18 @@ check(sum(r["correct"] for r in exits) >= 0.85 * len(exits), "spinn: confident e
 # CLIO-style through a 200 kbit/s in-process bottleneck: 4-bit slices, as many as the
 # rate policy allows; the tail answers each frame when whole or at its slice deadline.
 results = os.path.join(tmp, "clio.jsonl")
-server = start_server(port, "--results", results, "--idle-exit", "3")
+server = start_server(port, "--policy", "clio:4", "--results", results, "--idle-exit", "3")
 dev, _ = summary(start_device(port, "--frames", "240", "--policy", "clio:4", "--link", "200"), "device")
 srv, _ = summary(server, "server")
-rs, tail, sl = lines(results), srv["tail"], dev["slicer"]
+rs, tail, sl, asm = lines(results), srv["tail"], dev["slicer"], srv["assembler"]
 check(dev["ok"] and srv["ok"] and sl["frames"] + dev["rate"]["skips"] == 240 and sl["slices"] > sl["frames"],
       "clio: %d frames sent as %d slices, %d skipped by the rate policy" % (sl["frames"], sl["slices"],
                                                                            dev["rate"]["skips"]))
-check(tail["frames"] + dev["link"]["dropped"] == sl["slices"], "clio: every slice reached the tail or was dropped "
-      "by the link (%d + %d)" % (tail["frames"], dev["link"]["dropped"]))
+check(asm["slices-in"] + dev["link"]["dropped"] == sl["slices"], "clio: every slice reached the assembler or was "
+      "dropped by the link (%d + %d)" % (asm["slices-in"], dev["link"]["dropped"]))
+check(asm["frames-out"] == tail["results"] and asm["incomplete"] == tail["drops"]["incomplete"],
+      "clio: the tail answered every joined frame (%d) and counted the assembler's incomplete ones (%d)"
+      % (asm["frames-out"], asm["incomplete"]))
 check(len(rs) + tail["drops"]["incomplete"] + tail["missing"] == 240,
       "clio: every frame answered (%d), incomplete (%d) or never sent (%d)"
       % (len(rs), tail["drops"]["incomplete"], tail["missing"]))

@@ -1,38 +1,21 @@
 // rtcoinfer-head and rtcoinfer-tail with the shipped model bundle, under GstHarness.
 // RTCOINFER_TEST_MODEL names the bundle (set by meson).
-// nlohmann/json first: Check's `fail` macro would break it.
-#include <nlohmann/json.hpp>
+#include "element_fixtures.h"
 
-#include <gst/check/gstcheck.h>
-#include <gst/check/gstharness.h>
+#include <gio/gio.h>
 #include <gst/video/video.h>
 
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
-#include "wire/feature_frame.h"
-#include "wire/image_frame.h"
-#include "data/labeled_images.h"
-#include "contract/rtcoinfer_meta.h"
+#include "common/model_instance.h"
 #include "contract/setup_event.h"
 
 using namespace rtcoinfer;
-
-static std::string model_path() {
-  const char *p = g_getenv("RTCOINFER_TEST_MODEL");
-  fail_unless(p != nullptr, "RTCOINFER_TEST_MODEL is not set");
-  return p;
-}
-
-static GstBuffer *gray_image_buffer(const Image &img, int label) {
-  GstBuffer *buf = gst_buffer_new_allocate(nullptr, img.pixels.size(), nullptr);
-  gst_buffer_fill(buf, 0, img.pixels.data(), img.pixels.size());
-  gst_buffer_add_rtcoinfer_truth_meta(buf)->label = label;
-  GST_BUFFER_PTS(buf) = 0;
-  return buf;
-}
+using namespace fixtures;
 
 // A harness around "head ! compress ! tail" with the shipped bundle.
 static GstHarness *pipeline_harness(const char *compress_setup = "auto") {
@@ -43,19 +26,6 @@ static GstHarness *pipeline_harness(const char *compress_setup = "auto") {
   g_free(desc);
   gst_harness_set_src_caps_str(h, "video/x-raw,format=GRAY8,width=28,height=28,framerate=30/1");
   return h;
-}
-
-static nlohmann::json pull_result(GstHarness *h) {
-  GstBuffer *out = gst_harness_pull(h);
-  fail_unless(out != nullptr);
-  GstMapInfo map;
-  gst_buffer_map(out, &map, GST_MAP_READ);
-  std::string line(reinterpret_cast<const char *>(map.data), map.size);
-  gst_buffer_unmap(out, &map);
-  fail_unless(gst_buffer_get_rtcoinfer_result_meta(out) != nullptr, "no result meta");
-  gst_buffer_unref(out);
-  fail_unless(!line.empty() && line.back() == '\n');
-  return nlohmann::json::parse(line);
 }
 
 GST_START_TEST(test_results_match_labels_end_to_end) {
@@ -120,28 +90,6 @@ GST_START_TEST(test_head_switches_on_setup_event) {
 }
 GST_END_TEST;
 
-// Builds a valid frame for the model's partition shape with another model id.
-static GstBuffer *frame_buffer(std::uint32_t model_id, int c, int hgt, int w) {
-  std::vector<float> t(std::size_t(c) * hgt * w, 1.0f);
-  FrameEncoder enc;
-  EncodeParams p;
-  p.setup = Setup{0, c, 8};
-  p.model_id = model_id;
-  std::vector<std::uint8_t> bytes;
-  fail_unless(enc.encode(t.data(), c, hgt, w, p, bytes).ok());
-  return gst_buffer_new_memdup(bytes.data(), bytes.size());
-}
-
-static guint64 drops_of(GstElement *tail, const char *reason) {
-  GstStructure *s = nullptr;
-  g_object_get(tail, "stats", &s, nullptr);
-  const GstStructure *d = gst_value_get_structure(gst_structure_get_value(s, "drops"));
-  guint64 n = 0;
-  gst_structure_get_uint64(d, reason, &n);
-  gst_structure_free(s);
-  return n;
-}
-
 GST_START_TEST(test_tail_counts_malformed_and_foreign_frames) {
   gchar *desc = g_strdup_printf("rtcoinfer-tail model=%s", model_path().c_str());
   GstHarness *h = gst_harness_new_parse(desc);
@@ -158,182 +106,6 @@ GST_START_TEST(test_tail_counts_malformed_and_foreign_frames) {
   fail_unless_equals_int(drops_of(tail, "malformed"), 1);
   fail_unless_equals_int(drops_of(tail, "wrong-model"), 1);
   gst_object_unref(tail);
-  gst_harness_teardown(h);
-}
-GST_END_TEST;
-
-// "imageenc ! tail": the image-offload baseline in one process.
-static void check_offload(const char *codec_props, const char *setup_name) {
-  auto data = open_fashion_mnist(kFashionMnistRoot, "test");
-  gchar *desc = g_strdup_printf("rtcoinfer-imageenc %s ! rtcoinfer-tail model=%s", codec_props, model_path().c_str());
-  GstHarness *h = gst_harness_new_parse(desc);
-  g_free(desc);
-  gst_harness_set_src_caps_str(h, "video/x-raw,format=GRAY8,width=28,height=28,framerate=30/1");
-  int correct = 0;
-  const int n = 40;
-  for (int i = 0; i < n; ++i) {
-    fail_unless_equals_int(gst_harness_push(h, gray_image_buffer(data->image(i), data->label(i))), GST_FLOW_OK);
-    nlohmann::json r = pull_result(h);
-    fail_unless(r["setup"] == setup_name, "%s", r.dump().c_str());
-    fail_unless_equals_int(r["seq"].get<int>(), i);
-    fail_unless_equals_int(r["truth"].get<int>(), data->label(i));
-    fail_unless(r["bytes"].get<int>() > 24 && r["channels"] == 0 && r["bits"] == 0, "%s", r.dump().c_str());
-    correct += r["correct"].get<bool>();
-  }
-  fail_unless(correct >= 32, "%s: only %d of %d correct", setup_name, correct, n);
-  gst_harness_teardown(h);
-}
-
-GST_START_TEST(test_tail_answers_png_images) { check_offload("codec=png", "png"); }
-GST_END_TEST;
-
-GST_START_TEST(test_tail_answers_jpeg_images) { check_offload("codec=jpeg quality=50", "jpeg"); }
-GST_END_TEST;
-
-static GstBuffer *image_frame_buffer(const std::vector<std::uint8_t> &image, int w, int h) {
-  ImageFrameParams p;
-  p.width = w;
-  p.height = h;
-  p.channels = 1;
-  std::vector<std::uint8_t> bytes;
-  fail_unless(encode_image_frame(p, image.data(), image.size(), bytes).ok());
-  return gst_buffer_new_memdup(bytes.data(), bytes.size());
-}
-
-GST_START_TEST(test_tail_counts_malformed_image_frames) {
-  gchar *desc = g_strdup_printf("rtcoinfer-tail model=%s", model_path().c_str());
-  GstHarness *h = gst_harness_new_parse(desc);
-  g_free(desc);
-  gst_harness_set_src_caps_str(h, RTCOINFER_IMAGE_CAPS_NAME);
-  GstElement *tail = gst_harness_find_element(h, "rtcoinfer-tail");
-  // a PNG signature and IHDR (28x28 gray) with no image data after them
-  const std::vector<std::uint8_t> header_only = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 'I',
-                                                 'H', 'D', 'R', 0, 0, 0, 28, 0, 0, 0, 28, 8, 0, 0, 0, 0, 0, 0, 0, 0};
-  fail_unless_equals_int(gst_harness_push(h, image_frame_buffer(header_only, 28, 28)), GST_FLOW_OK);
-  // the frame header and the PNG disagree on the size
-  fail_unless_equals_int(gst_harness_push(h, image_frame_buffer(header_only, 640, 480)), GST_FLOW_OK);
-  // a truncated frame: the magic, then nothing
-  GstBuffer *cut = gst_buffer_new_memdup("RI\x01", 3);
-  fail_unless_equals_int(gst_harness_push(h, cut), GST_FLOW_OK);
-  fail_unless_equals_int(gst_harness_buffers_in_queue(h), 0);
-  fail_unless_equals_int(drops_of(tail, "malformed"), 3);
-  gst_object_unref(tail);
-  gst_harness_teardown(h);
-}
-GST_END_TEST;
-
-GST_START_TEST(test_head_local_mode_answers_on_the_device) {
-  auto data = open_fashion_mnist(kFashionMnistRoot, "test");
-  gchar *desc = g_strdup_printf("rtcoinfer-head mode=local top-k=3 model=%s", model_path().c_str());
-  GstHarness *h = gst_harness_new_parse(desc);
-  g_free(desc);
-  gst_harness_set_src_caps_str(h, "video/x-raw,format=GRAY8,width=28,height=28,framerate=30/1");
-  GstCaps *caps = nullptr;
-  int correct = 0;
-  const int n = 40;
-  for (int i = 0; i < n; ++i) {
-    fail_unless_equals_int(gst_harness_push(h, gray_image_buffer(data->image(i), data->label(i))), GST_FLOW_OK);
-    nlohmann::json r = pull_result(h);
-    fail_unless(r["setup"] == "local" && r["bytes"] == 0 && r["top_k"].size() == 3, "%s", r.dump().c_str());
-    fail_unless_equals_int(r["seq"].get<int>(), i);
-    correct += r["correct"].get<bool>();
-  }
-  caps = gst_pad_get_current_caps(h->sinkpad);
-  fail_unless(gst_structure_has_name(gst_caps_get_structure(caps, 0), "application/x-ndjson"));
-  gst_caps_unref(caps);
-  fail_unless(correct >= 32, "only %d of %d correct", correct, n);
-  gst_harness_teardown(h);
-}
-GST_END_TEST;
-
-// Slices of one frame of the model's 32x14x14 partition (values 1.0), as rtcoinfer-slicer makes them.
-static GstBuffer *slice_buffer(std::uint32_t model_id, std::uint16_t seq, std::uint32_t capture_us, int first, int k,
-                               bool last) {
-  std::vector<float> t(std::size_t(32) * 14 * 14, 1.0f);
-  FrameEncoder enc;
-  EncodeParams p;
-  p.setup = Setup{0, k, 4};
-  p.model_id = model_id;
-  p.seq = seq;
-  p.capture_us = capture_us;
-  p.truth = 1;
-  p.slice = EncodeParams::Slice{first, last};
-  std::vector<std::uint8_t> bytes;
-  fail_unless(enc.encode(t.data(), 32, 14, 14, p, bytes).ok());
-  return gst_buffer_new_memdup(bytes.data(), bytes.size());
-}
-
-static GstHarness *sliced_tail_harness(double slice_deadline_ms, std::uint32_t *model_id) {
-  gchar *desc = g_strdup_printf("rtcoinfer-tail model=%s slice-deadline=%g", model_path().c_str(), slice_deadline_ms);
-  GstHarness *h = gst_harness_new_parse(desc);
-  g_free(desc);
-  gst_harness_set_src_caps_str(h, RTCOINFER_FRAME_CAPS_NAME);
-  GstElement *tail = gst_harness_find_element(h, "rtcoinfer-tail");
-  // the frame model id of the bundle: from a result of a whole frame is circular; read it off a head instead
-  gchar *hdesc = g_strdup_printf("rtcoinfer-head model=%s", model_path().c_str());
-  GstHarness *head = gst_harness_new_parse(hdesc);
-  g_free(hdesc);
-  gst_harness_set_src_caps_str(head, "video/x-raw,format=GRAY8,width=28,height=28,framerate=30/1");
-  GstBuffer *img = gst_harness_create_buffer(head, 28 * 28);
-  gst_buffer_memset(img, 0, 0, 28 * 28);
-  gst_harness_push(head, img);
-  gst_buffer_unref(gst_harness_pull(head));
-  GstCaps *caps = gst_pad_get_current_caps(head->sinkpad);
-  *model_id = features_format_from_caps(caps)->model_id;
-  gst_caps_unref(caps);
-  gst_harness_teardown(head);
-  gst_object_unref(tail);
-  return h;
-}
-
-GST_START_TEST(test_tail_answers_a_sliced_frame_once_whole) {
-  std::uint32_t id = 0;
-  GstHarness *h = sliced_tail_harness(5000, &id);
-  const std::uint32_t now = std::uint32_t(realtime_us());
-  fail_unless_equals_int(gst_harness_push(h, slice_buffer(id, 0, now, 0, 1, false)), GST_FLOW_OK);
-  fail_unless_equals_int(gst_harness_push(h, slice_buffer(id, 0, now, 1, 1, false)), GST_FLOW_OK);
-  fail_unless_equals_int(gst_harness_buffers_in_queue(h), 0);
-  fail_unless_equals_int(gst_harness_push(h, slice_buffer(id, 0, now, 2, 2, true)), GST_FLOW_OK);
-  nlohmann::json r = pull_result(h);
-  fail_unless(r["setup"] == "4x4" && r["seq"] == 0, "%s", r.dump().c_str());
-  fail_unless(r["latency_ms"].get<double>() < 1000, "answered when whole, not at the 5 s deadline");
-  gst_harness_teardown(h);
-}
-GST_END_TEST;
-
-GST_START_TEST(test_tail_answers_a_partial_frame_at_its_deadline) {
-  std::uint32_t id = 0;
-  GstHarness *h = sliced_tail_harness(80, &id);
-  GstElement *tail = gst_harness_find_element(h, "rtcoinfer-tail");
-  const std::uint32_t now = std::uint32_t(realtime_us());
-  // frame 0: slices [0,1) and [1,2) arrive, [2,4) is lost, the last one [4,8) arrives
-  gst_harness_push(h, slice_buffer(id, 0, now, 0, 1, false));
-  gst_harness_push(h, slice_buffer(id, 0, now, 1, 1, false));
-  gst_harness_push(h, slice_buffer(id, 0, now, 4, 4, true));
-  nlohmann::json r = pull_result(h);  // from the deadline thread
-  fail_unless(r["setup"] == "2x4" && r["seq"] == 0 && r["channels"] == 2, "%s", r.dump().c_str());
-  fail_unless(r["latency_ms"].get<double>() >= 80, "answered at the deadline: %s", r.dump().c_str());
-  // the lost slice of frame 0, after its answer: late
-  gst_harness_push(h, slice_buffer(id, 0, now, 2, 2, false));
-  // frame 1: its first slice is lost
-  gst_harness_push(h, slice_buffer(id, 1, std::uint32_t(realtime_us()), 1, 1, true));
-  for (int i = 0; i < 100 && drops_of(tail, "incomplete") == 0; ++i) g_usleep(20000);
-  fail_unless_equals_int(drops_of(tail, "incomplete"), 1);
-  fail_unless_equals_int(drops_of(tail, "late"), 1);
-  fail_unless_equals_int(gst_harness_buffers_in_queue(h), 0);
-  gst_object_unref(tail);
-  gst_harness_teardown(h);
-}
-GST_END_TEST;
-
-GST_START_TEST(test_tail_answers_waiting_slices_at_eos) {
-  std::uint32_t id = 0;
-  GstHarness *h = sliced_tail_harness(60000, &id);
-  gst_harness_push(h, slice_buffer(id, 9, std::uint32_t(realtime_us()), 0, 1, false));
-  fail_unless_equals_int(gst_harness_buffers_in_queue(h), 0);
-  fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
-  nlohmann::json r = pull_result(h);
-  fail_unless(r["setup"] == "1x4" && r["seq"] == 9, "%s", r.dump().c_str());
   gst_harness_teardown(h);
 }
 GST_END_TEST;
@@ -386,6 +158,165 @@ GST_START_TEST(test_head_refuses_caps_it_cannot_serve) {
 }
 GST_END_TEST;
 
+
+GST_START_TEST(test_head_numbers_frames_answered_upstream) {
+  gchar *desc = g_strdup_printf("rtcoinfer-head model=%s", model_path().c_str());
+  GstHarness *h = gst_harness_new_parse(desc);
+  g_free(desc);
+  gst_harness_set_src_caps_str(h, "video/x-raw,format=GRAY8,width=28,height=28,framerate=30/1");
+  auto data = open_fashion_mnist(kFashionMnistRoot, "test");
+  fail_unless(gst_harness_push_event(h, answered_event_new()));
+  fail_unless_equals_int(gst_harness_push(h, gray_image_buffer(data->image(0), 0)), GST_FLOW_OK);
+  GstBuffer *out = gst_harness_pull(h);
+  fail_unless_equals_int(gst_buffer_get_rtcoinfer_features_meta(out)->seq, 1);
+  gst_buffer_unref(out);
+  GstElement *head = gst_harness_find_element(h, "rtcoinfer-head");
+  fail_unless_equals_int(stat_of(head, "answered-upstream"), 1);
+  gst_object_unref(head);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_head_and_tail_share_one_model_instance) {
+  GstElement *head = gst_element_factory_make("rtcoinfer-head", nullptr);
+  GstElement *tail = gst_element_factory_make("rtcoinfer-tail", nullptr);
+  g_object_set(head, "model", model_path().c_str(), nullptr);
+  g_object_set(tail, "model", model_path().c_str(), nullptr);
+  fail_unless_equals_int(shared_model_count(), 0);
+  fail_unless(gst_element_set_state(head, GST_STATE_PAUSED) != GST_STATE_CHANGE_FAILURE);
+  fail_unless(gst_element_set_state(tail, GST_STATE_PAUSED) != GST_STATE_CHANGE_FAILURE);
+  fail_unless_equals_int(shared_model_count(), 1);  // one bundle, loaded once for both
+  gst_element_set_state(head, GST_STATE_NULL);
+  fail_unless_equals_int(shared_model_count(), 1);  // the tail still holds it
+  gst_element_set_state(tail, GST_STATE_NULL);
+  fail_unless_equals_int(shared_model_count(), 0);
+  gst_object_unref(head);
+  gst_object_unref(tail);
+}
+GST_END_TEST;
+
+// A free TCP port on loopback (bound and released).
+static int free_port() {
+  GSocketListener *l = g_socket_listener_new();
+  const guint16 port = g_socket_listener_add_any_inet_port(l, nullptr, nullptr);
+  g_socket_listener_close(l);
+  g_object_unref(l);
+  return port;
+}
+
+static std::string http_body(int port, const char *path) {
+  GSocketClient *client = g_socket_client_new();
+  GSocketConnection *conn = g_socket_client_connect_to_host(client, "127.0.0.1", guint16(port), nullptr, nullptr);
+  fail_unless(conn != nullptr, "cannot connect to the results service");
+  const std::string req = std::string("GET ") + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)), req.data(), req.size(), nullptr,
+                            nullptr, nullptr);
+  std::string raw;
+  char buf[8192];
+  gssize n;
+  while ((n = g_input_stream_read(g_io_stream_get_input_stream(G_IO_STREAM(conn)), buf, sizeof buf, nullptr,
+                                  nullptr)) > 0)
+    raw.append(buf, std::size_t(n));
+  g_object_unref(conn);
+  g_object_unref(client);
+  const std::size_t end = raw.find("\r\n\r\n");
+  fail_unless(end != std::string::npos);
+  std::string body = raw.substr(end + 4);
+  if (raw.substr(0, end).find("chunked") != std::string::npos) {  // de-chunk
+    std::string out;
+    std::size_t at = 0;
+    while (at < body.size()) {
+      const std::size_t eol = body.find("\r\n", at);
+      const std::size_t len = std::strtoul(body.c_str() + at, nullptr, 16);
+      if (eol == std::string::npos || len == 0) break;
+      out += body.substr(eol + 2, len);
+      at = eol + 2 + len + 2;
+    }
+    body = out;
+  }
+  return body;
+}
+
+// The tail's stats property, /api/stats and /metrics read one ledger: the same drop
+// reasons with the same counts, and the same results and missing frames.
+GST_START_TEST(test_stats_api_and_metrics_agree) {
+  const int port = free_port();
+  gchar *desc = g_strdup_printf("rtcoinfer-tail model=%s http-port=%d", model_path().c_str(), port);
+  GstHarness *h = gst_harness_new_parse(desc);
+  g_free(desc);
+  gst_harness_set_src_caps_str(h, RTCOINFER_FRAME_CAPS_NAME);
+  const std::uint32_t id = bundle_frame_model_id();
+  for (std::uint16_t seq = 0; seq < 3; ++seq) gst_harness_push(h, frame_buffer(id, 32, 14, 14, seq));
+  GstBuffer *junk = gst_buffer_new_allocate(nullptr, 77, nullptr);
+  gst_buffer_memset(junk, 0, 0x5a, 77);
+  gst_harness_push(h, junk);                                      // malformed
+  gst_harness_push(h, frame_buffer(0x12345678, 32, 14, 14, 9));  // wrong-model: not this stream's numbering
+  fail_unless(gst_harness_push_event(h, dropped_event_new(3, "incomplete")));
+  gst_harness_push(h, frame_buffer(id, 32, 14, 14, 6));  // 4 and 5 never came: missing
+  GstElement *tail = gst_harness_find_element(h, "rtcoinfer-tail");
+  GstStructure *s = nullptr;
+  g_object_get(tail, "stats", &s, nullptr);
+  const GstStructure *d = gst_value_get_structure(gst_structure_get_value(s, "drops"));
+  std::map<std::string, guint64> from_property;
+  for (int i = 0; i < gst_structure_n_fields(d); ++i) {
+    guint64 n = 0;
+    gst_structure_get_uint64(d, gst_structure_nth_field_name(d, i), &n);
+    from_property[gst_structure_nth_field_name(d, i)] = n;
+  }
+  guint64 results = 0, missing = 0;
+  gst_structure_get_uint64(s, "results", &results);
+  gst_structure_get_uint64(s, "missing", &missing);
+  gst_structure_free(s);
+  fail_unless_equals_int(results, 4);
+  fail_unless_equals_int(missing, 2);
+  fail_unless(from_property == (std::map<std::string, guint64>{
+                                   {"malformed", 1}, {"wrong-model", 1}, {"late", 0}, {"incomplete", 1}}));
+
+  const nlohmann::json api = nlohmann::json::parse(http_body(port, "/api/stats"));
+  std::map<std::string, guint64> from_api;
+  for (const auto &[reason, n] : api["drops"].items()) from_api[reason] = n.get<guint64>();
+  fail_unless(from_api == from_property, "/api/stats drops differ: %s", api["drops"].dump().c_str());
+  fail_unless_equals_int(api["results"].get<int>(), 4);
+  fail_unless_equals_int(api["missing"].get<int>(), 2);
+
+  const std::string metrics = http_body(port, "/metrics");
+  std::map<std::string, guint64> from_metrics;
+  const std::string prefix = "rtcoinfer_drops_total{reason=\"";
+  for (std::size_t at = metrics.find(prefix); at != std::string::npos; at = metrics.find(prefix, at + 1)) {
+    const std::size_t q = metrics.find('"', at + prefix.size());
+    from_metrics[metrics.substr(at + prefix.size(), q - at - prefix.size())] =
+        std::strtoull(metrics.c_str() + q + 3, nullptr, 10);
+  }
+  fail_unless(from_metrics == from_property, "/metrics drops differ:\n%s", metrics.c_str());
+  fail_unless(metrics.find("rtcoinfer_results_total 4\n") != std::string::npos);
+  fail_unless(metrics.find("rtcoinfer_missing_frames_total 2\n") != std::string::npos);
+  gst_object_unref(tail);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_tail_rejects_slices_with_the_remedy) {
+  gchar *desc = g_strdup_printf("rtcoinfer-tail model=%s", model_path().c_str());
+  GstHarness *h = gst_harness_new_parse(desc);
+  g_free(desc);
+  gst_harness_set_src_caps_str(h, RTCOINFER_FRAME_CAPS_NAME);
+  std::vector<float> t(std::size_t(32) * 14 * 14, 1.0f);
+  FrameEncoder enc;
+  EncodeParams p;
+  p.setup = Setup{0, 1, 4};
+  p.model_id = bundle_frame_model_id();
+  p.slice = EncodeParams::Slice{0, false};
+  std::vector<std::uint8_t> bytes;
+  fail_unless(enc.encode(t.data(), 32, 14, 14, p, bytes).ok());
+  fail_unless_equals_int(gst_harness_push(h, gst_buffer_new_memdup(bytes.data(), bytes.size())), GST_FLOW_OK);
+  GstElement *tail = gst_harness_find_element(h, "rtcoinfer-tail");
+  fail_unless_equals_int(drops_of(tail, "malformed"), 1);
+  fail_unless_equals_int(gst_harness_buffers_in_queue(h), 0);
+  gst_object_unref(tail);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 static Suite *head_tail_suite(void) {
   Suite *s = suite_create("rtcoinfer-head-tail");
   TCase *tc = tcase_create("general");
@@ -397,13 +328,10 @@ static Suite *head_tail_suite(void) {
   tcase_add_test(tc, test_tail_counts_malformed_and_foreign_frames);
   tcase_add_test(tc, test_missing_and_corrupt_bundles_fail_with_a_reason);
   tcase_add_test(tc, test_head_refuses_caps_it_cannot_serve);
-  tcase_add_test(tc, test_tail_answers_png_images);
-  tcase_add_test(tc, test_tail_answers_jpeg_images);
-  tcase_add_test(tc, test_tail_counts_malformed_image_frames);
-  tcase_add_test(tc, test_head_local_mode_answers_on_the_device);
-  tcase_add_test(tc, test_tail_answers_a_sliced_frame_once_whole);
-  tcase_add_test(tc, test_tail_answers_a_partial_frame_at_its_deadline);
-  tcase_add_test(tc, test_tail_answers_waiting_slices_at_eos);
+  tcase_add_test(tc, test_head_numbers_frames_answered_upstream);
+  tcase_add_test(tc, test_head_and_tail_share_one_model_instance);
+  tcase_add_test(tc, test_stats_api_and_metrics_agree);
+  tcase_add_test(tc, test_tail_rejects_slices_with_the_remedy);
   return s;
 }
 

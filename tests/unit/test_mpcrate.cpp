@@ -163,67 +163,6 @@ GST_START_TEST(test_starved_link_skips_and_counts) {
 }
 GST_END_TEST;
 
-static std::string write_schedule(const char *text) {
-  gchar *path = g_build_filename(g_get_tmp_dir(), "rtcoinfer-test-schedule.txt", nullptr);
-  fail_unless(g_file_set_contents(path, text, -1, nullptr));
-  std::string out = path;
-  g_free(path);
-  return out;
-}
-
-GST_START_TEST(test_schedule_is_followed_one_frame_ahead) {
-  const std::string plan = write_schedule("# an oracle's plan\n4x2\nskip\n8x2\n8x2\n1x1\n");
-  gchar *desc = g_strdup_printf("rtcoinfer-mpcrate model=%s policy=fixed schedule=%s", g_getenv("RTCOINFER_TEST_MODEL"),
-                                plan.c_str());
-  GstHarness *h = gst_harness_new_parse(desc);
-  g_free(desc);
-  gst_harness_set_src_caps_str(h, RTCOINFER_FRAME_CAPS_NAME);
-  // frame 0 is sent; the next one to send (frame 2, 8x2) is asked for now
-  fail_unless_equals_int(gst_harness_push(h, frame(4, 2, 0)), GST_FLOW_OK);
-  auto ask = pull_setup_event(h);
-  fail_unless(ask && ask->channels == 8 && ask->bits == 2);
-  fail_unless_equals_int(gst_harness_buffers_received(h), 1);
-  // frame 1 is skipped, as planned
-  fail_unless_equals_int(gst_harness_push(h, frame(4, 2, 1)), GST_FLOW_OK);
-  fail_unless_equals_int(gst_harness_buffers_received(h), 1);
-  fail_if(pull_setup_event(h).has_value(), "8x2 was asked for already");
-  fail_unless_equals_int(gst_harness_push(h, frame(8, 2, 2)), GST_FLOW_OK);
-  fail_unless_equals_int(gst_harness_push(h, frame(8, 2, 3)), GST_FLOW_OK);
-  ask = pull_setup_event(h);
-  fail_unless(ask && ask->channels == 1 && ask->bits == 1, "frame 4's 1x1 is asked for at frame 3");
-  // past the plan's end its last line holds
-  for (int i = 4; i < 7; ++i) fail_unless_equals_int(gst_harness_push(h, frame(1, 1, i)), GST_FLOW_OK);
-  fail_unless_equals_int(gst_harness_buffers_received(h), 6);
-  GstStructure *stats = rate_stats(h);
-  guint64 frames = 0, skips = 0;
-  gst_structure_get_uint64(stats, "frames", &frames);
-  gst_structure_get_uint64(stats, "skips", &skips);
-  gst_structure_free(stats);
-  fail_unless(frames == 7 && skips == 1, "frames %" G_GUINT64_FORMAT " skips %" G_GUINT64_FORMAT, frames, skips);
-  gst_harness_teardown(h);
-}
-GST_END_TEST;
-
-GST_START_TEST(test_a_bad_schedule_fails_with_its_line) {
-  const std::string plan = write_schedule("4x2\n5x9\n");
-  GstElement *e = gst_element_factory_make("rtcoinfer-mpcrate", nullptr);
-  g_object_set(e, "model", g_getenv("RTCOINFER_TEST_MODEL"), "schedule", plan.c_str(), nullptr);
-  GstBus *bus = gst_bus_new();
-  gst_element_set_bus(e, bus);
-  fail_unless_equals_int(gst_element_set_state(e, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
-  GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
-  fail_unless(msg != nullptr);
-  GError *err = nullptr;
-  gst_message_parse_error(msg, &err, nullptr);
-  fail_unless(g_strrstr(err->message, "line 2") != nullptr, "%s", err->message);
-  g_error_free(err);
-  gst_message_unref(msg);
-  gst_element_set_state(e, GST_STATE_NULL);
-  gst_object_unref(bus);
-  gst_object_unref(e);
-}
-GST_END_TEST;
-
 static Suite *mpcrate_suite(void) {
   Suite *s = suite_create("rtcoinfer-mpcrate");
   TCase *tc = tcase_create("general");
@@ -231,8 +170,6 @@ static Suite *mpcrate_suite(void) {
   tcase_add_test(tc, test_twcc_feedback_switches_the_setup);
   tcase_add_test(tc, test_fixed_policy_never_asks);
   tcase_add_test(tc, test_starved_link_skips_and_counts);
-  tcase_add_test(tc, test_schedule_is_followed_one_frame_ahead);
-  tcase_add_test(tc, test_a_bad_schedule_fails_with_its_line);
   return s;
 }
 

@@ -90,12 +90,45 @@ nlohmann::json get_json(int port, const std::string &path) {
   return nlohmann::json::parse(r.body);
 }
 
-std::unique_ptr<ResultsService> start_service(ResultsService::Options opt = {}) {
+// The service with the ledger an element would count in: publish_* count there first,
+// as rtcoinfer-tail does, then hand the event to the service.
+class TestService {
+ public:
+  explicit TestService(std::unique_ptr<ResultsService> svc, std::shared_ptr<ResultLedger> ledger)
+      : svc_(std::move(svc)), ledger_(std::move(ledger)) {}
+  TestService *operator->() { return this; }
+  ResultsService &operator*() { return *svc_; }
+  void reset() { svc_.reset(); }
+  int port() const { return svc_->port(); }
+  void set_model(ServedModel m) { svc_->set_model(std::move(m)); }
+  std::string stats_json() const { return svc_->stats_json(); }
+  std::string metrics_text() const { return svc_->metrics_text(); }
+  void publish_result(const ResultEvent &r) {
+    ledger_->count_result(r.setup, r.bytes, r.latency_ms, r.truth >= 0 ? std::optional<int>(r.truth) : std::nullopt,
+                          r.correct);
+    svc_->publish_result(r);
+  }
+  void publish_drop(const std::string &reason) {
+    const std::uint64_t n = ledger_->count_drop(reason);
+    svc_->publish_drop(reason, n, ledger_->snapshot().frames);
+  }
+  void set_stream_counters(std::uint64_t missing, std::uint64_t restarts) {
+    ledger_->count_missing(missing);
+    for (std::uint64_t i = 0; i < restarts; ++i) ledger_->count_restart();
+  }
+
+ private:
+  std::unique_ptr<ResultsService> svc_;
+  std::shared_ptr<ResultLedger> ledger_;
+};
+
+TestService start_service(ResultsService::Options opt = {}) {
   std::string error;
-  auto s = ResultsService::start(opt, &error);
+  auto ledger = std::make_shared<ResultLedger>();
+  auto s = ResultsService::start(opt, ledger, &error);
   fail_unless(s != nullptr, "service did not start: %s", error.c_str());
   fail_unless(s->port() > 0);
-  return s;
+  return TestService(std::move(s), ledger);
 }
 
 ResultEvent result(std::uint64_t seq, double latency_ms = 12.5, const std::string &setup = "32x16") {
@@ -203,7 +236,7 @@ GST_START_TEST(test_bad_address_is_an_error) {
   ResultsService::Options opt;
   opt.address = "not-an-address";
   std::string error;
-  fail_unless(ResultsService::start(opt, &error) == nullptr);
+  fail_unless(ResultsService::start(opt, std::make_shared<ResultLedger>(), &error) == nullptr);
   fail_unless(error.find("not an IP address") != std::string::npos, "%s", error.c_str());
 }
 GST_END_TEST;
@@ -267,6 +300,7 @@ GST_START_TEST(test_metrics_are_prometheus_text) {
   for (const char *line :
        {"# TYPE rtcoinfer_frames_total counter\nrtcoinfer_frames_total 4\n", "rtcoinfer_results_total 3\n",
         "rtcoinfer_drops_total{reason=\"malformed\"} 1\n", "rtcoinfer_drops_total{reason=\"late\"} 0\n",
+        "rtcoinfer_drops_total{reason=\"incomplete\"} 0\n",
         "rtcoinfer_setup_results_total{setup=\"32x16\"} 3\n", "rtcoinfer_latency_seconds_bucket{le=\"0.005\"} 1\n",
         "rtcoinfer_latency_seconds_bucket{le=\"0.035\"} 1\n", "rtcoinfer_latency_seconds_bucket{le=\"0.05\"} 2\n",
         "rtcoinfer_latency_seconds_bucket{le=\"1\"} 2\n", "rtcoinfer_latency_seconds_bucket{le=\"+Inf\"} 3\n",

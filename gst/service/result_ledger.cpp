@@ -1,0 +1,103 @@
+#include "result_ledger.h"
+
+#include <algorithm>
+
+namespace rtcoinfer {
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  const std::size_t i = std::min(v.size() - 1, std::size_t(p * double(v.size() - 1) + 0.5));
+  std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(i), v.end());
+  return v[i];
+}
+
+const std::vector<std::string> &ResultLedger::drop_reasons() {
+  static const std::vector<std::string> reasons = {"malformed", "wrong-model", "late", "incomplete"};
+  return reasons;
+}
+
+void ResultLedger::count_result(const std::string &setup, std::uint64_t bytes, double latency_ms,
+                                std::optional<int> truth, bool correct) {
+  std::lock_guard<std::mutex> lock(mu_);
+  counts_.frames++;
+  counts_.results++;
+  counts_.bytes += bytes;
+  counts_.per_setup[setup]++;
+  if (truth) {
+    counts_.with_truth++;
+    counts_.correct += correct;
+  }
+  const double latency_s = latency_ms / 1000.0;
+  counts_.latency_sum_s += latency_s;
+  const auto bucket = std::lower_bound(kLatencyBuckets.begin(), kLatencyBuckets.end(), latency_s);
+  if (bucket != kLatencyBuckets.end()) counts_.latency_counts[std::size_t(bucket - kLatencyBuckets.begin())]++;
+  if (latency_window_.size() < kLatencyWindow)
+    latency_window_.push_back(latency_ms);
+  else
+    latency_window_[latency_next_++ % kLatencyWindow] = latency_ms;
+}
+
+std::uint64_t ResultLedger::count_drop(const std::string &reason) {
+  std::lock_guard<std::mutex> lock(mu_);
+  counts_.frames++;
+  counts_.dropped++;
+  return ++counts_.drops[reason];
+}
+
+void ResultLedger::count_missing(std::uint64_t frames) {
+  std::lock_guard<std::mutex> lock(mu_);
+  counts_.missing += frames;
+}
+
+void ResultLedger::count_restart() {
+  std::lock_guard<std::mutex> lock(mu_);
+  counts_.restarts++;
+}
+
+std::uint64_t ResultLedger::sequence(std::uint16_t seq) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!have_seq_) {
+    have_seq_ = true;
+    last_seq_ = seq;
+    return seq;
+  }
+  const std::int16_t delta = std::int16_t(std::uint16_t(seq - std::uint16_t(last_seq_)));
+  if (delta > 0) {
+    counts_.missing += std::uint64_t(delta - 1);
+    last_seq_ += std::uint64_t(delta);
+  } else {
+    counts_.restarts++;
+    last_seq_ = (last_seq_ & ~std::uint64_t(0xffff)) + 0x10000 + seq;
+  }
+  return last_seq_;
+}
+
+bool ResultLedger::is_ahead(std::uint16_t seq) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return !have_seq_ || std::int16_t(std::uint16_t(seq - std::uint16_t(last_seq_))) > 0;
+}
+
+void ResultLedger::reset() {
+  std::lock_guard<std::mutex> lock(mu_);
+  have_seq_ = false;
+  last_seq_ = 0;
+  counts_ = Snapshot();
+  latency_window_.clear();
+  latency_next_ = 0;
+}
+
+ResultLedger::Snapshot ResultLedger::snapshot() const {
+  Snapshot s;
+  std::vector<double> window;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    s = counts_;
+    window = latency_window_;
+  }
+  for (const auto &reason : drop_reasons()) s.drops.emplace(reason, 0);
+  s.latency_p50_ms = percentile(window, 0.5);
+  s.latency_p99_ms = percentile(std::move(window), 0.99);
+  return s;
+}
+
+}  // namespace rtcoinfer

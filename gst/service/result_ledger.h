@@ -1,0 +1,71 @@
+// ResultLedger: the one count of what became of the frames that reached a server-side
+// answering element (rtcoinfer-tail, or the baselines' rtcoinfer-classify): results,
+// drops by reason, frames missing from the sequence, restarts, bytes, accuracy and the
+// latency distribution. The element's `stats` property, the results service's
+// /api/stats and its /metrics all read this one object, so they cannot disagree.
+//
+// Plain C++, thread-safe (one internal mutex): the streaming thread counts, the HTTP
+// thread and property readers take snapshots.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rtcoinfer {
+
+// The p-quantile (0..1) of v by nearest rank; 0 for an empty v.
+double percentile(std::vector<double> v, double p);
+
+class ResultLedger {
+ public:
+  // Every drop reason an element may count; each is listed (with 0) in every snapshot.
+  //  malformed: not a valid frame of this model's setups; wrong-model: another bundle's;
+  //  late: older than max-latency, or a slice after its frame was answered;
+  //  incomplete: a sliced frame with no usable prefix at its deadline.
+  static const std::vector<std::string> &drop_reasons();
+  // Prometheus histogram bounds of the capture-to-result latency, seconds.
+  static constexpr std::array<double, 11> kLatencyBuckets = {0.005, 0.01, 0.02, 0.035, 0.05, 0.075,
+                                                             0.1,   0.15, 0.25, 0.5,   1.0};
+  // Results behind the latency percentiles.
+  static constexpr std::size_t kLatencyWindow = 10000;
+
+  struct Snapshot {
+    std::uint64_t frames = 0;  // results + dropped
+    std::uint64_t results = 0, dropped = 0, missing = 0, restarts = 0, bytes = 0, with_truth = 0, correct = 0;
+    std::map<std::string, std::uint64_t> drops;      // every reason of drop_reasons(), and any other counted
+    std::map<std::string, std::uint64_t> per_setup;  // results per setup name
+    std::array<std::uint64_t, kLatencyBuckets.size()> latency_counts{};  // per bucket, not cumulative
+    double latency_sum_s = 0, latency_p50_ms = 0, latency_p99_ms = 0;
+    double accuracy() const { return with_truth ? 100.0 * double(correct) / double(with_truth) : 0.0; }
+  };
+
+  void count_result(const std::string &setup, std::uint64_t bytes, double latency_ms, std::optional<int> truth,
+                    bool correct);
+  // Returns how many drops of this reason there have been.
+  std::uint64_t count_drop(const std::string &reason);
+  void count_missing(std::uint64_t frames);
+  void count_restart();
+  // The sender's 16-bit frame number -> a 64-bit one, counting the frames skipped as
+  // missing. Frames arrive in order (after rtpjitterbuffer), so a step backwards means the
+  // sender restarted its numbering.
+  std::uint64_t sequence(std::uint16_t seq);
+  // Whether `seq` is after the newest frame seen (or none was seen yet).
+  bool is_ahead(std::uint16_t seq) const;
+  void reset();
+  Snapshot snapshot() const;
+
+ private:
+  mutable std::mutex mu_;
+  Snapshot counts_;  // percentiles unset; computed by snapshot()
+  std::vector<double> latency_window_;
+  std::size_t latency_next_ = 0;
+  bool have_seq_ = false;
+  std::uint64_t last_seq_ = 0;
+};
+
+}  // namespace rtcoinfer
