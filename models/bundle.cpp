@@ -53,8 +53,8 @@ void decode_weights(SwNet &net, const std::uint8_t *data, std::size_t size) {
   std::map<std::string, torch::Tensor> by_name(expected.begin(), expected.end());
   const std::uint64_t count = r.uint(4, "tensor count");
   if (count != expected.size())
-    throw std::runtime_error("weights hold " + std::to_string(count) + " tensors, " + net.arch() +
-                             " has " + std::to_string(expected.size()));
+    throw std::runtime_error("weights hold " + std::to_string(count) + " tensors, " + net.arch() + " has " +
+                             std::to_string(expected.size()));
   torch::NoGradGuard ng;
   for (std::uint64_t i = 0; i < count; ++i) {
     const std::size_t len = std::size_t(r.uint(2, "tensor name length"));

@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bundle/manifest.h"  // the container, the metadata schema, BundleLayout
+#include "bundle/manifest.h"    // the container, the metadata schema, BundleLayout
 #include "wire/content_hash.h"  // sha256_hex: the model id
 #include "sw_net.h"
 
@@ -23,8 +23,8 @@ namespace rtcoinfer {
 struct LoadedBundle {
   std::shared_ptr<SwNet> net;  // eval mode
   nlohmann::json metadata;
-  std::string model_id;         // SHA-256 of the file before the hash, lowercase hex
-  BundleInfo info;              // the torch-free manifest's view (gst/bundle/manifest.h)
+  std::string model_id;  // SHA-256 of the file before the hash, lowercase hex
+  BundleInfo info;       // the torch-free manifest's view (gst/bundle/manifest.h)
 };
 
 // Serializes `net` (architecture, hyper-parameters and weights) plus `metadata` (input,

@@ -11,19 +11,15 @@ const CompactConvSetting kBody[] = {{64, 1}, {64, 2}, {128, 1}, {128, 1}};
 constexpr int kPartitionChannels = 32;
 constexpr int kReceivingChannels = 32;
 
-int scaled(int channels, double width) {
-  return std::max(1, static_cast<int>(std::lround(channels * width)));
-}
+int scaled(int channels, double width) { return std::max(1, static_cast<int>(std::lround(channels * width))); }
 
 }  // namespace
 
-int CompactSwNet::partition_channels_for(double width) {
-  return scaled(kPartitionChannels, width);
-}
+int CompactSwNet::partition_channels_for(double width) { return scaled(kPartitionChannels, width); }
 
 ConvBnReluImpl::ConvBnReluImpl(int in, int out, int stride, int setups) {
-  conv = register_module(
-      "conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false)));
+  conv = register_module("conv",
+                         torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false)));
   init_conv_weight(conv->weight);
   bn = register_module("bn", SwitchableBatchNorm2d(out, setups));
 }
@@ -32,8 +28,8 @@ torch::Tensor ConvBnReluImpl::forward(const torch::Tensor &x, int64_t setup) {
   return torch::relu6(bn->forward(conv->forward(x), setup));
 }
 
-CompactSwNet::CompactSwNet(const SetupTable &setups, int classes, int input_size,
-                           int in_channels, double width, double dropout)
+CompactSwNet::CompactSwNet(const SetupTable &setups, int classes, int input_size, int in_channels, double width,
+                           double dropout)
     : SwNet("CompactSwNet", setups),
       classes_(classes),
       input_size_(input_size),
@@ -44,8 +40,7 @@ CompactSwNet::CompactSwNet(const SetupTable &setups, int classes, int input_size
   if (classes < 2 || input_size < 8 || in_channels < 1 || width <= 0 || dropout < 0 || dropout >= 1)
     throw std::invalid_argument("sw-compact: bad hyper-parameters");
   if (setups.total_channels() != partition_channels_)
-    throw std::invalid_argument("sw-compact: setup table is for " +
-                                std::to_string(setups.total_channels()) +
+    throw std::invalid_argument("sw-compact: setup table is for " + std::to_string(setups.total_channels()) +
                                 " channels, partition has " + std::to_string(partition_channels_));
   const int s = static_cast<int>(setups.size());
   partition_ = register_module("partition", ConvBnRelu(in_channels, partition_channels_, 2, s));
@@ -64,8 +59,11 @@ CompactSwNet::CompactSwNet(const SetupTable &setups, int classes, int input_size
 }
 
 nlohmann::json CompactSwNet::hyper_params() const {
-  return {{"classes", classes_}, {"input_size", input_size_}, {"in_channels", in_channels_},
-          {"width", width_}, {"dropout", dropout_}};
+  return {{"classes", classes_},
+          {"input_size", input_size_},
+          {"in_channels", in_channels_},
+          {"width", width_},
+          {"dropout", dropout_}};
 }
 
 PartitionShape CompactSwNet::partition() const {
@@ -73,9 +71,7 @@ PartitionShape CompactSwNet::partition() const {
   return {"partition", partition_channels_, h, h};
 }
 
-torch::Tensor CompactSwNet::head(const torch::Tensor &x, int64_t setup) {
-  return partition_->forward(x, setup);
-}
+torch::Tensor CompactSwNet::head(const torch::Tensor &x, int64_t setup) { return partition_->forward(x, setup); }
 
 torch::Tensor CompactSwNet::tail(const torch::Tensor &features, int64_t setup) {
   auto x = torch::relu6(receiving_bn_->forward(receiving_->forward(features), setup));

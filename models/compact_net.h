@@ -27,8 +27,7 @@ TORCH_MODULE(ConvBnRelu);
 class CompactSwNet : public SwNet {
  public:
   // width scales every channel count (partition channels included); input is square.
-  CompactSwNet(const SetupTable &setups, int classes, int input_size, int in_channels,
-               double width, double dropout);
+  CompactSwNet(const SetupTable &setups, int classes, int input_size, int in_channels, double width, double dropout);
 
   static int partition_channels_for(double width);
 

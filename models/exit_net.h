@@ -13,8 +13,9 @@ namespace rtcoinfer {
 
 struct ExitNetImpl : torch::nn::Module {
   ExitNetImpl(int channels, int classes)
-      : conv(register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, channels, 3)
-                                                           .stride(2).padding(1).bias(false)))),
+      : conv(register_module(
+            "conv",
+            torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, channels, 3).stride(2).padding(1).bias(false)))),
         bn(register_module("bn", torch::nn::BatchNorm2d(channels))),
         fc(register_module("fc", torch::nn::Linear(channels, classes))) {}
   torch::Tensor forward(const torch::Tensor &features) {

@@ -2,7 +2,6 @@
 
 #include <torch/torch.h>
 
-
 #include <map>
 
 #include "bundle.h"
@@ -93,11 +92,10 @@ std::vector<float> InferenceModel::tail(const float *features, int batch, int k,
     TORCH_CHECK(features && batch > 0, "tail: empty batch");
     TORCH_CHECK(k >= 1 && k <= info.partition_channels, "tail: ", k, " channels, the partition has ",
                 info.partition_channels);
-    TORCH_CHECK(setup_index >= 0 && std::size_t(setup_index) < info.setups.size(), "tail: setup index ",
-                setup_index, " outside the bundle's ", info.setups.size(), " setups");
+    TORCH_CHECK(setup_index >= 0 && std::size_t(setup_index) < info.setups.size(), "tail: setup index ", setup_index,
+                " outside the bundle's ", info.setups.size(), " setups");
     torch::InferenceMode guard;
-    auto f = torch::from_blob(const_cast<float *>(features),
-                              {batch, k, info.partition_height, info.partition_width});
+    auto f = torch::from_blob(const_cast<float *>(features), {batch, k, info.partition_height, info.partition_width});
     return to_vector(impl_->net->tail(f, setup_index));
   } catch (const std::exception &e) {
     last_error_text = std::string(e.what()).substr(0, std::string(e.what()).find('\n'));

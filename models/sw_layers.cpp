@@ -6,8 +6,7 @@
 
 namespace rtcoinfer {
 
-SwitchableBatchNorm2dImpl::SwitchableBatchNorm2dImpl(int64_t channels_, int64_t setups_,
-                                                     double momentum_, double eps_)
+SwitchableBatchNorm2dImpl::SwitchableBatchNorm2dImpl(int64_t channels_, int64_t setups_, double momentum_, double eps_)
     : channels(channels_), setups(setups_), momentum(momentum_), eps(eps_) {
   weight = register_parameter("weight", torch::ones({channels}));
   bias = register_parameter("bias", torch::zeros({channels}));
@@ -17,15 +16,13 @@ SwitchableBatchNorm2dImpl::SwitchableBatchNorm2dImpl(int64_t channels_, int64_t 
 
 torch::Tensor SwitchableBatchNorm2dImpl::forward(const torch::Tensor &x, int64_t setup) {
   const int64_t c = x.size(1);
-  TORCH_CHECK(c >= 1 && c <= channels, "SwitchableBatchNorm2d: ", c, " channels, at most ",
-              channels);
-  TORCH_CHECK(setup >= 0 && setup < setups, "SwitchableBatchNorm2d: setup ", setup,
-              " outside 0..", setups - 1);
+  TORCH_CHECK(c >= 1 && c <= channels, "SwitchableBatchNorm2d: ", c, " channels, at most ", channels);
+  TORCH_CHECK(setup >= 0 && setup < setups, "SwitchableBatchNorm2d: setup ", setup, " outside 0..", setups - 1);
   // Row views of the [setups, channels] buffers: batch_norm updates them in place.
   auto mean = running_mean.select(0, setup).narrow(0, 0, c);
   auto var = running_var.select(0, setup).narrow(0, 0, c);
-  return torch::batch_norm(x, weight.narrow(0, 0, c), bias.narrow(0, 0, c), mean, var,
-                           is_training(), momentum, eps, /*cudnn_enabled=*/false);
+  return torch::batch_norm(x, weight.narrow(0, 0, c), bias.narrow(0, 0, c), mean, var, is_training(), momentum, eps,
+                           /*cudnn_enabled=*/false);
 }
 
 ReceivingConv2dImpl::ReceivingConv2dImpl(int64_t in, int64_t out, int64_t k, int64_t s)
@@ -36,8 +33,7 @@ ReceivingConv2dImpl::ReceivingConv2dImpl(int64_t in, int64_t out, int64_t k, int
 
 torch::Tensor ReceivingConv2dImpl::forward(const torch::Tensor &x) {
   const int64_t k = x.size(1);
-  TORCH_CHECK(k >= 1 && k <= in_channels, "ReceivingConv2d: ", k, " input channels, at most ",
-              in_channels);
+  TORCH_CHECK(k >= 1 && k <= in_channels, "ReceivingConv2d: ", k, " input channels, at most ", in_channels);
   return torch::conv2d(x, weight.narrow(1, 0, k), {}, stride, kernel / 2);
 }
 
@@ -47,8 +43,7 @@ void init_conv_weight(torch::Tensor &w) {
 }
 
 torch::Tensor quantize_like_codec(const torch::Tensor &x, std::uint32_t levels) {
-  TORCH_CHECK(x.dim() == 4 && x.scalar_type() == torch::kFloat32,
-              "quantize_like_codec: expects float32 N x C x H x W");
+  TORCH_CHECK(x.dim() == 4 && x.scalar_type() == torch::kFloat32, "quantize_like_codec: expects float32 N x C x H x W");
   TORCH_CHECK(levels >= 1, "quantize_like_codec: levels must be >= 1");
   torch::Tensor q;
   {

@@ -16,8 +16,7 @@
 namespace rtcoinfer {
 
 struct SwitchableBatchNorm2dImpl : torch::nn::Module {
-  SwitchableBatchNorm2dImpl(int64_t channels, int64_t setups, double momentum = 0.1,
-                            double eps = 1e-5);
+  SwitchableBatchNorm2dImpl(int64_t channels, int64_t setups, double momentum = 0.1, double eps = 1e-5);
   // x: N x c x H x W with c <= channels; uses the first c affine entries and the
   // running statistics of `setup`.
   torch::Tensor forward(const torch::Tensor &x, int64_t setup);

@@ -19,9 +19,7 @@ constexpr int kLastChannels = 1280;
 
 }  // namespace
 
-int SwMobileNetV2::partition_channels_for(double width) {
-  return make_divisible(kFirstChannels * width);
-}
+int SwMobileNetV2::partition_channels_for(double width) { return make_divisible(kFirstChannels * width); }
 
 const std::vector<InvertedResidualSetting> &SwMobileNetV2::settings() {
   // After the receiving block: the rest of MobileNetV2's table.
@@ -31,14 +29,12 @@ const std::vector<InvertedResidualSetting> &SwMobileNetV2::settings() {
   return table;
 }
 
-SwConvBnImpl::SwConvBnImpl(int in, int out, int kernel, int stride, int groups, bool relu6_,
-                           int setups)
+SwConvBnImpl::SwConvBnImpl(int in, int out, int kernel, int stride, int groups, bool relu6_, int setups)
     : relu6(relu6_) {
-  conv = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel)
-                                                       .stride(stride)
-                                                       .padding(kernel / 2)
-                                                       .groups(groups)
-                                                       .bias(false)));
+  conv = register_module(
+      "conv",
+      torch::nn::Conv2d(
+          torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2).groups(groups).bias(false)));
   init_conv_weight(conv->weight);
   bn = register_module("bn", SwitchableBatchNorm2d(out, setups));
 }
@@ -73,8 +69,7 @@ torch::Tensor SwReceivingBlockImpl::forward(const torch::Tensor &x, int64_t setu
   return project->forward(torch::relu6(bn->forward(conv->forward(x), setup)), setup);
 }
 
-SwMobileNetV2::SwMobileNetV2(const SetupTable &setups, int classes, int input_size,
-                             double width, double dropout)
+SwMobileNetV2::SwMobileNetV2(const SetupTable &setups, int classes, int input_size, double width, double dropout)
     : SwNet("SwMobileNetV2", setups),
       classes_(classes),
       input_size_(input_size),
@@ -84,8 +79,7 @@ SwMobileNetV2::SwMobileNetV2(const SetupTable &setups, int classes, int input_si
   if (classes < 2 || input_size < 32 || width <= 0 || dropout < 0 || dropout >= 1)
     throw std::invalid_argument("sw-mobilenet-v2: bad hyper-parameters");
   if (setups.total_channels() != partition_channels_)
-    throw std::invalid_argument("sw-mobilenet-v2: setup table is for " +
-                                std::to_string(setups.total_channels()) +
+    throw std::invalid_argument("sw-mobilenet-v2: setup table is for " + std::to_string(setups.total_channels()) +
                                 " channels, partition has " + std::to_string(partition_channels_));
   const int s = static_cast<int>(setups.size());
   partition_ = register_module("partition", SwConvBn(3, partition_channels_, 3, 2, 1, true, s));
@@ -106,8 +100,7 @@ SwMobileNetV2::SwMobileNetV2(const SetupTable &setups, int classes, int input_si
 }
 
 nlohmann::json SwMobileNetV2::hyper_params() const {
-  return {{"classes", classes_}, {"input_size", input_size_}, {"width", width_},
-          {"dropout", dropout_}};
+  return {{"classes", classes_}, {"input_size", input_size_}, {"width", width_}, {"dropout", dropout_}};
 }
 
 PartitionShape SwMobileNetV2::partition() const {
@@ -115,9 +108,7 @@ PartitionShape SwMobileNetV2::partition() const {
   return {"partition", partition_channels_, h, h};
 }
 
-torch::Tensor SwMobileNetV2::head(const torch::Tensor &x, int64_t setup) {
-  return partition_->forward(x, setup);
-}
+torch::Tensor SwMobileNetV2::head(const torch::Tensor &x, int64_t setup) { return partition_->forward(x, setup); }
 
 torch::Tensor SwMobileNetV2::tail(const torch::Tensor &features, int64_t setup) {
   auto x = receiving_->forward(features, setup);

@@ -47,8 +47,7 @@ TORCH_MODULE(SwReceivingBlock);
 
 class SwMobileNetV2 : public SwNet {
  public:
-  SwMobileNetV2(const SetupTable &setups, int classes, int input_size, double width,
-                double dropout);
+  SwMobileNetV2(const SetupTable &setups, int classes, int input_size, double width, double dropout);
 
   static int partition_channels_for(double width);
 

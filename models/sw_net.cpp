@@ -13,9 +13,7 @@ torch::Tensor SwNet::forward(const torch::Tensor &x, int64_t setup) {
   return tail(quantize_like_codec(features, s.levels()), setup);
 }
 
-torch::Tensor SwNet::forward_uncompressed(const torch::Tensor &x, int64_t setup) {
-  return tail(head(x, setup), setup);
-}
+torch::Tensor SwNet::forward_uncompressed(const torch::Tensor &x, int64_t setup) { return tail(head(x, setup), setup); }
 
 namespace {
 
@@ -43,15 +41,13 @@ std::shared_ptr<SwNet> make_sw_net(const std::string &arch, const nlohmann::json
   auto setups_for = [&](int channels) { return table ? *table : SetupTable::reference(channels); };
   if (arch == "sw-compact")
     return std::make_shared<CompactSwNet>(setups_for(CompactSwNet::partition_channels_for(width)),
-                                          param(hp, "classes", 10, 2, 100000),
-                                          param(hp, "input_size", 28, 8, 1024),
+                                          param(hp, "classes", 10, 2, 100000), param(hp, "input_size", 28, 8, 1024),
                                           param(hp, "in_channels", 1, 1, 4), width,
                                           param(hp, "dropout", 0.1, 0.0, 0.99));
   if (arch == "sw-mobilenet-v2")
     return std::make_shared<SwMobileNetV2>(setups_for(SwMobileNetV2::partition_channels_for(width)),
-                                           param(hp, "classes", 196, 2, 100000),
-                                           param(hp, "input_size", 224, 32, 1024), width,
-                                           param(hp, "dropout", 0.2, 0.0, 0.99));
+                                           param(hp, "classes", 196, 2, 100000), param(hp, "input_size", 224, 32, 1024),
+                                           width, param(hp, "dropout", 0.2, 0.0, 0.99));
   throw std::invalid_argument("unknown architecture '" + arch + "' (known: sw-compact, sw-mobilenet-v2)");
 }
 

@@ -25,8 +25,7 @@ struct PartitionShape {
 
 class SwNet : public torch::nn::Module {
  public:
-  SwNet(const std::string &name, SetupTable setups)
-      : torch::nn::Module(name), setups_(std::move(setups)) {}
+  SwNet(const std::string &name, SetupTable setups) : torch::nn::Module(name), setups_(std::move(setups)) {}
 
   virtual std::string arch() const = 0;
   // Hyper-parameters that, with arch(), rebuild this network (stored in the bundle).

@@ -6,7 +6,9 @@ elements' stats at the end, live result lines, and an idle timeout for the serve
 """
 import json
 import os
+import shutil
 import signal
+import subprocess
 import sys
 import warnings
 
@@ -42,33 +44,57 @@ def source_description(args):
 
 
 # --policy of pipelines/device: the controller's and the evaluation's baselines.
-POLICY_HELP = ("none (the head's setup stays fixed), mpc, rate or fixed (rtcoinfer-mpcrate); the baselines: "
+POLICY_HELP = ("none (the head's setup stays fixed), mpc, rate or fixed[:CxB] (rtcoinfer-mpcrate); the baselines: "
                "offload:png, offload:jpeg[:Q] (send the image; the server runs the whole model), local (the whole "
-               "model on the device, nothing sent; see --compute-scale), spinn:T (early exit answers frames at "
-               "confidence >= T, the rest go at --setup; needs --exit), clio:B (B-bit progressive channel "
+               "model on the device, nothing sent; see --compute-scale), spinn:T[:CxB] (early exit answers frames at "
+               "confidence >= T, the rest go at CxB or --setup; needs --exit), clio:B (B-bit progressive channel "
                "slices, as many as the rate policy allows; the server answers at its slice deadline), oracle "
-               "(replay a per-frame plan made offline; needs --schedule)")
+               "(replay a per-frame plan made offline; needs --schedule). The grammar is the C++ one "
+               "(gst/control/policy_spec.h), read through rtcoinfer-policy")
+
+
+def policy_tool():
+    """rtcoinfer-policy: $RTCOINFER_POLICY_TOOL, the build tree's, or the one on PATH."""
+    for path in (os.environ.get("RTCOINFER_POLICY_TOOL", ""), os.path.join(REPO, "build", "tools", "rtcoinfer-policy")):
+        if path and os.access(path, os.X_OK):
+            return path
+    found = shutil.which("rtcoinfer-policy")
+    if not found:
+        raise SystemExit("rtcoinfer-policy not found (scripts/build.sh builds it into build/tools)")
+    return found
+
+
+_parsed = {}
+
+
+def parse_policy_spec(text):
+    """The policy as the C++ grammar reads it: a dict (kind, and setup, codec, quality, bits,
+    threshold where they apply), or SystemExit with its one-line reason."""
+    if text not in _parsed:
+        r = subprocess.run([policy_tool(), text], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise SystemExit(r.stderr.strip() or "unknown --policy %r: %s" % (text, POLICY_HELP))
+        _parsed[text] = json.loads(r.stdout.splitlines()[0])
+    return _parsed[text]
 
 
 def parse_policy(text):
-    """(kind, parameter) of a --policy, or SystemExit naming the valid ones."""
-    kind, _, param = text.partition(":")
-    try:
-        if kind in ("none", "mpc", "rate", "fixed", "local", "oracle") and not param:
-            return kind, None
-        if kind == "offload" and param == "png":
-            return "offload", ("png", 85)
-        if kind == "offload" and param.partition(":")[0] == "jpeg":
-            q = int(param.partition(":")[2] or 85)
-            if 1 <= q <= 100:
-                return "offload", ("jpeg", q)
-        if kind == "spinn" and 0.0 <= float(param) <= 1.0:
-            return "spinn", float(param)
-        if kind == "clio" and 1 <= int(param) <= 16:
-            return "clio", int(param)
-    except ValueError:
-        pass
-    raise SystemExit("unknown --policy %r: %s" % (text, POLICY_HELP))
+    """(kind, parameter) of a --policy: offload -> (codec, quality), spinn -> threshold,
+    clio -> bits, others -> None."""
+    p = parse_policy_spec(text)
+    kind = p["kind"]
+    if kind == "offload":
+        return kind, (p["codec"], p.get("quality", 85))
+    if kind == "spinn":
+        return kind, p["threshold"]
+    if kind == "clio":
+        return kind, p["bits"]
+    return kind, None
+
+
+def policy_setup(args):
+    """The setup the policy names (fixed:CxB, spinn:T:CxB), else --setup."""
+    return parse_policy_spec(args.policy).get("setup") or args.setup
 
 
 def rate_control_description(args):
@@ -81,9 +107,10 @@ def rate_control_description(args):
         return "! rtcoinfer-schedule name=rate model=%s schedule=%s " % (args.model, args.schedule)
     if kind not in ("mpc", "rate", "fixed", "clio"):
         return ""
-    extra = " setup=%s" % args.setup if kind == "fixed" and args.setup else ""
+    setup = policy_setup(args)
+    extra = " setup=%s" % setup if kind == "fixed" and setup else ""
     if kind == "clio":  # CLIO-style: the rate policy picks how many B-bit slices to send
-        kind, extra = "rate", " clio-bits=%d" % param
+        kind, extra = "rate", " bits=%d" % param  # the slicer answers what each frame costs sliced
     return ("! rtcoinfer-mpcrate name=rate model=%s policy=%s deadline=%g%s "
             % (args.model, kind, args.deadline, extra))
 
@@ -116,6 +143,9 @@ def schedule_first_setup(path):
 def encoder_description(args):
     """Raw video in, what the policy sends out (feature frames or image frames)."""
     kind, param = parse_policy(args.policy)
+    if policy_setup(args) == "all":
+        raise SystemExit("--policy fixed:all is the trace study's; a pipeline runs one setup (fixed:CxB)")
+    args.setup = policy_setup(args) or ""
     if kind == "oracle" and getattr(args, "schedule", "") and not args.setup:
         args.setup = schedule_first_setup(args.schedule) or ""
     head = ("rtcoinfer-head name=head model={model} {setup} threads={threads} "

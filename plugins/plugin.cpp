@@ -22,5 +22,5 @@ static gboolean plugin_init(GstPlugin *plugin) {
 }
 
 GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, rtcoinfer,
-                  "Real-time edge-cloud collaborative CNN inference (RTCoInfer)", plugin_init, VERSION, "LGPL",
-                  PACKAGE, "https://github.com/gst-rtcoinfer/gst-rtcoinfer")
+                  "Real-time edge-cloud collaborative CNN inference (RTCoInfer)", plugin_init, VERSION, "LGPL", PACKAGE,
+                  "https://github.com/gst-rtcoinfer/gst-rtcoinfer")

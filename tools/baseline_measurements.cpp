@@ -59,8 +59,7 @@ Codec parse_codec(const std::string &text) {
   throw std::runtime_error("unknown image codec '" + text + "' (png, jpeg, jpeg:Q)");
 }
 
-Measurements measure(InferenceModel &model, const LabeledImages &test, const std::vector<Codec> &codecs,
-                     int limit) {
+Measurements measure(InferenceModel &model, const LabeledImages &test, const std::vector<Codec> &codecs, int limit) {
   const InputSpec &in = model.info().input;
   const std::size_t classes = model.info().labels.size();
   Measurements m;

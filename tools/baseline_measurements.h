@@ -32,14 +32,13 @@ struct OffloadProfile {
 
 struct Measurements {
   int images = 0;
-  double full_accuracy = 0;  // whole model on the raw images, percent
+  double full_accuracy = 0;       // whole model on the raw images, percent
   double head_s = 0, full_s = 0;  // median per frame, batch 1, this machine
   std::vector<OffloadProfile> offload;
 };
 
 // `limit` > 0 uses the first `limit` test images. Shows a progress bar on stderr.
-Measurements measure(InferenceModel &model, const LabeledImages &test, const std::vector<Codec> &codecs,
-                     int limit = 0);
+Measurements measure(InferenceModel &model, const LabeledImages &test, const std::vector<Codec> &codecs, int limit = 0);
 
 // CLIO-style: for each of the bundle's `bits`-bit setups (ascending channels), the mean
 // bytes of a frame at that setup as rtcoinfer-slicer sends it (progressive_slices.h:

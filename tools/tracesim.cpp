@@ -29,6 +29,7 @@
 #include "inference.h"
 #include "data/labeled_images.h"
 #include "progress.h"
+#include "control/policy_spec.h"
 #include "sim/trace_simulation.h"
 
 namespace fs = std::filesystem;
@@ -58,7 +59,7 @@ std::vector<fs::path> find_traces(const std::vector<std::string> &inputs) {
 // with profiles of its own (labels name each profile in frames CSVs).
 struct PolicyRun {
   enum Kind { Controller, Offload, Local, Oracle, Spinn } kind = Controller;
-  double threshold = 0;  // Spinn: exit confidence threshold
+  double threshold = 0;                  // Spinn: exit confidence threshold
   double mean_bytes = 0, mean_top1 = 0;  // Spinn: per captured frame, exits included
   SimPolicy sim;
   std::vector<SetupProfile> profiles;
@@ -84,82 +85,73 @@ std::vector<std::string> setup_labels(const std::vector<SetupProfile> &profiles)
 }
 
 // Baseline profiles are filled in later (measure_baselines) for offload and local.
+// The names are the one policy grammar's (gst/control/policy_spec.h).
 std::vector<PolicyRun> parse_policies(const std::string &text, const std::vector<SetupProfile> &profiles) {
   std::vector<PolicyRun> out;
-  for (const std::string &p : split_commas(text)) {
+  for (const PolicySpec &spec : parse_policy_list(text)) {
+    const std::string &p = spec.text;
     PolicyRun run;
     run.profiles = profiles;
     run.labels = setup_labels(profiles);
-    if (p == "mpc") {
-      run.sim = {Policy::Mpc, -1, "mpc"};
-    } else if (p == "rate") {
-      run.sim = {Policy::Rate, -1, "rate"};
-    } else if (p == "oracle") {
-      run.kind = PolicyRun::Oracle;
-      run.sim = {Policy::Fixed, -1, "oracle"};
-    } else if (p == "local") {
-      run.kind = PolicyRun::Local;
-      run.sim = {Policy::Fixed, 0, "local"};
-    } else if (p.rfind("offload:", 0) == 0) {
-      run.kind = PolicyRun::Offload;
-      const eval::Codec codec = eval::parse_codec(p.substr(8));
-      run.sim = {Policy::Fixed, 0, "offload:" + codec.name};
-      run.labels = {codec.name};
-    } else if (p.rfind("clio:", 0) == 0) {
-      // CLIO-style: the partition output of B bits in progressive channel slices (1, 2, ...
-      // 8, 16, 32 channels: the SW-CNN's setups), each a feature frame of its own; the
-      // `rate` policy picks how many slices to send. The bytes start as the table's plus
-      // a 24-byte header per slice and are then measured (measure_sliced_bytes).
-      int bits = 0;
-      try {
-        bits = std::stoi(p.substr(5));
-      } catch (const std::exception &) {
-      }
-      run.profiles.clear();
-      for (const auto &q : profiles)
-        if (q.setup.bits == bits) run.profiles.push_back(q);
-      if (run.profiles.empty()) throw std::runtime_error("policy " + p + ": the bundle has no " + p.substr(5) + "-bit setups");
-      std::sort(run.profiles.begin(), run.profiles.end(),
-                [](const SetupProfile &a, const SetupProfile &b) { return a.setup.channels < b.setup.channels; });
-      for (std::size_t i = 0; i < run.profiles.size(); ++i) run.profiles[i].bytes += 24.0 * double(i);
-      run.labels = setup_labels(run.profiles);
-      run.sim = {Policy::Rate, -1, p};
-      run.sim.progressive = true;
-    } else if (p.rfind("spinn:", 0) == 0) {
-      // SPINN-style: spinn:THRESHOLD:CxB, frames whose early exit is at least THRESHOLD
-      // confident are answered on the device, the rest are sent at CxB (--exit gives the exit).
-      const std::size_t colon = p.find(':', 6);
-      double tau = -1;
-      try {
-        tau = std::stod(p.substr(6, colon == std::string::npos ? std::string::npos : colon - 6));
-      } catch (const std::exception &) {
-      }
-      if (colon == std::string::npos || !(tau >= 0 && tau <= 1))
-        throw std::runtime_error("policy " + p + ": expected spinn:THRESHOLD:CxB with THRESHOLD in 0..1");
-      const std::string which = p.substr(colon + 1);
-      int index = -1;
+    auto index_of = [&](const std::string &name) {
       for (std::size_t i = 0; i < profiles.size(); ++i)
-        if (profiles[i].setup.name() == which) index = int(i);
-      if (index < 0) throw std::runtime_error("policy " + p + ": the bundle has no setup " + which);
-      run.kind = PolicyRun::Spinn;
-      run.threshold = tau;
-      run.sim = {Policy::Fixed, index, p};
-    } else if (p.rfind("fixed:", 0) == 0) {
-      const std::string which = p.substr(6);
-      bool found = false;
-      for (std::size_t i = 0; i < profiles.size(); ++i)
-        if (which == "all" || profiles[i].setup.name() == which) {
-          PolicyRun f = run;
-          f.sim = {Policy::Fixed, int(i), "fixed:" + profiles[i].setup.name()};
-          out.push_back(f);
-          found = true;
-        }
-      if (!found) throw std::runtime_error("policy " + p + ": the bundle has no setup " + which);
-      continue;
-    } else {
-      throw std::runtime_error("unknown policy '" + p +
-                               "' (mpc, rate, fixed:CxB, fixed:all, oracle, local, offload:png, offload:jpeg[:Q], clio:BITS, "
-                               "spinn:THRESHOLD:CxB)");
+        if (profiles[i].setup.name() == name) return int(i);
+      throw std::runtime_error("policy " + p + ": the bundle has no setup " + name);
+    };
+    switch (spec.kind) {
+      case PolicySpec::Kind::Mpc: run.sim = {Policy::Mpc, -1, "mpc"}; break;
+      case PolicySpec::Kind::Rate: run.sim = {Policy::Rate, -1, "rate"}; break;
+      case PolicySpec::Kind::Oracle:
+        run.kind = PolicyRun::Oracle;
+        run.sim = {Policy::Fixed, -1, "oracle"};
+        break;
+      case PolicySpec::Kind::Local:
+        run.kind = PolicyRun::Local;
+        run.sim = {Policy::Fixed, 0, "local"};
+        break;
+      case PolicySpec::Kind::Offload: {
+        run.kind = PolicyRun::Offload;
+        const eval::Codec codec = eval::parse_codec(spec.codec_name());
+        run.sim = {Policy::Fixed, 0, "offload:" + codec.name};
+        run.labels = {codec.name};
+        break;
+      }
+      case PolicySpec::Kind::Clio:
+        // CLIO-style: the partition output of B bits in progressive channel slices (1, 2, ...
+        // 8, 16, 32 channels: the SW-CNN's setups), each a feature frame of its own; the
+        // `rate` policy picks how many slices to send. The bytes start as the table's plus
+        // a 24-byte header per slice and are then measured (measure_sliced_bytes).
+        run.profiles.clear();
+        for (const auto &q : profiles)
+          if (q.setup.bits == spec.bits) run.profiles.push_back(q);
+        if (run.profiles.empty())
+          throw std::runtime_error("policy " + p + ": the bundle has no " + std::to_string(spec.bits) + "-bit setups");
+        std::sort(run.profiles.begin(), run.profiles.end(),
+                  [](const SetupProfile &a, const SetupProfile &b) { return a.setup.channels < b.setup.channels; });
+        for (std::size_t i = 0; i < run.profiles.size(); ++i) run.profiles[i].bytes += 24.0 * double(i);
+        run.labels = setup_labels(run.profiles);
+        run.sim = {Policy::Rate, -1, p};
+        run.sim.progressive = true;
+        break;
+      case PolicySpec::Kind::Spinn:
+        // SPINN-style: frames whose early exit is at least THRESHOLD confident are answered
+        // on the device, the rest are sent at CxB (--exit gives the exit).
+        if (spec.setup.empty()) throw std::runtime_error("policy " + p + ": the study needs spinn:THRESHOLD:CxB");
+        run.kind = PolicyRun::Spinn;
+        run.threshold = spec.threshold;
+        run.sim = {Policy::Fixed, index_of(spec.setup), p};
+        break;
+      case PolicySpec::Kind::Fixed:
+        if (spec.setup.empty()) throw std::runtime_error("policy " + p + ": the study needs fixed:CxB or fixed:all");
+        for (std::size_t i = 0; i < profiles.size(); ++i)
+          if (spec.setup == "all" || profiles[i].setup.name() == spec.setup) {
+            PolicyRun f = run;
+            f.sim = {Policy::Fixed, int(i), "fixed:" + profiles[i].setup.name()};
+            out.push_back(f);
+          }
+        if (spec.setup != "all") index_of(spec.setup);  // names the missing setup
+        continue;
+      case PolicySpec::Kind::None: throw std::runtime_error("policy none: the study simulates a controller");
     }
     out.push_back(run);
   }
@@ -225,8 +217,10 @@ void prepare_spinn(PolicyRun &run, const ExitTable &t, const SimConfig &sim) {
   for (std::size_t i = 0; i < t.confidence.size(); ++i) {
     const bool out = t.confidence[i] >= run.threshold;
     run.sim.local_answer[i] = out;
-    if (out) exits++, exit_right += t.exit_right[i];
-    else sent++, sent_right += it->second[i];
+    if (out)
+      exits++, exit_right += t.exit_right[i];
+    else
+      sent++, sent_right += it->second[i];
   }
   run.sim.local_accuracy = exits ? 100.0 * exit_right / exits : 0.0;
   const double n = double(t.confidence.size());
@@ -253,8 +247,11 @@ void write_frames_csv(const fs::path &path, const std::string &policy, const std
   std::ofstream o(path, header ? std::ios::trunc : std::ios::app);
   if (header) o << "policy,capture_s,setup,bytes,latency_ms,on_time,lost,accuracy,planned_bps,link_bps\n";
   for (const auto &f : frames) {
-    o << policy << ',' << f.capture_s << ',' << (f.early_exit ? "exit" : f.setup >= 0 ? labels[std::size_t(f.setup)] : "skip") << ','
-      << f.bytes << ',' << (std::isinf(f.latency_s) ? -1.0 : f.latency_s * 1000) << ',' << int(f.on_time) << ','
+    o << policy << ',' << f.capture_s << ','
+      << (f.early_exit   ? "exit"
+          : f.setup >= 0 ? labels[std::size_t(f.setup)]
+                         : "skip")
+      << ',' << f.bytes << ',' << (std::isinf(f.latency_s) ? -1.0 : f.latency_s * 1000) << ',' << int(f.on_time) << ','
       << int(f.lost) << ',' << f.accuracy << ',' << f.planned_bps << ',' << f.link_bps << '\n';
   }
 }
@@ -262,8 +259,9 @@ void write_frames_csv(const fs::path &path, const std::string &policy, const std
 }  // namespace
 
 int main(int argc, char **argv) {
-  CLI::App app{"rtcoinfer-tracesim: rate policies over bandwidth traces, with rtcoinfer-mpcrate's controller "
-               "and a simulated bottleneck link"};
+  CLI::App app{
+      "rtcoinfer-tracesim: rate policies over bandwidth traces, with rtcoinfer-mpcrate's controller "
+      "and a simulated bottleneck link"};
   std::vector<std::string> traces;
   std::string model = RTCOINFER_DEFAULT_MODEL, policies = "mpc,rate,fixed:all", out_dir, frames_trace;
   double scale = 1.0, deadline_ms = 150;
@@ -273,13 +271,18 @@ int main(int argc, char **argv) {
   MpcConfig base;
   app.add_option("-t,--traces", traces, "trace files or folders (searched recursively for *.txt)")->required();
   app.add_option("-s,--scale", scale, "multiply every trace's throughput by this (state it with results)")
-      ->required()->check(CLI::PositiveNumber);
+      ->required()
+      ->check(CLI::PositiveNumber);
   app.add_option("-m,--model", model, "model bundle: its eval table gives each setup's top-1 and bytes")
       ->capture_default_str();
-  app.add_option("-p,--policies", policies, "comma list of mpc, rate, fixed:CxB, fixed:all, oracle, local, offload:png, offload:jpeg[:Q], clio:BITS, "
-                 "spinn:THRESHOLD:CxB")->capture_default_str();
+  app.add_option(
+         "-p,--policies", policies,
+         "comma list of mpc, rate, fixed:CxB, fixed:all, oracle, local, offload:png, offload:jpeg[:Q], clio:BITS, "
+         "spinn:THRESHOLD:CxB")
+      ->capture_default_str();
   app.add_option("-o,--out", out_dir, "write summary.csv, per-trace.csv and summary.md here");
-  app.add_option("--frames", frames_trace, "also write frames-<trace>.csv (every policy, every frame) for the "
+  app.add_option("--frames", frames_trace,
+                 "also write frames-<trace>.csv (every policy, every frame) for the "
                  "trace with this file name (without .txt)");
   app.add_option("--deadline", deadline_ms, "frame deadline, ms")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--horizon", horizon, "MPC horizon, frames")->capture_default_str()->check(CLI::Range(1, 50));
@@ -294,8 +297,10 @@ int main(int argc, char **argv) {
   app.add_option("--server", sim.server_s, "server latency (jitterbuffer + tail), s")->capture_default_str();
   app.add_option("--head", sim.head_s, "device latency (head + compress), s")->capture_default_str();
   app.add_option("--queue", sim.queue_bytes, "bottleneck queue, bytes")->capture_default_str();
-  app.add_option("--queue-latency", sim.queue_latency_s, "bottleneck queue as time at the current rate, s (like tc tbf's "
-                 "latency; overrides --queue)")->capture_default_str();
+  app.add_option("--queue-latency", sim.queue_latency_s,
+                 "bottleneck queue as time at the current rate, s (like tc tbf's "
+                 "latency; overrides --queue)")
+      ->capture_default_str();
   app.add_option("--burst", sim.burst_bytes, "token-bucket burst, bytes (like tc tbf's burst; 0: none)")
       ->capture_default_str();
   app.add_option("--probe", sim.probe.stale_s, "probe after this many seconds without a rate sample (0: never)")
@@ -305,14 +310,21 @@ int main(int argc, char **argv) {
   app.add_option("--exit", exit_dir, "rtcoinfer-train exit's output folder, for spinn policies");
   double slowdown = 0, local_ms = 0;
   int test_limit = 0;
-  app.add_option("--dataset", dataset, "Fashion-MNIST folder whose test split measures the offload and local "
-                 "baselines")->capture_default_str();
+  app.add_option("--dataset", dataset,
+                 "Fashion-MNIST folder whose test split measures the offload and local "
+                 "baselines")
+      ->capture_default_str();
   app.add_option("--test-limit", test_limit, "measure the baselines on the first N test images (0: all)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
-  app.add_option("--device-slowdown", slowdown, "local: the device is this many times slower than this machine "
-                 "(default: so that the head takes --head)")->check(CLI::NonNegativeNumber);
-  app.add_option("--local-compute", local_ms, "local: the whole model's time per frame on the device, ms "
-                 "(overrides --device-slowdown)")->check(CLI::NonNegativeNumber);
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--device-slowdown", slowdown,
+                 "local: the device is this many times slower than this machine "
+                 "(default: so that the head takes --head)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--local-compute", local_ms,
+                 "local: the whole model's time per frame on the device, ms "
+                 "(overrides --device-slowdown)")
+      ->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -402,7 +414,8 @@ int main(int argc, char **argv) {
     std::atomic<std::size_t> next{0}, done{0};
     std::mutex progress_mutex;
     // shows the first policy's running means (mpc in the default list)
-    train::ProgressBar bar("tracesim", long(files.size()), 0, pols[0].sim.name + " on-time", pols[0].sim.name + " eff.acc");
+    train::ProgressBar bar("tracesim", long(files.size()), 0, pols[0].sim.name + " on-time",
+                           pols[0].sim.name + " eff.acc");
     double acc_sum = 0, hit_sum = 0;
     // Latency of every delivered frame over all traces, per policy: 1 ms bins up to 1 s,
     // then one bin for the rest (latency.csv, the harness's CDF plot).
@@ -460,16 +473,17 @@ int main(int argc, char **argv) {
     std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return rows[a].eff > rows[b].eff; });
 
     char line[512];
-    std::string md = "| policy | effective accuracy % | on time % | bytes/frame | switches/min | skipped % | lost % | "
-                     "mean latency ms |\n|---|---|---|---|---|---|---|---|\n";
+    std::string md =
+        "| policy | effective accuracy % | on time % | bytes/frame | switches/min | skipped % | lost % | "
+        "mean latency ms |\n|---|---|---|---|---|---|---|---|\n";
     for (auto i : order) {
       const Row &r = rows[i];
       std::snprintf(line, sizeof line, "| %s | %.2f | %.2f | %.0f | %.1f | %.2f | %.2f | %.1f |\n", r.name.c_str(),
                     r.eff, r.hit, r.bytes, r.switches_per_min, r.skipped, r.lost, r.latency_ms);
       md += line;
     }
-    std::printf("tracesim traces=%zu scale=%g deadline_ms=%g fps=%g policies=%zu\n%s", files.size(), scale,
-                deadline_ms, sim.fps, pols.size(), md.c_str());
+    std::printf("tracesim traces=%zu scale=%g deadline_ms=%g fps=%g policies=%zu\n%s", files.size(), scale, deadline_ms,
+                sim.fps, pols.size(), md.c_str());
     for (auto i : order)
       std::printf("policy=%s effective_accuracy=%.3f hit_rate=%.3f bytes_per_frame=%.1f switches_per_min=%.2f\n",
                   rows[i].name.c_str(), rows[i].eff, rows[i].hit, rows[i].bytes, rows[i].switches_per_min);
@@ -480,8 +494,8 @@ int main(int argc, char **argv) {
       s << "policy,effective_accuracy,hit_rate,bytes_per_frame,switches_per_min,skipped_pct,lost_pct,mean_latency_ms\n";
       for (auto i : order) {
         const Row &r = rows[i];
-        s << r.name << ',' << r.eff << ',' << r.hit << ',' << r.bytes << ',' << r.switches_per_min << ','
-          << r.skipped << ',' << r.lost << ',' << r.latency_ms << '\n';
+        s << r.name << ',' << r.eff << ',' << r.hit << ',' << r.bytes << ',' << r.switches_per_min << ',' << r.skipped
+          << ',' << r.lost << ',' << r.latency_ms << '\n';
       }
       std::ofstream(fs::path(out_dir) / "summary.md") << md;
       // What each policy can send: bytes and top-1 per profile (the residual-rate figure),
@@ -493,8 +507,8 @@ int main(int argc, char **argv) {
         if (r.kind == PolicyRun::Local)
           prof << r.sim.name << ",whole-model,0," << r.local.accuracy << ',' << raw << '\n';
         else if (r.kind == PolicyRun::Spinn)
-          prof << r.sim.name << ',' << r.sim.name.substr(6) << ',' << r.mean_bytes << ',' << r.mean_top1 << ','
-               << raw << '\n';
+          prof << r.sim.name << ',' << r.sim.name.substr(6) << ',' << r.mean_bytes << ',' << r.mean_top1 << ',' << raw
+               << '\n';
         else if (r.sim.policy != Policy::Fixed || r.kind == PolicyRun::Offload)
           for (std::size_t i = 0; i < r.profiles.size(); ++i)
             prof << r.sim.name << ',' << r.labels[i] << ',' << r.profiles[i].bytes << ',' << r.profiles[i].accuracy

@@ -16,7 +16,7 @@ namespace rtcoinfer::train {
 struct StageConfig {
   int epochs = 1;
   int batch = 128;
-  double lr = 0.1;          // peak learning rate, decayed linearly per iteration to 0
+  double lr = 0.1;  // peak learning rate, decayed linearly per iteration to 0
   double momentum = 0.9;
   bool nesterov = true;
   double weight_decay = 5e-5;  // conv and linear weights only (not depthwise, not BN)
@@ -56,7 +56,7 @@ struct TrainConfig {
 
   int eval_batch = 250;
   std::vector<std::string> individual_setups;  // CxB names; empty: all
-  StageConfig ablation;                         // budget for each I/D/C combination
+  StageConfig ablation;                        // budget for each I/D/C combination
 };
 
 // Throws std::runtime_error naming the file and the bad key.

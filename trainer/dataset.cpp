@@ -14,8 +14,8 @@ namespace rtcoinfer::train {
 namespace {
 
 // Writes one augmented, normalized image (uint8 HWC source) into a CHW float destination.
-void place_image(const std::uint8_t *src, int c, int h, int w, const Augment &aug,
-                 const Normalization &norm, std::mt19937 &rng, float *dst) {
+void place_image(const std::uint8_t *src, int c, int h, int w, const Augment &aug, const Normalization &norm,
+                 std::mt19937 &rng, float *dst) {
   int dy = 0, dx = 0;
   bool flip = false;
   if (aug.pad > 0) {
@@ -34,8 +34,7 @@ void place_image(const std::uint8_t *src, int c, int h, int w, const Augment &au
         int sx = x + dx;
         if (flip) sx = w - 1 - sx;
         float v = zero;
-        if (sy >= 0 && sy < h && sx >= 0 && sx < w)
-          v = cn(src[(std::size_t(sy) * w + sx) * c + ch]);
+        if (sy >= 0 && sy < h && sx >= 0 && sx < w) v = cn(src[(std::size_t(sy) * w + sx) * c + ch]);
         plane[y * w + x] = v;
       }
     }
@@ -101,18 +100,15 @@ std::vector<std::size_t> subset(std::size_t n, std::size_t limit, bool spread) {
 
 const std::vector<std::string> &fashion_mnist_labels() { return fashion_mnist_classes(); }
 
-std::unique_ptr<Dataset> load_fashion_mnist(const std::string &root, const std::string &split,
-                                            std::size_t limit) {
+std::unique_ptr<Dataset> load_fashion_mnist(const std::string &root, const std::string &split, std::size_t limit) {
   auto data = open_fashion_mnist(root, split);
   auto keep = subset(data->size(), limit, false);
   return std::make_unique<LabeledDataset>(std::move(data), std::move(keep), 1, 28, 28);
 }
 
-std::unique_ptr<Dataset> load_image_folder(const std::string &root, const std::string &split,
-                                           int channels, int height, int width,
-                                           std::size_t limit) {
-  if (channels != 1 && channels != 3)
-    throw std::invalid_argument("image-folder: channels must be 1 or 3");
+std::unique_ptr<Dataset> load_image_folder(const std::string &root, const std::string &split, int channels, int height,
+                                           int width, std::size_t limit) {
+  if (channels != 1 && channels != 3) throw std::invalid_argument("image-folder: channels must be 1 or 3");
   auto data = open_image_folder(root, split);
   if (data->classes().size() < 2)
     throw std::runtime_error("image-folder: fewer than 2 classes in " + root + "/" + split);

@@ -39,20 +39,18 @@ class Dataset {
   virtual int width() const = 0;
   virtual std::int64_t label(std::size_t index) const = 0;
   // Builds a batch; `rng` drives augmentation.
-  virtual Batch batch(const std::vector<std::int64_t> &indices, const Augment &augment,
-                      const Normalization &norm, std::mt19937 &rng) const = 0;
+  virtual Batch batch(const std::vector<std::int64_t> &indices, const Augment &augment, const Normalization &norm,
+                      std::mt19937 &rng) const = 0;
 };
 
 // Loads <root>/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz; split is "train" or "test".
 // `limit` > 0 keeps the first `limit` images. Throws std::runtime_error naming the file.
-std::unique_ptr<Dataset> load_fashion_mnist(const std::string &root, const std::string &split,
-                                            std::size_t limit = 0);
+std::unique_ptr<Dataset> load_fashion_mnist(const std::string &root, const std::string &split, std::size_t limit = 0);
 
 // Scans <root>/<split>/<class>/ for .jpg/.jpeg/.png; images are resized to
 // height x width (channels 1 or 3) when a batch is built. Class order: sorted names.
-std::unique_ptr<Dataset> load_image_folder(const std::string &root, const std::string &split,
-                                           int channels, int height, int width,
-                                           std::size_t limit = 0);
+std::unique_ptr<Dataset> load_image_folder(const std::string &root, const std::string &split, int channels, int height,
+                                           int width, std::size_t limit = 0);
 
 // Fashion-MNIST's class names, in label order.
 const std::vector<std::string> &fashion_mnist_labels();

@@ -56,8 +56,8 @@ EvalReport evaluate_bundle(LoadedBundle &bundle, const Dataset &test, const Norm
         params.model_id = model_id;
         params.seq = seq++;
         params.truth = std::uint16_t(labels[i]);
-        const FrameStatus es = encoder.encode(hp + std::size_t(i) * ps.channels * plane, ps.channels, ps.height,
-                                              ps.width, params, frame);
+        const FrameStatus es =
+            encoder.encode(hp + std::size_t(i) * ps.channels * plane, ps.channels, ps.height, ps.width, params, frame);
         if (!es.ok()) throw std::runtime_error("encode " + s.name() + ": " + es.message);
         bytes[si] += double(frame.size());
         FrameHeader header;
@@ -95,13 +95,16 @@ void plot_accuracy_vs_bytes(const std::vector<EvalRow> &rows, const std::string 
   const double lx0 = std::floor(std::log10(std::max(1.0, bmin))), lx1 = std::ceil(std::log10(std::max(10.0, bmax)));
   const double y0 = std::floor(amin / 5) * 5, y1 = std::min(100.0, std::ceil(amax / 5) * 5 + (amax >= 100 ? 0 : 0));
   const double yr = std::max(1.0, y1 - y0);
-  auto X = [&](double b) { return left + int((std::log10(std::max(1.0, b)) - lx0) / (lx1 - lx0) * (W - left - right)); };
+  auto X = [&](double b) {
+    return left + int((std::log10(std::max(1.0, b)) - lx0) / (lx1 - lx0) * (W - left - right));
+  };
   auto Y = [&](double a) { return H - bottom - int((a - y0) / yr * (H - top - bottom)); };
   const cv::Scalar black(0, 0, 0), grid(220, 220, 220);
   for (double e = lx0; e <= lx1; e += 1) {
     const int x = X(std::pow(10, e));
     cv::line(img, {x, top}, {x, H - bottom}, grid);
-    cv::putText(img, cv::format("%g", std::pow(10, e)), {x - 15, H - bottom + 20}, cv::FONT_HERSHEY_SIMPLEX, 0.45, black);
+    cv::putText(img, cv::format("%g", std::pow(10, e)), {x - 15, H - bottom + 20}, cv::FONT_HERSHEY_SIMPLEX, 0.45,
+                black);
   }
   for (double a = y0; a <= y1 + 1e-9; a += (yr > 20 ? 5 : 1)) {
     const int y = Y(a);
@@ -127,8 +130,9 @@ void plot_accuracy_vs_bytes(const std::vector<EvalRow> &rows, const std::string 
   }
   for (const auto &r : rows)
     if (r.setup.bits == 1 || r.setup.bits == 16)
-      cv::putText(img, std::to_string(r.setup.channels) + "ch", {X(r.bytes) + 5, Y(r.top1) + (r.setup.bits == 1 ? 14 : -6)},
-                  cv::FONT_HERSHEY_SIMPLEX, 0.35, cv::Scalar(90, 90, 90));
+      cv::putText(img, std::to_string(r.setup.channels) + "ch",
+                  {X(r.bytes) + 5, Y(r.top1) + (r.setup.bits == 1 ? 14 : -6)}, cv::FONT_HERSHEY_SIMPLEX, 0.35,
+                  cv::Scalar(90, 90, 90));
   if (!cv::imwrite(path, img)) throw std::runtime_error("cannot write plot " + path);
 }
 

@@ -28,7 +28,6 @@ EvalReport evaluate_bundle(LoadedBundle &bundle, const Dataset &test, const Norm
                            const std::vector<Setup> &setups, int batch);
 
 // Accuracy (y) vs mean bytes (x, log scale) per setup, coloured by bit depth.
-void plot_accuracy_vs_bytes(const std::vector<EvalRow> &rows, const std::string &title,
-                            const std::string &png_path);
+void plot_accuracy_vs_bytes(const std::vector<EvalRow> &rows, const std::string &title, const std::string &png_path);
 
 }  // namespace rtcoinfer::train

@@ -23,8 +23,7 @@ int main(int argc, char **argv) {
   auto add_common = [&](CLI::App *sub, bool needs_config) {
     auto *c = sub->add_option("-c,--config", common.config, "training config (YAML)");
     if (needs_config) c->required()->check(CLI::ExistingFile);
-    sub->add_option("-r,--run", common.run_dir, "run directory for checkpoints and results")
-        ->default_str("run");
+    sub->add_option("-r,--run", common.run_dir, "run directory for checkpoints and results")->default_str("run");
     sub->add_flag("--resume", common.resume, "continue from the stage's last checkpoint");
     sub->add_option("--seed", common.seed, "random seed")->default_str("1");
     sub->add_option("--threads", common.threads, "intra-op threads (0: LibTorch default)");
@@ -72,11 +71,13 @@ int main(int argc, char **argv) {
   eval->add_option("--setups", eval_opts.setups, "all or CxB,CxB,...")->default_str("all");
   eval->add_option("--plot", eval_opts.plot, "accuracy-vs-bytes PNG (default <model>.png)");
   eval->add_option("--write-metadata", eval_opts.write_metadata,
-                   "store the table in the bundle's metadata (true/false)")->default_str("true");
+                   "store the table in the bundle's metadata (true/false)")
+      ->default_str("true");
   eval->add_option("--dataset-root", eval_opts.dataset_root, "override the bundle's dataset root");
 
   ExitOptions exit_opts;
-  auto *exit_cmd = app.add_subcommand("exit", "train a SPINN-style early-exit classifier on a bundle's partition "
+  auto *exit_cmd = app.add_subcommand("exit",
+                                      "train a SPINN-style early-exit classifier on a bundle's partition "
                                       "output (the evaluation's SPINN baseline)");
   add_common(exit_cmd, false);
   exit_cmd->add_option("-m,--model", exit_opts.model, "model bundle (frozen)")->required()->check(CLI::ExistingFile);

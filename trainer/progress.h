@@ -16,10 +16,14 @@ class ProgressBar {
  public:
   // `first`/`second` name the two running values shown (loss and accuracy by default;
   // an accuracy-like value is shown as a percentage).
-  ProgressBar(std::string label, long total, long done = 0, std::string first = "loss",
-              std::string second = "acc")
-      : label_(std::move(label)), first_(std::move(first)), second_(std::move(second)), total_(total),
-        start_done_(done), start_(std::chrono::steady_clock::now()), tty_(isatty(STDERR_FILENO) == 1) {}
+  ProgressBar(std::string label, long total, long done = 0, std::string first = "loss", std::string second = "acc")
+      : label_(std::move(label)),
+        first_(std::move(first)),
+        second_(std::move(second)),
+        total_(total),
+        start_done_(done),
+        start_(std::chrono::steady_clock::now()),
+        tty_(isatty(STDERR_FILENO) == 1) {}
 
   void update(long done, double loss, double accuracy) {
     const bool last = done >= total_;
@@ -34,16 +38,13 @@ class ProgressBar {
     const int filled = total_ > 0 ? int(width * double(done) / double(total_)) : width;
     std::string bar(std::size_t(filled), '#');
     bar.resize(width, '.');
-    std::fprintf(stderr, "%s%s [%s] %ld/%ld %.2fs/step eta %s %s %.4f %s %.2f%%%s",
-                 tty_ ? "\r" : "", label_.c_str(), bar.c_str(), done, total_, per,
-                 format_time(eta).c_str(), first_.c_str(), loss, second_.c_str(), 100.0 * accuracy,
-                 tty_ && !last ? "" : "\n");
+    std::fprintf(stderr, "%s%s [%s] %ld/%ld %.2fs/step eta %s %s %.4f %s %.2f%%%s", tty_ ? "\r" : "", label_.c_str(),
+                 bar.c_str(), done, total_, per, format_time(eta).c_str(), first_.c_str(), loss, second_.c_str(),
+                 100.0 * accuracy, tty_ && !last ? "" : "\n");
     std::fflush(stderr);
   }
 
-  double seconds() const {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  }
+  double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
 
  private:
   static std::string format_time(double s) {

@@ -63,7 +63,8 @@ void write_json(const fs::path &p, const nlohmann::json &j) {
 
 TrainConfig load_effective_config(const CommonOptions &common) {
   TrainConfig cfg = load_config(common.config);
-  if (common.epochs > 0) cfg.init.epochs = cfg.swcnn.epochs = cfg.individual.epochs = cfg.ablation.epochs = common.epochs;
+  if (common.epochs > 0)
+    cfg.init.epochs = cfg.swcnn.epochs = cfg.individual.epochs = cfg.ablation.epochs = common.epochs;
   if (common.train_limit > 0) cfg.train_limit = common.train_limit;
   if (common.test_limit > 0) cfg.test_limit = common.test_limit;
   if (common.calibrate_batches > 0) cfg.calibrate_batches = common.calibrate_batches;
@@ -77,15 +78,15 @@ int run_export(const TrainConfig &cfg, const CommonOptions &common, const Export
   load_net(*net, weights);
   net->eval();
   nlohmann::json meta;
-  meta["input"] = {{"width", net->input_width()}, {"height", net->input_height()},
-                   {"channels", net->input_channels()}, {"mean", cfg.norm.mean},
-                   {"std", cfg.norm.std}, {"resize", cfg.resize}};
+  meta["input"] = {{"width", net->input_width()}, {"height", net->input_height()}, {"channels", net->input_channels()},
+                   {"mean", cfg.norm.mean},       {"std", cfg.norm.std},           {"resize", cfg.resize}};
   meta["labels"] = data.test->labels();
-  meta["dataset"] = {{"kind", cfg.dataset_kind}, {"root", cfg.dataset_root}, {"train_split", cfg.train_split},
-                     {"test_split", cfg.test_split}, {"train_limit", cfg.train_limit},
-                     {"test_limit", cfg.test_limit}};
-  nlohmann::json training = {{"config_name", cfg.name}, {"config_yaml", cfg.source_text},
-                             {"weights", weights.filename().string()}, {"seed", common.seed}};
+  meta["dataset"] = {{"kind", cfg.dataset_kind},     {"root", cfg.dataset_root},       {"train_split", cfg.train_split},
+                     {"test_split", cfg.test_split}, {"train_limit", cfg.train_limit}, {"test_limit", cfg.test_limit}};
+  nlohmann::json training = {{"config_name", cfg.name},
+                             {"config_yaml", cfg.source_text},
+                             {"weights", weights.filename().string()},
+                             {"seed", common.seed}};
   const fs::path run(common.run_dir);
   if (fs::exists(run / "clusters.yml")) {
     std::ifstream in(run / "clusters.yml");
@@ -222,12 +223,18 @@ int run_exit(const CommonOptions &common, const ExitOptions &opts) {
   torch::serialize::OutputArchive archive;
   exit_net->save(archive);
   archive.save_to((fs::path(opts.out_dir) / "exit.pt").string());
-  nlohmann::json info = {{"model_id", bundle.model_id},        {"arch", "conv3x3s2-bn-relu-avgpool-linear"},
-                         {"epochs", epochs},                   {"train_images", data.train->size()},
-                         {"test_images", data.test->size()},   {"test_top1", top1},
-                         {"loss_first", first_loss},           {"loss_last_epoch", loss_sum},
-                         {"train_seconds", train_s},           {"head_ms", 1e3 * head_t[100]},
-                         {"exit_ms", 1e3 * exit_t[100]},       {"date", utc_now()}};
+  nlohmann::json info = {{"model_id", bundle.model_id},
+                         {"arch", "conv3x3s2-bn-relu-avgpool-linear"},
+                         {"epochs", epochs},
+                         {"train_images", data.train->size()},
+                         {"test_images", data.test->size()},
+                         {"test_top1", top1},
+                         {"loss_first", first_loss},
+                         {"loss_last_epoch", loss_sum},
+                         {"train_seconds", train_s},
+                         {"head_ms", 1e3 * head_t[100]},
+                         {"exit_ms", 1e3 * exit_t[100]},
+                         {"date", utc_now()}};
   write_json(fs::path(opts.out_dir) / "exit.json", info);
   std::printf("exit top1=%.2f head_ms=%.3f exit_ms=%.3f out=%s\n", top1, 1e3 * head_t[100], 1e3 * exit_t[100],
               opts.out_dir.c_str());
@@ -250,8 +257,9 @@ int run_eval(const CommonOptions &common, const EvalOptions &opts) {
   std::printf("eval images=%zu setups=%zu seconds=%.1f images_per_second=%.1f\n", data.test->size(), setups.size(),
               r.seconds, r.images_per_second);
   const std::string plot = opts.plot.empty() ? opts.model + ".png" : opts.plot;
-  plot_accuracy_vs_bytes(r.rows, m.value("arch", std::string()) + " on " + cfg.dataset_kind + " (" +
-                                     std::to_string(data.test->size()) + " test images)",
+  plot_accuracy_vs_bytes(r.rows,
+                         m.value("arch", std::string()) + " on " + cfg.dataset_kind + " (" +
+                             std::to_string(data.test->size()) + " test images)",
                          plot);
   std::printf("plot=%s\n", plot.c_str());
   if (opts.write_metadata) {
@@ -262,8 +270,11 @@ int run_eval(const CommonOptions &common, const EvalOptions &opts) {
           e["top1"] = row.top1;
           e["bytes"] = row.bytes;
         }
-    meta["eval"] = {{"images", data.test->size()}, {"split", cfg.test_split}, {"entropy", "auto"},
-                    {"date", utc_now()}, {"seconds", r.seconds}};
+    meta["eval"] = {{"images", data.test->size()},
+                    {"split", cfg.test_split},
+                    {"entropy", "auto"},
+                    {"date", utc_now()},
+                    {"seconds", r.seconds}};
     const auto bytes = encode_bundle(*bundle.net, meta);
     write_bundle_file(opts.model, bytes);
     std::printf("updated=%s model_id=%s\n", opts.model.c_str(), sha256_hex(bytes.data(), bytes.size() - 32).c_str());
@@ -309,9 +320,9 @@ int run_ablation(const TrainConfig &cfg, const RunOptions &opt, const std::strin
   const fs::path table_path = opt.run_dir / "ablation.json";
   nlohmann::json table = fs::exists(table_path) ? read_json(table_path) : nlohmann::json::object();
   // The paper's order: worst to best.
-  const SwcnnSwitches combos[] = {{false, true, true},   {false, false, false}, {true, false, true},
-                                  {false, false, true},  {true, false, false},  {true, true, false},
-                                  {true, true, true},    {false, true, false}};
+  const SwcnnSwitches combos[] = {{false, true, true},  {false, false, false}, {true, false, true},
+                                  {false, false, true}, {true, false, false},  {true, true, false},
+                                  {true, true, true},   {false, true, false}};
   for (const auto &c : combos) {
     const std::string name = std::string(c.initialization ? "I" : "noI") + "-" + (c.distillation ? "D" : "noD") + "-" +
                              (c.clustering ? "C" : "noC");
@@ -333,8 +344,12 @@ int run_ablation(const TrainConfig &cfg, const RunOptions &opt, const std::strin
       mn = std::min(mn, loss);
       sum += loss;
     }
-    table[name] = {{"max", mx}, {"min", mn}, {"mean", sum / double(setups.size())}, {"setups", per},
-                   {"epochs", cfg.ablation.epochs}, {"train_images", data.train->size()}};
+    table[name] = {{"max", mx},
+                   {"min", mn},
+                   {"mean", sum / double(setups.size())},
+                   {"setups", per},
+                   {"epochs", cfg.ablation.epochs},
+                   {"train_images", data.train->size()}};
     // Re-read before writing so parallel runs on disjoint --methods keep each other's rows.
     nlohmann::json latest = fs::exists(table_path) ? read_json(table_path) : nlohmann::json::object();
     latest[name] = table[name];

@@ -16,7 +16,7 @@ struct CommonOptions {
   bool resume = false;
   std::uint64_t seed = 1;
   int threads = 0;
-  int epochs = 0;  // 0: as configured
+  int epochs = 0;                               // 0: as configured
   std::size_t train_limit = 0, test_limit = 0;  // 0: as configured
   int calibrate_batches = 0;                    // 0: as configured
 };
@@ -48,7 +48,6 @@ int run_exit(const CommonOptions &common, const ExitOptions &opts);
 int run_export(const TrainConfig &cfg, const CommonOptions &common, const ExportOptions &opts);
 int run_individual(const TrainConfig &cfg, const RunOptions &opt, const std::string &setups);
 // `methods`: comma-separated combination names (e.g. "I-D-C,noI-noD-noC"); empty: all 8.
-int run_ablation(const TrainConfig &cfg, const RunOptions &opt, const std::string &setups,
-                 const std::string &methods);
+int run_ablation(const TrainConfig &cfg, const RunOptions &opt, const std::string &setups, const std::string &methods);
 
 }  // namespace rtcoinfer::train

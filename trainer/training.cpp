@@ -25,8 +25,7 @@ Datasets open_datasets(const TrainConfig &cfg, bool want_train, bool want_test) 
       const int size = cfg.hyper_params.value("input_size", 224);
       return load_image_folder(cfg.dataset_root, split, int(cfg.norm.mean.size()), size, size, limit);
     }
-    throw std::runtime_error("unknown dataset kind '" + cfg.dataset_kind +
-                             "' (fashion-mnist or image-folder)");
+    throw std::runtime_error("unknown dataset kind '" + cfg.dataset_kind + "' (fashion-mnist or image-folder)");
   };
   if (want_train) d.train = open(cfg.train_split, cfg.train_limit);
   if (want_test) d.test = open(cfg.test_split, cfg.test_limit);
@@ -36,8 +35,7 @@ Datasets open_datasets(const TrainConfig &cfg, bool want_train, bool want_test) 
 std::shared_ptr<SwNet> build_net(const TrainConfig &cfg, const Dataset &data) {
   auto hp = cfg.hyper_params;
   hp["classes"] = int(data.labels().size());
-  if (data.height() != data.width())
-    throw std::runtime_error("the architectures take square inputs");
+  if (data.height() != data.width()) throw std::runtime_error("the architectures take square inputs");
   hp["input_size"] = data.height();
   if (cfg.arch == "sw-compact") hp["in_channels"] = data.channels();
   auto net = make_sw_net(cfg.arch, hp);
@@ -84,8 +82,8 @@ std::unique_ptr<torch::optim::SGD> make_optimizer(SwNet &net, const StageConfig 
     if (auto *conv = m->as<torch::nn::Conv2dImpl>())
       if (conv->options.groups() > 1) depthwise.push_back(&conv->weight);
   for (const auto &p : net.named_parameters()) {
-    const bool is_dw = std::any_of(depthwise.begin(), depthwise.end(),
-                                   [&](const torch::Tensor *t) { return t->is_same(p.value()); });
+    const bool is_dw =
+        std::any_of(depthwise.begin(), depthwise.end(), [&](const torch::Tensor *t) { return t->is_same(p.value()); });
     if (p.value().dim() >= 2 && !is_dw)
       decay.push_back(p.value());
     else
@@ -93,10 +91,10 @@ std::unique_ptr<torch::optim::SGD> make_optimizer(SwNet &net, const StageConfig 
   }
   auto opts = torch::optim::SGDOptions(st.lr).momentum(st.momentum).nesterov(st.nesterov);
   std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decay, std::make_unique<torch::optim::SGDOptions>(
-                                 torch::optim::SGDOptions(opts).weight_decay(st.weight_decay)));
-  groups.emplace_back(no_decay, std::make_unique<torch::optim::SGDOptions>(
-                                    torch::optim::SGDOptions(opts).weight_decay(0)));
+  groups.emplace_back(
+      decay, std::make_unique<torch::optim::SGDOptions>(torch::optim::SGDOptions(opts).weight_decay(st.weight_decay)));
+  groups.emplace_back(no_decay,
+                      std::make_unique<torch::optim::SGDOptions>(torch::optim::SGDOptions(opts).weight_decay(0)));
   return std::make_unique<torch::optim::SGD>(std::move(groups), opts);
 }
 
@@ -115,9 +113,8 @@ using StepFn = std::function<StepResult(const Batch &, std::mt19937 &)>;
 
 // The shared loop: linear per-iteration lr decay, shuffling, progress, checkpoints and
 // --resume at step granularity. `step` computes the loss and calls backward().
-StageReport run_stage(const std::string &label, SwNet &net, const StageConfig &st,
-                      const TrainConfig &cfg, const Dataset &data, const RunOptions &opt,
-                      const fs::path &ckpt_dir, const StepFn &step) {
+StageReport run_stage(const std::string &label, SwNet &net, const StageConfig &st, const TrainConfig &cfg,
+                      const Dataset &data, const RunOptions &opt, const fs::path &ckpt_dir, const StepFn &step) {
   const long spe = long(data.size()) / st.batch;
   if (spe < 1) throw std::runtime_error("fewer training images than one batch");
   const long total = spe * st.epochs;
@@ -140,8 +137,10 @@ StageReport run_stage(const std::string &label, SwNet &net, const StageConfig &s
   auto checkpoint = [&]() {
     save_net(net, ckpt_dir / "model.pt");
     torch::save(*optimizer, (ckpt_dir / "optimizer.pt").string());
-    nlohmann::json state = {{"global_step", global}, {"epoch_loss", report.epoch_loss},
-                            {"step_losses", step_losses}, {"total_steps", total}};
+    nlohmann::json state = {{"global_step", global},
+                            {"epoch_loss", report.epoch_loss},
+                            {"step_losses", step_losses},
+                            {"total_steps", total}};
     std::ofstream(ckpt_dir / "state.json.tmp") << state.dump();
     fs::rename(ckpt_dir / "state.json.tmp", state_path);
   };
@@ -154,8 +153,7 @@ StageReport run_stage(const std::string &label, SwNet &net, const StageConfig &s
     const auto order = epoch_order(data.size(), opt.seed, epoch);
     for (long s = global % spe; s < spe; ++s, ++global) {
       const double lr = st.lr * (1.0 - double(global) / double(total));
-      for (auto &g : optimizer->param_groups())
-        static_cast<torch::optim::SGDOptions &>(g.options()).lr(lr);
+      for (auto &g : optimizer->param_groups()) static_cast<torch::optim::SGDOptions &>(g.options()).lr(lr);
       std::vector<std::int64_t> idx(order.begin() + s * st.batch, order.begin() + (s + 1) * st.batch);
       std::mt19937 rng(std::uint32_t(opt.seed * 7919 + std::uint64_t(global)));
       const Batch batch = data.batch(idx, cfg.augment, cfg.norm, rng);
@@ -202,8 +200,11 @@ void record_history(const fs::path &run_dir, const std::string &stage, const Sta
     h = nlohmann::json::parse(in, nullptr, false);
     if (!h.is_array()) h = nlohmann::json::array();
   }
-  nlohmann::json e = {{"stage", stage}, {"epoch_loss", r.epoch_loss}, {"loss_first", r.first_loss},
-                      {"loss_last", r.last_loss}, {"seconds_per_step", r.seconds_per_step},
+  nlohmann::json e = {{"stage", stage},
+                      {"epoch_loss", r.epoch_loss},
+                      {"loss_first", r.first_loss},
+                      {"loss_last", r.last_loss},
+                      {"seconds_per_step", r.seconds_per_step},
                       {"threads", torch::get_num_threads()}};
   e.update(extra);
   h.push_back(e);
@@ -212,8 +213,8 @@ void record_history(const fs::path &run_dir, const std::string &stage, const Sta
 }
 
 void print_report(const std::string &stage, const StageReport &r) {
-  std::printf("stage=%s loss_first=%.4f loss_last=%.4f seconds_per_step=%.3f", stage.c_str(),
-              r.first_loss, r.last_loss, r.seconds_per_step);
+  std::printf("stage=%s loss_first=%.4f loss_last=%.4f seconds_per_step=%.3f", stage.c_str(), r.first_loss, r.last_loss,
+              r.seconds_per_step);
   for (std::size_t e = 0; e < r.epoch_loss.size(); ++e) std::printf(" epoch%zu_loss=%.4f", e + 1, r.epoch_loss[e]);
   std::printf("\n");
   std::fflush(stdout);
@@ -326,8 +327,8 @@ ClusterTable balanced_by_similarity(const std::vector<std::pair<int, double>> &s
   return t;
 }
 
-ClusterTable run_clustering(const TrainConfig &cfg, const RunOptions &opt, const Datasets &data,
-                            int clusters, int batches, bool balanced) {
+ClusterTable run_clustering(const TrainConfig &cfg, const RunOptions &opt, const Datasets &data, int clusters,
+                            int batches, bool balanced) {
   torch::manual_seed(opt.seed);
   auto net = build_net(cfg, *data.train);
   load_net(*net, opt.run_dir / "init.pt");
@@ -438,9 +439,8 @@ ClusterTable load_clusters(const SetupTable &setups, const fs::path &path) {
 
 // ---------------------------------------------------------------- SW-CNN
 
-StageReport train_swcnn(const TrainConfig &cfg, const StageConfig &stage, const RunOptions &opt,
-                        const Datasets &data, const SwcnnSwitches &sw, const fs::path &clusters_file,
-                        const fs::path &out_dir) {
+StageReport train_swcnn(const TrainConfig &cfg, const StageConfig &stage, const RunOptions &opt, const Datasets &data,
+                        const SwcnnSwitches &sw, const fs::path &clusters_file, const fs::path &out_dir) {
   torch::manual_seed(opt.seed);
   auto net = build_net(cfg, *data.train);
   if (sw.initialization) load_net(*net, opt.run_dir / "init.pt");
@@ -471,12 +471,11 @@ StageReport train_swcnn(const TrainConfig &cfg, const StageConfig &stage, const 
   }
   std::vector<int> all(table.size());
   std::iota(all.begin(), all.end(), 0);
-  std::fprintf(stderr, "swcnn: I=%d D=%d C=%d (label weight %.2f), %d groups per step + %s + %s\n",
-               sw.initialization, sw.distillation, sw.clustering, sw.distillation ? cfg.label_weight : 1.0, n_groups, table.at(full8).name().c_str(),
-               table.at(smallest).name().c_str());
+  std::fprintf(stderr, "swcnn: I=%d D=%d C=%d (label weight %.2f), %d groups per step + %s + %s\n", sw.initialization,
+               sw.distillation, sw.clustering, sw.distillation ? cfg.label_weight : 1.0, n_groups,
+               table.at(full8).name().c_str(), table.at(smallest).name().c_str());
   auto report = run_stage(
-      "swcnn", *net, stage, cfg, *data.train, opt, out_dir / "swcnn.ckpt",
-      [&](const Batch &b, std::mt19937 &rng) {
+      "swcnn", *net, stage, cfg, *data.train, opt, out_dir / "swcnn.ckpt", [&](const Batch &b, std::mt19937 &rng) {
         std::vector<int> picks = {full8, smallest};
         for (int g = 0; g < n_groups; ++g) {
           const auto &pool = sw.clustering ? groups[std::size_t(g)] : all;
@@ -507,9 +506,12 @@ StageReport train_swcnn(const TrainConfig &cfg, const StageConfig &stage, const 
   calibrate_batchnorm(*net, *data.train, cfg, all, cfg.calibrate_batches, opt.seed);
   save_net(*net, out_dir / "swcnn.pt");
   print_report("swcnn", report);
-  nlohmann::json extra = {{"epochs", stage.epochs}, {"train_images", data.train->size()},
-                          {"initialization", sw.initialization}, {"distillation", sw.distillation},
-                          {"clustering", sw.clustering}, {"label_weight", sw.distillation ? cfg.label_weight : 1.0}};
+  nlohmann::json extra = {{"epochs", stage.epochs},
+                          {"train_images", data.train->size()},
+                          {"initialization", sw.initialization},
+                          {"distillation", sw.distillation},
+                          {"clustering", sw.clustering},
+                          {"label_weight", sw.distillation ? cfg.label_weight : 1.0}};
   if (data.test) {
     for (int s : {full8, smallest}) {
       const double acc = 100.0 * top1(*net, *data.test, cfg, s);
@@ -521,8 +523,8 @@ StageReport train_swcnn(const TrainConfig &cfg, const StageConfig &stage, const 
   return report;
 }
 
-double train_individual(const TrainConfig &cfg, const StageConfig &stage, const RunOptions &opt,
-                        const Datasets &data, const Setup &setup, const fs::path &out_dir) {
+double train_individual(const TrainConfig &cfg, const StageConfig &stage, const RunOptions &opt, const Datasets &data,
+                        const Setup &setup, const fs::path &out_dir) {
   torch::manual_seed(opt.seed);
   auto net = build_net(cfg, *data.train);
   load_net(*net, opt.run_dir / "init.pt");
@@ -542,8 +544,8 @@ double train_individual(const TrainConfig &cfg, const StageConfig &stage, const 
 
 // ---------------------------------------------------------------- BN and accuracy
 
-void calibrate_batchnorm(SwNet &net, const Dataset &data, const TrainConfig &cfg,
-                         const std::vector<int> &setups, int batches, std::uint64_t seed) {
+void calibrate_batchnorm(SwNet &net, const Dataset &data, const TrainConfig &cfg, const std::vector<int> &setups,
+                         int batches, std::uint64_t seed) {
   std::vector<SwitchableBatchNorm2dImpl *> bns;
   for (const auto &m : net.modules(false))
     if (auto *bn = m->as<SwitchableBatchNorm2dImpl>()) bns.push_back(bn);

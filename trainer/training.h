@@ -44,47 +44,43 @@ struct StageReport {
 StageReport train_init(const TrainConfig &cfg, const RunOptions &opt, const Datasets &data);
 
 struct ClusterTable {
-  std::string method = "dbscan";                  // "dbscan" or "balanced"
+  std::string method = "dbscan";  // "dbscan" or "balanced"
   double eps = 0;
-  std::string reference;                          // CxB of the reference gradient
-  std::vector<std::vector<int>> clusters;         // setup indices, each sorted
+  std::string reference;                           // CxB of the reference gradient
+  std::vector<std::vector<int>> clusters;          // setup indices, each sorted
   std::vector<std::pair<int, double>> similarity;  // setup index, summed cosine similarity
 };
 // DBSCAN (min_samples points within eps, Euclidean) on 1-D values; -1 marks noise.
 std::vector<int> dbscan_1d(const std::vector<double> &values, double eps, int min_samples);
 // Searches eps so DBSCAN(min_samples=1) yields `clusters` clusters (or the closest count).
-ClusterTable cluster_by_similarity(const std::vector<std::pair<int, double>> &similarity,
-                                   int clusters);
+ClusterTable cluster_by_similarity(const std::vector<std::pair<int, double>> &similarity, int clusters);
 // Splits the setups, ordered by similarity, into `clusters` runs of equal size (sizes
 // differ by at most one): each cluster is sampled once per step, so every setup trains
 // equally often, while setups of like gradients still share a cluster.
 ClusterTable balanced_by_similarity(const std::vector<std::pair<int, double>> &similarity, int clusters);
 // Gradient clustering from <run>/init.pt; writes <run>/clusters.yml. `balanced`: the
 // equal-size split above instead of DBSCAN.
-ClusterTable run_clustering(const TrainConfig &cfg, const RunOptions &opt, const Datasets &data,
-                            int clusters, int batches, bool balanced = false);
-void save_clusters(const ClusterTable &t, const SetupTable &setups,
-                   const std::filesystem::path &path);
+ClusterTable run_clustering(const TrainConfig &cfg, const RunOptions &opt, const Datasets &data, int clusters,
+                            int batches, bool balanced = false);
+void save_clusters(const ClusterTable &t, const SetupTable &setups, const std::filesystem::path &path);
 ClusterTable load_clusters(const SetupTable &setups, const std::filesystem::path &path);
 
 struct SwcnnSwitches {
   bool initialization = true, distillation = true, clustering = true;
 };
 // Trains the SW-CNN into <out_dir>/swcnn.pt (checkpoints alongside) and calibrates BN.
-StageReport train_swcnn(const TrainConfig &cfg, const StageConfig &stage, const RunOptions &opt,
-                        const Datasets &data, const SwcnnSwitches &sw,
-                        const std::filesystem::path &clusters_file,
+StageReport train_swcnn(const TrainConfig &cfg, const StageConfig &stage, const RunOptions &opt, const Datasets &data,
+                        const SwcnnSwitches &sw, const std::filesystem::path &clusters_file,
                         const std::filesystem::path &out_dir);
 
 // Fine-tunes init.pt on one setup; writes <out_dir>/<CxB>.pt and returns its top-1.
-double train_individual(const TrainConfig &cfg, const StageConfig &stage, const RunOptions &opt,
-                        const Datasets &data, const Setup &setup,
-                        const std::filesystem::path &out_dir);
+double train_individual(const TrainConfig &cfg, const StageConfig &stage, const RunOptions &opt, const Datasets &data,
+                        const Setup &setup, const std::filesystem::path &out_dir);
 
 // Re-estimates every listed setup's BatchNorm statistics with a cumulative average over
 // `batches` training batches (no augmentation, no gradients).
-void calibrate_batchnorm(SwNet &net, const Dataset &data, const TrainConfig &cfg,
-                         const std::vector<int> &setups, int batches, std::uint64_t seed);
+void calibrate_batchnorm(SwNet &net, const Dataset &data, const TrainConfig &cfg, const std::vector<int> &setups,
+                         int batches, std::uint64_t seed);
 
 // Top-1 (fraction) of `setup` on `data` with the training-time quantizer.
 double top1(SwNet &net, const Dataset &data, const TrainConfig &cfg, int setup);

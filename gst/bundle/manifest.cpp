@@ -95,8 +95,7 @@ BundleManifest read_manifest(const std::uint8_t *data, std::size_t size) {
                              std::to_string(BundleLayout::kVersion) + ")");
   const std::uint64_t json_len = r.uint(8, "metadata length");
   if (json_len > BundleLayout::kMaxMetadata || json_len > r.left())
-    throw std::runtime_error("truncated or corrupt: metadata length " + std::to_string(json_len) +
-                             " exceeds the file");
+    throw std::runtime_error("truncated or corrupt: metadata length " + std::to_string(json_len) + " exceeds the file");
   const std::uint8_t *json = r.take(std::size_t(json_len), "metadata");
   const std::uint64_t weights_len = r.uint(8, "weights length");
   if (weights_len > BundleLayout::kMaxWeights || weights_len > r.left())
@@ -110,7 +109,8 @@ BundleManifest read_manifest(const std::uint8_t *data, std::size_t size) {
   if (r.left() != 0) throw std::runtime_error("trailing bytes after the SHA-256");
 
   const std::string model_id = sha256_hex(data, size - BundleLayout::kHashSize);
-  if (hex_string(hash, BundleLayout::kHashSize) != model_id) throw std::runtime_error("SHA-256 mismatch: the file is corrupt");
+  if (hex_string(hash, BundleLayout::kHashSize) != model_id)
+    throw std::runtime_error("SHA-256 mismatch: the file is corrupt");
   try {
     b.metadata = nlohmann::json::parse(json, json + json_len);
   } catch (const nlohmann::json::exception &e) {
@@ -134,7 +134,8 @@ std::vector<std::uint8_t> read_bundle_bytes(const std::string &path) {
   if (!fs::is_regular_file(status))
     throw std::runtime_error(path + ": not a model bundle file (a directory or a device)");
   const std::uintmax_t size = fs::file_size(path, ec);
-  constexpr std::uintmax_t kMaxFile = 28 + BundleLayout::kMaxMetadata + BundleLayout::kMaxWeights + BundleLayout::kHashSize;
+  constexpr std::uintmax_t kMaxFile =
+      28 + BundleLayout::kMaxMetadata + BundleLayout::kMaxWeights + BundleLayout::kHashSize;
   if (ec || size > kMaxFile)
     throw std::runtime_error(path + ": " + std::to_string(size) + " bytes is larger than any model bundle (at most " +
                              std::to_string(kMaxFile) + ")");

@@ -90,8 +90,8 @@ bool verify_bundle_bytes(const std::uint8_t *data, std::size_t size, const std::
   return true;
 }
 
-std::optional<std::string> fetch_model_bundle(const std::string &url, const std::string &cache_dir,
-                                              std::string *error, unsigned timeout_s) {
+std::optional<std::string> fetch_model_bundle(const std::string &url, const std::string &cache_dir, std::string *error,
+                                              unsigned timeout_s) {
   auto fail = [&](const std::string &why) -> std::optional<std::string> {
     *error = url + ": " + why;
     return std::nullopt;
@@ -102,8 +102,9 @@ std::optional<std::string> fetch_model_bundle(const std::string &url, const std:
   g_uri_unref(uri);
   const std::string id = path.substr(path.rfind('/') + 1);
   if (!is_model_id(id))
-    return fail("the URL must end in /models/<model id> (64 lowercase hex digits) so that the download can be "
-                "verified");
+    return fail(
+        "the URL must end in /models/<model id> (64 lowercase hex digits) so that the download can be "
+        "verified");
 
   std::unique_ptr<char, GFreeDeleter> cached(g_build_filename(cache_dir.c_str(), (id + ".rcib").c_str(), nullptr));
   {

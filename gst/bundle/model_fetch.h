@@ -27,7 +27,7 @@ bool verify_bundle_bytes(const std::uint8_t *data, std::size_t size, const std::
 
 // Downloads (or finds in the cache) the bundle at url and returns the local path of a
 // verified copy; nullopt with *error (one line: the URL and what went wrong) otherwise.
-std::optional<std::string> fetch_model_bundle(const std::string &url, const std::string &cache_dir,
-                                              std::string *error, unsigned timeout_s = 30);
+std::optional<std::string> fetch_model_bundle(const std::string &url, const std::string &cache_dir, std::string *error,
+                                              unsigned timeout_s = 30);
 
 }  // namespace rtcoinfer

@@ -72,8 +72,8 @@ GType gst_rtcoinfer_origin_meta_api_get_type(void) {
   return PodMeta<GstRtcoinferOriginMeta>::api_type("GstRtcoinferOriginMetaAPI");
 }
 GstRtcoinferOriginMeta *gst_buffer_add_rtcoinfer_origin_meta(GstBuffer *buffer) {
-  const GstMetaInfo *info = PodMeta<GstRtcoinferOriginMeta>::info(GST_RTCOINFER_ORIGIN_META_API_TYPE,
-                                                                   "GstRtcoinferOriginMeta", reset_origin);
+  const GstMetaInfo *info =
+      PodMeta<GstRtcoinferOriginMeta>::info(GST_RTCOINFER_ORIGIN_META_API_TYPE, "GstRtcoinferOriginMeta", reset_origin);
   return reinterpret_cast<GstRtcoinferOriginMeta *>(gst_buffer_add_meta(buffer, info, nullptr));
 }
 
@@ -81,8 +81,8 @@ GType gst_rtcoinfer_features_meta_api_get_type(void) {
   return PodMeta<GstRtcoinferFeaturesMeta>::api_type("GstRtcoinferFeaturesMetaAPI");
 }
 const GstMetaInfo *gst_rtcoinfer_features_meta_get_info(void) {
-  return PodMeta<GstRtcoinferFeaturesMeta>::info(GST_RTCOINFER_FEATURES_META_API_TYPE,
-                                                 "GstRtcoinferFeaturesMeta", reset_features);
+  return PodMeta<GstRtcoinferFeaturesMeta>::info(GST_RTCOINFER_FEATURES_META_API_TYPE, "GstRtcoinferFeaturesMeta",
+                                                 reset_features);
 }
 GstRtcoinferFeaturesMeta *gst_buffer_add_rtcoinfer_features_meta(GstBuffer *buffer) {
   return reinterpret_cast<GstRtcoinferFeaturesMeta *>(
@@ -93,8 +93,8 @@ GType gst_rtcoinfer_truth_meta_api_get_type(void) {
   return PodMeta<GstRtcoinferTruthMeta>::api_type("GstRtcoinferTruthMetaAPI");
 }
 GstRtcoinferTruthMeta *gst_buffer_add_rtcoinfer_truth_meta(GstBuffer *buffer) {
-  const GstMetaInfo *info = PodMeta<GstRtcoinferTruthMeta>::info(
-      GST_RTCOINFER_TRUTH_META_API_TYPE, "GstRtcoinferTruthMeta", reset_truth);
+  const GstMetaInfo *info =
+      PodMeta<GstRtcoinferTruthMeta>::info(GST_RTCOINFER_TRUTH_META_API_TYPE, "GstRtcoinferTruthMeta", reset_truth);
   return reinterpret_cast<GstRtcoinferTruthMeta *>(gst_buffer_add_meta(buffer, info, nullptr));
 }
 
@@ -102,8 +102,8 @@ GType gst_rtcoinfer_result_meta_api_get_type(void) {
   return PodMeta<GstRtcoinferResultMeta>::api_type("GstRtcoinferResultMetaAPI");
 }
 GstRtcoinferResultMeta *gst_buffer_add_rtcoinfer_result_meta(GstBuffer *buffer) {
-  const GstMetaInfo *info = PodMeta<GstRtcoinferResultMeta>::info(
-      GST_RTCOINFER_RESULT_META_API_TYPE, "GstRtcoinferResultMeta", reset_result);
+  const GstMetaInfo *info =
+      PodMeta<GstRtcoinferResultMeta>::info(GST_RTCOINFER_RESULT_META_API_TYPE, "GstRtcoinferResultMeta", reset_result);
   return reinterpret_cast<GstRtcoinferResultMeta *>(gst_buffer_add_meta(buffer, info, nullptr));
 }
 
@@ -118,8 +118,7 @@ std::string model_id_to_string(std::uint32_t id) {
 std::optional<std::uint32_t> model_id_from_string(const char *text) {
   if (!text) return std::nullopt;
   std::string s(text);
-  if (s.size() != 8 || s.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
-    return std::nullopt;
+  if (s.size() != 8 || s.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) return std::nullopt;
   return static_cast<std::uint32_t>(std::strtoul(s.c_str(), nullptr, 16));
 }
 
@@ -128,8 +127,7 @@ std::optional<FeaturesFormat> features_format_from_caps(const GstCaps *caps) {
   const GstStructure *s = gst_caps_get_structure(caps, 0);
   if (!gst_structure_has_name(s, RTCOINFER_FEATURES_CAPS_NAME)) return std::nullopt;
   FeaturesFormat f;
-  if (!gst_structure_get_int(s, "channels", &f.channels) ||
-      !gst_structure_get_int(s, "height", &f.height) ||
+  if (!gst_structure_get_int(s, "channels", &f.channels) || !gst_structure_get_int(s, "height", &f.height) ||
       !gst_structure_get_int(s, "width", &f.width))
     return std::nullopt;
   auto id = model_id_from_string(gst_structure_get_string(s, "model-id"));
@@ -139,10 +137,9 @@ std::optional<FeaturesFormat> features_format_from_caps(const GstCaps *caps) {
 }
 
 GstCaps *features_caps_new(const FeaturesFormat &f) {
-  return gst_caps_new_simple(RTCOINFER_FEATURES_CAPS_NAME, "channels", G_TYPE_INT, f.channels,
-                             "height", G_TYPE_INT, f.height, "width", G_TYPE_INT, f.width,
-                             "model-id", G_TYPE_STRING, model_id_to_string(f.model_id).c_str(),
-                             nullptr);
+  return gst_caps_new_simple(RTCOINFER_FEATURES_CAPS_NAME, "channels", G_TYPE_INT, f.channels, "height", G_TYPE_INT,
+                             f.height, "width", G_TYPE_INT, f.width, "model-id", G_TYPE_STRING,
+                             model_id_to_string(f.model_id).c_str(), nullptr);
 }
 
 std::uint64_t realtime_us() { return static_cast<std::uint64_t>(g_get_real_time()); }

@@ -32,12 +32,12 @@ G_BEGIN_DECLS
 
 typedef struct {
   GstMeta meta;
-  gint channels;       /* k of the setup the head computed this tensor for */
-  gint bits;           /* bits of that setup */
-  gint setup_index;    /* index in the model's setup table, -1 if unknown */
-  guint64 seq;         /* frame sequence number at the head */
-  guint64 capture_us;  /* CLOCK_REALTIME microseconds when the frame entered the head */
-  gint truth;          /* ground-truth class when the source knows it, else -1 */
+  gint channels;      /* k of the setup the head computed this tensor for */
+  gint bits;          /* bits of that setup */
+  gint setup_index;   /* index in the model's setup table, -1 if unknown */
+  guint64 seq;        /* frame sequence number at the head */
+  guint64 capture_us; /* CLOCK_REALTIME microseconds when the frame entered the head */
+  gint truth;         /* ground-truth class when the source knows it, else -1 */
 } GstRtcoinferFeaturesMeta;
 
 GType gst_rtcoinfer_features_meta_api_get_type(void);
@@ -50,8 +50,8 @@ GstRtcoinferFeaturesMeta *gst_buffer_add_rtcoinfer_features_meta(GstBuffer *buff
 
 typedef struct {
   GstMeta meta;
-  gint label;     /* class index in the dataset, -1 if unknown */
-  guint64 index;  /* image index in the dataset */
+  gint label;    /* class index in the dataset, -1 if unknown */
+  guint64 index; /* image index in the dataset */
 } GstRtcoinferTruthMeta;
 
 GType gst_rtcoinfer_truth_meta_api_get_type(void);
@@ -62,10 +62,10 @@ GstRtcoinferTruthMeta *gst_buffer_add_rtcoinfer_truth_meta(GstBuffer *buffer);
 
 typedef struct {
   GstMeta meta;
-  guint64 seq;        /* unwrapped frame sequence number */
-  gint class_index;   /* top-1 class */
-  gfloat score;       /* its softmax probability */
-  gint truth;         /* ground truth, -1 if unknown */
+  guint64 seq;      /* unwrapped frame sequence number */
+  gint class_index; /* top-1 class */
+  gfloat score;     /* its softmax probability */
+  gint truth;       /* ground truth, -1 if unknown */
   gint channels, bits;
   gdouble latency_ms; /* capture -> result */
 } GstRtcoinferResultMeta;
@@ -81,11 +81,11 @@ GstRtcoinferResultMeta *gst_buffer_add_rtcoinfer_result_meta(GstBuffer *buffer);
  * report the sender's numbering, capture time, truth and bytes. */
 typedef struct {
   GstMeta meta;
-  guint16 seq;         /* the sender's 16-bit frame number */
-  guint32 capture_us;  /* the sender's capture time, low 32 bits of CLOCK_REALTIME microseconds */
-  gint truth;          /* ground truth, -1 if unknown */
-  guint64 bytes;       /* bytes of the frame as received */
-  gchar codec[8];      /* how it was sent ("png", "jpeg"), NUL-terminated */
+  guint16 seq;        /* the sender's 16-bit frame number */
+  guint32 capture_us; /* the sender's capture time, low 32 bits of CLOCK_REALTIME microseconds */
+  gint truth;         /* ground truth, -1 if unknown */
+  guint64 bytes;      /* bytes of the frame as received */
+  gchar codec[8];     /* how it was sent ("png", "jpeg"), NUL-terminated */
 } GstRtcoinferOriginMeta;
 
 GType gst_rtcoinfer_origin_meta_api_get_type(void);

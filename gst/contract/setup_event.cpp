@@ -3,9 +3,8 @@
 namespace rtcoinfer {
 
 GstEvent *setup_event_new(const Setup &setup) {
-  GstStructure *s = gst_structure_new(kSetupEventName, "channels", G_TYPE_INT, setup.channels,
-                                      "bits", G_TYPE_INT, setup.bits, "setup", G_TYPE_STRING,
-                                      setup.name().c_str(), nullptr);
+  GstStructure *s = gst_structure_new(kSetupEventName, "channels", G_TYPE_INT, setup.channels, "bits", G_TYPE_INT,
+                                      setup.bits, "setup", G_TYPE_STRING, setup.name().c_str(), nullptr);
   return gst_event_new_custom(GST_EVENT_CUSTOM_UPSTREAM, s);
 }
 
@@ -14,11 +13,9 @@ std::optional<Setup> setup_event_parse(GstEvent *event) {
   const GstStructure *s = gst_event_get_structure(event);
   if (!s || !gst_structure_has_name(s, kSetupEventName)) return std::nullopt;
   Setup setup;
-  if (!gst_structure_get_int(s, "channels", &setup.channels) ||
-      !gst_structure_get_int(s, "bits", &setup.bits))
+  if (!gst_structure_get_int(s, "channels", &setup.channels) || !gst_structure_get_int(s, "bits", &setup.bits))
     return std::nullopt;
-  if (setup.channels < 1 || setup.channels > 256 || setup.bits < 1 || setup.bits > 16)
-    return std::nullopt;
+  if (setup.channels < 1 || setup.channels > 256 || setup.bits < 1 || setup.bits > 16) return std::nullopt;
   return setup;
 }
 
@@ -58,6 +55,30 @@ std::optional<DroppedFrame> dropped_event_parse(GstEvent *event) {
     d.seq = guint16(seq);
   }
   return d;
+}
+
+GstQuery *wire_bytes_query_new(GstBuffer *frame) {
+  GstStructure *s = gst_structure_new(kWireBytesQueryName, "frame", GST_TYPE_BUFFER, frame, nullptr);
+  return gst_query_new_custom(GST_QUERY_CUSTOM, s);
+}
+
+GstBuffer *wire_bytes_query_frame(GstQuery *query) {
+  if (!query || GST_QUERY_TYPE(query) != GST_QUERY_CUSTOM) return nullptr;
+  const GstStructure *s = gst_query_get_structure(query);
+  if (!s || !gst_structure_has_name(s, kWireBytesQueryName)) return nullptr;
+  const GValue *v = gst_structure_get_value(s, "frame");
+  return v && GST_VALUE_HOLDS_BUFFER(v) ? gst_value_get_buffer(v) : nullptr;
+}
+
+void wire_bytes_query_answer(GstQuery *query, guint64 bytes) {
+  gst_structure_set(gst_query_writable_structure(query), "bytes", G_TYPE_UINT64, bytes, nullptr);
+}
+
+std::optional<guint64> wire_bytes_query_result(GstQuery *query) {
+  guint64 bytes = 0;
+  const GstStructure *s = gst_query_get_structure(query);
+  if (!s || !gst_structure_get_uint64(s, "bytes", &bytes)) return std::nullopt;
+  return bytes;
 }
 
 }  // namespace rtcoinfer

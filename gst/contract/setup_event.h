@@ -15,6 +15,12 @@
 // wire number; absent when the frame was too broken to tell) for `reason`; the answering
 // element counts it as that drop instead of as missing.
 // Structure: rtcoinfer-dropped, reason=(string)r[, seq=(uint)s].
+//
+// rtcoinfer-wire-bytes (a custom query, downstream): "what will this frame cost on the
+// wire?" rtcoinfer-mpcrate asks it of each frame before deciding; an element that changes
+// what is sent (the baselines' rtcoinfer-slicer) answers with its bytes, so the
+// controller budgets what really leaves. Unanswered, the frame's own size counts.
+// Structure: rtcoinfer-wire-bytes, frame=(GstBuffer), bytes=(guint64, the answer).
 #pragma once
 
 #include <gst/gst.h>
@@ -46,5 +52,13 @@ GstEvent *dropped_event_new(guint16 seq, const std::string &reason);
 GstEvent *dropped_event_new_unnumbered(const std::string &reason);
 // nullopt when the event is not an rtcoinfer-dropped event or lacks its fields.
 std::optional<DroppedFrame> dropped_event_parse(GstEvent *event);
+
+constexpr const char *kWireBytesQueryName = "rtcoinfer-wire-bytes";
+GstQuery *wire_bytes_query_new(GstBuffer *frame);
+// The frame asked about (borrowed), or null when `query` is not an rtcoinfer-wire-bytes query.
+GstBuffer *wire_bytes_query_frame(GstQuery *query);
+void wire_bytes_query_answer(GstQuery *query, guint64 bytes);
+// The answer, or nullopt when nobody answered.
+std::optional<guint64> wire_bytes_query_result(GstQuery *query);
 
 }  // namespace rtcoinfer

@@ -52,14 +52,18 @@ void BandwidthEstimator::add_twcc(const std::vector<PacketReport> &packets) {
   got.reserve(packets.size());
   std::size_t lost = 0;
   for (const auto &p : packets) {
-    if (p.lost()) { ++lost; continue; }
+    if (p.lost()) {
+      ++lost;
+      continue;
+    }
     if (p.send_ns < 0) continue;
     got.push_back(p);
   }
   if (!packets.empty()) loss_ = double(lost) / double(packets.size());
   if (got.empty()) return;
   std::sort(got.begin(), got.end(), [](const PacketReport &a, const PacketReport &b) { return a.send_ns < b.send_ns; });
-  got.erase(std::unique(got.begin(), got.end(), [](const PacketReport &a, const PacketReport &b) { return a.seqnum == b.seqnum; }),
+  got.erase(std::unique(got.begin(), got.end(),
+                        [](const PacketReport &a, const PacketReport &b) { return a.seqnum == b.seqnum; }),
             got.end());
 
   // queueing delay from one-way delay above its minimum (clock offsets cancel)

@@ -25,15 +25,15 @@ struct PacketReport {
 };
 
 struct EstimatorConfig {
-  int window = 5;                       // samples in the harmonic mean and error window (RobustMPC: 5)
-  std::int64_t train_gap_ns = 1000000;  // packets sent closer than this belong to one train
-  std::int64_t min_span_ns = 20000;     // shorter arrival spans carry no rate information
-  std::uint64_t min_train_bytes = 1000;  // TWCC times come in 250 us steps: small trains are noise
-  std::uint64_t sample_bytes = 4000;     // a busy period yields a sample every this many bytes
+  int window = 5;                           // samples in the harmonic mean and error window (RobustMPC: 5)
+  std::int64_t train_gap_ns = 1000000;      // packets sent closer than this belong to one train
+  std::int64_t min_span_ns = 20000;         // shorter arrival spans carry no rate information
+  std::uint64_t min_train_bytes = 1000;     // TWCC times come in 250 us steps: small trains are noise
+  std::uint64_t sample_bytes = 4000;        // a busy period yields a sample every this many bytes
   std::int64_t sample_span_ns = 150000000;  // ... or every this long, so slow links are measured too
-  std::int64_t timed_span_ns = 4000000;  // smaller trains count when they span this long (16 TWCC steps)
-  double max_rate_bps = 10e9;           // cap for spans at the clock's resolution
-  double max_error = 1.0;               // cap of the relative-error discount
+  std::int64_t timed_span_ns = 4000000;     // smaller trains count when they span this long (16 TWCC steps)
+  double max_rate_bps = 10e9;               // cap for spans at the clock's resolution
+  double max_error = 1.0;                   // cap of the relative-error discount
   // A packet that got through with `d` seconds of delay above the base one-way delay was
   // serialized within d + floor_slack_s, so the link carries at least size / (d + slack).
   // When a batch yields no rate sample and the estimate is below floor_below_bps, that

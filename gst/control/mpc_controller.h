@@ -43,25 +43,25 @@ struct MpcConfig {
   double frame_interval_s = 1.0 / 30;
   double deadline_s = 0.150;
   double head_s = 0.002, tail_s = 0.002;
-  double miss_penalty = 100.0;   // accuracy points per predicted miss, times latency/deadline
+  double miss_penalty = 100.0;  // accuracy points per predicted miss, times latency/deadline
   // The plans aim this much below the deadline: the forecast is a guess, and a frame
   // that misses costs its whole accuracy while one setup less costs a point or two.
   // (Skipping still compares with the deadline itself.)
   double margin_s = 0.030;
-  double switch_penalty = 2.0;   // accuracy points per switch
-  double rate_safety = 0.9;      // Rate policy: use this fraction of the forecast
-  double plan_safety = 0.9;      // Mpc policy: plans assume this fraction of the forecast
-  bool allow_skip = true;        // skip a frame that misses even at the smallest setup
-  int fixed_index = -1;          // Fixed policy: profile index
-  double bytes_ewma = 0.2;       // weight of a new observation in the online byte means
+  double switch_penalty = 2.0;  // accuracy points per switch
+  double rate_safety = 0.9;     // Rate policy: use this fraction of the forecast
+  double plan_safety = 0.9;     // Mpc policy: plans assume this fraction of the forecast
+  bool allow_skip = true;       // skip a frame that misses even at the smallest setup
+  int fixed_index = -1;         // Fixed policy: profile index
+  double bytes_ewma = 0.2;      // weight of a new observation in the online byte means
 };
 
 struct Decision {
-  int index = -1;         // into profiles(): the setup of the next frames
-  bool skip = false;      // drop the frame at hand
+  int index = -1;     // into profiles(): the setup of the next frames
+  bool skip = false;  // drop the frame at hand
   double predicted_latency_s = 0;
   double forecast_bps = 0;
-  double decide_us = 0;   // time spent deciding
+  double decide_us = 0;  // time spent deciding
 };
 
 class MpcController {

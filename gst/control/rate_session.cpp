@@ -39,9 +39,7 @@ void RateSession::on_twcc(const std::vector<PacketReport> &packets, double now_s
   stats_.feedback++;
 }
 
-void RateSession::on_receiver_report(double rtt_s, double fraction_lost) {
-  estimator_.add_rr(rtt_s, fraction_lost);
-}
+void RateSession::on_receiver_report(double rtt_s, double fraction_lost) { estimator_.add_rr(rtt_s, fraction_lost); }
 
 FrameOutcome RateSession::on_frame(double now_s, std::optional<double> pts_s, std::optional<Setup> coded,
                                    double bytes) {

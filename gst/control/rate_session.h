@@ -34,15 +34,16 @@ struct ProbeConfig {
   double gain_per_s = 0.25;
   double max_gain = 2.0;
   double quiet_queue_s = 0.005;  // "no queue": feedback showed at most this queue delay (or half a frame interval)
-  double silence_s = 0.1;        // two or more frames sent since the last feedback drain (and count as quiet) for at most this long
+  double silence_s =
+      0.1;  // two or more frames sent since the last feedback drain (and count as quiet) for at most this long
 };
 
 struct FrameOutcome {
-  Decision decision;          // decision.skip: drop this frame
-  int request = -1;           // profile index for the frames that follow
+  Decision decision;  // decision.skip: drop this frame
+  int request = -1;   // profile index for the frames that follow
   bool request_changed = false;
-  double queued_bytes = 0;    // estimated bottleneck queue before this frame
-  double planned_bps = 0;     // the bandwidth the controller planned with (forecast, probing included)
+  double queued_bytes = 0;  // estimated bottleneck queue before this frame
+  double planned_bps = 0;   // the bandwidth the controller planned with (forecast, probing included)
 };
 
 struct RateSessionStats {

@@ -12,9 +12,8 @@ namespace rtcoinfer {
 namespace fs = std::filesystem;
 
 const std::vector<std::string> &fashion_mnist_classes() {
-  static const std::vector<std::string> names = {"T-shirt/top", "Trouser", "Pullover", "Dress",
-                                                 "Coat",        "Sandal",  "Shirt",    "Sneaker",
-                                                 "Bag",         "Ankle boot"};
+  static const std::vector<std::string> names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                                 "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
   return names;
 }
 
@@ -36,8 +35,8 @@ std::vector<std::uint8_t> read_gzip(const std::string &path) {
 }
 
 std::uint32_t be32(const std::vector<std::uint8_t> &d, std::size_t off) {
-  return (std::uint32_t(d[off]) << 24) | (std::uint32_t(d[off + 1]) << 16) |
-         (std::uint32_t(d[off + 2]) << 8) | d[off + 3];
+  return (std::uint32_t(d[off]) << 24) | (std::uint32_t(d[off + 1]) << 16) | (std::uint32_t(d[off + 2]) << 8) |
+         d[off + 3];
 }
 
 class FashionMnist : public LabeledImages {
@@ -50,10 +49,8 @@ class FashionMnist : public LabeledImages {
     const std::string lpath = root + "/" + prefix + "-labels-idx1-ubyte.gz";
     images_ = read_gzip(ipath);
     labels_ = read_gzip(lpath);
-    if (images_.size() < 16 || be32(images_, 0) != 0x803)
-      throw std::runtime_error(ipath + ": not an IDX3 image file");
-    if (labels_.size() < 8 || be32(labels_, 0) != 0x801)
-      throw std::runtime_error(lpath + ": not an IDX1 label file");
+    if (images_.size() < 16 || be32(images_, 0) != 0x803) throw std::runtime_error(ipath + ": not an IDX3 image file");
+    if (labels_.size() < 8 || be32(labels_, 0) != 0x801) throw std::runtime_error(lpath + ": not an IDX1 label file");
     count_ = be32(images_, 4);
     rows_ = int(be32(images_, 8));
     cols_ = int(be32(images_, 12));
@@ -90,7 +87,8 @@ class ImageFolder : public LabeledImages {
     std::error_code ec;
     if (!fs::is_directory(dir, ec))
       throw std::runtime_error(dir.string() + " is not a directory (expected <root>/<split>/<class>/*.jpg|png)");
-    for (const auto &e : fs::directory_iterator(dir)) if (e.is_directory()) classes_.push_back(e.path().filename());
+    for (const auto &e : fs::directory_iterator(dir))
+      if (e.is_directory()) classes_.push_back(e.path().filename());
     std::sort(classes_.begin(), classes_.end());
     for (std::size_t c = 0; c < classes_.size(); ++c) {
       std::vector<std::string> files;
@@ -114,12 +112,16 @@ class ImageFolder : public LabeledImages {
     if (m.empty()) throw std::runtime_error("cannot decode image " + path);
     Image img{m.cols, m.rows, 3, {}};
     img.pixels.resize(std::size_t(m.cols) * m.rows * 3);
-    for (int r = 0; r < m.rows; ++r) std::copy_n(m.ptr<std::uint8_t>(r), m.cols * 3, img.pixels.data() + std::size_t(r) * m.cols * 3);
+    for (int r = 0; r < m.rows; ++r)
+      std::copy_n(m.ptr<std::uint8_t>(r), m.cols * 3, img.pixels.data() + std::size_t(r) * m.cols * 3);
     return img;
   }
 
  private:
-  struct Item { std::string path; int label; };
+  struct Item {
+    std::string path;
+    int label;
+  };
   std::vector<std::string> classes_;
   std::vector<Item> items_;
 };

@@ -44,7 +44,8 @@ void fit_to_model(const cv::Mat &image, PixelOrder order, const InputSpec &in, c
   cv::Mat sized;
   to_model_pixels(image, order, in.channels, in.width, in.height, scratch, sized);
   out.resize(std::size_t(in.width) * in.height * in.channels);
-  normalize_input(in, [&](int y) { return sized.ptr<std::uint8_t>(y); }, out.data());
+  normalize_input(
+      in, [&](int y) { return sized.ptr<std::uint8_t>(y); }, out.data());
 }
 
 }  // namespace rtcoinfer

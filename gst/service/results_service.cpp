@@ -23,8 +23,8 @@ namespace {
 
 // Capture-to-result latency buckets (seconds, Prometheus convention): a 30 fps stream
 // on loopback sits at a few ms, a deadline-bound one near 150 ms.
-constexpr std::size_t kMaxPendingEvents = 4096;   // if the server thread stalls, older events are lost
-constexpr guint kKeepAliveTicks = 15;  // seconds between SSE comments, so idle proxies keep the stream
+constexpr std::size_t kMaxPendingEvents = 4096;  // if the server thread stalls, older events are lost
+constexpr guint kKeepAliveTicks = 15;            // seconds between SSE comments, so idle proxies keep the stream
 
 struct Event {
   std::uint64_t id;
@@ -39,7 +39,6 @@ struct EventClient {
   std::uint64_t written_at_tick = 0;
   bool dropped = false;
 };
-
 
 // Compares without an early exit, so the time taken does not reveal a matching prefix.
 bool same_secret(const std::string &secret, const char *given) {
@@ -152,12 +151,9 @@ std::string ResultsService::Impl::stats_json() const {
                       {"latency-p99-ms", c.latency_p99_ms}};
   std::lock_guard<std::mutex> lock(s.mu);
   j["model"] = s.model ? nlohmann::json(s.model->id) : nlohmann::json(nullptr);
-  j["service"] = {{"events", s.next_event_id - 1},
-                  {"events-lost", s.events_lost},
-                  {"event-clients", s.clients_now},
-                  {"event-clients-dropped", s.clients_dropped},
-                  {"unauthorized", s.unauthorized},
-                  {"not-found", s.not_found_count}};
+  j["service"] = {{"events", s.next_event_id - 1},  {"events-lost", s.events_lost},
+                  {"event-clients", s.clients_now}, {"event-clients-dropped", s.clients_dropped},
+                  {"unauthorized", s.unauthorized}, {"not-found", s.not_found_count}};
   return j.dump();
 }
 
@@ -190,7 +186,8 @@ std::string ResultsService::Impl::metrics_text() const {
   family("rtcoinfer_results_correct_total", "counter", "Results whose top-1 class equals the ground truth.");
   sample("rtcoinfer_results_correct_total", double(c.correct));
   family("rtcoinfer_setup_results_total", "counter", "Results per compression setup (channels x bits).");
-  for (const auto &[setup, n] : c.per_setup) sample("rtcoinfer_setup_results_total{setup=\"" + setup + "\"}", double(n));
+  for (const auto &[setup, n] : c.per_setup)
+    sample("rtcoinfer_setup_results_total{setup=\"" + setup + "\"}", double(n));
   family("rtcoinfer_latency_seconds", "histogram", "Capture-to-result latency.");
   std::uint64_t cumulative = 0;
   for (std::size_t i = 0; i < ResultLedger::kLatencyBuckets.size(); ++i) {
@@ -285,14 +282,15 @@ void ResultsService::Impl::open_event_stream(SoupServerMessage *msg) {
     Impl *impl;
     EventClient *client;
   };
-  g_signal_connect_data(msg, "finished", G_CALLBACK(+[](SoupServerMessage *, gpointer data) {
-                          auto *f = static_cast<Finished *>(data);
-                          f->impl->clients.remove_if([&](const EventClient &e) { return &e == f->client; });
-                          std::lock_guard<std::mutex> lock(f->impl->mu);
-                          f->impl->clients_now = f->impl->clients.size();
-                        }),
-                        new Finished{this, c}, +[](gpointer data, GClosure *) { delete static_cast<Finished *>(data); },
-                        GConnectFlags(0));
+  g_signal_connect_data(
+      msg, "finished", G_CALLBACK(+[](SoupServerMessage *, gpointer data) {
+        auto *f = static_cast<Finished *>(data);
+        f->impl->clients.remove_if([&](const EventClient &e) { return &e == f->client; });
+        std::lock_guard<std::mutex> lock(f->impl->mu);
+        f->impl->clients_now = f->impl->clients.size();
+      }),
+      new Finished{this, c}, +[](gpointer data, GClosure *) { delete static_cast<Finished *>(data); },
+      GConnectFlags(0));
   {
     std::lock_guard<std::mutex> lock(mu);
     clients_now = clients.size();
@@ -442,7 +440,8 @@ void ResultsService::Impl::run() {
   if (ok) {
     GSource *timer = g_timeout_source_new_seconds(1);
     g_source_set_callback(
-        timer, +[](gpointer self) -> gboolean {
+        timer,
+        +[](gpointer self) -> gboolean {
           static_cast<Impl *>(self)->tick();
           return G_SOURCE_CONTINUE;
         },
@@ -465,8 +464,7 @@ void ResultsService::Impl::run() {
 
 // A source that only runs when publish_*() sets its ready time: waking it costs no allocation.
 static GSourceFuncs wake_funcs = {
-    nullptr, nullptr,
-    +[](GSource *, GSourceFunc callback, gpointer data) -> gboolean { return callback(data); },
+    nullptr, nullptr, +[](GSource *, GSourceFunc callback, gpointer data) -> gboolean { return callback(data); },
     nullptr, nullptr, nullptr};
 
 ResultsService::ResultsService() : impl_(std::make_unique<Impl>()) {}
@@ -486,16 +484,20 @@ std::unique_ptr<ResultsService> ResultsService::start(const Options &options,
   s.loop = g_main_loop_new(s.context, FALSE);
   s.wake = g_source_new(&wake_funcs, sizeof(GSource));
   g_source_set_callback(
-      s.wake, +[](gpointer self) -> gboolean {
+      s.wake,
+      +[](gpointer self) -> gboolean {
         static_cast<Impl *>(self)->flush_events();
         return G_SOURCE_CONTINUE;
       },
       &s, nullptr);
   g_source_attach(s.wake, s.context);
-  s.thread = g_thread_new("rtcoinfer-http", +[](gpointer self) -> gpointer {
-    static_cast<Impl *>(self)->run();
-    return nullptr;
-  }, &s);
+  s.thread = g_thread_new(
+      "rtcoinfer-http",
+      +[](gpointer self) -> gpointer {
+        static_cast<Impl *>(self)->run();
+        return nullptr;
+      },
+      &s);
   std::unique_lock<std::mutex> lock(s.start_mu);
   s.start_cv.wait(lock, [&] { return s.start_done; });
   if (!s.start_error.empty()) {
@@ -508,10 +510,13 @@ std::unique_ptr<ResultsService> ResultsService::start(const Options &options,
 ResultsService::~ResultsService() {
   Impl &s = *impl_;
   if (s.thread) {
-    g_main_context_invoke(s.context, +[](gpointer loop) -> gboolean {
-      g_main_loop_quit(static_cast<GMainLoop *>(loop));
-      return G_SOURCE_REMOVE;
-    }, s.loop);
+    g_main_context_invoke(
+        s.context,
+        +[](gpointer loop) -> gboolean {
+          g_main_loop_quit(static_cast<GMainLoop *>(loop));
+          return G_SOURCE_REMOVE;
+        },
+        s.loop);
     g_thread_join(s.thread);
   }
   if (s.wake) {

@@ -39,10 +39,10 @@ struct ServedModel {
 class ResultsService {
  public:
   struct Options {
-    std::string address = "127.0.0.1";  // an IP address to bind; loopback unless asked otherwise
-    int port = 0;                        // 0: any free port (port() says which)
-    std::string token;                   // non-empty: requests need "Authorization: Bearer <token>" or ?token=
-    std::size_t history = 1000;          // results kept for /api/results
+    std::string address = "127.0.0.1";            // an IP address to bind; loopback unless asked otherwise
+    int port = 0;                                 // 0: any free port (port() says which)
+    std::string token;                            // non-empty: requests need "Authorization: Bearer <token>" or ?token=
+    std::size_t history = 1000;                   // results kept for /api/results
     std::size_t max_client_backlog = 256 * 1024;  // unsent SSE bytes of a stalled client before it is dropped
     std::size_t max_event_clients = 64;           // concurrent /api/events streams; more get 503
   };

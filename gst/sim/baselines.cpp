@@ -77,8 +77,8 @@ SimSummary simulate_oracle(const BandwidthTrace &trace, const std::vector<SetupP
         sim.queue_latency_s > 0
             ? std::max(link_trace.rate_at(send), min_rate) / 8.0 * sim.queue_latency_s + double(sim.burst_bytes)
             : double(sim.queue_bytes);
-    window[n] = budget > 0 ? std::min(link_trace.bytes_between(send, send + budget, min_rate) - 1.0, queue_limit)
-                           : -1.0;
+    window[n] =
+        budget > 0 ? std::min(link_trace.bytes_between(send, send + budget, min_rate) - 1.0, queue_limit) : -1.0;
     max_window = std::max(max_window, window[n]);
   }
   const auto bins = std::size_t(std::ceil(std::max(0.0, max_window) / bin_bytes)) + 1;

@@ -101,10 +101,10 @@ double LinkModel::finish_time(double start, double bytes) const {
 
 std::optional<double> LinkModel::send(double t, std::uint32_t bytes) {
   while (!in_queue_.empty() && in_queue_.front().first <= t) in_queue_.pop_front();
-  const double limit = cfg_.queue_latency_s > 0
-                           ? std::max(cfg_.trace.rate_at(t), cfg_.min_rate_bps) / 8.0 * cfg_.queue_latency_s +
-                                 double(cfg_.burst_bytes)
-                           : double(cfg_.queue_bytes);
+  const double limit =
+      cfg_.queue_latency_s > 0
+          ? std::max(cfg_.trace.rate_at(t), cfg_.min_rate_bps) / 8.0 * cfg_.queue_latency_s + double(cfg_.burst_bytes)
+          : double(cfg_.queue_bytes);
   if (double(queued_bytes(t) + bytes) > limit) {
     ++dropped_;
     return std::nullopt;
@@ -114,8 +114,8 @@ std::optional<double> LinkModel::send(double t, std::uint32_t bytes) {
     free_at_ = finish_time(start, bytes);
   } else {
     // credit earned since the last departure, capped at the burst
-    const double credit = std::min(double(cfg_.burst_bytes),
-                                   tokens_ + cfg_.trace.bytes_between(free_at_, start, cfg_.min_rate_bps));
+    const double credit =
+        std::min(double(cfg_.burst_bytes), tokens_ + cfg_.trace.bytes_between(free_at_, start, cfg_.min_rate_bps));
     if (credit >= bytes) {
       free_at_ = start;
       tokens_ = credit - bytes;

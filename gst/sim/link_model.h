@@ -63,8 +63,8 @@ class LinkModel {
   // piecewise-constant rate.
   double finish_time(double start, double bytes) const;
   LinkConfig cfg_;
-  double free_at_ = 0;  // when the serializer finishes the last accepted packet
-  double tokens_ = 0;   // token-bucket credit (bytes) at free_at_
+  double free_at_ = 0;                                     // when the serializer finishes the last accepted packet
+  double tokens_ = 0;                                      // token-bucket credit (bytes) at free_at_
   std::deque<std::pair<double, std::uint32_t>> in_queue_;  // (serialization end, bytes)
   std::uint64_t sent_ = 0, dropped_ = 0;
 };

@@ -31,8 +31,10 @@ std::optional<double> send_packets(LinkModel &link, double send_s, double bytes,
     const auto size = std::uint32_t(std::ceil(std::min<double>(left, sim.mtu))) + std::uint32_t(sim.packet_overhead);
     const auto arrival = link.send(send_s, size);
     if (on_packet) on_packet(size, arrival);
-    if (arrival) last_arrival = std::max(last_arrival, *arrival);
-    else lost = true;
+    if (arrival)
+      last_arrival = std::max(last_arrival, *arrival);
+    else
+      lost = true;
   }
   if (lost) return std::nullopt;
   return last_arrival;
@@ -97,8 +99,8 @@ SimSummary simulate_trace(const BandwidthTrace &trace, const std::vector<SetupPr
       while (!unreported.empty()) {
         const SentPacket &p = unreported.front();
         const bool arrived = p.arrival_s <= next_feedback_s;
-        const bool known_lost = std::isinf(p.arrival_s) && latest_arrival >= 0 &&
-                                p.report.send_ns < std::int64_t(latest_arrival * 1e9);
+        const bool known_lost =
+            std::isinf(p.arrival_s) && latest_arrival >= 0 && p.report.send_ns < std::int64_t(latest_arrival * 1e9);
         if (!arrived && !known_lost) break;
         batch.push_back(p.report);
         unreported.pop_front();

@@ -27,17 +27,17 @@ namespace rtcoinfer {
 
 struct SimConfig {
   double fps = 30;
-  double head_s = 0.002;               // device: head + compress
-  double server_s = 0.030;             // server: jitterbuffer + tail (the element's server-latency)
-  double delay_s = 0.010;              // one-way propagation, both directions
+  double head_s = 0.002;                  // device: head + compress
+  double server_s = 0.030;                // server: jitterbuffer + tail (the element's server-latency)
+  double delay_s = 0.010;                 // one-way propagation, both directions
   std::uint64_t queue_bytes = 64 * 1024;  // bottleneck drop-tail queue
   std::uint64_t burst_bytes = 0;          // token-bucket burst (tc tbf's `burst`; 0: none)
   double queue_latency_s = 0;             // > 0: queue of this long at the current rate (tbf's `latency`)
-  int mtu = 1200;                      // rtpgstpay payload per packet
-  int packet_overhead = 28;            // RTP header 12 + TWCC extension 8 + rtpgstpay header 8
-  double feedback_interval_s = 0.050;  // TWCC feedback period
-  double rr_interval_s = 1.0;          // RTCP receiver reports
-  double twcc_resolution_s = 250e-6;   // TWCC arrival-time step
+  int mtu = 1200;                         // rtpgstpay payload per packet
+  int packet_overhead = 28;               // RTP header 12 + TWCC extension 8 + rtpgstpay header 8
+  double feedback_interval_s = 0.050;     // TWCC feedback period
+  double rr_interval_s = 1.0;             // RTCP receiver reports
+  double twcc_resolution_s = 250e-6;      // TWCC arrival-time step
   ProbeConfig probe;
 };
 
@@ -71,7 +71,7 @@ struct SimFrame {
 
 struct SimSummary {
   std::uint64_t frames = 0, sent = 0, skipped = 0, lost = 0, on_time = 0, switches = 0, probes = 0;
-  std::uint64_t exited = 0;  // answered on the device by an early exit
+  std::uint64_t exited = 0;       // answered on the device by an early exit
   double effective_accuracy = 0;  // percent: sum of accuracy earned / frames captured
   double hit_rate = 0;            // percent of captured frames on time
   double bytes_per_frame = 0;     // feature-frame bytes sent / frames captured

@@ -27,7 +27,7 @@ struct FrameLayout {
   static constexpr std::size_t kSliceBytes = 1;
   static constexpr std::uint8_t kMagic0 = 'R', kMagic1 = 'C';
   static constexpr std::uint8_t kVersion = 1;
-  static constexpr int kMaxDim = 256;                  // channels, height, width
+  static constexpr int kMaxDim = 256;  // channels, height, width
   static constexpr std::uint32_t kMaxPayload = 0xffffffu;
 };
 
@@ -126,8 +126,8 @@ class FrameEncoder {
   // `chw` holds total_channels x height x width float32 values (the whole partition
   // output); the first params.setup.channels channels are encoded into `out` (or, for a
   // slice, that many from params.slice->first_channel on).
-  FrameStatus encode(const float *chw, int total_channels, int height, int width,
-                     const EncodeParams &params, std::vector<std::uint8_t> &out);
+  FrameStatus encode(const float *chw, int total_channels, int height, int width, const EncodeParams &params,
+                     std::vector<std::uint8_t> &out);
 
  private:
   struct Impl;
@@ -145,8 +145,7 @@ class FrameDecoder {
   // Checks structure, lengths and checksum; does not touch the payload's contents.
   static FrameStatus parse_header(const std::uint8_t *data, std::size_t size, FrameHeader &out);
   // Full decode: header, ranges, payload. `values` receives channels x height x width floats.
-  FrameStatus decode(const std::uint8_t *data, std::size_t size, FrameHeader &header,
-                     std::vector<float> &values);
+  FrameStatus decode(const std::uint8_t *data, std::size_t size, FrameHeader &header, std::vector<float> &values);
 
  private:
   struct Impl;

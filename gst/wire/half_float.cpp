@@ -33,8 +33,7 @@ static constexpr int kRanks = 63488;
 static constexpr int kNegRanks = 31744;
 
 static std::uint16_t bits_of_rank(int r) {
-  return r < kNegRanks ? std::uint16_t(0x8000u | std::uint16_t(kNegRanks - 1 - r))
-                       : std::uint16_t(r - kNegRanks);
+  return r < kNegRanks ? std::uint16_t(0x8000u | std::uint16_t(kNegRanks - 1 - r)) : std::uint16_t(r - kNegRanks);
 }
 
 std::uint16_t round_down(float x) {
@@ -42,7 +41,10 @@ std::uint16_t round_down(float x) {
   int lo = 0, hi = kRanks - 1;
   while (lo < hi) {
     const int mid = lo + (hi - lo + 1) / 2;
-    if (to_float(bits_of_rank(mid)) <= x) lo = mid; else hi = mid - 1;
+    if (to_float(bits_of_rank(mid)) <= x)
+      lo = mid;
+    else
+      hi = mid - 1;
   }
   return bits_of_rank(lo);
 }
@@ -52,7 +54,10 @@ std::uint16_t round_up(float x) {
   int lo = 0, hi = kRanks - 1;
   while (lo < hi) {
     const int mid = lo + (hi - lo) / 2;
-    if (to_float(bits_of_rank(mid)) >= x) hi = mid; else lo = mid + 1;
+    if (to_float(bits_of_rank(mid)) >= x)
+      hi = mid;
+    else
+      lo = mid + 1;
   }
   return bits_of_rank(lo);
 }

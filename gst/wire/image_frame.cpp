@@ -12,8 +12,8 @@ using L = ImageFrameLayout;
 using namespace le;
 
 // Header offsets (docs/wire-format.md, "Image frames").
-constexpr std::size_t kOffVersion = 2, kOffFlags = 3, kOffSeq = 4, kOffCapture = 6, kOffWidth = 10,
-                      kOffHeight = 12, kOffChannels = 14, kOffPayloadLen = 15, kOffChecksum = 18;
+constexpr std::size_t kOffVersion = 2, kOffFlags = 3, kOffSeq = 4, kOffCapture = 6, kOffWidth = 10, kOffHeight = 12,
+                      kOffChannels = 14, kOffPayloadLen = 15, kOffChecksum = 18;
 constexpr std::uint8_t kFlagCodecMask = 0x03, kFlagTruth = 0x20, kFlagReserved = 0xdc;
 
 std::uint32_t get_be32(const std::uint8_t *p) {
@@ -33,8 +33,11 @@ std::optional<ImageSize> sniff_png(const std::uint8_t *d, std::size_t n) {
   const std::uint8_t color = d[25];
   int channels;
   switch (color) {
-    case 0: case 4: channels = 1; break;          // gray, gray + alpha
-    case 2: case 3: case 6: channels = 3; break;  // RGB, palette, RGBA
+    case 0:
+    case 4: channels = 1; break;  // gray, gray + alpha
+    case 2:
+    case 3:
+    case 6: channels = 3; break;  // RGB, palette, RGBA
     default: return std::nullopt;
   }
   return ImageSize{int(w), int(h), channels};
@@ -48,9 +51,12 @@ std::optional<ImageSize> sniff_jpeg(const std::uint8_t *d, std::size_t n) {
   while (i + 1 < n) {
     if (d[i] != 0xff) return std::nullopt;
     const std::uint8_t marker = d[i + 1];
-    if (marker == 0xff) { ++i; continue; }  // fill byte
+    if (marker == 0xff) {
+      ++i;
+      continue;
+    }  // fill byte
     i += 2;
-    if (marker == 0x01 || (marker >= 0xd0 && marker <= 0xd7)) continue;  // no length
+    if (marker == 0x01 || (marker >= 0xd0 && marker <= 0xd7)) continue;           // no length
     if (marker == 0xd8 || marker == 0xd9 || marker == 0xda) return std::nullopt;  // SOI, EOI, SOS before SOF
     if (i + 2 > n) return std::nullopt;
     const std::size_t length = std::size_t(get_be16(d + i));
@@ -85,8 +91,8 @@ FrameStatus encode_image_frame(const ImageFrameParams &p, const std::uint8_t *im
                                                           std::to_string(p.height) + "x" + std::to_string(p.channels) +
                                                           " cannot be framed (1..16384 per side, 1 or 3 channels)");
   if (size > L::kMaxPayload)
-    return FrameStatus::failure(FrameError::TooLarge, "encoded image of " + std::to_string(size) +
-                                                          " bytes exceeds the frame's 16 MiB limit");
+    return FrameStatus::failure(FrameError::TooLarge,
+                                "encoded image of " + std::to_string(size) + " bytes exceeds the frame's 16 MiB limit");
   const std::size_t truth = p.truth ? L::kTruthBytes : 0;
   out.assign(L::kHeaderSize + truth + size, 0);
   std::uint8_t *h = out.data();
@@ -108,14 +114,14 @@ FrameStatus encode_image_frame(const ImageFrameParams &p, const std::uint8_t *im
 
 FrameStatus parse_image_frame(const std::uint8_t *d, std::size_t size, ImageFrameHeader &h, std::size_t max_pixels) {
   if (!d || size < L::kHeaderSize)
-    return FrameStatus::failure(FrameError::Truncated, "image frame of " + std::to_string(size) +
-                                                           " bytes is shorter than the 22-byte header");
+    return FrameStatus::failure(FrameError::Truncated,
+                                "image frame of " + std::to_string(size) + " bytes is shorter than the 22-byte header");
   if (d[0] != L::kMagic0 || d[1] != L::kMagic1)
     return FrameStatus::failure(FrameError::BadMagic, "not an image frame (magic is not \"RI\")");
   if (d[kOffVersion] != L::kVersion)
-    return FrameStatus::failure(FrameError::UnsupportedVersion, "image frame version " +
-                                                                    std::to_string(d[kOffVersion]) +
-                                                                    " is not supported (this build reads version 1)");
+    return FrameStatus::failure(
+        FrameError::UnsupportedVersion,
+        "image frame version " + std::to_string(d[kOffVersion]) + " is not supported (this build reads version 1)");
   const std::uint8_t flags = d[kOffFlags];
   if ((flags & kFlagReserved) || (flags & kFlagCodecMask) > 1)
     return FrameStatus::failure(FrameError::ReservedFlags, "reserved flag bits or an unknown codec are set");
@@ -139,15 +145,15 @@ FrameStatus parse_image_frame(const std::uint8_t *d, std::size_t size, ImageFram
     return FrameStatus::failure(FrameError::ChecksumMismatch, "checksum mismatch: image frame is corrupt");
   h.truth.reset();
   if (has_truth) h.truth = get_u16(d + L::kHeaderSize);
-  const std::string declared = std::to_string(h.width) + "x" + std::to_string(h.height) + "x" +
-                               std::to_string(h.channels);
+  const std::string declared =
+      std::to_string(h.width) + "x" + std::to_string(h.height) + "x" + std::to_string(h.channels);
   if (h.width > L::kMaxSide || h.height > L::kMaxSide || std::size_t(h.width) * std::size_t(h.height) > max_pixels)
     return FrameStatus::failure(FrameError::TooLarge, "image of " + declared + " exceeds this decoder's limit of " +
                                                           std::to_string(max_pixels) + " pixels");
   auto sniffed = sniff_image_size(h.codec, d + h.payload_offset, h.payload_length);
   if (!sniffed)
-    return FrameStatus::failure(FrameError::BadShape, std::string("payload does not start like a ") +
-                                                          image_codec_name(h.codec) + " image");
+    return FrameStatus::failure(FrameError::BadShape,
+                                std::string("payload does not start like a ") + image_codec_name(h.codec) + " image");
   if (sniffed->width != h.width || sniffed->height != h.height || sniffed->channels != h.channels)
     return FrameStatus::failure(FrameError::BadShape,
                                 std::string("the ") + image_codec_name(h.codec) + " header declares " +

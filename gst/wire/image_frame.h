@@ -63,7 +63,9 @@ FrameStatus parse_image_frame(const std::uint8_t *data, std::size_t size, ImageF
 
 // The size a PNG or JPEG declares in its own header, without decoding it; nullopt when
 // the bytes are not a well-formed start of that codec's stream.
-struct ImageSize { int width = 0, height = 0, channels = 0; };
+struct ImageSize {
+  int width = 0, height = 0, channels = 0;
+};
 std::optional<ImageSize> sniff_image_size(ImageCodec codec, const std::uint8_t *data, std::size_t size);
 
 }  // namespace rtcoinfer

@@ -43,8 +43,7 @@ SetupTable SetupTable::reference(int total_channels) {
     throw std::invalid_argument("partition layer must have 1..256 channels");
   std::vector<Setup> setups;
   for (int f = 0; f < kFractionCount; ++f) {
-    const int k = std::max(
-        1, static_cast<int>(std::lround(double(total_channels) * kFractionNum[f] / kFractionDen)));
+    const int k = std::max(1, static_cast<int>(std::lround(double(total_channels) * kFractionNum[f] / kFractionDen)));
     for (int b = 0; b < kBitsCount; ++b) setups.push_back(Setup{0, k, kBits[b]});
   }
   return from_list(total_channels, std::move(setups));
@@ -55,8 +54,8 @@ SetupTable SetupTable::from_list(int total_channels, std::vector<Setup> setups) 
   for (std::size_t i = 0; i < setups.size(); ++i) {
     auto &s = setups[i];
     if (s.channels < 1 || s.channels > total_channels || s.bits < 1 || s.bits > 16)
-      throw std::invalid_argument("setup " + s.name() + " does not fit a " +
-                                  std::to_string(total_channels) + "-channel partition layer");
+      throw std::invalid_argument("setup " + s.name() + " does not fit a " + std::to_string(total_channels) +
+                                  "-channel partition layer");
     s.index = static_cast<int>(i);
   }
   SetupTable t;
@@ -76,9 +75,8 @@ std::optional<Setup> SetupTable::lookup(std::string_view text, std::string *erro
   if (!parsed) return std::nullopt;
   auto found = find(parsed->channels, parsed->bits);
   if (!found && error)
-    *error = "setup " + parsed->name() + " is not in this model's table (" +
-             std::to_string(setups_.size()) + " setups, " + smallest().name() + " .. " +
-             largest().name() + ")";
+    *error = "setup " + parsed->name() + " is not in this model's table (" + std::to_string(setups_.size()) +
+             " setups, " + smallest().name() + " .. " + largest().name() + ")";
   return found;
 }
 

@@ -33,8 +33,8 @@ class SetupTable {
   // The paper's channel fractions and bit depths.
   static constexpr int kFractionCount = 10;
   static constexpr int kBitsCount = 5;
-  static const int kBits[kBitsCount];                  // {16, 8, 4, 2, 1}
-  static const int kFractionNum[kFractionCount];       // over kFractionDen
+  static const int kBits[kBitsCount];             // {16, 8, 4, 2, 1}
+  static const int kFractionNum[kFractionCount];  // over kFractionDen
   static constexpr int kFractionDen = 32;
 
   // The 50 reference setups for a partition layer of `total_channels` channels:

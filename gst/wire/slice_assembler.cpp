@@ -55,8 +55,8 @@ SliceAssembler::Added SliceAssembler::add(std::uint64_t seq, const FrameHeader &
   if (hdr.bits != e.frame.bits || hdr.capture_us != e.frame.capture_us)
     return invalid("slice of frame " + std::to_string(seq) + " disagrees with its earlier slices (bits or capture)");
   for (int c = hdr.first_channel; c < hdr.first_channel + hdr.channels; ++c)
-    if (e.have[std::size_t(c)]) return invalid("channel " + std::to_string(c) + " of frame " + std::to_string(seq) +
-                                              " arrived twice");
+    if (e.have[std::size_t(c)])
+      return invalid("channel " + std::to_string(c) + " of frame " + std::to_string(seq) + " arrived twice");
   if (hdr.last_slice) {
     if (e.end >= 0) return invalid("frame " + std::to_string(seq) + " has two last slices");
     e.end = hdr.first_channel + hdr.channels;
@@ -67,8 +67,7 @@ SliceAssembler::Added SliceAssembler::add(std::uint64_t seq, const FrameHeader &
   for (int c = hdr.first_channel; c < hdr.first_channel + hdr.channels; ++c) e.have[std::size_t(c)] = true;
   e.frame.slices++;
   e.frame.bytes += bytes;
-  const bool complete =
-      e.end >= 0 && std::all_of(e.have.begin(), e.have.begin() + e.end, [](bool b) { return b; });
+  const bool complete = e.end >= 0 && std::all_of(e.have.begin(), e.have.begin() + e.end, [](bool b) { return b; });
   if (!complete && frames_.size() > max_pending_) {
     // too many unfinished frames (a hostile or broken sender): forget the oldest
     evicted_seqs_.push_back(frames_.begin()->first);

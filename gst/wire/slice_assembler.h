@@ -29,10 +29,10 @@ class SliceAssembler {
     std::uint32_t capture_us = 0;
     std::optional<std::uint16_t> truth;
     int bits = 0;
-    int prefix = 0;          // leading channels present: [0, prefix) all arrived
-    int slices = 0;          // slices received
-    std::uint64_t bytes = 0;  // their bytes on the wire
-    bool complete = false;   // the last slice and everything before it arrived
+    int prefix = 0;             // leading channels present: [0, prefix) all arrived
+    int slices = 0;             // slices received
+    std::uint64_t bytes = 0;    // their bytes on the wire
+    bool complete = false;      // the last slice and everything before it arrived
     std::vector<float> values;  // channels x height x width; channels >= prefix are undefined
   };
 

@@ -209,8 +209,8 @@ static GstBuffer *answer(GstRtcoinferClassify *self, GstBuffer *inbuf) {
   }
   if (slow && GST_CLOCK_TIME_IS_VALID(arrived)) {
     const GstClockTime now = clock_now(GST_ELEMENT(self));
-    const GstClockTime until = std::max(now + GstClockTime((scale - 1.0) * ms * GST_MSECOND),
-                                        arrived + GstClockTime(time_ms * GST_MSECOND));
+    const GstClockTime until =
+        std::max(now + GstClockTime((scale - 1.0) * ms * GST_MSECOND), arrived + GstClockTime(time_ms * GST_MSECOND));
     if (until > now) wait_until(self, until);
     st->busy_until = clock_now(GST_ELEMENT(self));
   }
@@ -305,7 +305,8 @@ static void gst_rtcoinfer_classify_class_init(GstRtcoinferClassifyClass *klass) 
   element_class->change_state = GST_DEBUG_FUNCPTR(gst_rtcoinfer_classify_change_state);
 
   const auto rw_playing = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
-  g_object_class_install_property(gobject_class, PROP_TOP_K,
+  g_object_class_install_property(
+      gobject_class, PROP_TOP_K,
       g_param_spec_int("top-k", "Top k", "Number of best classes listed in each result, 1..1000", 1, 1000,
                        DEFAULT_TOP_K, rw_playing));
   /**
@@ -315,7 +316,8 @@ static void gst_rtcoinfer_classify_class_init(GstRtcoinferClassifyClass *klass) 
    * frame the element stays busy for (scale - 1) x its measured inference time, and frames
    * a live source captured meanwhile are dropped as `busy`; 1 emulates nothing.
    */
-  g_object_class_install_property(gobject_class, PROP_COMPUTE_SCALE,
+  g_object_class_install_property(
+      gobject_class, PROP_COMPUTE_SCALE,
       g_param_spec_double("compute-scale", "Compute scale", "Emulated device slowdown factor, 1..1000; 1 = none", 1.0,
                           1000.0, DEFAULT_COMPUTE_SCALE, rw_playing));
   /**
@@ -326,7 +328,8 @@ static void gst_rtcoinfer_classify_class_init(GstRtcoinferClassifyClass *klass) 
    * compute-scale takes longer), dropping frames captured meanwhile as `busy`; 0 sets no
    * floor. Unlike compute-scale it does not follow this machine's load.
    */
-  g_object_class_install_property(gobject_class, PROP_COMPUTE_TIME,
+  g_object_class_install_property(
+      gobject_class, PROP_COMPUTE_TIME,
       g_param_spec_double("compute-time", "Compute time", "Emulated device time per frame, ms, 0..100000; 0 = none",
                           0.0, 100000.0, DEFAULT_COMPUTE_TIME_MS, rw_playing));
   /**
@@ -337,15 +340,16 @@ static void gst_rtcoinfer_classify_class_init(GstRtcoinferClassifyClass *klass) 
    * `busy` (guint64, frames dropped while the emulated device was busy) and `mean-ms`
    * (gdouble, the whole model's inference time per result, before any emulated slowdown).
    */
-  g_object_class_install_property(gobject_class, PROP_STATS,
+  g_object_class_install_property(
+      gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics", "Counters as rtcoinfer-tail's, plus busy and mean-ms",
                          GST_TYPE_STRUCTURE, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
-  gst_element_class_set_static_metadata(element_class, "RTCoInfer whole-model classifier (baselines)",
-                                        "Filter/Analyzer/Video", "Runs the whole model on each frame; emits JSON results",
-                                        "gst-rtcoinfer developers");
+  gst_element_class_set_static_metadata(
+      element_class, "RTCoInfer whole-model classifier (baselines)", "Filter/Analyzer/Video",
+      "Runs the whole model on each frame; emits JSON results", "gst-rtcoinfer developers");
   GST_RTCOINFER_INFERENCE_CLASS(klass)->model_ready = gst_rtcoinfer_classify_model_ready;
   trans_class->transform_caps = GST_DEBUG_FUNCPTR(gst_rtcoinfer_classify_transform_caps);
   trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_rtcoinfer_classify_set_caps);

@@ -65,8 +65,7 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
 G_DEFINE_TYPE_WITH_CODE(GstRtcoinferEarlyExit, gst_rtcoinfer_early_exit, GST_TYPE_RTCOINFER_INFERENCE,
                         GST_DEBUG_CATEGORY_INIT(gst_rtcoinfer_early_exit_debug, "rtcoinfer-earlyexit", 0,
                                                 "RTCoInfer SPINN-style early exit (baselines)"));
-GST_ELEMENT_REGISTER_DEFINE(rtcoinfer_earlyexit, "rtcoinfer-earlyexit", GST_RANK_NONE,
-                            GST_TYPE_RTCOINFER_EARLY_EXIT);
+GST_ELEMENT_REGISTER_DEFINE(rtcoinfer_earlyexit, "rtcoinfer-earlyexit", GST_RANK_NONE, GST_TYPE_RTCOINFER_EARLY_EXIT);
 
 static gboolean gst_rtcoinfer_early_exit_model_ready(GstRtcoinferInference *base, rtcoinfer::InferenceModel &model) {
   auto *self = GST_RTCOINFER_EARLY_EXIT(base);
@@ -151,8 +150,7 @@ static void gst_rtcoinfer_early_exit_set_property(GObject *object, guint prop_id
   GST_OBJECT_UNLOCK(self);
 }
 
-static void gst_rtcoinfer_early_exit_get_property(GObject *object, guint prop_id, GValue *value,
-                                                  GParamSpec *pspec) {
+static void gst_rtcoinfer_early_exit_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec) {
   auto *self = GST_RTCOINFER_EARLY_EXIT(object);
   ExitState *st = self->state;
   GST_OBJECT_LOCK(self);
@@ -163,8 +161,7 @@ static void gst_rtcoinfer_early_exit_get_property(GObject *object, guint prop_id
     case PROP_STATS:
       g_value_take_boxed(value, gst_structure_new("rtcoinfer-earlyexit-stats", "frames", G_TYPE_UINT64, st->frames,
                                                   "exits", G_TYPE_UINT64, st->exits, "mean-exit-ms", G_TYPE_DOUBLE,
-                                                  st->frames ? st->exit_ms_total / double(st->frames) : 0.0,
-                                                  nullptr));
+                                                  st->frames ? st->exit_ms_total / double(st->frames) : 0.0, nullptr));
       break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
@@ -190,14 +187,20 @@ static void gst_rtcoinfer_early_exit_class_init(GstRtcoinferEarlyExitClass *klas
   gobject_class->finalize = gst_rtcoinfer_early_exit_finalize;
 
   const auto rw = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
-  g_object_class_install_property(gobject_class, PROP_EXIT,
-      g_param_spec_string("exit", "Early exit", "Folder written by rtcoinfer-train exit for this bundle (exit.json, "
-                          "exit.pt). Loaded when the element starts", nullptr, rw));
-  g_object_class_install_property(gobject_class, PROP_EXIT_THRESHOLD,
-      g_param_spec_double("exit-threshold", "Exit threshold", "Softmax confidence, 0..1, at which the exit answers a "
-                          "frame on the device. May change while PLAYING", 0.0, 1.0, DEFAULT_EXIT_THRESHOLD,
-                          GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING)));
-  g_object_class_install_property(gobject_class, PROP_TOP_K,
+  g_object_class_install_property(
+      gobject_class, PROP_EXIT,
+      g_param_spec_string("exit", "Early exit",
+                          "Folder written by rtcoinfer-train exit for this bundle (exit.json, "
+                          "exit.pt). Loaded when the element starts",
+                          nullptr, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_EXIT_THRESHOLD,
+      g_param_spec_double("exit-threshold", "Exit threshold",
+                          "Softmax confidence, 0..1, at which the exit answers a "
+                          "frame on the device. May change while PLAYING",
+                          0.0, 1.0, DEFAULT_EXIT_THRESHOLD, GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING)));
+  g_object_class_install_property(
+      gobject_class, PROP_TOP_K,
       g_param_spec_int("top-k", "Top k", "Number of best classes listed in each answer, 1..1000", 1, 1000,
                        DEFAULT_TOP_K, GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING)));
   /**
@@ -206,14 +209,15 @@ static void gst_rtcoinfer_early_exit_class_init(GstRtcoinferEarlyExitClass *klas
    * Read-only: `frames` (guint64, seen), `exits` (guint64, answered here and not sent),
    * `mean-exit-ms` (gdouble, head plus exit per frame).
    */
-  g_object_class_install_property(gobject_class, PROP_STATS,
+  g_object_class_install_property(
+      gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics", "Counters: frames, exits, mean-exit-ms", GST_TYPE_STRUCTURE,
                          GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
-  gst_element_class_set_static_metadata(element_class, "RTCoInfer early exit (SPINN-style baseline)",
-                                        "Filter/Analyzer/Video", "Answers confident frames on the device and drops them",
-                                        "gst-rtcoinfer developers");
+  gst_element_class_set_static_metadata(
+      element_class, "RTCoInfer early exit (SPINN-style baseline)", "Filter/Analyzer/Video",
+      "Answers confident frames on the device and drops them", "gst-rtcoinfer developers");
   GST_RTCOINFER_INFERENCE_CLASS(klass)->shares_model = FALSE;  // the exit is attached to its instance
   GST_RTCOINFER_INFERENCE_CLASS(klass)->model_ready = gst_rtcoinfer_early_exit_model_ready;
   trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_rtcoinfer_early_exit_set_caps);

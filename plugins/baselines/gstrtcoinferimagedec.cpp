@@ -53,8 +53,8 @@ enum { PROP_0, PROP_STATS };
 
 static GstStaticPadTemplate sink_template =
     GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(RTCOINFER_IMAGE_CAPS_NAME));
-static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
-    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE("{ GRAY8, BGR }")));
+static GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE("{ GRAY8, BGR }")));
 
 #define gst_rtcoinfer_imagedec_parent_class parent_class
 G_DEFINE_TYPE_WITH_CODE(GstRtcoinferImagedec, gst_rtcoinfer_imagedec, GST_TYPE_BASE_TRANSFORM,
@@ -189,9 +189,9 @@ static void gst_rtcoinfer_imagedec_get_property(GObject *object, guint prop_id, 
   GST_OBJECT_LOCK(self);
   switch (prop_id) {
     case PROP_STATS:
-      g_value_take_boxed(value, gst_structure_new("rtcoinfer-imagedec-stats", "frames", G_TYPE_UINT64,
-                                                  self->state->frames, "malformed", G_TYPE_UINT64,
-                                                  self->state->malformed, nullptr));
+      g_value_take_boxed(value,
+                         gst_structure_new("rtcoinfer-imagedec-stats", "frames", G_TYPE_UINT64, self->state->frames,
+                                           "malformed", G_TYPE_UINT64, self->state->malformed, nullptr));
       break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
@@ -217,7 +217,8 @@ static void gst_rtcoinfer_imagedec_class_init(GstRtcoinferImagedecClass *klass) 
    * Read-only: `frames` (images decoded and pushed) and `malformed` (frames dropped and
    * reported downstream), both guint64.
    */
-  g_object_class_install_property(gobject_class, PROP_STATS,
+  g_object_class_install_property(
+      gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics", "Counters: frames, malformed", GST_TYPE_STRUCTURE,
                          GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
   gst_element_class_add_static_pad_template(element_class, &sink_template);

@@ -5,20 +5,19 @@
  * The device side of the image-offload baseline: encodes each raw video frame as PNG or
  * JPEG (OpenCV's libpng and libjpeg, the codecs the evaluation measures) and wraps it in
  * an image frame (docs/wire-format.md, "Image frames") that carries the frame number,
- * the capture time and, from a labeled source, the ground truth. rtcoinfer-tail accepts
- * image frames and runs the whole model on the decoded image, so the same server
- * answers offloaded images and feature frames alike.
+ * the capture time and, from a labeled source, the ground truth. On the server
+ * rtcoinfer-imagedec decodes them and rtcoinfer-classify runs the whole model.
  *
  * Frames that cannot be mapped or encoded are dropped, counted in `stats` and reported
  * with a warning.
  *
  * ## Example launch line
  * |[
- * gst-launch-1.0 rtcoinfer-datasetsrc num-buffers=100 ! rtcoinfer-imageenc codec=jpeg quality=90 \
- *     ! rtcoinfer-tail model=models/zoo/fashion-mnist-swcnn.rcib ! filesink location=results.jsonl
+ * gst-launch-1.0 rtcoinfer-datasetsrc num-buffers=100 ! rtcoinfer-imageenc codec=jpeg quality=90 ! rtcoinfer-imagedec \
+ *     ! rtcoinfer-classify model=models/zoo/fashion-mnist-swcnn.rcib ! filesink location=results.jsonl
  * ]| Classifies 100 Fashion-MNIST test images on the server side from JPEG images.
  * |[
- * gst-launch-1.0 rtcoinfer-datasetsrc is-live=true ! rtcoinfer-imageenc codec=png ! rtpgstpay pt=96 \
+ * gst-launch-1.0 rtcoinfer-datasetsrc is-live=true num-buffers=90 ! rtcoinfer-imageenc codec=png ! rtpgstpay pt=96 \
  *     ! udpsink host=127.0.0.1 port=5000
  * ]| Offloads PNG images over RTP (pipelines/device --policy offload:png builds the full
  * pipeline, with RTCP).
@@ -162,8 +161,9 @@ static GstFlowReturn encode_frame(GstBaseTransform *trans, GstBuffer *inbuf, Gst
   st->bgr.release();  // it may view the mapped frame
   gst_video_frame_unmap(&vframe);
   if (!encoded) {
-    drop(self, "encode-failed", std::string("OpenCV could not encode a ") + std::to_string(w) + "x" +
-                                    std::to_string(h) + " frame as " + rtcoinfer::image_codec_name(codec));
+    drop(self, "encode-failed",
+         std::string("OpenCV could not encode a ") + std::to_string(w) + "x" + std::to_string(h) + " frame as " +
+             rtcoinfer::image_codec_name(codec));
     return GST_BASE_TRANSFORM_FLOW_DROPPED;
   }
 
@@ -177,7 +177,8 @@ static GstFlowReturn encode_frame(GstBaseTransform *trans, GstBuffer *inbuf, Gst
   if (const GstRtcoinferTruthMeta *truth = gst_buffer_get_rtcoinfer_truth_meta(inbuf)) {
     if (truth->label >= 0 && truth->label <= 0xffff) p.truth = std::uint16_t(truth->label);
   }
-  const rtcoinfer::FrameStatus status = rtcoinfer::encode_image_frame(p, st->encoded.data(), st->encoded.size(), st->frame);
+  const rtcoinfer::FrameStatus status =
+      rtcoinfer::encode_image_frame(p, st->encoded.data(), st->encoded.size(), st->frame);
   if (!status.ok()) {
     drop(self, "too-large", status.message);
     return GST_BASE_TRANSFORM_FLOW_DROPPED;
@@ -261,22 +262,29 @@ static void gst_rtcoinfer_imageenc_class_init(GstRtcoinferImageencClass *klass) 
   gobject_class->finalize = gst_rtcoinfer_imageenc_finalize;
 
   const auto rw_playing = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
-  g_object_class_install_property(gobject_class, PROP_CODEC,
-      g_param_spec_enum("codec", "Codec", "Image codec: png (lossless) or jpeg (lossy, see quality). May change "
-                        "while PLAYING: applies from the next frame", GST_TYPE_RTCOINFER_IMAGE_CODEC,
-                        int(ImageCodec::Png), rw_playing));
+  g_object_class_install_property(
+      gobject_class, PROP_CODEC,
+      g_param_spec_enum("codec", "Codec",
+                        "Image codec: png (lossless) or jpeg (lossy, see quality). May change "
+                        "while PLAYING: applies from the next frame",
+                        GST_TYPE_RTCOINFER_IMAGE_CODEC, int(ImageCodec::Png), rw_playing));
   g_object_class_install_property(gobject_class, PROP_QUALITY,
-      g_param_spec_int("quality", "JPEG quality", "JPEG quality, 1..100 (jpegenc's default is 85); ignored for png. "
-                       "May change while PLAYING", 1, 100, 85, rw_playing));
-  g_object_class_install_property(gobject_class, PROP_STATS,
-      g_param_spec_boxed("stats", "Statistics", "Read-only: frames (image frames pushed), bytes and mean-bytes (image "
+                                  g_param_spec_int("quality", "JPEG quality",
+                                                   "JPEG quality, 1..100 (jpegenc's default is 85); ignored for png. "
+                                                   "May change while PLAYING",
+                                                   1, 100, 85, rw_playing));
+  g_object_class_install_property(
+      gobject_class, PROP_STATS,
+      g_param_spec_boxed("stats", "Statistics",
+                         "Read-only: frames (image frames pushed), bytes and mean-bytes (image "
                          "frames, headers included), dropped and drops (unmappable, encode-failed, too-large)",
                          GST_TYPE_STRUCTURE, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
+  gst_type_mark_as_plugin_api(gst_rtcoinfer_image_codec_get_type(), GstPluginAPIFlags(0));
   gst_element_class_set_static_metadata(element_class, "RTCoInfer image offload encoder", "Codec/Encoder/Image",
-                                        "Encodes frames as PNG or JPEG image frames for rtcoinfer-tail "
+                                        "Encodes frames as PNG or JPEG image frames for rtcoinfer-imagedec "
                                         "(the image-offload baseline)",
                                         "gst-rtcoinfer developers");
   trans_class->start = GST_DEBUG_FUNCPTR(gst_rtcoinfer_imageenc_start);

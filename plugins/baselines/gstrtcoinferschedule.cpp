@@ -156,7 +156,9 @@ static void gst_rtcoinfer_schedule_get_property(GObject *object, guint prop_id, 
   GST_OBJECT_LOCK(self);
   switch (prop_id) {
     case PROP_MODEL: g_value_set_string(value, st->model_path.c_str()); break;
-    case PROP_SCHEDULE: g_value_set_string(value, st->schedule_path.empty() ? nullptr : st->schedule_path.c_str()); break;
+    case PROP_SCHEDULE:
+      g_value_set_string(value, st->schedule_path.empty() ? nullptr : st->schedule_path.c_str());
+      break;
     case PROP_STATS:
       g_value_take_boxed(value, gst_structure_new("rtcoinfer-schedule-stats", "frames", G_TYPE_UINT64,
                                                   guint64(st->frame), "skips", G_TYPE_UINT64, st->skips, nullptr));
@@ -185,23 +187,29 @@ static void gst_rtcoinfer_schedule_class_init(GstRtcoinferScheduleClass *klass) 
   gobject_class->finalize = gst_rtcoinfer_schedule_finalize;
   const auto rw = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_property(gobject_class, PROP_MODEL,
-      g_param_spec_string("model", "Model bundle", "The bundle rtcoinfer-head runs: the plan's setups must be its "
-                          "setups. Read when the element starts", nullptr, rw));
-  g_object_class_install_property(gobject_class, PROP_SCHEDULE,
-      g_param_spec_string("schedule", "Schedule", "Plan file: one line per frame, \"<channels>x<bits>\" or \"skip\". "
-                          "Read when the element starts", nullptr, rw));
+                                  g_param_spec_string("model", "Model bundle",
+                                                      "The bundle rtcoinfer-head runs: the plan's setups must be its "
+                                                      "setups. Read when the element starts",
+                                                      nullptr, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_SCHEDULE,
+      g_param_spec_string("schedule", "Schedule",
+                          "Plan file: one line per frame, \"<channels>x<bits>\" or \"skip\". "
+                          "Read when the element starts",
+                          nullptr, rw));
   /**
    * GstRtcoinferSchedule:stats:
    *
    * Read-only: `frames` (guint64, seen) and `skips` (guint64, dropped as the plan says).
    */
-  g_object_class_install_property(gobject_class, PROP_STATS,
+  g_object_class_install_property(
+      gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics", "Counters: frames, skips", GST_TYPE_STRUCTURE,
                          GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
-  gst_element_class_set_static_metadata(element_class, "RTCoInfer schedule replay (oracle baseline)",
-                                        "Filter/Network", "Sends each frame at the setup an offline plan names",
+  gst_element_class_set_static_metadata(element_class, "RTCoInfer schedule replay (oracle baseline)", "Filter/Network",
+                                        "Sends each frame at the setup an offline plan names",
                                         "gst-rtcoinfer developers");
   trans_class->start = GST_DEBUG_FUNCPTR(gst_rtcoinfer_schedule_start);
   trans_class->transform_ip = GST_DEBUG_FUNCPTR(gst_rtcoinfer_schedule_transform_ip);

@@ -25,6 +25,7 @@
  */
 #include "gstrtcoinfersliceassembler.h"
 
+#include <cmath>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -56,8 +57,8 @@ struct AssemblerState {
   // with STATE_LOCK
   std::string model_path;
   double slice_deadline_ms = DEFAULT_SLICE_DEADLINE_MS;
-  std::optional<rtcoinfer::BundleInfo> info;           // from the manifest, while running
-  std::unique_ptr<rtcoinfer::SliceAssembler> slices;   // keyed by unwrapped sequence number
+  std::optional<rtcoinfer::BundleInfo> info;          // from the manifest, while running
+  std::unique_ptr<rtcoinfer::SliceAssembler> slices;  // keyed by unwrapped sequence number
   std::deque<Output> out;
   GstClockID wait_id = nullptr;  // the task's pending deadline wait, to unschedule
   bool flushing = true, eos = false;
@@ -142,8 +143,8 @@ static Output answer(GstRtcoinferSliceAssembler *self, rtcoinfer::SliceAssembler
   p.capture_us = f.capture_us;
   p.truth = f.truth;
   std::vector<std::uint8_t> bytes;
-  if (!st->encoder.encode(f.values.data(), info.partition_channels, info.partition_height, info.partition_width, p,
-                          bytes)
+  if (!st->encoder
+           .encode(f.values.data(), info.partition_channels, info.partition_height, info.partition_width, p, bytes)
            .ok()) {
     st->malformed++;
     return rtcoinfer::dropped_event_new(guint16(f.seq), "malformed");
@@ -167,7 +168,9 @@ static void collect(GstRtcoinferSliceAssembler *self, bool all) {
   if (all) {
     due = st->slices->take_all();
   } else if (auto now = clock_now_s(self)) {
-    due = st->slices->take_due(*now);
+    // deadlines are seconds as doubles and waits whole nanoseconds: a microsecond of
+    // slack keeps a wait that ended exactly at a deadline from finding it not yet due
+    due = st->slices->take_due(*now + 1e-6);
   }
   for (auto &f : due) st->out.push_back(answer(self, f));
   for (guint64 key : st->slices->take_evicted()) {
@@ -214,7 +217,7 @@ static void gst_rtcoinfer_slice_assembler_loop(GstRtcoinferSliceAssembler *self)
       STATE_WAIT(self);
       continue;
     }
-    st->wait_id = gst_clock_new_single_shot_id(clock, GstClockTime(*next * GST_SECOND));
+    st->wait_id = gst_clock_new_single_shot_id(clock, GstClockTime(std::ceil(*next * GST_SECOND)));
     gst_object_unref(clock);
     GstClockID id = st->wait_id;
     STATE_UNLOCK(self);
@@ -362,8 +365,7 @@ static gboolean gst_rtcoinfer_slice_assembler_src_activate_mode(GstPad *pad, Gst
   return gst_pad_stop_task(pad);
 }
 
-static GstStateChangeReturn gst_rtcoinfer_slice_assembler_change_state(GstElement *element,
-                                                                       GstStateChange transition) {
+static GstStateChangeReturn gst_rtcoinfer_slice_assembler_change_state(GstElement *element, GstStateChange transition) {
   auto *self = GST_RTCOINFER_SLICE_ASSEMBLER(element);
   AssemblerState *st = self->state;
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
@@ -413,12 +415,12 @@ static void gst_rtcoinfer_slice_assembler_get_property(GObject *object, guint pr
     case PROP_MODEL: g_value_set_string(value, st->model_path.c_str()); break;
     case PROP_SLICE_DEADLINE: g_value_set_double(value, st->slice_deadline_ms); break;
     case PROP_STATS:
-      g_value_take_boxed(value, gst_structure_new("rtcoinfer-sliceassembler-stats", "frames-in", G_TYPE_UINT64,
-                                                  st->frames_in, "slices-in", G_TYPE_UINT64, st->slices_in,
-                                                  "frames-out", G_TYPE_UINT64, st->frames_out, "incomplete",
-                                                  G_TYPE_UINT64, st->incomplete, "late", G_TYPE_UINT64, st->late,
-                                                  "malformed", G_TYPE_UINT64, st->malformed, "pending", G_TYPE_UINT64,
-                                                  guint64(st->slices ? st->slices->pending() : 0), nullptr));
+      g_value_take_boxed(
+          value, gst_structure_new("rtcoinfer-sliceassembler-stats", "frames-in", G_TYPE_UINT64, st->frames_in,
+                                   "slices-in", G_TYPE_UINT64, st->slices_in, "frames-out", G_TYPE_UINT64,
+                                   st->frames_out, "incomplete", G_TYPE_UINT64, st->incomplete, "late", G_TYPE_UINT64,
+                                   st->late, "malformed", G_TYPE_UINT64, st->malformed, "pending", G_TYPE_UINT64,
+                                   guint64(st->slices ? st->slices->pending() : 0), nullptr));
       break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
@@ -444,8 +446,7 @@ static void gst_rtcoinfer_slice_assembler_init(GstRtcoinferSliceAssembler *self)
   GST_PAD_SET_PROXY_CAPS(self->sinkpad);
   gst_element_add_pad(GST_ELEMENT(self), self->sinkpad);
   self->srcpad = gst_pad_new_from_static_template(&src_template, "src");
-  gst_pad_set_activatemode_function(self->srcpad,
-                                    GST_DEBUG_FUNCPTR(gst_rtcoinfer_slice_assembler_src_activate_mode));
+  gst_pad_set_activatemode_function(self->srcpad, GST_DEBUG_FUNCPTR(gst_rtcoinfer_slice_assembler_src_activate_mode));
   GST_PAD_SET_PROXY_CAPS(self->srcpad);
   gst_pad_use_fixed_caps(self->srcpad);
   gst_element_add_pad(GST_ELEMENT(self), self->srcpad);
@@ -460,9 +461,12 @@ static void gst_rtcoinfer_slice_assembler_class_init(GstRtcoinferSliceAssemblerC
   element_class->change_state = GST_DEBUG_FUNCPTR(gst_rtcoinfer_slice_assembler_change_state);
 
   const auto rw = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
-  g_object_class_install_property(gobject_class, PROP_MODEL,
-      g_param_spec_string("model", "Model bundle", "The bundle the tail runs (path or /models/<id> URL): its setups "
-                          "decide which prefix a frame is answered with. Read when the element starts", nullptr, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_MODEL,
+      g_param_spec_string("model", "Model bundle",
+                          "The bundle the tail runs (path or /models/<id> URL): its setups "
+                          "decide which prefix a frame is answered with. Read when the element starts",
+                          nullptr, rw));
   /**
    * GstRtcoinferSliceAssembler:slice-deadline:
    *
@@ -470,10 +474,12 @@ static void gst_rtcoinfer_slice_assembler_class_init(GstRtcoinferSliceAssemblerC
    * longest prefix of channels that arrived; slices later than that are dropped as late.
    * May change while PLAYING.
    */
-  g_object_class_install_property(gobject_class, PROP_SLICE_DEADLINE,
-      g_param_spec_double("slice-deadline", "Slice deadline", "Milliseconds after capture at which a sliced frame goes "
-                          "out with what arrived, 1..60000", 1, 60000, DEFAULT_SLICE_DEADLINE_MS,
-                          GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING)));
+  g_object_class_install_property(
+      gobject_class, PROP_SLICE_DEADLINE,
+      g_param_spec_double("slice-deadline", "Slice deadline",
+                          "Milliseconds after capture at which a sliced frame goes "
+                          "out with what arrived, 1..60000",
+                          1, 60000, DEFAULT_SLICE_DEADLINE_MS, GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING)));
   /**
    * GstRtcoinferSliceAssembler:stats:
    *
@@ -481,13 +487,17 @@ static void gst_rtcoinfer_slice_assembler_class_init(GstRtcoinferSliceAssemblerC
    * (joined frames pushed), `incomplete`, `late`, `malformed` (reported downstream as
    * rtcoinfer-dropped), `pending` (frames waiting for slices), all guint64.
    */
-  g_object_class_install_property(gobject_class, PROP_STATS,
-      g_param_spec_boxed("stats", "Statistics", "Counters: frames-in, slices-in, frames-out, incomplete, late, "
-                         "malformed, pending", GST_TYPE_STRUCTURE,
-                         GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  g_object_class_install_property(
+      gobject_class, PROP_STATS,
+      g_param_spec_boxed("stats", "Statistics",
+                         "Counters: frames-in, slices-in, frames-out, incomplete, late, "
+                         "malformed, pending",
+                         GST_TYPE_STRUCTURE, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
   gst_element_class_set_static_metadata(element_class, "RTCoInfer slice assembler (CLIO-style baseline)",
-                                        "Codec/Depayloader/Network", "Joins progressive channel slices into frames "
-                                        "at their deadline", "gst-rtcoinfer developers");
+                                        "Codec/Depayloader/Network",
+                                        "Joins progressive channel slices into frames "
+                                        "at their deadline",
+                                        "gst-rtcoinfer developers");
 }

@@ -8,21 +8,24 @@
  * the `model` bundle's setups of the frame's bit depth (1, 2, ..., 8, 16, 32 for the
  * shipped model at 4 bits), so every prefix that arrives is a setup the tail can run;
  * without `model`, at 1, 2, 4, 8 and so on. The payloader then sends every slice as its own RTP frame,
- * so a slice that arrives is usable even when a later one is late or lost;
- * rtcoinfer-tail answers at its `slice-deadline` with the longest prefix that arrived.
+ * so a slice that arrives is usable even when a later one is late or lost; on the
+ * server rtcoinfer-sliceassembler joins them again for rtcoinfer-tail, at each frame's
+ * `slice-deadline` with the longest prefix that arrived.
  *
  * Quantization is per channel, so a slice decodes to exactly the channels of the whole
- * frame. Put it after rtcoinfer-mpcrate (whose `clio-bits` restricts the setups to one
- * bit depth and counts the slices' headers); frames that cannot be parsed are dropped
- * and counted.
+ * frame. Put it after rtcoinfer-mpcrate (with `bits` set to the slices' bit depth): it
+ * answers mpcrate's rtcoinfer-wire-bytes query with what the slices of each frame cost,
+ * so the controller budgets the real bytes (the frame is cut once, for both). Frames that
+ * cannot be parsed are dropped and counted.
  *
  * ## Example launch line
  * |[
  * gst-launch-1.0 rtcoinfer-datasetsrc num-buffers=100 ! rtcoinfer-head model=models/zoo/fashion-mnist-swcnn.rcib \
  *     ! rtcoinfer-compress setup=8x4 ! rtcoinfer-slicer model=models/zoo/fashion-mnist-swcnn.rcib \
+ *     ! rtcoinfer-sliceassembler model=models/zoo/fashion-mnist-swcnn.rcib \
  *     ! rtcoinfer-tail model=models/zoo/fashion-mnist-swcnn.rcib ! fdsink
- * ]| Each 8x4 frame leaves as eight one-channel slices; the tail answers each frame from
- * its slices.
+ * ]| Each 8x4 frame leaves as eight one-channel slices; the assembler joins them and the
+ * tail answers each frame.
  */
 #include "gstrtcoinferslicer.h"
 
@@ -35,6 +38,7 @@
 #include "wire/progressive_slices.h"
 #include "common/model_loading.h"
 #include "contract/rtcoinfer_meta.h"
+#include "contract/setup_event.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_slicer_debug);
 #define GST_CAT_DEFAULT gst_rtcoinfer_slicer_debug
@@ -42,13 +46,17 @@ GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_slicer_debug);
 namespace {
 
 struct SlicerState {
-  std::string model_path;  // property (object lock)
+  std::string model_path;                          // property (object lock)
   std::map<int, std::vector<int>> setup_channels;  // per bit depth; empty without a model
   rtcoinfer::FrameDecoder decoder;
   rtcoinfer::FrameEncoder encoder;
   std::vector<float> values;
   std::vector<std::vector<std::uint8_t>> slices_out;
   std::deque<GstBuffer *> pending;  // slices of the current frame not yet handed out
+  // the slices last cut to answer rtcoinfer-wire-bytes (mpcrate asks just before it
+  // passes the same buffer on), so each frame is cut once
+  const GstBuffer *cut_for = nullptr;
+  gsize cut_size = 0;
   // statistics (object lock)
   guint64 frames = 0, slices = 0, bytes_in = 0, bytes_out = 0, dropped = 0;
 };
@@ -74,34 +82,20 @@ G_DEFINE_TYPE_WITH_CODE(GstRtcoinferSlicer, gst_rtcoinfer_slicer, GST_TYPE_BASE_
 GST_ELEMENT_REGISTER_DEFINE(rtcoinfer_slicer, "rtcoinfer-slicer", GST_RANK_NONE, GST_TYPE_RTCOINFER_SLICER);
 
 // Cuts one frame into st->pending; GST_BASE_TRANSFORM_FLOW_DROPPED when it cannot.
-static GstFlowReturn slice_frame(GstBaseTransform *trans, GstBuffer *inbuf) {
-  auto *self = GST_RTCOINFER_SLICER(trans);
+// Cuts `buf` into st->slices_out. Fails (with the reason) for a frame it cannot slice.
+static rtcoinfer::FrameStatus cut(GstRtcoinferSlicer *self, GstBuffer *buf) {
   SlicerState *st = self->state;
+  if (st->cut_for == buf && st->cut_size == gst_buffer_get_size(buf)) return {};  // cut for the query already
+  st->cut_for = nullptr;
   GstMapInfo map;
   rtcoinfer::FrameHeader hdr;
-  rtcoinfer::FrameStatus status;
-  if (!gst_buffer_map(inbuf, &map, GST_MAP_READ)) {
-    status = rtcoinfer::FrameStatus::failure(rtcoinfer::FrameError::Truncated, "buffer could not be mapped");
-  } else {
-    status = st->decoder.decode(map.data, map.size, hdr, st->values);
-    if (status.ok() && hdr.slice)
-      status = rtcoinfer::FrameStatus::failure(rtcoinfer::FrameError::BadSetup, "the frame is a slice already");
-    GST_OBJECT_LOCK(self);
-    st->bytes_in += map.size;
-    GST_OBJECT_UNLOCK(self);
-    gst_buffer_unmap(inbuf, &map);
-  }
-  if (!status.ok()) {
-    GST_OBJECT_LOCK(self);
-    const guint64 n = ++st->dropped;
-    GST_OBJECT_UNLOCK(self);
-    if (n == 1 || n % 100 == 0)
-      GST_ELEMENT_WARNING(self, STREAM, DECODE, ("Dropped a feature frame it cannot slice, %" G_GUINT64_FORMAT " so far",
-                                                 n), ("%s: %s", rtcoinfer::frame_error_name(status.error),
-                                                      status.message.c_str()));
-    return GST_BASE_TRANSFORM_FLOW_DROPPED;
-  }
-
+  if (!gst_buffer_map(buf, &map, GST_MAP_READ))
+    return rtcoinfer::FrameStatus::failure(rtcoinfer::FrameError::Truncated, "buffer could not be mapped");
+  rtcoinfer::FrameStatus status = st->decoder.decode(map.data, map.size, hdr, st->values);
+  gst_buffer_unmap(buf, &map);
+  if (status.ok() && hdr.slice)
+    status = rtcoinfer::FrameStatus::failure(rtcoinfer::FrameError::BadSetup, "the frame is a slice already");
+  if (!status.ok()) return status;
   rtcoinfer::EncodeParams p;
   p.entropy = rtcoinfer::Entropy::Auto;
   p.model_id = hdr.model_id;
@@ -109,13 +103,35 @@ static GstFlowReturn slice_frame(GstBaseTransform *trans, GstBuffer *inbuf) {
   p.capture_us = hdr.capture_us;
   p.truth = hdr.truth;
   auto setups = st->setup_channels.find(hdr.bits);
-  const std::vector<int> ends = rtcoinfer::slice_ends(
-      setups != st->setup_channels.end() ? setups->second : std::vector<int>{}, hdr.channels);
+  const std::vector<int> ends =
+      rtcoinfer::slice_ends(setups != st->setup_channels.end() ? setups->second : std::vector<int>{}, hdr.channels);
   status = rtcoinfer::encode_slices(st->encoder, st->values.data(), hdr.channels, hdr.height, hdr.width, hdr.bits, ends,
                                     p, st->slices_out);
-  if (!status.ok()) {  // the decoded values always re-encode; anything else is a bug worth stopping for
-    GST_ELEMENT_ERROR(self, STREAM, ENCODE, ("Cannot encode a slice: %s", status.message.c_str()), (nullptr));
-    return GST_FLOW_ERROR;
+  if (status.ok()) {
+    st->cut_for = buf;
+    st->cut_size = gst_buffer_get_size(buf);
+  }
+  return status;
+}
+
+// Cuts one frame into st->pending; GST_BASE_TRANSFORM_FLOW_DROPPED when it cannot.
+static GstFlowReturn slice_frame(GstBaseTransform *trans, GstBuffer *inbuf) {
+  auto *self = GST_RTCOINFER_SLICER(trans);
+  SlicerState *st = self->state;
+  GST_OBJECT_LOCK(self);
+  st->bytes_in += gst_buffer_get_size(inbuf);
+  GST_OBJECT_UNLOCK(self);
+  const rtcoinfer::FrameStatus status = cut(self, inbuf);
+  st->cut_for = nullptr;  // this buffer is consumed: its address may be reused
+  if (!status.ok()) {
+    GST_OBJECT_LOCK(self);
+    const guint64 n = ++st->dropped;
+    GST_OBJECT_UNLOCK(self);
+    if (n == 1 || n % 100 == 0)
+      GST_ELEMENT_WARNING(self, STREAM, DECODE,
+                          ("Dropped a feature frame it cannot slice, %" G_GUINT64_FORMAT " so far", n),
+                          ("%s: %s", rtcoinfer::frame_error_name(status.error), status.message.c_str()));
+    return GST_BASE_TRANSFORM_FLOW_DROPPED;
   }
   for (const auto &bytes : st->slices_out) {
     GstBuffer *out = gst_buffer_new_memdup(bytes.data(), bytes.size());
@@ -130,6 +146,18 @@ static GstFlowReturn slice_frame(GstBaseTransform *trans, GstBuffer *inbuf) {
   st->frames++;
   GST_OBJECT_UNLOCK(self);
   return GST_FLOW_OK;
+}
+
+// rtcoinfer-wire-bytes from rtcoinfer-mpcrate: what this frame will cost once sliced.
+static gboolean gst_rtcoinfer_slicer_query(GstBaseTransform *trans, GstPadDirection direction, GstQuery *query) {
+  GstBuffer *frame = direction == GST_PAD_SINK ? rtcoinfer::wire_bytes_query_frame(query) : nullptr;
+  if (!frame) return GST_BASE_TRANSFORM_CLASS(parent_class)->query(trans, direction, query);
+  auto *self = GST_RTCOINFER_SLICER(trans);
+  if (!cut(self, frame).ok()) return FALSE;  // the frame will be dropped: its own size is a fine guess
+  guint64 bytes = 0;
+  for (const auto &slice : self->state->slices_out) bytes += slice.size();
+  rtcoinfer::wire_bytes_query_answer(query, bytes);
+  return TRUE;
 }
 
 // 1 -> N: GstBaseTransform calls this after each input until it gives no buffer, so each
@@ -157,7 +185,6 @@ static gboolean gst_rtcoinfer_slicer_stop(GstBaseTransform *trans) {
   return TRUE;
 }
 
-
 static void gst_rtcoinfer_slicer_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec) {
   auto *self = GST_RTCOINFER_SLICER(object);
   SlicerState *st = self->state;
@@ -172,10 +199,10 @@ static void gst_rtcoinfer_slicer_get_property(GObject *object, guint prop_id, GV
     return;
   }
   GST_OBJECT_LOCK(self);
-  g_value_take_boxed(value, gst_structure_new("rtcoinfer-slicer-stats", "frames", G_TYPE_UINT64, st->frames, "slices",
-                                              G_TYPE_UINT64, st->slices, "bytes-in", G_TYPE_UINT64, st->bytes_in,
-                                              "bytes-out", G_TYPE_UINT64, st->bytes_out, "dropped", G_TYPE_UINT64,
-                                              st->dropped, nullptr));
+  g_value_take_boxed(
+      value, gst_structure_new("rtcoinfer-slicer-stats", "frames", G_TYPE_UINT64, st->frames, "slices", G_TYPE_UINT64,
+                               st->slices, "bytes-in", G_TYPE_UINT64, st->bytes_in, "bytes-out", G_TYPE_UINT64,
+                               st->bytes_out, "dropped", G_TYPE_UINT64, st->dropped, nullptr));
   GST_OBJECT_UNLOCK(self);
 }
 
@@ -194,8 +221,7 @@ static gboolean gst_rtcoinfer_slicer_start(GstBaseTransform *trans) {
   return TRUE;
 }
 
-static void gst_rtcoinfer_slicer_set_property(GObject *object, guint prop_id, const GValue *value,
-                                              GParamSpec *pspec) {
+static void gst_rtcoinfer_slicer_set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec) {
   auto *self = GST_RTCOINFER_SLICER(object);
   if (prop_id != PROP_MODEL) {
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -220,16 +246,20 @@ static void gst_rtcoinfer_slicer_class_init(GstRtcoinferSlicerClass *klass) {
   gobject_class->set_property = gst_rtcoinfer_slicer_set_property;
   gobject_class->get_property = gst_rtcoinfer_slicer_get_property;
   gobject_class->finalize = gst_rtcoinfer_slicer_finalize;
-  g_object_class_install_property(gobject_class, PROP_MODEL,
-      g_param_spec_string("model", "Model bundle", "The bundle rtcoinfer-head runs (path or /models/<id> URL): slices "
+  g_object_class_install_property(
+      gobject_class, PROP_MODEL,
+      g_param_spec_string("model", "Model bundle",
+                          "The bundle rtcoinfer-head runs (path or /models/<id> URL): slices "
                           "end at its setups' channel counts. Unset: slices end at 1, 2, 4, 8... channels. Loaded "
-                          "when the element starts", nullptr,
-                          GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
-  g_object_class_install_property(gobject_class, PROP_STATS,
-      g_param_spec_boxed("stats", "Statistics", "Read-only: frames (sliced), slices (pushed), bytes-in, bytes-out "
+                          "when the element starts",
+                          nullptr, GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
+  g_object_class_install_property(
+      gobject_class, PROP_STATS,
+      g_param_spec_boxed("stats", "Statistics",
+                         "Read-only: frames (sliced), slices (pushed), bytes-in, bytes-out "
                          "(the slices' own headers and ranges make bytes-out larger), dropped (frames that could "
-                         "not be parsed, or were slices already)", GST_TYPE_STRUCTURE,
-                         GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+                         "not be parsed, or were slices already)",
+                         GST_TYPE_STRUCTURE, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
   gst_element_class_set_static_metadata(element_class, "RTCoInfer progressive slicer", "Filter/Network",
@@ -238,6 +268,7 @@ static void gst_rtcoinfer_slicer_class_init(GstRtcoinferSlicerClass *klass) {
                                         "gst-rtcoinfer developers");
   trans_class->start = GST_DEBUG_FUNCPTR(gst_rtcoinfer_slicer_start);
   trans_class->generate_output = GST_DEBUG_FUNCPTR(gst_rtcoinfer_slicer_generate_output);
+  trans_class->query = GST_DEBUG_FUNCPTR(gst_rtcoinfer_slicer_query);
   trans_class->stop = GST_DEBUG_FUNCPTR(gst_rtcoinfer_slicer_stop);
   trans_class->passthrough_on_same_caps = FALSE;
 }

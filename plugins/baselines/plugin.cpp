@@ -27,5 +27,6 @@ static gboolean plugin_init(GstPlugin *plugin) {
 }
 
 GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, rtcoinferbaselines,
-                  "RTCoInfer baselines for the evaluation: whole-model classification, image offload, SPINN-style exit, CLIO-style slices", plugin_init, VERSION,
-                  "LGPL", PACKAGE, "https://github.com/gst-rtcoinfer/gst-rtcoinfer")
+                  "RTCoInfer baselines for the evaluation: whole-model classification, image offload, SPINN-style "
+                  "exit, CLIO-style slices",
+                  plugin_init, VERSION, "LGPL", PACKAGE, "https://github.com/gst-rtcoinfer/gst-rtcoinfer")

@@ -74,8 +74,7 @@ std::shared_ptr<rtcoinfer::ResultLedger> gst_rtcoinfer_inference_get_ledger(GstR
   return state_of(self)->ledger;
 }
 
-guint64 gst_rtcoinfer_inference_count_drop(GstRtcoinferInference *self, const char *reason,
-                                           const std::string &detail) {
+guint64 gst_rtcoinfer_inference_count_drop(GstRtcoinferInference *self, const char *reason, const std::string &detail) {
   const guint64 n = state_of(self)->ledger->count_drop(reason);
   if (n == 1 || n % 100 == 0)
     GST_ELEMENT_WARNING(self, STREAM, DECODE, ("Dropped a frame (%s), %" G_GUINT64_FORMAT " so far", reason, n),
@@ -96,9 +95,9 @@ GstStructure *gst_rtcoinfer_inference_ledger_structure(GstRtcoinferInference *se
   GstStructure *s = gst_structure_new(
       name, "frames", G_TYPE_UINT64, guint64(c.frames), "results", G_TYPE_UINT64, guint64(c.results), "dropped",
       G_TYPE_UINT64, guint64(c.dropped), "missing", G_TYPE_UINT64, guint64(c.missing), "restarts", G_TYPE_UINT64,
-      guint64(c.restarts), "bytes", G_TYPE_UINT64, guint64(c.bytes), "with-truth", G_TYPE_UINT64,
-      guint64(c.with_truth), "correct", G_TYPE_UINT64, guint64(c.correct), "accuracy", G_TYPE_DOUBLE, c.accuracy(),
-      "latency-p50-ms", G_TYPE_DOUBLE, c.latency_p50_ms, "latency-p99-ms", G_TYPE_DOUBLE, c.latency_p99_ms, nullptr);
+      guint64(c.restarts), "bytes", G_TYPE_UINT64, guint64(c.bytes), "with-truth", G_TYPE_UINT64, guint64(c.with_truth),
+      "correct", G_TYPE_UINT64, guint64(c.correct), "accuracy", G_TYPE_DOUBLE, c.accuracy(), "latency-p50-ms",
+      G_TYPE_DOUBLE, c.latency_p50_ms, "latency-p99-ms", G_TYPE_DOUBLE, c.latency_p99_ms, nullptr);
   GstStructure *drops = gst_rtcoinfer_inference_drops_structure(c);
   gst_structure_set(s, "drops", GST_TYPE_STRUCTURE, drops, nullptr);
   gst_structure_free(drops);
@@ -248,18 +247,24 @@ static void gst_rtcoinfer_inference_class_init(GstRtcoinferInferenceClass *klass
    * `$XDG_CACHE_HOME/rtcoinfer` and verified against `<id>`. Every element of the process
    * that names the same bundle shares one loaded instance. Read when the element starts.
    */
-  g_object_class_install_property(gobject_class, PROP_MODEL,
-      g_param_spec_string("model", "Model bundle", "Model bundle file (.rcib) or http(s)://host:port/models/<id> URL; "
-                          "read when the element starts", nullptr, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_MODEL,
+      g_param_spec_string("model", "Model bundle",
+                          "Model bundle file (.rcib) or http(s)://host:port/models/<id> URL; "
+                          "read when the element starts",
+                          nullptr, rw));
   /**
    * GstRtcoinferInference:threads:
    *
    * LibTorch intra-op threads, 1..256; 0 keeps LibTorch's default (all cores). LibTorch
    * applies it to the whole process.
    */
-  g_object_class_install_property(gobject_class, PROP_THREADS,
-      g_param_spec_int("threads", "Threads", "LibTorch intra-op threads, 1..256; 0 = LibTorch's default (all cores); "
-                       "process-wide", 0, 256, DEFAULT_THREADS, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_THREADS,
+      g_param_spec_int("threads", "Threads",
+                       "LibTorch intra-op threads, 1..256; 0 = LibTorch's default (all cores); "
+                       "process-wide",
+                       0, 256, DEFAULT_THREADS, rw));
   trans_class->start = GST_DEBUG_FUNCPTR(gst_rtcoinfer_inference_start);
   trans_class->stop = GST_DEBUG_FUNCPTR(gst_rtcoinfer_inference_stop);
   gst_type_mark_as_plugin_api(GST_TYPE_RTCOINFER_INFERENCE, GstPluginAPIFlags(0));

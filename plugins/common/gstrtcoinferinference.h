@@ -57,8 +57,7 @@ std::string gst_rtcoinfer_inference_get_bundle_file(GstRtcoinferInference *self)
 // The element's ledger; reset when the element starts.
 std::shared_ptr<rtcoinfer::ResultLedger> gst_rtcoinfer_inference_get_ledger(GstRtcoinferInference *self);
 // Counts a drop of `reason` in the ledger and warns (first, then every 100th); returns the count.
-guint64 gst_rtcoinfer_inference_count_drop(GstRtcoinferInference *self, const char *reason,
-                                           const std::string &detail);
+guint64 gst_rtcoinfer_inference_count_drop(GstRtcoinferInference *self, const char *reason, const std::string &detail);
 // A "drops" structure: every reason the ledger knows, with its count.
 GstStructure *gst_rtcoinfer_inference_drops_structure(const rtcoinfer::ResultLedger::Snapshot &snapshot);
 // The ledger as the `stats` structure of an answering element, named `name`: frames,

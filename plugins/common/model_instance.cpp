@@ -7,12 +7,18 @@
 
 #include "model_loading.h"
 
-GST_DEBUG_CATEGORY_EXTERN(rtcoinfer_model_debug);
-#define GST_CAT_DEFAULT rtcoinfer_model_debug
+GST_DEBUG_CATEGORY_STATIC(rtcoinfer_model_instance_debug);
+#define GST_CAT_DEFAULT rtcoinfer_model_instance_debug
 
 namespace rtcoinfer {
 
-void init_model_debug();
+static void init_model_debug() {
+  static gsize once = 0;
+  if (g_once_init_enter(&once)) {
+    GST_DEBUG_CATEGORY_INIT(rtcoinfer_model_instance_debug, "rtcoinfer-model", 0, "RTCoInfer model bundles");
+    g_once_init_leave(&once, 1);
+  }
+}
 
 namespace {
 
@@ -61,8 +67,8 @@ std::shared_ptr<InferenceModel> acquire_model_for(GstElement *element, const std
   return model;
 }
 
-std::shared_ptr<InferenceModel> load_private_model_for(GstElement *element, const std::string &location,
-                                                       int threads, std::string *local_path) {
+std::shared_ptr<InferenceModel> load_private_model_for(GstElement *element, const std::string &location, int threads,
+                                                       std::string *local_path) {
   init_model_debug();
   auto path = resolve_bundle_for(element, location);
   if (!path) return nullptr;
@@ -85,14 +91,15 @@ bool load_exit_for(GstElement *element, InferenceModel &model, const std::string
     if (!in) throw std::runtime_error("cannot open it");
     trained_for = nlohmann::json::parse(in).at("model_id").get<std::string>();
   } catch (const std::exception &e) {
-    GST_ELEMENT_ERROR(element, RESOURCE, OPEN_READ, ("Cannot read the early exit's %s: %s", json_path.c_str(), e.what()),
+    GST_ELEMENT_ERROR(element, RESOURCE, OPEN_READ,
+                      ("Cannot read the early exit's %s: %s", json_path.c_str(), e.what()),
                       ("exit= names a folder written by rtcoinfer-train exit"));
     return false;
   }
   if (trained_for != model.info().model_id) {
     GST_ELEMENT_ERROR(element, LIBRARY, SETTINGS,
-                      ("The early exit in %s was trained on model %.16s..., not on this bundle (%.16s...)",
-                       dir.c_str(), trained_for.c_str(), model.info().model_id.c_str()),
+                      ("The early exit in %s was trained on model %.16s..., not on this bundle (%.16s...)", dir.c_str(),
+                       trained_for.c_str(), model.info().model_id.c_str()),
                       ("train an exit for this bundle: rtcoinfer-train exit --model <bundle> --out <folder>"));
     return false;
   }

@@ -22,8 +22,8 @@ std::shared_ptr<InferenceModel> acquire_model_for(GstElement *element, const std
 
 // A private instance that no other element sees: for the SPINN-style baseline, which
 // attaches an early exit to its model.
-std::shared_ptr<InferenceModel> load_private_model_for(GstElement *element, const std::string &location,
-                                                       int threads, std::string *local_path = nullptr);
+std::shared_ptr<InferenceModel> load_private_model_for(GstElement *element, const std::string &location, int threads,
+                                                       std::string *local_path = nullptr);
 
 // How many distinct bundles are loaded in this process now (for tests).
 int shared_model_count();

@@ -2,12 +2,14 @@
 
 #include "bundle/model_fetch.h"
 
-GST_DEBUG_CATEGORY(rtcoinfer_model_debug);
+// Static: this library is linked into each plugin, and a global would be defined in
+// every one of them (an ODR violation AddressSanitizer reports).
+GST_DEBUG_CATEGORY_STATIC(rtcoinfer_model_debug);
 #define GST_CAT_DEFAULT rtcoinfer_model_debug
 
 namespace rtcoinfer {
 
-void init_model_debug() {
+static void init_model_debug() {
   static gsize once = 0;
   if (g_once_init_enter(&once)) {
     GST_DEBUG_CATEGORY_INIT(rtcoinfer_model_debug, "rtcoinfer-model", 0, "RTCoInfer model bundles");

@@ -35,7 +35,8 @@ Result classify(const std::vector<float> &logits, const BundleInfo &info, int to
   j["label"] = label_of(r.best);
   j["score"] = r.score;
   nlohmann::json top = nlohmann::json::array();
-  for (int i = 0; i < k; ++i) top.push_back({{"class", order[i]}, {"label", label_of(order[i])}, {"score", prob[order[i]]}});
+  for (int i = 0; i < k; ++i)
+    top.push_back({{"class", order[i]}, {"label", label_of(order[i])}, {"score", prob[order[i]]}});
   j["top_k"] = top;
   if (facts.truth) {
     j["truth"] = *facts.truth;
@@ -51,8 +52,8 @@ void post_result(GstElement *element, const Result &result, const FrameFacts &fa
       "rtcoinfer-result", "seq", G_TYPE_UINT64, facts.seq, "setup", G_TYPE_STRING, facts.setup.c_str(), "channels",
       G_TYPE_INT, facts.channels, "bits", G_TYPE_INT, facts.bits, "bytes", G_TYPE_UINT64, facts.bytes, "class",
       G_TYPE_INT, result.best, "label", G_TYPE_STRING, label.c_str(), "score", G_TYPE_DOUBLE, result.score, "truth",
-      G_TYPE_INT, facts.truth ? *facts.truth : -1, "latency-ms", G_TYPE_DOUBLE, facts.latency_ms, "json",
-      G_TYPE_STRING, result.json.dump().c_str(), nullptr);
+      G_TYPE_INT, facts.truth ? *facts.truth : -1, "latency-ms", G_TYPE_DOUBLE, facts.latency_ms, "json", G_TYPE_STRING,
+      result.json.dump().c_str(), nullptr);
   gst_element_post_message(element, gst_message_new_element(GST_OBJECT(element), msg));
 }
 

@@ -18,9 +18,9 @@ namespace rtcoinfer {
 
 struct FrameFacts {
   guint64 seq = 0;
-  std::string setup;     // "CxB", or how the frame was answered ("png", "jpeg", "local")
+  std::string setup;           // "CxB", or how the frame was answered ("png", "jpeg", "local")
   int channels = 0, bits = 0;  // 0 when no features were sent
-  guint64 bytes = 0;     // bytes received for the frame (0 when nothing was sent)
+  guint64 bytes = 0;           // bytes received for the frame (0 when nothing was sent)
   std::optional<int> truth;
   double latency_ms = 0;  // capture to result
 };

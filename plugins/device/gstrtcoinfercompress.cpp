@@ -20,10 +20,9 @@
  *     ! rtcoinfer-compress setup=8x2 entropy=auto ! fakesink
  * ]| Codes 100 Fashion-MNIST test images at 8 channels x 2 bits.
  * |[
- * gst-launch-1.0 filesrc location=features.f32 blocksize=25088 \
- *     ! "application/x-rtcoinfer-features,channels=32,height=14,width=14,model-id=(string)0000abcd" \
- *     ! rtcoinfer-compress setup=32x8 ! filesink location=frames.bin
- * ]| Codes raw float32 32x14x14 tensors read from a file at a fixed setup.
+ * gst-launch-1.0 rtcoinfer-datasetsrc num-buffers=10 ! rtcoinfer-head model=models/zoo/fashion-mnist-swcnn.rcib \
+ *     ! rtcoinfer-compress setup=32x8 entropy=none ! filesink location=frames.bin
+ * ]| Writes ten feature frames at 32 channels x 8 bits, without entropy coding, to a file.
  */
 #include "gstrtcoinfercompress.h"
 
@@ -86,16 +85,15 @@ static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS,
     GST_STATIC_CAPS(RTCOINFER_FEATURES_CAPS_NAME ", channels=(int)[1,256], height=(int)[1,256], "
                                                  "width=(int)[1,256]"));
-static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
-    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(RTCOINFER_FRAME_CAPS_NAME));
+static GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(RTCOINFER_FRAME_CAPS_NAME));
 
 GType gst_rtcoinfer_entropy_get_type(void) {
   static GType type = 0;
-  static const GEnumValue values[] = {
-      {int(Entropy::None), "Packed codes only", "none"},
-      {int(Entropy::Zstd), "Always zstd-code the packed codes", "zstd"},
-      {int(Entropy::Auto), "zstd where it makes the frame smaller", "auto"},
-      {0, nullptr, nullptr}};
+  static const GEnumValue values[] = {{int(Entropy::None), "Packed codes only", "none"},
+                                      {int(Entropy::Zstd), "Always zstd-code the packed codes", "zstd"},
+                                      {int(Entropy::Auto), "zstd where it makes the frame smaller", "auto"},
+                                      {0, nullptr, nullptr}};
   if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstRtcoinferEntropy", values));
   return type;
 }
@@ -104,8 +102,7 @@ GType gst_rtcoinfer_entropy_get_type(void) {
 G_DEFINE_TYPE_WITH_CODE(GstRtcoinferCompress, gst_rtcoinfer_compress, GST_TYPE_BASE_TRANSFORM,
                         GST_DEBUG_CATEGORY_INIT(gst_rtcoinfer_compress_debug, "rtcoinfer-compress", 0,
                                                 "RTCoInfer feature compression"));
-GST_ELEMENT_REGISTER_DEFINE(rtcoinfer_compress, "rtcoinfer-compress", GST_RANK_NONE,
-                            GST_TYPE_RTCOINFER_COMPRESS);
+GST_ELEMENT_REGISTER_DEFINE(rtcoinfer_compress, "rtcoinfer-compress", GST_RANK_NONE, GST_TYPE_RTCOINFER_COMPRESS);
 
 static void count_drop(GstRtcoinferCompress *self, const char *reason) {
   GST_OBJECT_LOCK(self);
@@ -127,16 +124,14 @@ static GstStructure *build_stats(GstRtcoinferCompress *self) {
   for (const auto &[name, c] : st->per_setup) {
     GValue v = G_VALUE_INIT;
     g_value_init(&v, GST_TYPE_STRUCTURE);
-    GstStructure *s = gst_structure_new("setup", "setup", G_TYPE_STRING, name.c_str(), "frames",
-                                        G_TYPE_UINT64, c.frames, "bytes", G_TYPE_UINT64, c.bytes,
-                                        nullptr);
+    GstStructure *s = gst_structure_new("setup", "setup", G_TYPE_STRING, name.c_str(), "frames", G_TYPE_UINT64,
+                                        c.frames, "bytes", G_TYPE_UINT64, c.bytes, nullptr);
     g_value_take_boxed(&v, s);
     gst_value_array_append_and_take_value(&setups, &v);
   }
-  GstStructure *stats = gst_structure_new(
-      "rtcoinfer-compress-stats", "frames", G_TYPE_UINT64, st->frames, "bytes", G_TYPE_UINT64,
-      st->bytes, "dropped", G_TYPE_UINT64, dropped, "last-setup", G_TYPE_STRING,
-      st->last_setup.c_str(), nullptr);
+  GstStructure *stats = gst_structure_new("rtcoinfer-compress-stats", "frames", G_TYPE_UINT64, st->frames, "bytes",
+                                          G_TYPE_UINT64, st->bytes, "dropped", G_TYPE_UINT64, dropped, "last-setup",
+                                          G_TYPE_STRING, st->last_setup.c_str(), nullptr);
   GST_OBJECT_UNLOCK(self);
   gst_structure_take_value(stats, "setups", &setups);
   gst_structure_set(stats, "drops", GST_TYPE_STRUCTURE, drops, nullptr);
@@ -160,8 +155,7 @@ static void gst_rtcoinfer_compress_set_property(GObject *object, guint prop_id, 
       std::string error;
       auto setup = rtcoinfer::parse_setup(text, &error);
       if (!setup) {
-        GST_ELEMENT_WARNING(self, LIBRARY, SETTINGS, ("Ignoring setup property: %s", error.c_str()),
-                            (nullptr));
+        GST_ELEMENT_WARNING(self, LIBRARY, SETTINGS, ("Ignoring setup property: %s", error.c_str()), (nullptr));
         break;
       }
       GST_OBJECT_LOCK(self);
@@ -180,13 +174,11 @@ static void gst_rtcoinfer_compress_set_property(GObject *object, guint prop_id, 
       st->zstd_level = g_value_get_int(value);
       GST_OBJECT_UNLOCK(self);
       break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
 }
 
-static void gst_rtcoinfer_compress_get_property(GObject *object, guint prop_id, GValue *value,
-                                                GParamSpec *pspec) {
+static void gst_rtcoinfer_compress_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec) {
   auto *self = GST_RTCOINFER_COMPRESS(object);
   CompressState *st = self->state;
   switch (prop_id) {
@@ -205,16 +197,12 @@ static void gst_rtcoinfer_compress_get_property(GObject *object, guint prop_id, 
       g_value_set_int(value, st->zstd_level);
       GST_OBJECT_UNLOCK(self);
       break;
-    case PROP_STATS:
-      g_value_take_boxed(value, build_stats(self));
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+    case PROP_STATS: g_value_take_boxed(value, build_stats(self)); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
 }
 
-static GstCaps *gst_rtcoinfer_compress_transform_caps(GstBaseTransform *trans,
-                                                      GstPadDirection direction, GstCaps *caps,
+static GstCaps *gst_rtcoinfer_compress_transform_caps(GstBaseTransform *trans, GstPadDirection direction, GstCaps *caps,
                                                       GstCaps *filter) {
   // Only model-id crosses the element; the shape is inside every frame.
   GstCaps *out = gst_caps_new_empty();
@@ -224,12 +212,10 @@ static GstCaps *gst_rtcoinfer_compress_transform_caps(GstBaseTransform *trans,
     if (direction == GST_PAD_SINK) {
       s = gst_structure_new_empty(RTCOINFER_FRAME_CAPS_NAME);
     } else {
-      s = gst_structure_new(RTCOINFER_FEATURES_CAPS_NAME, "channels", GST_TYPE_INT_RANGE, 1, 256,
-                            "height", GST_TYPE_INT_RANGE, 1, 256, "width", GST_TYPE_INT_RANGE, 1,
-                            256, nullptr);
+      s = gst_structure_new(RTCOINFER_FEATURES_CAPS_NAME, "channels", GST_TYPE_INT_RANGE, 1, 256, "height",
+                            GST_TYPE_INT_RANGE, 1, 256, "width", GST_TYPE_INT_RANGE, 1, 256, nullptr);
     }
-    if (const GValue *id = gst_structure_get_value(in, "model-id"))
-      gst_structure_set_value(s, "model-id", id);
+    if (const GValue *id = gst_structure_get_value(in, "model-id")) gst_structure_set_value(s, "model-id", id);
     gst_caps_append_structure(out, s);
   }
   if (filter) {
@@ -241,13 +227,11 @@ static GstCaps *gst_rtcoinfer_compress_transform_caps(GstBaseTransform *trans,
   return out;
 }
 
-static gboolean gst_rtcoinfer_compress_set_caps(GstBaseTransform *trans, GstCaps *incaps,
-                                                GstCaps *) {
+static gboolean gst_rtcoinfer_compress_set_caps(GstBaseTransform *trans, GstCaps *incaps, GstCaps *) {
   auto *self = GST_RTCOINFER_COMPRESS(trans);
   auto format = rtcoinfer::features_format_from_caps(incaps);
   if (!format) {
-    GST_ELEMENT_ERROR(self, STREAM, FORMAT,
-                      ("Input caps are not fixed rtcoinfer features caps"),
+    GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("Input caps are not fixed rtcoinfer features caps"),
                       ("need %s with channels, height, width (1..256) and model-id (8 hex digits); "
                        "got %" GST_PTR_FORMAT,
                        RTCOINFER_FEATURES_CAPS_NAME, incaps));
@@ -258,8 +242,8 @@ static gboolean gst_rtcoinfer_compress_set_caps(GstBaseTransform *trans, GstCaps
   GST_OBJECT_UNLOCK(self);
   if (fixed && fixed->channels > format->channels) {
     GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
-                      ("Setup %s keeps %d channels but the features have only %d",
-                       fixed->name().c_str(), fixed->channels, format->channels),
+                      ("Setup %s keeps %d channels but the features have only %d", fixed->name().c_str(),
+                       fixed->channels, format->channels),
                       ("choose a setup with at most %d channels", format->channels));
     return FALSE;
   }
@@ -327,8 +311,8 @@ static GstFlowReturn encode_frame(GstBaseTransform *trans, GstBuffer *inbuf, Gst
     gst_buffer_unmap(inbuf, &map);
     count_drop(self, "malformed");
     GST_ELEMENT_WARNING(self, STREAM, FORMAT, ("Dropped a malformed features buffer"),
-                        ("%" G_GSIZE_FORMAT " bytes; caps %dx%dx%d float32 need %" G_GSIZE_FORMAT,
-                         map.size, fmt.channels, fmt.height, fmt.width, expected));
+                        ("%" G_GSIZE_FORMAT " bytes; caps %dx%dx%d float32 need %" G_GSIZE_FORMAT, map.size,
+                         fmt.channels, fmt.height, fmt.width, expected));
     return GST_BASE_TRANSFORM_FLOW_DROPPED;
   }
 
@@ -346,9 +330,8 @@ static GstFlowReturn encode_frame(GstBaseTransform *trans, GstBuffer *inbuf, Gst
   st->local_seq++;
 
   auto *bytes = new std::vector<guint8>();
-  rtcoinfer::FrameStatus status =
-      st->encoder->encode(reinterpret_cast<const float *>(map.data), fmt.channels, fmt.height,
-                          fmt.width, params, *bytes);
+  rtcoinfer::FrameStatus status = st->encoder->encode(reinterpret_cast<const float *>(map.data), fmt.channels,
+                                                      fmt.height, fmt.width, params, *bytes);
   gst_buffer_unmap(inbuf, &map);
   if (!status.ok()) {
     delete bytes;
@@ -359,8 +342,7 @@ static GstFlowReturn encode_frame(GstBaseTransform *trans, GstBuffer *inbuf, Gst
   }
 
   const gsize size = bytes->size();
-  *outbuf = gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, bytes->data(), size, 0, size,
-                                        bytes, free_vector);
+  *outbuf = gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, bytes->data(), size, 0, size, bytes, free_vector);
   gst_buffer_copy_into(*outbuf, inbuf, GST_BUFFER_COPY_METADATA, 0, -1);
 
   GST_OBJECT_LOCK(self);
@@ -423,35 +405,32 @@ static void gst_rtcoinfer_compress_class_init(GstRtcoinferCompressClass *klass) 
 
   g_object_class_install_property(
       gobject_class, PROP_SETUP,
-      g_param_spec_string(
-          "setup", "Setup",
-          "Compression setup as \"<channels>x<bits>\": keep the first 1..256 channels (at most the "
-          "tensor's), quantize to 1..16 bits (2^bits - 1 levels); e.g. \"32x8\", \"1x1\". \"auto\" "
-          "uses the setup in each buffer's features meta. May change while PLAYING: applies from "
-          "the next buffer",
-          "auto", GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
+      g_param_spec_string("setup", "Setup",
+                          "Compression setup as \"<channels>x<bits>\": keep the first 1..256 channels (at most the "
+                          "tensor's), quantize to 1..16 bits (2^bits - 1 levels); e.g. \"32x8\", \"1x1\". \"auto\" "
+                          "uses the setup in each buffer's features meta. May change while PLAYING: applies from "
+                          "the next buffer",
+                          "auto", GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
   g_object_class_install_property(
       gobject_class, PROP_ENTROPY,
       g_param_spec_enum("entropy", "Entropy coding",
                         "Lossless entropy stage after bit packing: none, zstd (always), or auto "
                         "(zstd only when the frame gets smaller). May change while PLAYING",
                         GST_TYPE_RTCOINFER_ENTROPY, int(Entropy::Auto),
-                        GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-                                    GST_PARAM_MUTABLE_PLAYING)));
+                        GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
   g_object_class_install_property(
       gobject_class, PROP_ZSTD_LEVEL,
       g_param_spec_int("zstd-level", "zstd level",
-                       "zstd compression level, 1 (fastest) .. 19 (smallest). May change while PLAYING",
-                       1, 19, DEFAULT_ZSTD_LEVEL,
+                       "zstd compression level, 1 (fastest) .. 19 (smallest). May change while PLAYING", 1, 19,
+                       DEFAULT_ZSTD_LEVEL,
                        GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
   g_object_class_install_property(
       gobject_class, PROP_STATS,
-      g_param_spec_boxed(
-          "stats", "Statistics",
-          "Read-only counters since the last start: frames (emitted), bytes (emitted, all "
-          "headers included), dropped and drops (per reason), last-setup, and setups (an array of "
-          "per-setup frames and bytes)",
-          GST_TYPE_STRUCTURE, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+      g_param_spec_boxed("stats", "Statistics",
+                         "Read-only counters since the last start: frames (emitted), bytes (emitted, all "
+                         "headers included), dropped and drops (per reason), last-setup, and setups (an array of "
+                         "per-setup frames and bytes)",
+                         GST_TYPE_STRUCTURE, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);

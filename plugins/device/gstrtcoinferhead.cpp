@@ -154,8 +154,8 @@ static gboolean gst_rtcoinfer_head_set_caps(GstBaseTransform *trans, GstCaps *in
   return TRUE;
 }
 
-static gboolean gst_rtcoinfer_head_transform_size(GstBaseTransform *trans, GstPadDirection, GstCaps *, gsize,
-                                                  GstCaps *, gsize *othersize) {
+static gboolean gst_rtcoinfer_head_transform_size(GstBaseTransform *trans, GstPadDirection, GstCaps *, gsize, GstCaps *,
+                                                  gsize *othersize) {
   const auto model = model_of(GST_RTCOINFER_HEAD(trans));
   if (!model) return FALSE;
   const auto &info = model->info();
@@ -283,11 +283,11 @@ static void gst_rtcoinfer_head_get_property(GObject *object, guint prop_id, GVal
     GstStructure *drops = gst_rtcoinfer_inference_drops_structure(
         gst_rtcoinfer_inference_get_ledger(GST_RTCOINFER_INFERENCE(self))->snapshot());
     GST_OBJECT_LOCK(self);
-    GstStructure *s = gst_structure_new(
-        "rtcoinfer-head-stats", "frames", G_TYPE_UINT64, st->frames, "dropped", G_TYPE_UINT64, st->dropped,
-        "answered-upstream", G_TYPE_UINT64, st->answered_upstream, "setup", G_TYPE_STRING,
-        st->setup ? st->setup->name().c_str() : "", "mean-head-ms", G_TYPE_DOUBLE,
-        st->frames ? st->head_ms_total / st->frames : 0.0, nullptr);
+    GstStructure *s =
+        gst_structure_new("rtcoinfer-head-stats", "frames", G_TYPE_UINT64, st->frames, "dropped", G_TYPE_UINT64,
+                          st->dropped, "answered-upstream", G_TYPE_UINT64, st->answered_upstream, "setup",
+                          G_TYPE_STRING, st->setup ? st->setup->name().c_str() : "", "mean-head-ms", G_TYPE_DOUBLE,
+                          st->frames ? st->head_ms_total / st->frames : 0.0, nullptr);
     GST_OBJECT_UNLOCK(self);
     gst_structure_set(s, "drops", GST_TYPE_STRUCTURE, drops, nullptr);
     gst_structure_free(drops);
@@ -325,9 +325,12 @@ static void gst_rtcoinfer_head_class_init(GstRtcoinferHeadClass *klass) {
    * from the bundle's setup table (e.g. `32x8`, `1x1`); empty is the largest. May change
    * while PLAYING: it applies from the next frame, as `rtcoinfer-setup` events do.
    */
-  g_object_class_install_property(gobject_class, PROP_SETUP,
-      g_param_spec_string("setup", "Setup", "Setup \"<channels>x<bits>\" from the bundle's table; empty = the largest. "
-                          "Applies from the next frame", DEFAULT_SETUP,
+  g_object_class_install_property(
+      gobject_class, PROP_SETUP,
+      g_param_spec_string("setup", "Setup",
+                          "Setup \"<channels>x<bits>\" from the bundle's table; empty = the largest. "
+                          "Applies from the next frame",
+                          DEFAULT_SETUP,
                           GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
   /**
    * GstRtcoinferHead:stats:
@@ -340,9 +343,12 @@ static void gst_rtcoinfer_head_class_init(GstRtcoinferHeadClass *klass) {
    * - `mean-head-ms` (gdouble): the head's inference time per frame;
    * - `drops` (GstStructure): drops by reason.
    */
-  g_object_class_install_property(gobject_class, PROP_STATS,
-      g_param_spec_boxed("stats", "Statistics", "Counters: frames, dropped, answered-upstream, setup, mean-head-ms, "
-                         "drops", GST_TYPE_STRUCTURE, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  g_object_class_install_property(
+      gobject_class, PROP_STATS,
+      g_param_spec_boxed("stats", "Statistics",
+                         "Counters: frames, dropped, answered-upstream, setup, mean-head-ms, "
+                         "drops",
+                         GST_TYPE_STRUCTURE, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);

@@ -49,7 +49,6 @@
 #include "wire/feature_frame.h"
 #include "common/model_loading.h"
 #include "control/mpc_controller.h"
-#include "wire/progressive_slices.h"
 #include "control/rate_session.h"
 #include "contract/rtcoinfer_meta.h"
 #include "contract/setup_event.h"
@@ -64,18 +63,20 @@ namespace {
 struct RateState {
   // properties (object lock)
   std::string model_path, fixed_text, min_text, max_text;
-  int clio_bits = 0;
+  int bits = 0;  // 0: every bit depth
   rtcoinfer::MpcConfig cfg;
 
-  // clio-bits: what rtcoinfer-slicer will make of each frame, to budget its real bytes
-  std::vector<int> clio_setup_channels;
-  rtcoinfer::FrameDecoder decoder;
-  rtcoinfer::FrameEncoder encoder;
-  std::vector<float> values;
-  std::vector<std::vector<std::uint8_t>> slices;
-
-  // streaming thread / event thread (object lock)
+  // with the object lock: the controller, taken by the streaming thread for each decision
   std::unique_ptr<rtcoinfer::RateSession> rate;  // created in start(), from the bundle's setup table
+
+  // with FEEDBACK_LOCK: TWCC reports as rtpsession's thread hands them over. They are
+  // applied, in order and with their arrival times, before the next decision, so that
+  // thread only ever waits for this short lock, never behind a decision.
+  GMutex feedback_lock;
+  std::vector<std::pair<std::vector<rtcoinfer::PacketReport>, double>> pending_twcc;
+  guint64 twcc_overflow = 0;
+
+  // streaming thread only
   GstElement *rtp_session = nullptr;  // the rtpsession downstream, for RR statistics
   gint64 last_rr_poll_us = 0;
 };
@@ -87,10 +88,28 @@ struct _GstRtcoinferMpcRate {
   RateState *state;
 };
 
-enum { PROP_0, PROP_MODEL, PROP_POLICY, PROP_DEADLINE, PROP_HORIZON, PROP_SETUP, PROP_SWITCH_PENALTY,
-       PROP_MIN_SETUP, PROP_MAX_SETUP, PROP_SERVER_LATENCY, PROP_MARGIN, PROP_CLIO_BITS, PROP_STATS };
+enum {
+  PROP_0,
+  PROP_MODEL,
+  PROP_POLICY,
+  PROP_DEADLINE,
+  PROP_HORIZON,
+  PROP_SETUP,
+  PROP_SWITCH_PENALTY,
+  PROP_MIN_SETUP,
+  PROP_MAX_SETUP,
+  PROP_SERVER_LATENCY,
+  PROP_MARGIN,
+  PROP_BITS,
+  PROP_STATS
+};
 
 #define DEFAULT_SERVER_LATENCY_MS 30.0
+// TWCC reports kept for the next decision; more (no frames for a long while) drop the oldest
+#define MAX_PENDING_TWCC 1024
+
+#define FEEDBACK_LOCK(self) g_mutex_lock(&(self)->state->feedback_lock)
+#define FEEDBACK_UNLOCK(self) g_mutex_unlock(&(self)->state->feedback_lock)
 
 static GstStaticPadTemplate sink_template =
     GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(RTCOINFER_FRAME_CAPS_NAME));
@@ -119,7 +138,7 @@ static gboolean gst_rtcoinfer_mpc_rate_start(GstBaseTransform *trans) {
   RateState *st = self->state;
   GST_OBJECT_LOCK(self);
   const std::string path = st->model_path, fixed = st->fixed_text, lo = st->min_text, hi = st->max_text;
-  const int clio_bits = st->clio_bits;
+  const int bits = st->bits;
   rtcoinfer::MpcConfig cfg = st->cfg;
   GST_OBJECT_UNLOCK(self);
   // the controller needs the bundle's per-setup accuracy and bytes table
@@ -139,30 +158,20 @@ static gboolean gst_rtcoinfer_mpc_rate_start(GstBaseTransform *trans) {
   std::vector<rtcoinfer::SetupProfile> profiles;
   for (const auto &s : info.stats) {
     if (s.top1 < 0 || s.bytes <= 0) {
-      GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Model bundle \"%s\" has no measured accuracy/bytes for %s",
-                                                  path.c_str(), s.setup.name().c_str()),
-                        ("run rtcoinfer-train eval on the bundle to fill its setup table"));
+      GST_ELEMENT_ERROR(
+          self, LIBRARY, SETTINGS,
+          ("Model bundle \"%s\" has no measured accuracy/bytes for %s", path.c_str(), s.setup.name().c_str()),
+          ("run rtcoinfer-train eval on the bundle to fill its setup table"));
       return FALSE;
     }
     if (lo_s && s.bytes < bytes_of(*lo_s)) continue;
     if (hi_s && s.bytes > bytes_of(*hi_s)) continue;
-    if (clio_bits && s.setup.bits != clio_bits) continue;
+    if (bits && s.setup.bits != bits) continue;
     profiles.push_back({s.setup, s.top1, s.bytes});
   }
-  st->clio_setup_channels.clear();
-  if (clio_bits) {
-    // rtcoinfer-slicer sends setup i (by channels) as i + 1 slices: one more frame
-    // header for each to start with; each frame's real sliced bytes refine it (transform_ip)
-    std::sort(profiles.begin(), profiles.end(), [](const auto &a, const auto &b) {
-      return a.setup.channels < b.setup.channels;
-    });
-    for (std::size_t i = 0; i < profiles.size(); ++i) {
-      profiles[i].bytes += double(rtcoinfer::FrameLayout::kHeaderSize * i);
-      st->clio_setup_channels.push_back(profiles[i].setup.channels);
-    }
-  }
   if (profiles.empty()) {
-    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("min-setup, max-setup and clio-bits leave no setup to choose from"), (nullptr));
+    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("min-setup, max-setup and bits leave no setup to choose from"),
+                      (nullptr));
     return FALSE;
   }
   if (cfg.policy == Policy::Fixed) {
@@ -185,6 +194,9 @@ static gboolean gst_rtcoinfer_mpc_rate_start(GstBaseTransform *trans) {
 
 static gboolean gst_rtcoinfer_mpc_rate_stop(GstBaseTransform *trans) {
   auto *self = GST_RTCOINFER_MPC_RATE(trans);
+  FEEDBACK_LOCK(self);
+  self->state->pending_twcc.clear();
+  FEEDBACK_UNLOCK(self);
   GST_OBJECT_LOCK(self);
   self->state->rate.reset();
   GstElement *session = self->state->rtp_session;
@@ -236,14 +248,15 @@ static void poll_receiver_reports(GstRtcoinferMpcRate *self) {
   if (!stats) return;
   const GValue *sources = gst_structure_get_value(stats, "source-stats");
   G_GNUC_BEGIN_IGNORE_DEPRECATIONS  // rtpsession hands out a GValueArray
-  if (sources && G_VALUE_HOLDS(sources, g_value_array_get_type())) {
+      if (sources && G_VALUE_HOLDS(sources, g_value_array_get_type())) {
     auto *arr = static_cast<GValueArray *>(g_value_get_boxed(sources));
     for (guint i = 0; arr && i < arr->n_values; ++i) {
       const GstStructure *src = gst_value_get_structure(g_value_array_get_nth(arr, i));
       gboolean have_rb = FALSE;
       guint rtt = 0, fraction = 0;
       if (gst_structure_get_boolean(src, "have-rb", &have_rb) && have_rb &&
-          gst_structure_get_uint(src, "rb-round-trip", &rtt) && gst_structure_get_uint(src, "rb-fractionlost", &fraction)) {
+          gst_structure_get_uint(src, "rb-round-trip", &rtt) &&
+          gst_structure_get_uint(src, "rb-fractionlost", &fraction)) {
         GST_OBJECT_LOCK(self);
         if (st->rate) st->rate->on_receiver_report(rtt / 65536.0, fraction / 256.0);
         GST_OBJECT_UNLOCK(self);
@@ -282,7 +295,7 @@ static std::vector<rtcoinfer::PacketReport> parse_twcc(const GstStructure *s) {
     if (v && GST_VALUE_HOLDS_STRUCTURE(v)) out.push_back(parse_twcc_packet(gst_value_get_structure(v)));
   };
   G_GNUC_BEGIN_IGNORE_DEPRECATIONS  // rtpsession sends a GValueArray
-  if (G_VALUE_HOLDS(list, g_value_array_get_type())) {
+      if (G_VALUE_HOLDS(list, g_value_array_get_type())) {
     auto *arr = static_cast<GValueArray *>(g_value_get_boxed(list));
     for (guint i = 0; arr && i < arr->n_values; ++i) add(g_value_array_get_nth(arr, i));
     return out;
@@ -302,11 +315,16 @@ static gboolean gst_rtcoinfer_mpc_rate_src_event(GstBaseTransform *trans, GstEve
     const GstStructure *s = gst_event_get_structure(event);
     if (s && gst_structure_has_name(s, "RTPTWCCPackets")) {
       auto packets = parse_twcc(s);
-      GST_OBJECT_LOCK(self);
+      const std::size_t n = packets.size();
       RateState *st = self->state;
-      if (st->rate) st->rate->on_twcc(packets, g_get_monotonic_time() / 1e6);
-      GST_OBJECT_UNLOCK(self);
-      GST_LOG_OBJECT(self, "TWCC feedback: %zu packets", packets.size());
+      FEEDBACK_LOCK(self);
+      st->pending_twcc.emplace_back(std::move(packets), g_get_monotonic_time() / 1e6);
+      if (st->pending_twcc.size() > MAX_PENDING_TWCC) {
+        st->pending_twcc.erase(st->pending_twcc.begin());
+        st->twcc_overflow++;
+      }
+      FEEDBACK_UNLOCK(self);
+      GST_LOG_OBJECT(self, "TWCC feedback: %zu packets", n);
       gst_event_unref(event);
       return TRUE;  // consumed: nothing upstream uses it
     }
@@ -314,21 +332,14 @@ static gboolean gst_rtcoinfer_mpc_rate_src_event(GstBaseTransform *trans, GstEve
   return GST_BASE_TRANSFORM_CLASS(parent_class)->src_event(trans, event);
 }
 
-// clio-bits: the bytes rtcoinfer-slicer will send for this frame (it cuts the frame the
-// same way), so the controller budgets what really goes on the wire.
-static double sliced_bytes(RateState *st, const guint8 *data, gsize size, const rtcoinfer::FrameHeader &h) {
-  rtcoinfer::FrameHeader decoded;
-  if (h.slice || !st->decoder.decode(data, size, decoded, st->values).ok()) return double(size);
-  rtcoinfer::EncodeParams p;
-  p.model_id = h.model_id;
-  p.truth = h.truth;
-  const auto ends = rtcoinfer::slice_ends(st->clio_setup_channels, h.channels);
-  if (!rtcoinfer::encode_slices(st->encoder, st->values.data(), h.channels, h.height, h.width, h.bits, ends, p,
-                                st->slices).ok())
-    return double(size);
-  double total = 0;
-  for (const auto &s : st->slices) total += double(s.size());
-  return total;
+// What the frame will cost on the wire: downstream's answer to rtcoinfer-wire-bytes (an
+// element there may change what is sent, as the CLIO-style slicer does), else its size.
+static double wire_bytes(GstRtcoinferMpcRate *self, GstBuffer *buf) {
+  GstQuery *q = rtcoinfer::wire_bytes_query_new(buf);
+  std::optional<guint64> answer;
+  if (gst_pad_peer_query(GST_BASE_TRANSFORM_SRC_PAD(self), q)) answer = rtcoinfer::wire_bytes_query_result(q);
+  gst_query_unref(q);
+  return double(answer.value_or(gst_buffer_get_size(buf)));
 }
 
 static GstFlowReturn gst_rtcoinfer_mpc_rate_transform_ip(GstBaseTransform *trans, GstBuffer *buf) {
@@ -340,19 +351,23 @@ static GstFlowReturn gst_rtcoinfer_mpc_rate_transform_ip(GstBaseTransform *trans
   rtcoinfer::FrameHeader h;
   GstMapInfo map;
   bool valid = false;
-  double bytes = double(size);
   if (gst_buffer_map(buf, &map, GST_MAP_READ)) {
     valid = rtcoinfer::FrameDecoder::parse_header(map.data, map.size, h).ok();
-    if (valid && !st->clio_setup_channels.empty()) bytes = sliced_bytes(st, map.data, map.size, h);
     gst_buffer_unmap(buf, &map);
   }
+  const double bytes = valid ? wire_bytes(self, buf) : double(size);
 
+  std::vector<std::pair<std::vector<rtcoinfer::PacketReport>, double>> twcc;
+  FEEDBACK_LOCK(self);
+  twcc.swap(st->pending_twcc);
+  FEEDBACK_UNLOCK(self);
   GST_OBJECT_LOCK(self);
   if (!st->rate) {
     GST_OBJECT_UNLOCK(self);
     return GST_FLOW_NOT_NEGOTIATED;
   }
   rtcoinfer::RateSession &rate = *st->rate;
+  for (const auto &[packets, arrived_s] : twcc) rate.on_twcc(packets, arrived_s);
   std::optional<double> pts_s;
   if (GST_BUFFER_PTS_IS_VALID(buf)) pts_s = double(GST_BUFFER_PTS(buf)) / GST_SECOND;
   std::optional<rtcoinfer::Setup> coded;
@@ -378,22 +393,21 @@ static GstFlowReturn gst_rtcoinfer_mpc_rate_transform_ip(GstBaseTransform *trans
       GST_ELEMENT(self),
       gst_message_new_element(
           GST_OBJECT(self),
-          gst_structure_new("rtcoinfer-rate", "setup", G_TYPE_STRING, chosen.c_str(), "requested", G_TYPE_STRING,
-                            requested.c_str(), "skip", G_TYPE_BOOLEAN, d.skip,
-                            "forecast-bps", G_TYPE_DOUBLE, forecast_bps, "sample-bps", G_TYPE_DOUBLE, sample_bps,
-                            "feedback", G_TYPE_UINT64, feedback, "predicted-latency-ms", G_TYPE_DOUBLE,
-                            d.predicted_latency_s * 1000, "in-flight-bytes", G_TYPE_DOUBLE, queued,
-                            "frame-bytes", G_TYPE_UINT64, guint64(size), "decide-us", G_TYPE_DOUBLE, d.decide_us,
-                            "planned-bps", G_TYPE_DOUBLE, out.planned_bps, "frame-interval-ms", G_TYPE_DOUBLE,
-                            interval_ms, "rtt-ms", G_TYPE_DOUBLE, rtt_ms, nullptr)));
+          gst_structure_new(
+              "rtcoinfer-rate", "setup", G_TYPE_STRING, chosen.c_str(), "requested", G_TYPE_STRING, requested.c_str(),
+              "skip", G_TYPE_BOOLEAN, d.skip, "forecast-bps", G_TYPE_DOUBLE, forecast_bps, "sample-bps", G_TYPE_DOUBLE,
+              sample_bps, "feedback", G_TYPE_UINT64, feedback, "predicted-latency-ms", G_TYPE_DOUBLE,
+              d.predicted_latency_s * 1000, "in-flight-bytes", G_TYPE_DOUBLE, queued, "frame-bytes", G_TYPE_UINT64,
+              guint64(size), "decide-us", G_TYPE_DOUBLE, d.decide_us, "planned-bps", G_TYPE_DOUBLE, out.planned_bps,
+              "frame-interval-ms", G_TYPE_DOUBLE, interval_ms, "rtt-ms", G_TYPE_DOUBLE, rtt_ms, nullptr)));
   if (ask) {
     GST_INFO_OBJECT(self, "asking upstream for %s", ask->name().c_str());
     gst_pad_push_event(GST_BASE_TRANSFORM_SINK_PAD(trans), rtcoinfer::setup_event_new(*ask));
   }
   if (d.skip) {
     if (skips == 1 || skips % 100 == 0)
-      GST_ELEMENT_WARNING(self, STREAM, FAILED, ("Skipped a frame that would miss its deadline (%" G_GUINT64_FORMAT
-                                                 " so far)", skips),
+      GST_ELEMENT_WARNING(self, STREAM, FAILED,
+                          ("Skipped a frame that would miss its deadline (%" G_GUINT64_FORMAT " so far)", skips),
                           ("predicted %.1f ms even at the smallest setup", d.predicted_latency_s * 1000));
     return GST_BASE_TRANSFORM_FLOW_DROPPED;
   }
@@ -405,7 +419,8 @@ static GstStructure *build_stats(GstRtcoinferMpcRate *self) {
   GST_OBJECT_LOCK(self);
   const rtcoinfer::RateSession *rate = st->rate.get();
   const rtcoinfer::RateSessionStats c = rate ? rate->stats() : rtcoinfer::RateSessionStats{};
-  const std::string setup = rate && rate->requested() >= 0 ? rate->controller().profiles()[rate->requested()].setup.name() : "";
+  const std::string setup =
+      rate && rate->requested() >= 0 ? rate->controller().profiles()[rate->requested()].setup.name() : "";
   const rtcoinfer::BandwidthEstimator *est = rate ? &rate->estimator() : nullptr;
   const double estimate = est ? est->estimate_bps().value_or(0) : 0.0;
   const double forecast = est ? est->forecast_bps().value_or(0) : 0.0;
@@ -414,14 +429,13 @@ static GstStructure *build_stats(GstRtcoinferMpcRate *self) {
   const double predicted_ms = rate ? rate->last().predicted_latency_s * 1000 : 0.0;
   const rtcoinfer::RateSessionStats counted = c;
   GST_OBJECT_UNLOCK(self);
-  return gst_structure_new(
-      "rtcoinfer-mpcrate-stats", "frames", G_TYPE_UINT64, counted.frames, "skips", G_TYPE_UINT64, counted.skips, "switches",
-      G_TYPE_UINT64, c.switches, "feedback", G_TYPE_UINT64, c.feedback, "probes", G_TYPE_UINT64, c.probes, "setup",
-      G_TYPE_STRING, setup.c_str(), "estimate-bps", G_TYPE_DOUBLE, estimate, "forecast-bps", G_TYPE_DOUBLE, forecast,
-      "queue-delay-ms", G_TYPE_DOUBLE, queue_ms, "loss", G_TYPE_DOUBLE, loss, "predicted-latency-ms", G_TYPE_DOUBLE,
-      predicted_ms,
-      "mean-decide-us", G_TYPE_DOUBLE, c.frames ? c.decide_us_total / c.frames : 0.0, "max-decide-us", G_TYPE_DOUBLE,
-      c.decide_us_max, nullptr);
+  return gst_structure_new("rtcoinfer-mpcrate-stats", "frames", G_TYPE_UINT64, counted.frames, "skips", G_TYPE_UINT64,
+                           counted.skips, "switches", G_TYPE_UINT64, c.switches, "feedback", G_TYPE_UINT64, c.feedback,
+                           "probes", G_TYPE_UINT64, c.probes, "setup", G_TYPE_STRING, setup.c_str(), "estimate-bps",
+                           G_TYPE_DOUBLE, estimate, "forecast-bps", G_TYPE_DOUBLE, forecast, "queue-delay-ms",
+                           G_TYPE_DOUBLE, queue_ms, "loss", G_TYPE_DOUBLE, loss, "predicted-latency-ms", G_TYPE_DOUBLE,
+                           predicted_ms, "mean-decide-us", G_TYPE_DOUBLE, c.frames ? c.decide_us_total / c.frames : 0.0,
+                           "max-decide-us", G_TYPE_DOUBLE, c.decide_us_max, nullptr);
 }
 
 static void gst_rtcoinfer_mpc_rate_set_property(GObject *object, guint prop_id, const GValue *value,
@@ -441,7 +455,7 @@ static void gst_rtcoinfer_mpc_rate_set_property(GObject *object, guint prop_id, 
     case PROP_MAX_SETUP: st->max_text = str(); break;
     case PROP_SERVER_LATENCY: st->cfg.tail_s = g_value_get_double(value) / 1000.0; break;
     case PROP_MARGIN: st->cfg.margin_s = g_value_get_double(value) / 1000.0; break;
-    case PROP_CLIO_BITS: st->clio_bits = g_value_get_int(value); break;
+    case PROP_BITS: st->bits = g_value_get_int(value); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
   // deadline, horizon, switch penalty, server latency and margin apply to a running controller at once
@@ -477,19 +491,21 @@ static void gst_rtcoinfer_mpc_rate_get_property(GObject *object, guint prop_id, 
     case PROP_MAX_SETUP: g_value_set_string(value, st->max_text.c_str()); break;
     case PROP_SERVER_LATENCY: g_value_set_double(value, st->cfg.tail_s * 1000.0); break;
     case PROP_MARGIN: g_value_set_double(value, st->cfg.margin_s * 1000.0); break;
-    case PROP_CLIO_BITS: g_value_set_int(value, st->clio_bits); break;
+    case PROP_BITS: g_value_set_int(value, st->bits); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
   GST_OBJECT_UNLOCK(self);
 }
 
 static void gst_rtcoinfer_mpc_rate_finalize(GObject *object) {
+  g_mutex_clear(&GST_RTCOINFER_MPC_RATE(object)->state->feedback_lock);
   delete GST_RTCOINFER_MPC_RATE(object)->state;
   G_OBJECT_CLASS(parent_class)->finalize(object);
 }
 
 static void gst_rtcoinfer_mpc_rate_init(GstRtcoinferMpcRate *self) {
   self->state = new RateState();
+  g_mutex_init(&self->state->feedback_lock);
   self->state->cfg.tail_s = DEFAULT_SERVER_LATENCY_MS / 1000.0;
   gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
 }
@@ -505,53 +521,82 @@ static void gst_rtcoinfer_mpc_rate_class_init(GstRtcoinferMpcRateClass *klass) {
   const auto rw_playing = GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING);
   const rtcoinfer::MpcConfig def;
 
-  g_object_class_install_property(gobject_class, PROP_MODEL,
-      g_param_spec_string("model", "Model bundle", "The bundle rtcoinfer-head runs (path or /models/<id> URL); its setup table (top-1 and mean "
-                          "bytes per setup, from rtcoinfer-train eval) is what the controller optimizes", nullptr, rw));
-  g_object_class_install_property(gobject_class, PROP_POLICY,
-      g_param_spec_enum("policy", "Policy", "mpc, rate (largest setup fitting the forecast) or fixed (the setup "
-                        "property)", GST_TYPE_RTCOINFER_POLICY, int(Policy::Mpc), rw));
+  g_object_class_install_property(
+      gobject_class, PROP_MODEL,
+      g_param_spec_string("model", "Model bundle",
+                          "The bundle rtcoinfer-head runs (path or /models/<id> URL); its setup table (top-1 and mean "
+                          "bytes per setup, from rtcoinfer-train eval) is what the controller optimizes",
+                          nullptr, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_POLICY,
+      g_param_spec_enum("policy", "Policy",
+                        "mpc, rate (largest setup fitting the forecast) or fixed (the setup "
+                        "property)",
+                        GST_TYPE_RTCOINFER_POLICY, int(Policy::Mpc), rw));
   g_object_class_install_property(gobject_class, PROP_DEADLINE,
-      g_param_spec_double("deadline", "Deadline", "Capture-to-result deadline per frame in milliseconds, 1..60000. "
-                          "May change while PLAYING", 1, 60000, def.deadline_s * 1000, rw_playing));
-  g_object_class_install_property(gobject_class, PROP_HORIZON,
+                                  g_param_spec_double("deadline", "Deadline",
+                                                      "Capture-to-result deadline per frame in milliseconds, 1..60000. "
+                                                      "May change while PLAYING",
+                                                      1, 60000, def.deadline_s * 1000, rw_playing));
+  g_object_class_install_property(
+      gobject_class, PROP_HORIZON,
       g_param_spec_int("horizon", "Horizon", "Frames the MPC plans ahead, 1..20. May change while PLAYING", 1, 20,
                        def.horizon, rw_playing));
   g_object_class_install_property(gobject_class, PROP_SETUP,
-      g_param_spec_string("setup", "Fixed setup", "Setup \"<channels>x<bits>\" for policy=fixed; empty = the "
-                          "largest", "", rw));
+                                  g_param_spec_string("setup", "Fixed setup",
+                                                      "Setup \"<channels>x<bits>\" for policy=fixed; empty = the "
+                                                      "largest",
+                                                      "", rw));
   g_object_class_install_property(gobject_class, PROP_SWITCH_PENALTY,
-      g_param_spec_double("switch-penalty", "Switch penalty", "Accuracy points (0..100) the MPC charges per setup "
-                          "switch. May change while PLAYING", 0, 100, def.switch_penalty, rw_playing));
-  g_object_class_install_property(gobject_class, PROP_MARGIN,
-      g_param_spec_double("margin", "Planning margin", "Milliseconds (0..10000) below the deadline that the MPC's "
+                                  g_param_spec_double("switch-penalty", "Switch penalty",
+                                                      "Accuracy points (0..100) the MPC charges per setup "
+                                                      "switch. May change while PLAYING",
+                                                      0, 100, def.switch_penalty, rw_playing));
+  g_object_class_install_property(
+      gobject_class, PROP_MARGIN,
+      g_param_spec_double("margin", "Planning margin",
+                          "Milliseconds (0..10000) below the deadline that the MPC's "
                           "plans aim at: the bandwidth forecast is a guess, and a late frame loses its whole "
                           "accuracy. Frames are still skipped only when predicted past the deadline itself. 0 = "
                           "plan right up to the deadline. May change while PLAYING",
                           0, 10000, def.margin_s * 1000.0, rw_playing));
   g_object_class_install_property(gobject_class, PROP_MIN_SETUP,
-      g_param_spec_string("min-setup", "Minimum setup", "Never choose a setup with fewer mean bytes than this "
-                          "\"<channels>x<bits>\"; empty = no limit", "", rw));
+                                  g_param_spec_string("min-setup", "Minimum setup",
+                                                      "Never choose a setup with fewer mean bytes than this "
+                                                      "\"<channels>x<bits>\"; empty = no limit",
+                                                      "", rw));
   g_object_class_install_property(gobject_class, PROP_MAX_SETUP,
-      g_param_spec_string("max-setup", "Maximum setup", "Never choose a setup with more mean bytes than this "
-                          "\"<channels>x<bits>\"; empty = no limit", "", rw));
-  g_object_class_install_property(gobject_class, PROP_SERVER_LATENCY,
-      g_param_spec_double("server-latency", "Server latency", "Milliseconds (0..10000) a frame spends on the server "
+                                  g_param_spec_string("max-setup", "Maximum setup",
+                                                      "Never choose a setup with more mean bytes than this "
+                                                      "\"<channels>x<bits>\"; empty = no limit",
+                                                      "", rw));
+  g_object_class_install_property(
+      gobject_class, PROP_SERVER_LATENCY,
+      g_param_spec_double("server-latency", "Server latency",
+                          "Milliseconds (0..10000) a frame spends on the server "
                           "after its last packet arrives: receiver jitterbuffer plus tail inference. Part of the "
-                          "predicted latency. May change while PLAYING", 0, 10000, DEFAULT_SERVER_LATENCY_MS,
-                          rw_playing));
-  g_object_class_install_property(gobject_class, PROP_CLIO_BITS,
-      g_param_spec_int("clio-bits", "CLIO-style bits", "CLIO-style baseline, with rtcoinfer-slicer after this "
-                       "element: choose only among the setups of this many bits, 1..16, counting each as the "
-                       "progressive slices the slicer sends (one more 24-byte frame header per slice); 0 = every "
-                       "setup, unsliced. Read when the element starts", 0, 16, 0,
+                          "predicted latency. May change while PLAYING",
+                          0, 10000, DEFAULT_SERVER_LATENCY_MS, rw_playing));
+  /**
+   * GstRtcoinferMpcRate:bits:
+   *
+   * Choose only among the setups of this many bits per value, 1..16; 0 considers every
+   * setup. The CLIO-style baseline uses it with rtcoinfer-slicer downstream, which answers
+   * the rtcoinfer-wire-bytes query with what its slices cost. Read when the element starts.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_BITS,
+      g_param_spec_int("bits", "Bit depth", "Only setups of this many bits, 1..16; 0 = every setup", 0, 16, 0,
                        GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
-  g_object_class_install_property(gobject_class, PROP_STATS,
-      g_param_spec_boxed("stats", "Statistics", "Read-only: frames, skips, switches, feedback (TWCC events), probes (frames planned with a raised "
-                         "forecast because no rate sample came for a while), setup "
-                         "(current), estimate-bps and forecast-bps (bits/s), queue-delay-ms, loss (0..1), "
-                         "predicted-latency-ms, mean-decide-us and max-decide-us", GST_TYPE_STRUCTURE,
-                         GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  g_object_class_install_property(
+      gobject_class, PROP_STATS,
+      g_param_spec_boxed(
+          "stats", "Statistics",
+          "Read-only: frames, skips, switches, feedback (TWCC events), probes (frames planned with a raised "
+          "forecast because no rate sample came for a while), setup "
+          "(current), estimate-bps and forecast-bps (bits/s), queue-delay-ms, loss (0..1), "
+          "predicted-latency-ms, mean-decide-us and max-decide-us",
+          GST_TYPE_STRUCTURE, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);

@@ -63,7 +63,7 @@ struct TailState {
 
   // streaming thread only (and start/stop, when it is not running)
   rtcoinfer::FrameDecoder decoder;
-  std::vector<float> values;  // a feature frame, dequantized
+  std::vector<float> values;                           // a feature frame, dequantized
   std::unique_ptr<rtcoinfer::ResultsService> service;  // null unless http-port is set
 };
 
@@ -334,7 +334,8 @@ static void gst_rtcoinfer_tail_class_init(GstRtcoinferTailClass *klass) {
 
   const auto rw = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   const auto rw_playing = GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING);
-  g_object_class_install_property(gobject_class, PROP_TOP_K,
+  g_object_class_install_property(
+      gobject_class, PROP_TOP_K,
       g_param_spec_int("top-k", "Top k", "Number of best classes listed in each result, 1..1000", 1, 1000,
                        DEFAULT_TOP_K, rw_playing));
   /**
@@ -344,15 +345,18 @@ static void gst_rtcoinfer_tail_class_init(GstRtcoinferTailClass *klass) {
    * dropped and counted as `late`; 0 never drops. May change while PLAYING.
    */
   g_object_class_install_property(gobject_class, PROP_MAX_LATENCY,
-      g_param_spec_double("max-latency", "Maximum latency", "Drop as late frames older than this (ms since capture); "
-                          "0 = never", 0, 3600000, DEFAULT_MAX_LATENCY_MS, rw_playing));
+                                  g_param_spec_double("max-latency", "Maximum latency",
+                                                      "Drop as late frames older than this (ms since capture); "
+                                                      "0 = never",
+                                                      0, 3600000, DEFAULT_MAX_LATENCY_MS, rw_playing));
   /**
    * GstRtcoinferTail:http-port:
    *
    * TCP port of the results service (JSON API, event stream, Prometheus metrics, model
    * download, dashboard at /), 1..65535; 0 serves nothing. Read when the element starts.
    */
-  g_object_class_install_property(gobject_class, PROP_HTTP_PORT,
+  g_object_class_install_property(
+      gobject_class, PROP_HTTP_PORT,
       g_param_spec_int("http-port", "HTTP port", "Results service port, 1..65535; 0 = no HTTP service", 0, 65535,
                        DEFAULT_HTTP_PORT, rw));
   /**
@@ -361,7 +365,8 @@ static void gst_rtcoinfer_tail_class_init(GstRtcoinferTailClass *klass) {
    * The local IP address the results service binds: loopback by default; 0.0.0.0 or ::
    * for every interface. Read when the element starts.
    */
-  g_object_class_install_property(gobject_class, PROP_HTTP_ADDRESS,
+  g_object_class_install_property(
+      gobject_class, PROP_HTTP_ADDRESS,
       g_param_spec_string("http-address", "HTTP address", "Local IP address the results service binds",
                           DEFAULT_HTTP_ADDRESS, rw));
   /**
@@ -371,7 +376,8 @@ static void gst_rtcoinfer_tail_class_init(GstRtcoinferTailClass *klass) {
    * `?token=<token>`, for the dashboard); others get 401. Plain HTTP: put a TLS proxy in
    * front off the host. Read when the element starts.
    */
-  g_object_class_install_property(gobject_class, PROP_HTTP_TOKEN,
+  g_object_class_install_property(
+      gobject_class, PROP_HTTP_TOKEN,
       g_param_spec_string("http-token", "HTTP bearer token", "Bearer token every HTTP request must carry; unset = none",
                           nullptr, rw));
   /**
@@ -386,10 +392,12 @@ static void gst_rtcoinfer_tail_class_init(GstRtcoinferTailClass *klass) {
    *   with truth);
    * - `latency-p50-ms`, `latency-p99-ms` (gdouble): capture to result, last 10000 results.
    */
-  g_object_class_install_property(gobject_class, PROP_STATS,
-      g_param_spec_boxed("stats", "Statistics", "Counters: frames, results, dropped, drops, missing, restarts, bytes, "
-                         "with-truth, correct, accuracy, latency-p50-ms, latency-p99-ms", GST_TYPE_STRUCTURE,
-                         GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  g_object_class_install_property(
+      gobject_class, PROP_STATS,
+      g_param_spec_boxed("stats", "Statistics",
+                         "Counters: frames, results, dropped, drops, missing, restarts, bytes, "
+                         "with-truth, correct, accuracy, latency-p50-ms, latency-p99-ms",
+                         GST_TYPE_STRUCTURE, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);

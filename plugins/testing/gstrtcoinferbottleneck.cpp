@@ -16,10 +16,8 @@
  * gst-launch-1.0 videotestsrc is-live=true num-buffers=150 ! rtpvrawpay ! rtcoinfer-bottleneck rate=2000 delay=20 \
  *     queue-size=65536 ! fakesink sync=false
  * ]| Raw video RTP through a 2 Mbit/s link with 20 ms of propagation delay.
- * |[
- * gst-launch-1.0 ... rtp.send_rtp_src_0 ! rtcoinfer-bottleneck trace=../shared/traces/norway-3g/norway_bus_1.txt \
- *     trace-scale=0.05 ! udpsink host=127.0.0.1 port=5000
- * ]| Replays a 3G trace scaled by 1/20 in front of the RTP stream.
+ * With `trace=` it replays a bandwidth trace instead (pipelines/device --link-trace puts
+ * it in front of the RTP stream's udpsink).
  */
 #include "gstrtcoinferbottleneck.h"
 
@@ -35,7 +33,7 @@ GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_bottleneck_debug);
 namespace {
 
 struct Item {
-  GstMiniObject *obj;  // buffer or serialized event
+  GstMiniObject *obj;    // buffer or serialized event
   GstClockTime release;  // running time
 };
 
@@ -67,8 +65,10 @@ struct _GstRtcoinferBottleneck {
 
 enum { PROP_0, PROP_RATE, PROP_TRACE, PROP_TRACE_SCALE, PROP_DELAY, PROP_QUEUE_SIZE, PROP_STATS };
 
-static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
-static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+static GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
 
 #define gst_rtcoinfer_bottleneck_parent_class parent_class
 G_DEFINE_TYPE_WITH_CODE(GstRtcoinferBottleneck, gst_rtcoinfer_bottleneck, GST_TYPE_ELEMENT,
@@ -234,8 +234,7 @@ static gboolean gst_rtcoinfer_bottleneck_sink_event(GstPad *pad, GstObject *pare
       gst_pad_push_event(self->srcpad, event);
       set_flushing(self, false);
       return gst_pad_start_task(self->srcpad, (GstTaskFunction)gst_rtcoinfer_bottleneck_loop, self, nullptr);
-    default:
-      break;
+    default: break;
   }
   if (GST_EVENT_IS_SERIALIZED(event) && GST_EVENT_TYPE(event) != GST_EVENT_CAPS &&
       GST_EVENT_TYPE(event) != GST_EVENT_STREAM_START && GST_EVENT_TYPE(event) != GST_EVENT_SEGMENT) {
@@ -288,10 +287,10 @@ static void gst_rtcoinfer_bottleneck_get_property(GObject *object, guint prop_id
   LinkState *st = self->state;
   if (prop_id == PROP_STATS) {
     g_mutex_lock(&st->lock);
-    g_value_take_boxed(value, gst_structure_new("rtcoinfer-bottleneck-stats", "forwarded", G_TYPE_UINT64,
-                                                st->forwarded, "dropped", G_TYPE_UINT64, st->dropped, "bytes",
-                                                G_TYPE_UINT64, st->bytes, "queued", G_TYPE_UINT64,
-                                                guint64(st->items.size()), nullptr));
+    g_value_take_boxed(
+        value, gst_structure_new("rtcoinfer-bottleneck-stats", "forwarded", G_TYPE_UINT64, st->forwarded, "dropped",
+                                 G_TYPE_UINT64, st->dropped, "bytes", G_TYPE_UINT64, st->bytes, "queued", G_TYPE_UINT64,
+                                 guint64(st->items.size()), nullptr));
     g_mutex_unlock(&st->lock);
     return;
   }
@@ -339,25 +338,35 @@ static void gst_rtcoinfer_bottleneck_class_init(GstRtcoinferBottleneckClass *kla
   gobject_class->get_property = gst_rtcoinfer_bottleneck_get_property;
   gobject_class->finalize = gst_rtcoinfer_bottleneck_finalize;
   const auto rw = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
-  g_object_class_install_property(gobject_class, PROP_RATE,
+  g_object_class_install_property(
+      gobject_class, PROP_RATE,
       g_param_spec_double("rate", "Rate", "Link rate in kbit/s (1..10000000) when no trace is set", 1, 1e7, 10000, rw));
-  g_object_class_install_property(gobject_class, PROP_TRACE,
-      g_param_spec_string("trace", "Trace", "Bandwidth trace file, lines \"time_s throughput_Mbit/s\" (as in "
-                          "../shared/traces); replayed from the first packet, looping. Empty: constant rate", nullptr, rw));
-  g_object_class_install_property(gobject_class, PROP_TRACE_SCALE,
+  g_object_class_install_property(
+      gobject_class, PROP_TRACE,
+      g_param_spec_string("trace", "Trace",
+                          "Bandwidth trace file, lines \"time_s throughput_Mbit/s\" (as in "
+                          "../shared/traces); replayed from the first packet, looping. Empty: constant rate",
+                          nullptr, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_TRACE_SCALE,
       g_param_spec_double("trace-scale", "Trace scale", "Multiply the trace's rates by this factor (0.0001..1000)",
                           1e-4, 1000, 1.0, rw));
-  g_object_class_install_property(gobject_class, PROP_DELAY,
+  g_object_class_install_property(
+      gobject_class, PROP_DELAY,
       g_param_spec_double("delay", "Delay", "One-way propagation delay in milliseconds, 0..10000", 0, 10000, 10, rw));
-  g_object_class_install_property(gobject_class, PROP_QUEUE_SIZE,
+  g_object_class_install_property(
+      gobject_class, PROP_QUEUE_SIZE,
       g_param_spec_uint64("queue-size", "Queue size", "Drop-tail queue capacity in bytes (1..2^32)", 1, G_MAXUINT32,
                           64 * 1024, rw));
-  g_object_class_install_property(gobject_class, PROP_STATS,
-      g_param_spec_boxed("stats", "Statistics", "Read-only: forwarded, dropped (queue full), bytes (forwarded), queued "
-                         "(items waiting)", GST_TYPE_STRUCTURE, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  g_object_class_install_property(
+      gobject_class, PROP_STATS,
+      g_param_spec_boxed("stats", "Statistics",
+                         "Read-only: forwarded, dropped (queue full), bytes (forwarded), queued "
+                         "(items waiting)",
+                         GST_TYPE_STRUCTURE, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
-  gst_element_class_set_static_metadata(element_class, "RTCoInfer bottleneck link", "Filter/Network",
-                                        "Trace-driven drop-tail queue with propagation delay (in-process link emulation)",
-                                        "gst-rtcoinfer developers");
+  gst_element_class_set_static_metadata(
+      element_class, "RTCoInfer bottleneck link", "Filter/Network",
+      "Trace-driven drop-tail queue with propagation delay (in-process link emulation)", "gst-rtcoinfer developers");
 }

@@ -15,9 +15,10 @@
  *
  * ## Example launch line
  * |[
- * gst-launch-1.0 rtcoinfer-datasetsrc num-buffers=50 ! videoconvert ! videoscale \
- *     ! video/x-raw,width=280,height=280 ! autovideosink
- * ]| Shows the first 50 Fashion-MNIST test images.
+ * gst-launch-1.0 rtcoinfer-datasetsrc num-buffers=10 ! videoconvert ! videoscale \
+ *     ! video/x-raw,width=280,height=280 ! pngenc ! multifilesink location=image-%02d.png
+ * ]| Writes the first 10 Fashion-MNIST test images, enlarged, as PNG files (autovideosink
+ * in place of pngenc shows them on a desktop).
  * |[
  * gst-launch-1.0 rtcoinfer-datasetsrc is-live=true framerate=30/1 shuffle=true num-buffers=300 \
  *     ! fakesink sync=true
@@ -70,8 +71,20 @@ struct _GstRtcoinferDatasetSrc {
   SourceState *state;
 };
 
-enum { PROP_0, PROP_DATASET, PROP_LOCATION, PROP_SPLIT, PROP_FRAMERATE, PROP_LOOP, PROP_SHUFFLE,
-       PROP_SEED, PROP_IS_LIVE, PROP_WIDTH, PROP_HEIGHT, PROP_STATS };
+enum {
+  PROP_0,
+  PROP_DATASET,
+  PROP_LOCATION,
+  PROP_SPLIT,
+  PROP_FRAMERATE,
+  PROP_LOOP,
+  PROP_SHUFFLE,
+  PROP_SEED,
+  PROP_IS_LIVE,
+  PROP_WIDTH,
+  PROP_HEIGHT,
+  PROP_STATS
+};
 
 static GstStaticPadTemplate src_template =
     GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS,
@@ -111,18 +124,18 @@ static gboolean gst_rtcoinfer_dataset_src_start(GstBaseSrc *src) {
   SourceState *st = self->state;
   GST_OBJECT_LOCK(self);
   const DatasetKind kind = st->kind;
-  const std::string location = st->location.empty() && kind == DATASET_FASHION_MNIST
-                                   ? rtcoinfer::kFashionMnistRoot : st->location;
+  const std::string location =
+      st->location.empty() && kind == DATASET_FASHION_MNIST ? rtcoinfer::kFashionMnistRoot : st->location;
   const std::string split = st->split;
   GST_OBJECT_UNLOCK(self);
   try {
     st->data = kind == DATASET_FASHION_MNIST ? rtcoinfer::open_fashion_mnist(location, split)
                                              : rtcoinfer::open_image_folder(location, split);
   } catch (const std::exception &e) {
-    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("Cannot open the dataset: %s", e.what()),
-                      ("dataset=%s location=%s split=%s",
-                       kind == DATASET_FASHION_MNIST ? "fashion-mnist" : "image-folder",
-                       location.c_str(), split.c_str()));
+    GST_ELEMENT_ERROR(
+        self, RESOURCE, OPEN_READ, ("Cannot open the dataset: %s", e.what()),
+        ("dataset=%s location=%s split=%s", kind == DATASET_FASHION_MNIST ? "fashion-mnist" : "image-folder",
+         location.c_str(), split.c_str()));
     return FALSE;
   }
   st->frames = st->skipped = st->epoch = 0;
@@ -289,16 +302,15 @@ static void gst_rtcoinfer_dataset_src_set_property(GObject *object, guint prop_i
   GST_OBJECT_UNLOCK(self);
 }
 
-static void gst_rtcoinfer_dataset_src_get_property(GObject *object, guint prop_id, GValue *value,
-                                                   GParamSpec *pspec) {
+static void gst_rtcoinfer_dataset_src_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec) {
   auto *self = GST_RTCOINFER_DATASET_SRC(object);
   SourceState *st = self->state;
   GST_OBJECT_LOCK(self);
   switch (prop_id) {
     case PROP_DATASET: g_value_set_enum(value, st->kind); break;
     case PROP_LOCATION:
-      g_value_set_string(value, st->location.empty() && st->kind == DATASET_FASHION_MNIST
-                                    ? rtcoinfer::kFashionMnistRoot : st->location.c_str());
+      g_value_set_string(value, st->location.empty() && st->kind == DATASET_FASHION_MNIST ? rtcoinfer::kFashionMnistRoot
+                                                                                          : st->location.c_str());
       break;
     case PROP_SPLIT: g_value_set_string(value, st->split.c_str()); break;
     case PROP_FRAMERATE: gst_value_set_fraction(value, st->fps_n, st->fps_d); break;
@@ -309,10 +321,10 @@ static void gst_rtcoinfer_dataset_src_get_property(GObject *object, guint prop_i
     case PROP_WIDTH: g_value_set_int(value, st->width); break;
     case PROP_HEIGHT: g_value_set_int(value, st->height); break;
     case PROP_STATS:
-      g_value_take_boxed(value, gst_structure_new("rtcoinfer-datasetsrc-stats", "frames", G_TYPE_UINT64,
-                                                  st->frames, "skipped", G_TYPE_UINT64, st->skipped,
-                                                  "epoch", G_TYPE_UINT64, st->epoch, "images", G_TYPE_UINT64,
-                                                  guint64(st->data ? st->data->size() : 0), nullptr));
+      g_value_take_boxed(value,
+                         gst_structure_new("rtcoinfer-datasetsrc-stats", "frames", G_TYPE_UINT64, st->frames, "skipped",
+                                           G_TYPE_UINT64, st->skipped, "epoch", G_TYPE_UINT64, st->epoch, "images",
+                                           G_TYPE_UINT64, guint64(st->data ? st->data->size() : 0), nullptr));
       break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
@@ -340,40 +352,56 @@ static void gst_rtcoinfer_dataset_src_class_init(GstRtcoinferDatasetSrcClass *kl
   gobject_class->finalize = gst_rtcoinfer_dataset_src_finalize;
 
   const auto rw = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
-  g_object_class_install_property(gobject_class, PROP_DATASET,
-      g_param_spec_enum("dataset", "Dataset", "Dataset layout: fashion-mnist (28x28 GRAY8) or image-folder (BGR at width x height)",
+  g_object_class_install_property(
+      gobject_class, PROP_DATASET,
+      g_param_spec_enum("dataset", "Dataset",
+                        "Dataset layout: fashion-mnist (28x28 GRAY8) or image-folder (BGR at width x height)",
                         GST_TYPE_RTCOINFER_DATASET_KIND, DATASET_FASHION_MNIST, rw));
-  g_object_class_install_property(gobject_class, PROP_LOCATION,
+  g_object_class_install_property(
+      gobject_class, PROP_LOCATION,
       g_param_spec_string("location", "Location",
                           "Dataset root folder. Default for fashion-mnist: /usr/share/datasets/fashion-mnist "
                           "(Debian package dataset-fashion-mnist); required for image-folder",
                           nullptr, rw));
-  g_object_class_install_property(gobject_class, PROP_SPLIT,
-      g_param_spec_string("split", "Split", "Which split: \"train\" or \"test\" for fashion-mnist; the folder under "
-                          "location (e.g. \"train\", \"val\") for image-folder", "test", rw));
+  g_object_class_install_property(
+      gobject_class, PROP_SPLIT,
+      g_param_spec_string("split", "Split",
+                          "Which split: \"train\" or \"test\" for fashion-mnist; the folder under "
+                          "location (e.g. \"train\", \"val\") for image-folder",
+                          "test", rw));
   g_object_class_install_property(gobject_class, PROP_FRAMERATE,
-      gst_param_spec_fraction("framerate", "Frame rate", "Frames per second of the output (timestamps; live pace "
-                              "when is-live). 0/1 = unknown rate, timestamps all 0", 0, 1, G_MAXINT, 1, 30, 1, rw));
-  g_object_class_install_property(gobject_class, PROP_LOOP,
+                                  gst_param_spec_fraction("framerate", "Frame rate",
+                                                          "Frames per second of the output (timestamps; live pace "
+                                                          "when is-live). 0/1 = unknown rate, timestamps all 0",
+                                                          0, 1, G_MAXINT, 1, 30, 1, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_LOOP,
       g_param_spec_boolean("loop", "Loop", "Start over (reshuffled if shuffle) after the last image instead of EOS",
                            FALSE, rw));
-  g_object_class_install_property(gobject_class, PROP_SHUFFLE,
+  g_object_class_install_property(
+      gobject_class, PROP_SHUFFLE,
       g_param_spec_boolean("shuffle", "Shuffle", "Random order (from seed) instead of dataset order", FALSE, rw));
-  g_object_class_install_property(gobject_class, PROP_SEED,
+  g_object_class_install_property(
+      gobject_class, PROP_SEED,
       g_param_spec_uint("seed", "Seed", "Seed of the shuffle order, 0..2^32-1", 0, G_MAXUINT, 0, rw));
-  g_object_class_install_property(gobject_class, PROP_IS_LIVE,
-      g_param_spec_boolean("is-live", "Is live", "Act like a camera: release frames in real time at framerate",
-                           FALSE, rw));
-  g_object_class_install_property(gobject_class, PROP_WIDTH,
-      g_param_spec_int("width", "Width", "image-folder output width in pixels, 1..8192 (images are resized)",
-                       1, 8192, 224, rw));
-  g_object_class_install_property(gobject_class, PROP_HEIGHT,
-      g_param_spec_int("height", "Height", "image-folder output height in pixels, 1..8192 (images are resized)",
-                       1, 8192, 224, rw));
-  g_object_class_install_property(gobject_class, PROP_STATS,
-      g_param_spec_boxed("stats", "Statistics", "Read-only: frames pushed, images skipped (undecodable), epoch "
-                         "(completed loops), images in the split", GST_TYPE_STRUCTURE,
-                         GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  g_object_class_install_property(
+      gobject_class, PROP_IS_LIVE,
+      g_param_spec_boolean("is-live", "Is live", "Act like a camera: release frames in real time at framerate", FALSE,
+                           rw));
+  g_object_class_install_property(
+      gobject_class, PROP_WIDTH,
+      g_param_spec_int("width", "Width", "image-folder output width in pixels, 1..8192 (images are resized)", 1, 8192,
+                       224, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_HEIGHT,
+      g_param_spec_int("height", "Height", "image-folder output height in pixels, 1..8192 (images are resized)", 1,
+                       8192, 224, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_STATS,
+      g_param_spec_boxed("stats", "Statistics",
+                         "Read-only: frames pushed, images skipped (undecodable), epoch "
+                         "(completed loops), images in the split",
+                         GST_TYPE_STRUCTURE, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
   gst_element_class_add_static_pad_template(element_class, &src_template);
   gst_element_class_set_static_metadata(element_class, "RTCoInfer labeled dataset source", "Source/Video",

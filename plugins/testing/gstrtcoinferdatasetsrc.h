@@ -6,8 +6,7 @@
 G_BEGIN_DECLS
 
 #define GST_TYPE_RTCOINFER_DATASET_SRC (gst_rtcoinfer_dataset_src_get_type())
-G_DECLARE_FINAL_TYPE(GstRtcoinferDatasetSrc, gst_rtcoinfer_dataset_src, GST, RTCOINFER_DATASET_SRC,
-                     GstPushSrc)
+G_DECLARE_FINAL_TYPE(GstRtcoinferDatasetSrc, gst_rtcoinfer_dataset_src, GST, RTCOINFER_DATASET_SRC, GstPushSrc)
 
 #define GST_TYPE_RTCOINFER_DATASET_KIND (gst_rtcoinfer_dataset_kind_get_type())
 GType gst_rtcoinfer_dataset_kind_get_type(void);

@@ -13,5 +13,5 @@ static gboolean plugin_init(GstPlugin *plugin) {
 }
 
 GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, rtcoinfertest,
-                  "RTCoInfer test elements: labeled dataset source, emulated bottleneck", plugin_init, VERSION,
-                  "LGPL", PACKAGE, "https://github.com/gst-rtcoinfer/gst-rtcoinfer")
+                  "RTCoInfer test elements: labeled dataset source, emulated bottleneck", plugin_init, VERSION, "LGPL",
+                  PACKAGE, "https://github.com/gst-rtcoinfer/gst-rtcoinfer")

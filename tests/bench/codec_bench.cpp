@@ -56,20 +56,21 @@ int main(int argc, char **argv) {
   const SetupTable table = SetupTable::reference(C);
   double enc8 = 0, dec8 = 0, memcpy_gbps = 0;
 
-  std::printf("%-10s %-6s %-5s %10s %10s %10s %10s %8s\n", "tensor", "setup", "zstd", "bytes",
-              "enc_GBps", "dec_GBps", "enc/memcpy", "dec/memcpy");
+  std::printf("%-10s %-6s %-5s %10s %10s %10s %10s %8s\n", "tensor", "setup", "zstd", "bytes", "enc_GBps", "dec_GBps",
+              "enc/memcpy", "dec/memcpy");
   for (const auto &hw : shapes) {
     const int H = hw[0], W = hw[1];
     const auto t = relu6_tensor(C, H, W);
     std::vector<float> copy(t.size());
     const double total_bytes = double(t.size()) * 4;
     const double mc = total_bytes / seconds_per_call([&] {
-      std::memcpy(copy.data(), t.data(), t.size() * 4);
-      asm volatile("" : : "r"(copy.data()) : "memory");
-    }) / 1e9;
+                        std::memcpy(copy.data(), t.data(), t.size() * 4);
+                        asm volatile("" : : "r"(copy.data()) : "memory");
+                      }) /
+                      1e9;
     const std::string tensor = "32x" + std::to_string(H) + "x" + std::to_string(W);
-    std::printf("%-10s %-6s %-5s %10.0f %10.2f %10.2f %10s %8s\n", tensor.c_str(), "memcpy", "-",
-                total_bytes, mc, mc, "1.00", "1.00");
+    std::printf("%-10s %-6s %-5s %10.0f %10.2f %10.2f %10s %8s\n", tensor.c_str(), "memcpy", "-", total_bytes, mc, mc,
+                "1.00", "1.00");
     if (H == 112) memcpy_gbps = mc;
 
     FrameEncoder enc;
@@ -88,14 +89,12 @@ int main(int argc, char **argv) {
         const double td = seconds_per_call([&] { dec.decode(frame.data(), frame.size(), hdr, values); });
         if (!dec.decode(frame.data(), frame.size(), hdr, values).ok()) return 1;
         const double eg = in_bytes / te / 1e9, dg = in_bytes / td / 1e9;
-        std::printf("%-10s %-6s %-5s %10zu %10.2f %10.2f %10.2f %8.2f\n", tensor.c_str(),
-                    s.name().c_str(), e == Entropy::Zstd ? "yes" : "no", frame.size(), eg, dg,
-                    eg / mc, dg / mc);
+        std::printf("%-10s %-6s %-5s %10zu %10.2f %10.2f %10.2f %8.2f\n", tensor.c_str(), s.name().c_str(),
+                    e == Entropy::Zstd ? "yes" : "no", frame.size(), eg, dg, eg / mc, dg / mc);
         if (H == 112 && s.channels == 32 && s.bits == 8 && e == Entropy::None) enc8 = eg, dec8 = dg;
       }
     }
   }
-  std::printf("codec-bench: encode_8bit_GBps=%.2f decode_8bit_GBps=%.2f memcpy_GBps=%.2f\n", enc8, dec8,
-              memcpy_gbps);
+  std::printf("codec-bench: encode_8bit_GBps=%.2f decode_8bit_GBps=%.2f memcpy_GBps=%.2f\n", enc8, dec8, memcpy_gbps);
   return 0;
 }

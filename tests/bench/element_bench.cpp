@@ -59,7 +59,10 @@ int main(int argc, char **argv) {
     for (int i = 0; i < frames; ++i) {
       const Image img = data->image(i % data->size());
       torch::Tensor x = torch::from_blob(const_cast<uint8_t *>(img.pixels.data()), {1, 1, 28, 28}, torch::kUInt8)
-                            .to(torch::kFloat32).div(255).sub(mean).div(std_);
+                            .to(torch::kFloat32)
+                            .div(255)
+                            .sub(mean)
+                            .div(std_);
       torch::Tensor f = net.head(x, s.index).contiguous();
       EncodeParams p;
       p.setup = s;
@@ -105,7 +108,10 @@ int main(int argc, char **argv) {
     for (int i = 0; i < frames; ++i) {
       const Image img = data->image(i % data->size());
       torch::Tensor x = torch::from_blob(const_cast<uint8_t *>(img.pixels.data()), {1, 1, 28, 28}, torch::kUInt8)
-                            .to(torch::kFloat32).div(255).sub(mean).div(std_);
+                            .to(torch::kFloat32)
+                            .div(255)
+                            .sub(mean)
+                            .div(std_);
       const auto t0 = Clock::now();
       (void)net.forward_uncompressed(x, s.index).argmax().item<int64_t>();
       whole.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());

@@ -59,9 +59,10 @@ int main(int argc, char **argv) {
     torch::NoGradGuard ng;
     t_quantizer = seconds_per_call([&] { quantize_like_codec(f, 15); }, steps);
   }
-  std::printf("arch=%s input=%dx%d batch=%d threads=%d train_step_s=%.3f train_step_quantized_s=%.3f "
-              "inference_batch_s=%.3f inference_images_per_s=%.1f quantizer_s=%.4f\n",
-              arch.c_str(), input, input, batch, torch::get_num_threads(), t_plain, t_quant, t_infer,
-              batch / t_infer, t_quantizer);
+  std::printf(
+      "arch=%s input=%dx%d batch=%d threads=%d train_step_s=%.3f train_step_quantized_s=%.3f "
+      "inference_batch_s=%.3f inference_images_per_s=%.1f quantizer_s=%.4f\n",
+      arch.c_str(), input, input, batch, torch::get_num_threads(), t_plain, t_quant, t_infer, batch / t_infer,
+      t_quantizer);
   return 0;
 }

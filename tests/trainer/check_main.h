@@ -5,13 +5,13 @@
 
 #include <gst/check/gstcheck.h>
 
-#define RTCOINFER_CHECK_MAIN(name)                                                  \
-  int main(int argc, char **argv) {                                                 \
-    gst_check_init(&argc, &argv);                                                   \
-    SRunner *sr = srunner_create(name##_suite());                                   \
-    srunner_run_all(sr, CK_NORMAL);                                                 \
-    const int ran = srunner_ntests_run(sr), failed = srunner_ntests_failed(sr);     \
-    srunner_free(sr);                                                               \
+#define RTCOINFER_CHECK_MAIN(name)                                                            \
+  int main(int argc, char **argv) {                                                           \
+    gst_check_init(&argc, &argv);                                                             \
+    SRunner *sr = srunner_create(name##_suite());                                             \
+    srunner_run_all(sr, CK_NORMAL);                                                           \
+    const int ran = srunner_ntests_run(sr), failed = srunner_ntests_failed(sr);               \
+    srunner_free(sr);                                                                         \
     if (ran == 0) g_printerr("no test case matched GST_CHECKS=%s\n", g_getenv("GST_CHECKS")); \
-    return ran > 0 && failed == 0 ? 0 : 1;                                          \
+    return ran > 0 && failed == 0 ? 0 : 1;                                                    \
   }

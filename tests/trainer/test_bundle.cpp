@@ -15,9 +15,10 @@ using namespace rtcoinfer;
 namespace {
 
 nlohmann::json compact_metadata() {
-  return {{"input", {{"width", 28}, {"height", 28}, {"channels", 1}, {"mean", {0.286}}, {"std", {0.353}},
-                     {"resize", "stretch"}}},
-          {"labels", {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}}};
+  return {
+      {"input",
+       {{"width", 28}, {"height", 28}, {"channels", 1}, {"mean", {0.286}}, {"std", {0.353}}, {"resize", "stretch"}}},
+      {"labels", {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}}};
 }
 
 std::vector<std::uint8_t> compact_bundle(double width = 1.0) {
@@ -107,7 +108,8 @@ GST_START_TEST(test_inference_model_matches_network) {
   auto x = torch::randn({2, 1, 28, 28});
   const Setup s = *info.setups.lookup("8x4");
   const auto head = model->head(x.data_ptr<float>(), 2, s.index);
-  fail_unless((torch::equal(torch::from_blob(const_cast<float *>(head.data()), {2, 32, 14, 14}), net->head(x, s.index))));
+  fail_unless(
+      (torch::equal(torch::from_blob(const_cast<float *>(head.data()), {2, 32, 14, 14}), net->head(x, s.index))));
   auto feats = net->head(x, s.index).narrow(1, 0, s.channels).contiguous();
   const auto logits = model->tail(feats.data_ptr<float>(), 2, s.channels, s.index);
   fail_unless((torch::equal(torch::from_blob(const_cast<float *>(logits.data()), {2, 10}), net->tail(feats, s.index))));
@@ -133,12 +135,13 @@ GST_END_TEST;
 
 GST_START_TEST(test_bit_flipped_bundle_is_one_line_error) {
   const auto bytes = compact_bundle();
-  for (std::size_t at : {std::size_t(2), std::size_t(9), std::size_t(100), bytes.size() / 2, bytes.size() - 40,
-                         bytes.size() - 1}) {
+  for (std::size_t at :
+       {std::size_t(2), std::size_t(9), std::size_t(100), bytes.size() / 2, bytes.size() - 40, bytes.size() - 1}) {
     auto f = bytes;
     f[at] ^= 0x10;
     const std::string err = load_error(f);
-    fail_unless(contains(err, "SHA-256") || contains(err, "magic") || contains(err, "version") || contains(err, "exceeds"));
+    fail_unless(contains(err, "SHA-256") || contains(err, "magic") || contains(err, "version") ||
+                contains(err, "exceeds"));
   }
 }
 GST_END_TEST;

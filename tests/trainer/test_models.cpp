@@ -20,9 +20,9 @@ namespace {
 torch::Tensor sample_features(int n, int c, int h, int w, int seed) {
   torch::manual_seed(seed);
   auto x = torch::randn({n, c, h, w}) * torch::rand({n, c, 1, 1}) * 4 + torch::randn({n, c, 1, 1});
-  x.index_put_({0, 0}, 1.25f);                      // constant channel: hi == lo
-  x.index_put_({n - 1, c - 1}, 0.0f);               // all-zero channel
-  x.select(0, n / 2).clamp_(0.0, 6.0);             // ReLU6 output
+  x.index_put_({0, 0}, 1.25f);          // constant channel: hi == lo
+  x.index_put_({n - 1, c - 1}, 0.0f);   // all-zero channel
+  x.select(0, n / 2).clamp_(0.0, 6.0);  // ReLU6 output
   return x;
 }
 
@@ -57,9 +57,8 @@ GST_START_TEST(test_quantizer_matches_codec_decode) {
           if (std::memcmp(&qp[j], &decoded[j], sizeof(float)) != 0) {
             std::ostringstream os;
             os.precision(9);
-            os << "setup " << s.name() << " sample " << i << " value " << j << ": torch " << qp[j]
-               << " codec " << decoded[j] << " input "
-               << x[i][int(j / (h * w))].flatten()[int(j % (h * w))].item<float>();
+            os << "setup " << s.name() << " sample " << i << " value " << j << ": torch " << qp[j] << " codec "
+               << decoded[j] << " input " << x[i][int(j / (h * w))].flatten()[int(j % (h * w))].item<float>();
             fail("%s", os.str().c_str());
           }
         compared += long(decoded.size());
@@ -188,8 +187,8 @@ GST_START_TEST(test_mobilenet_v2_trains_one_step) {
   net->train();
   torch::optim::SGD opt(net->parameters(), 0.01);
   auto x = torch::randn({4, 3, 64, 64});
-  auto loss = torch::cross_entropy_loss(net->forward(x, net->setups().lookup("4x2")->index),
-                                        torch::tensor({0, 1, 2, 3}));
+  auto loss =
+      torch::cross_entropy_loss(net->forward(x, net->setups().lookup("4x2")->index), torch::tensor({0, 1, 2, 3}));
   loss.backward();
   fail_unless(net->receiving_weight().grad().defined());
   fail_unless(net->receiving_weight().grad().abs().sum().item<double>() > 0);

@@ -19,8 +19,8 @@ using namespace fixtures;
 // "imageenc ! imagedec ! classify": the image-offload baseline in one process.
 static void check_offload(const char *codec_props, const char *setup_name) {
   auto data = open_fashion_mnist(kFashionMnistRoot, "test");
-  gchar *desc = g_strdup_printf("rtcoinfer-imageenc %s ! rtcoinfer-imagedec ! rtcoinfer-classify model=%s",
-                                codec_props, model_path().c_str());
+  gchar *desc = g_strdup_printf("rtcoinfer-imageenc %s ! rtcoinfer-imagedec ! rtcoinfer-classify model=%s", codec_props,
+                                model_path().c_str());
   GstHarness *h = gst_harness_new_parse(desc);
   g_free(desc);
   gst_harness_set_src_caps_str(h, "video/x-raw,format=GRAY8,width=28,height=28,framerate=30/1");
@@ -64,8 +64,9 @@ GST_START_TEST(test_malformed_image_frames_are_counted_downstream) {
   gst_harness_set_src_caps_str(h, RTCOINFER_IMAGE_CAPS_NAME);
   GstElement *classify = gst_harness_find_element(h, "rtcoinfer-classify");
   // a PNG signature and IHDR (28x28 gray) with no image data after them
-  const std::vector<std::uint8_t> header_only = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 'I',
-                                                 'H', 'D', 'R', 0, 0, 0, 28, 0, 0, 0, 28, 8, 0, 0, 0, 0, 0, 0, 0, 0};
+  const std::vector<std::uint8_t> header_only = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a, 0,  0, 0,
+                                                 13,   'I', 'H', 'D', 'R',  0,    0,    0,    28, 0, 0,
+                                                 0,    28,  8,   0,   0,    0,    0,    0,    0,  0, 0};
   fail_unless_equals_int(gst_harness_push(h, image_frame_buffer(header_only, 28, 28, 0)), GST_FLOW_OK);
   // the frame header and the PNG disagree on the size
   fail_unless_equals_int(gst_harness_push(h, image_frame_buffer(header_only, 640, 480, 1)), GST_FLOW_OK);
@@ -163,7 +164,13 @@ GST_START_TEST(test_assembler_sends_a_partial_frame_at_its_deadline) {
   // frame 1: its first slice is lost; at its deadline there is no usable prefix
   gst_harness_push(h, slice_buffer(id, 1, std::uint32_t(realtime_us()), 1, 1, true));
   fail_unless(gst_harness_crank_single_clock_wait(h));
-  for (int i = 0; i < 500 && drops_of(tail, "incomplete") == 0; ++i) g_usleep(2000);  // the task runs on
+  // the task reports frame 1 before it forwards an EOS sent after it: wait for that EOS
+  fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
+  for (GstEvent *e; (e = gst_harness_pull_event(h)) != nullptr;) {
+    const bool eos = GST_EVENT_TYPE(e) == GST_EVENT_EOS;
+    gst_event_unref(e);
+    if (eos) break;
+  }
   fail_unless_equals_int(drops_of(tail, "incomplete"), 1);
   fail_unless_equals_int(drops_of(tail, "late"), 1);
   fail_unless_equals_int(stat_of(tail, "missing"), 0);  // frame 1 counted once, as incomplete

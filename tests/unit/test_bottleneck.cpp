@@ -20,7 +20,8 @@ GST_START_TEST(test_packets_leave_at_link_rate_plus_delay) {
   for (GstClockTime t : expect) {
     fail_unless(gst_harness_crank_single_clock_wait(h));
     GstBuffer *out = gst_harness_pull(h);
-    fail_unless_equals_uint64(gst_clock_get_time(GST_ELEMENT_CLOCK(h->element)) - gst_element_get_base_time(h->element), t);
+    fail_unless_equals_uint64(gst_clock_get_time(GST_ELEMENT_CLOCK(h->element)) - gst_element_get_base_time(h->element),
+                              t);
     gst_buffer_unref(out);
   }
   gst_harness_teardown(h);

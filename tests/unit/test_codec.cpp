@@ -69,8 +69,8 @@ void check_round_trip(const std::vector<float> &t, int c, int h, int w, const Se
                           4 * std::numeric_limits<float>::epsilon() * std::max(std::fabs(r.lo), std::fabs(r.hi));
       for (std::size_t i = 0; i < plane; ++i) {
         const float err = std::fabs(out[ch * plane + i] - in[i]);
-        fail_unless(err <= bound, "setup %s ch %d: |%g - %g| = %g > %g", s.name().c_str(), ch,
-                    out[ch * plane + i], in[i], err, bound);
+        fail_unless(err <= bound, "setup %s ch %d: |%g - %g| = %g > %g", s.name().c_str(), ch, out[ch * plane + i],
+                    in[i], err, bound);
       }
     }
   }
@@ -195,8 +195,8 @@ GST_START_TEST(test_zstd_stage_is_lossless) {
     std::vector<float> a, b;
     fail_unless(dec.decode(raw.data(), raw.size(), h1, a).ok());
     fail_unless(dec.decode(z.data(), z.size(), h2, b).ok());
-    fail_unless(a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * 4) == 0,
-                "zstd changed values at %s", s.name().c_str());
+    fail_unless(a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * 4) == 0, "zstd changed values at %s",
+                s.name().c_str());
     auto best = encode_ok(t, 32, 14, 14, s, Entropy::Auto);
     fail_unless(best.size() == std::min(raw.size(), z.size()));
   }
@@ -267,8 +267,8 @@ GST_START_TEST(test_every_truncation_is_rejected) {
         // a fresh allocation of exactly len bytes so ASan sees any over-read
         std::vector<std::uint8_t> cut(frame.begin(), frame.begin() + len);
         const FrameError err = decode_error(cut);
-        fail_unless(err == FrameError::Truncated || err == FrameError::LengthMismatch,
-                    "length %zu of %zu: %s", len, frame.size(), frame_error_name(err));
+        fail_unless(err == FrameError::Truncated || err == FrameError::LengthMismatch, "length %zu of %zu: %s", len,
+                    frame.size(), frame_error_name(err));
       }
       auto longer = frame;
       longer.push_back(0);
@@ -398,8 +398,7 @@ GST_START_TEST(test_payload_length_lies_are_rejected) {
       bad[19] = std::uint8_t(len >> 16);
       reseal(bad);
       const FrameError err = decode_error(bad);
-      fail_unless(err == FrameError::LengthMismatch || err == FrameError::Truncated, "%s",
-                  frame_error_name(err));
+      fail_unless(err == FrameError::LengthMismatch || err == FrameError::Truncated, "%s", frame_error_name(err));
     }
   }
 }
@@ -435,12 +434,15 @@ GST_START_TEST(test_forged_bodies_with_valid_checksums_are_rejected) {
   fail_unless(decode_error(bad) == FrameError::PayloadSizeMismatch);
   // channel range with lo > hi, and a NaN bound
   bad = f;
-  bad[24] = 0x00; bad[25] = 0x40;  // lo = 2.0
-  bad[26] = 0x00; bad[27] = 0x3c;  // hi = 1.0
+  bad[24] = 0x00;
+  bad[25] = 0x40;  // lo = 2.0
+  bad[26] = 0x00;
+  bad[27] = 0x3c;  // hi = 1.0
   reseal(bad);
   fail_unless(decode_error(bad) == FrameError::BadChannelRange);
   bad = f;
-  bad[26] = 0x01; bad[27] = 0x7e;  // hi = NaN
+  bad[26] = 0x01;
+  bad[27] = 0x7e;  // hi = NaN
   reseal(bad);
   fail_unless(decode_error(bad) == FrameError::BadChannelRange);
   // zstd body corrupted, then resealed

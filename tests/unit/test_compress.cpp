@@ -11,8 +11,7 @@
 
 using namespace rtcoinfer;
 
-static const char *kCaps =
-    "application/x-rtcoinfer-features,channels=32,height=14,width=14,model-id=(string)0badcafe";
+static const char *kCaps = "application/x-rtcoinfer-features,channels=32,height=14,width=14,model-id=(string)0badcafe";
 static const int kC = 32, kH = 14, kW = 14;
 
 static GstBuffer *features_buffer(int meta_channels, int meta_bits, guint64 seq, gint truth = -1) {

@@ -113,15 +113,16 @@ GST_START_TEST(test_forecast_is_discounted_by_recent_error) {
   BandwidthEstimator step;
   for (int i = 0; i < 8; ++i) step.add_rate_sample(50e6);
   for (int i = 0; i < 8; ++i) step.add_rate_sample(0.5e6);
-  fail_unless(*step.forecast_bps() >= 0.25e6 && *step.forecast_bps() <= 0.5e6 + 1, "after step %g", *step.forecast_bps());
+  fail_unless(*step.forecast_bps() >= 0.25e6 && *step.forecast_bps() <= 0.5e6 + 1, "after step %g",
+              *step.forecast_bps());
   BandwidthEstimator none;
   fail_if(none.forecast_bps().has_value());
 }
 GST_END_TEST;
 
 GST_START_TEST(test_pareto_front_drops_dominated_setups) {
-  std::vector<SetupProfile> p = {{{0, 1, 1}, 80, 50}, {{0, 2, 1}, 79, 80}, {{0, 4, 2}, 85, 200},
-                                 {{0, 8, 8}, 90, 1600}, {{0, 32, 16}, 90, 12000}};
+  std::vector<SetupProfile> p = {
+      {{0, 1, 1}, 80, 50}, {{0, 2, 1}, 79, 80}, {{0, 4, 2}, 85, 200}, {{0, 8, 8}, 90, 1600}, {{0, 32, 16}, 90, 12000}};
   std::vector<int> f = pareto_front(p);
   fail_unless_equals_int(f.size(), 3);
   fail_unless(f[0] == 0 && f[1] == 2 && f[2] == 3);
@@ -362,8 +363,8 @@ GST_START_TEST(test_session_probes_when_the_forecast_is_stale) {
   queued.size = 1028;
   s.on_twcc({queued}, 3.6);
   FrameOutcome after = s.on_frame(3.6, std::nullopt, std::nullopt, 50);
-  fail_unless(std::fabs(after.planned_bps - *s.estimator().forecast_bps()) < 1, "planned %g behind a queue, forecast %g",
-              after.planned_bps, *s.estimator().forecast_bps());
+  fail_unless(std::fabs(after.planned_bps - *s.estimator().forecast_bps()) < 1,
+              "planned %g behind a queue, forecast %g", after.planned_bps, *s.estimator().forecast_bps());
   // And none either while two frames wait longer than silence_s for feedback.
   s.on_frame(3.65, std::nullopt, std::nullopt, 1000);
   PacketReport drained = quiet;
@@ -497,8 +498,8 @@ GST_START_TEST(test_oracle_is_an_upper_bound_and_never_late) {
               mpc.effective_accuracy);
   for (std::size_t i = 0; i < profiles.size(); ++i) {
     const SimSummary f = simulate_trace(trace, profiles, {Policy::Fixed, int(i), "fixed"}, base, sim);
-    fail_unless(oracle.effective_accuracy >= f.effective_accuracy, "oracle %g < fixed %s %g",
-                oracle.effective_accuracy, profiles[i].setup.name().c_str(), f.effective_accuracy);
+    fail_unless(oracle.effective_accuracy >= f.effective_accuracy, "oracle %g < fixed %s %g", oracle.effective_accuracy,
+                profiles[i].setup.name().c_str(), f.effective_accuracy);
   }
   // a link that carries the largest setup with room to spare: every frame, at the top
   BandwidthTrace flat;  // 20 s at one rate (a single-point trace has no duration)
@@ -540,8 +541,8 @@ GST_END_TEST;
 GST_START_TEST(test_progressive_frames_use_the_prefix_that_arrived) {
   // three slices: 100, 1000 and 4000 bytes; the prefixes score 80, 85 and 90
   SetupTable t = SetupTable::reference(32);
-  std::vector<SetupProfile> slices = {{t.all()[0], 80.0, 100.0}, {t.all()[1], 85.0, 1100.0},
-                                      {t.all()[2], 90.0, 5100.0}};
+  std::vector<SetupProfile> slices = {
+      {t.all()[0], 80.0, 100.0}, {t.all()[1], 85.0, 1100.0}, {t.all()[2], 90.0, 5100.0}};
   BandwidthTrace link;  // 320 kbit/s: two slices make the 108 ms budget, the third does not
   link.points = {{0.0, 320e3}, {10.0, 320e3}};
   SimConfig sim;
@@ -577,8 +578,7 @@ GST_START_TEST(test_estimator_floor_from_a_fast_single_packet) {
   const double before = est.estimate_bps().value_or(0);
   PacketReport late{3, 2000000000, 2500000000 + 123456789, 83};  // 490 ms above the base delay
   est.add_twcc({late});
-  fail_unless(est.estimate_bps().value_or(0) == before, "estimate %g, was %g", est.estimate_bps().value_or(0),
-              before);
+  fail_unless(est.estimate_bps().value_or(0) == before, "estimate %g, was %g", est.estimate_bps().value_or(0), before);
   // above floor_below_bps the floor is not used (a token bucket lets single packets
   // through at line rate)
   BandwidthEstimator fine(cfg);

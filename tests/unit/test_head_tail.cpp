@@ -158,7 +158,6 @@ GST_START_TEST(test_head_refuses_caps_it_cannot_serve) {
 }
 GST_END_TEST;
 
-
 GST_START_TEST(test_head_numbers_frames_answered_upstream) {
   gchar *desc = g_strdup_printf("rtcoinfer-head model=%s", model_path().c_str());
   GstHarness *h = gst_harness_new_parse(desc);
@@ -209,13 +208,13 @@ static std::string http_body(int port, const char *path) {
   GSocketConnection *conn = g_socket_client_connect_to_host(client, "127.0.0.1", guint16(port), nullptr, nullptr);
   fail_unless(conn != nullptr, "cannot connect to the results service");
   const std::string req = std::string("GET ") + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-  g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)), req.data(), req.size(), nullptr,
-                            nullptr, nullptr);
+  g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)), req.data(), req.size(), nullptr, nullptr,
+                            nullptr);
   std::string raw;
   char buf[8192];
   gssize n;
-  while ((n = g_input_stream_read(g_io_stream_get_input_stream(G_IO_STREAM(conn)), buf, sizeof buf, nullptr,
-                                  nullptr)) > 0)
+  while ((n = g_input_stream_read(g_io_stream_get_input_stream(G_IO_STREAM(conn)), buf, sizeof buf, nullptr, nullptr)) >
+         0)
     raw.append(buf, std::size_t(n));
   g_object_unref(conn);
   g_object_unref(client);
@@ -249,7 +248,7 @@ GST_START_TEST(test_stats_api_and_metrics_agree) {
   for (std::uint16_t seq = 0; seq < 3; ++seq) gst_harness_push(h, frame_buffer(id, 32, 14, 14, seq));
   GstBuffer *junk = gst_buffer_new_allocate(nullptr, 77, nullptr);
   gst_buffer_memset(junk, 0, 0x5a, 77);
-  gst_harness_push(h, junk);                                      // malformed
+  gst_harness_push(h, junk);                                     // malformed
   gst_harness_push(h, frame_buffer(0x12345678, 32, 14, 14, 9));  // wrong-model: not this stream's numbering
   fail_unless(gst_harness_push_event(h, dropped_event_new(3, "incomplete")));
   gst_harness_push(h, frame_buffer(id, 32, 14, 14, 6));  // 4 and 5 never came: missing
@@ -269,8 +268,8 @@ GST_START_TEST(test_stats_api_and_metrics_agree) {
   gst_structure_free(s);
   fail_unless_equals_int(results, 4);
   fail_unless_equals_int(missing, 2);
-  fail_unless(from_property == (std::map<std::string, guint64>{
-                                   {"malformed", 1}, {"wrong-model", 1}, {"late", 0}, {"incomplete", 1}}));
+  fail_unless(from_property ==
+              (std::map<std::string, guint64>{{"malformed", 1}, {"wrong-model", 1}, {"late", 0}, {"incomplete", 1}}));
 
   const nlohmann::json api = nlohmann::json::parse(http_body(port, "/api/stats"));
   std::map<std::string, guint64> from_api;

@@ -21,8 +21,8 @@ std::vector<std::uint8_t> encoded_image(ImageCodec codec, int w, int h, int chan
   return out;
 }
 
-std::vector<std::uint8_t> frame_of(ImageCodec codec, const std::vector<std::uint8_t> &image, int w, int h,
-                                   int channels, std::optional<std::uint16_t> truth = 7) {
+std::vector<std::uint8_t> frame_of(ImageCodec codec, const std::vector<std::uint8_t> &image, int w, int h, int channels,
+                                   std::optional<std::uint16_t> truth = 7) {
   ImageFrameParams p;
   p.codec = codec;
   p.seq = 65535;
@@ -145,14 +145,13 @@ GST_END_TEST;
 GST_START_TEST(test_encoder_refuses_impossible_shapes) {
   std::vector<std::uint8_t> out;
   const std::vector<std::uint8_t> img(10, 0);
-  for (auto [w, h, c] : {std::tuple{0, 8, 1}, std::tuple{8, 0, 1}, std::tuple{20000, 8, 1}, std::tuple{8, 8, 2},
-                         std::tuple{8, 8, 4}}) {
+  for (auto [w, h, c] :
+       {std::tuple{0, 8, 1}, std::tuple{8, 0, 1}, std::tuple{20000, 8, 1}, std::tuple{8, 8, 2}, std::tuple{8, 8, 4}}) {
     ImageFrameParams p;
     p.width = w;
     p.height = h;
     p.channels = c;
-    fail_unless(encode_image_frame(p, img.data(), img.size(), out).error == FrameError::BadShape, "%dx%dx%d", w, h,
-                c);
+    fail_unless(encode_image_frame(p, img.data(), img.size(), out).error == FrameError::BadShape, "%dx%dx%d", w, h, c);
   }
 }
 GST_END_TEST;

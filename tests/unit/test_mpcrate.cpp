@@ -42,10 +42,10 @@ static GstEvent *twcc_event(double bps, int frames, int per_frame, guint16 *seq,
       const double arrive = std::max(send, free_at) + 1200 * 8.0 / bps;
       free_at = arrive;
       const guint64 remote = guint64((arrive + 0.01) / 250e-6) * 250 * GST_USECOND;
-      GstStructure *s = gst_structure_new("RTPTWCCPacket", "seqnum", G_TYPE_UINT, guint((*seq)++), "local-ts",
-                                          G_TYPE_UINT64, guint64(send * GST_SECOND), "remote-ts", G_TYPE_UINT64,
-                                          remote, "payload-type", G_TYPE_UCHAR, 96, "size", G_TYPE_UINT, 1200u,
-                                          "lost", G_TYPE_BOOLEAN, FALSE, nullptr);
+      GstStructure *s =
+          gst_structure_new("RTPTWCCPacket", "seqnum", G_TYPE_UINT, guint((*seq)++), "local-ts", G_TYPE_UINT64,
+                            guint64(send * GST_SECOND), "remote-ts", G_TYPE_UINT64, remote, "payload-type",
+                            G_TYPE_UCHAR, 96, "size", G_TYPE_UINT, 1200u, "lost", G_TYPE_BOOLEAN, FALSE, nullptr);
       GValue v = G_VALUE_INIT;
       g_value_init(&v, GST_TYPE_STRUCTURE);
       g_value_take_boxed(&v, s);
@@ -95,7 +95,8 @@ GST_START_TEST(test_twcc_feedback_switches_the_setup) {
     fail_unless_equals_int(gst_harness_push(h, frame(32, 8, index)), GST_FLOW_OK);
     gst_buffer_unref(gst_harness_pull(h));
   }
-  while (pull_setup_event(h)) {}
+  while (pull_setup_event(h)) {
+  }
   // the link drops to 1 Mbit/s (trains of 2 packets, no queue yet): ~4166 bytes per
   // frame interval, less than a 32x8 frame
   fail_unless(gst_harness_push_upstream_event(h, twcc_event(1e6, 10, 2, &seq, &clock_s)));

@@ -80,8 +80,8 @@ Reply raw_request(int port, const std::string &request) {
 }
 
 Reply get(int port, const std::string &path, const std::string &extra_headers = "") {
-  return raw_request(port, "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + extra_headers +
-                               "\r\n");
+  return raw_request(port,
+                     "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + extra_headers + "\r\n");
 }
 
 nlohmann::json get_json(int port, const std::string &path) {
@@ -290,8 +290,8 @@ GST_END_TEST;
 
 GST_START_TEST(test_metrics_are_prometheus_text) {
   auto s = start_service();
-  s->publish_result(result(0, 3));    // 0.003 s: every bucket
-  s->publish_result(result(1, 40));   // 0.04 s: from le=0.05 on
+  s->publish_result(result(0, 3));     // 0.003 s: every bucket
+  s->publish_result(result(1, 40));    // 0.04 s: from le=0.05 on
   s->publish_result(result(2, 2000));  // only +Inf
   s->publish_drop("malformed");
   Reply r = get(s->port(), "/metrics");
@@ -300,11 +300,11 @@ GST_START_TEST(test_metrics_are_prometheus_text) {
   for (const char *line :
        {"# TYPE rtcoinfer_frames_total counter\nrtcoinfer_frames_total 4\n", "rtcoinfer_results_total 3\n",
         "rtcoinfer_drops_total{reason=\"malformed\"} 1\n", "rtcoinfer_drops_total{reason=\"late\"} 0\n",
-        "rtcoinfer_drops_total{reason=\"incomplete\"} 0\n",
-        "rtcoinfer_setup_results_total{setup=\"32x16\"} 3\n", "rtcoinfer_latency_seconds_bucket{le=\"0.005\"} 1\n",
-        "rtcoinfer_latency_seconds_bucket{le=\"0.035\"} 1\n", "rtcoinfer_latency_seconds_bucket{le=\"0.05\"} 2\n",
-        "rtcoinfer_latency_seconds_bucket{le=\"1\"} 2\n", "rtcoinfer_latency_seconds_bucket{le=\"+Inf\"} 3\n",
-        "rtcoinfer_latency_seconds_count 3\n", "rtcoinfer_feature_bytes_total 3003\n"})
+        "rtcoinfer_drops_total{reason=\"incomplete\"} 0\n", "rtcoinfer_setup_results_total{setup=\"32x16\"} 3\n",
+        "rtcoinfer_latency_seconds_bucket{le=\"0.005\"} 1\n", "rtcoinfer_latency_seconds_bucket{le=\"0.035\"} 1\n",
+        "rtcoinfer_latency_seconds_bucket{le=\"0.05\"} 2\n", "rtcoinfer_latency_seconds_bucket{le=\"1\"} 2\n",
+        "rtcoinfer_latency_seconds_bucket{le=\"+Inf\"} 3\n", "rtcoinfer_latency_seconds_count 3\n",
+        "rtcoinfer_feature_bytes_total 3003\n"})
     fail_unless(r.body.find(line) != std::string::npos, "missing \"%s\" in:\n%s", line, r.body.c_str());
 }
 GST_END_TEST;
@@ -331,7 +331,8 @@ GST_START_TEST(test_unknown_paths_and_methods_are_refused) {
   auto s = start_service();
   for (const char *path : {"/nonexistent", "/api", "/api/results/1", "/metrics/x", "/index.html", "/models/"})
     fail_unless_equals_int(get(s->port(), path).status, 404);
-  Reply r = raw_request(s->port(), "POST /api/stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+  Reply r =
+      raw_request(s->port(), "POST /api/stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
   fail_unless_equals_int(r.status, 405);
 }
 GST_END_TEST;
@@ -381,10 +382,12 @@ GST_START_TEST(test_path_traversal_is_rejected) {
   m.bundle = fake_bundle(100, 2, &id);
   m.id = id;
   s->set_model(m);
-  for (const std::string &path : std::vector<std::string>{"/models/../../../../etc/passwd", "/models/%2e%2e/%2e%2e/%2e%2e/etc/passwd", "/models/..%2f..%2f..%2fetc%2fpasswd",
-        "/models/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd", "/../../../etc/passwd", "/models/" + id + "/../../../etc/passwd",
-        "/models/" + id + "%2f..%2f..%2fetc%2fpasswd", "/models/" + id + "/", "/models/..%5c..%5cetc%5cpasswd",
-        "/models/%252e%252e/etc/passwd", "/models//etc/passwd"}) {
+  for (const std::string &path : std::vector<std::string>{
+           "/models/../../../../etc/passwd", "/models/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+           "/models/..%2f..%2f..%2fetc%2fpasswd", "/models/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd", "/../../../etc/passwd",
+           "/models/" + id + "/../../../etc/passwd", "/models/" + id + "%2f..%2f..%2fetc%2fpasswd",
+           "/models/" + id + "/", "/models/..%5c..%5cetc%5cpasswd", "/models/%252e%252e/etc/passwd",
+           "/models//etc/passwd"}) {
     Reply r = get(s->port(), path);
     fail_unless(r.status == 404 || r.status == 400, "%s answered %d", path.c_str(), r.status);
     fail_unless(r.body.find("root:") == std::string::npos, "%s leaked a file", path.c_str());
@@ -565,11 +568,11 @@ GST_END_TEST;
 
 GST_START_TEST(test_fetch_needs_the_model_id_in_the_url) {
   std::string error;
-  for (const char *url : {"http://127.0.0.1:1/models/latest", "http://127.0.0.1:1/models/ABCDEF",
-                          "http://127.0.0.1:1/", "http://"})
+  for (const char *url :
+       {"http://127.0.0.1:1/models/latest", "http://127.0.0.1:1/models/ABCDEF", "http://127.0.0.1:1/", "http://"})
     fail_if(fetch_model_bundle(url, temp_dir(), &error).has_value(), "%s accepted", url);
-  fail_unless(error.find("not a valid URL") != std::string::npos || error.find("model id") != std::string::npos,
-              "%s", error.c_str());
+  fail_unless(error.find("not a valid URL") != std::string::npos || error.find("model id") != std::string::npos, "%s",
+              error.c_str());
   fail_unless(is_model_url("http://x/models/1") && is_model_url("https://x") && !is_model_url("models/zoo/a.rcib"));
 }
 GST_END_TEST;
