@@ -202,6 +202,73 @@ GST_START_TEST(test_assembler_passes_whole_frames) {
 }
 GST_END_TEST;
 
+// "slicer ! sliceassembler ! tail": the CLIO-style path in one process; the slicer cuts
+// an 8x4 frame at the bundle's 4-bit setups and answers the wire-bytes query with what
+// its slices cost.
+GST_START_TEST(test_slicer_cuts_at_the_setups_and_answers_wire_bytes) {
+  const std::string m = model_path();
+  gchar *desc = g_strdup_printf("rtcoinfer-slicer model=%s", m.c_str());
+  GstHarness *h = gst_harness_new_parse(desc);
+  g_free(desc);
+  gst_harness_set_src_caps_str(h, RTCOINFER_FRAME_CAPS_NAME);
+  const std::uint32_t id = bundle_frame_model_id();
+  std::vector<float> t(std::size_t(32) * 14 * 14, 1.0f);
+  FrameEncoder enc;
+  EncodeParams p;
+  p.setup = Setup{0, 8, 4};
+  p.model_id = id;
+  p.seq = 7;
+  std::vector<std::uint8_t> bytes;
+  fail_unless(enc.encode(t.data(), 32, 14, 14, p, bytes).ok());
+  GstBuffer *frame = gst_buffer_new_memdup(bytes.data(), bytes.size());
+  GstQuery *q = wire_bytes_query_new(frame);
+  fail_unless(gst_pad_peer_query(h->srcpad, q), "the slicer answers rtcoinfer-wire-bytes");
+  const auto answered = wire_bytes_query_result(q);
+  gst_query_unref(q);
+  fail_unless_equals_int(gst_harness_push(h, frame), GST_FLOW_OK);
+  guint64 total = 0;
+  int slices = 0, channels = 0;
+  for (GstBuffer *out; (out = gst_harness_try_pull(h)) != nullptr; ++slices) {
+    GstMapInfo map;
+    gst_buffer_map(out, &map, GST_MAP_READ);
+    FrameHeader hdr;
+    fail_unless(FrameDecoder::parse_header(map.data, map.size, hdr).ok());
+    fail_unless(hdr.slice && hdr.seq == 7 && hdr.first_channel == channels, "slice %d", slices);
+    channels += hdr.channels;
+    total += map.size;
+    gst_buffer_unmap(out, &map);
+    gst_buffer_unref(out);
+  }
+  fail_unless(slices > 1 && channels == 8, "%d slices, %d channels", slices, channels);
+  fail_unless(answered && *answered == total, "answered %llu, sent %llu", (unsigned long long)answered.value_or(0),
+              (unsigned long long)total);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_datasetsrc_gives_labeled_frames) {
+  GstHarness *h = gst_harness_new_parse("rtcoinfer-datasetsrc num-buffers=3");
+  gst_harness_play(h);
+  auto data = open_fashion_mnist(kFashionMnistRoot, "test");
+  for (int i = 0; i < 3; ++i) {
+    GstBuffer *b = gst_harness_pull(h);
+    fail_unless(b != nullptr);
+    fail_unless_equals_int(gst_buffer_get_size(b), 28 * 28);
+    const GstRtcoinferTruthMeta *truth = gst_buffer_get_rtcoinfer_truth_meta(b);
+    fail_unless(truth && truth->label == data->label(i) && truth->index == guint64(i));
+    gst_buffer_unref(b);
+  }
+  GstEvent *e;
+  bool eos = false;
+  while (!eos && (e = gst_harness_pull_event(h)) != nullptr) {
+    eos = GST_EVENT_TYPE(e) == GST_EVENT_EOS;
+    gst_event_unref(e);
+  }
+  fail_unless(eos, "EOS after num-buffers");
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_schedule_follows_the_plan) {
   const std::string plan = std::string(g_get_tmp_dir()) + "/rtcoinfer-plan.txt";
   std::ofstream(plan) << "# frame by frame\n4x2\nskip\n1x1\n";
@@ -262,6 +329,8 @@ static Suite *baselines_suite(void) {
   tcase_add_test(tc, test_assembler_sends_a_partial_frame_at_its_deadline);
   tcase_add_test(tc, test_assembler_sends_waiting_slices_at_eos);
   tcase_add_test(tc, test_assembler_passes_whole_frames);
+  tcase_add_test(tc, test_slicer_cuts_at_the_setups_and_answers_wire_bytes);
+  tcase_add_test(tc, test_datasetsrc_gives_labeled_frames);
   tcase_add_test(tc, test_schedule_follows_the_plan);
   tcase_add_test(tc, test_schedule_names_the_bad_line);
   return s;
