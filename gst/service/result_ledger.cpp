@@ -54,22 +54,37 @@ void ResultLedger::count_restart() {
   counts_.restarts++;
 }
 
-std::uint64_t ResultLedger::sequence(std::uint16_t seq) {
+ResultLedger::Step ResultLedger::sequence(std::uint16_t seq) {
   std::lock_guard<std::mutex> lock(mu_);
+  Step step;
   if (!have_seq_) {
     have_seq_ = true;
     last_seq_ = seq;
-    return seq;
+    step.seq = seq;
+    return step;
   }
   const std::int16_t delta = std::int16_t(std::uint16_t(seq - std::uint16_t(last_seq_)));
   if (delta > 0) {
-    counts_.missing += std::uint64_t(delta - 1);
+    step.missing = std::uint64_t(delta - 1);
+    counts_.missing += step.missing;
     last_seq_ += std::uint64_t(delta);
   } else {
+    step.restart = true;
     counts_.restarts++;
     last_seq_ = (last_seq_ & ~std::uint64_t(0xffff)) + 0x10000 + seq;
   }
-  return last_seq_;
+  step.seq = last_seq_;
+  return step;
+}
+
+std::uint64_t ResultLedger::frames() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return counts_.frames;
+}
+
+std::uint64_t ResultLedger::results() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return counts_.results;
 }
 
 bool ResultLedger::is_ahead(std::uint16_t seq) const {

@@ -52,12 +52,21 @@ class ResultLedger {
   void count_restart();
   // The sender's 16-bit frame number -> a 64-bit one, counting the frames skipped as
   // missing. Frames arrive in order (after rtpjitterbuffer), so a step backwards means the
-  // sender restarted its numbering.
-  std::uint64_t sequence(std::uint16_t seq);
+  // sender restarted its numbering. Says what it counted, for the caller's log.
+  struct Step {
+    std::uint64_t seq = 0;
+    std::uint64_t missing = 0;  // frames skipped before this one
+    bool restart = false;
+  };
+  Step sequence(std::uint16_t seq);
   // Whether `seq` is after the newest frame seen (or none was seen yet).
   bool is_ahead(std::uint16_t seq) const;
   void reset();
+  // The whole count, with the latency percentiles (sorts the window: not for every frame).
   Snapshot snapshot() const;
+  // Cheap single counters, for callers on the streaming thread.
+  std::uint64_t frames() const;
+  std::uint64_t results() const;
 
  private:
   mutable std::mutex mu_;

@@ -354,7 +354,7 @@ void ResultsService::Impl::handle(SoupServerMessage *msg, const char *path, GHas
               json_error("limit must be an integer 1.." + std::to_string(opt.history)));
       return;
     }
-    std::string body = "{\"total\":" + std::to_string(ledger->snapshot().results) + ",\"results\":[";
+    std::string body = "{\"total\":" + std::to_string(ledger->results()) + ",\"results\":[";
     {
       std::lock_guard<std::mutex> lock(mu);
       const std::size_t n = std::min<std::size_t>(limit, history.size());

@@ -28,6 +28,8 @@
  */
 #include "gstrtcoinferclassify.h"
 
+#include "common/one_output.h"
+
 #include <algorithm>
 #include <optional>
 #include <string>
@@ -217,7 +219,7 @@ static GstBuffer *answer(GstRtcoinferClassify *self, GstBuffer *inbuf) {
 
   rtcoinfer::FrameFacts facts;
   if (origin) {
-    facts.seq = ledger->sequence(origin->seq);
+    facts.seq = ledger->sequence(origin->seq).seq;
     facts.setup = origin->codec;
     facts.bytes = origin->bytes;
     if (origin->truth >= 0) facts.truth = origin->truth;
@@ -241,13 +243,10 @@ static GstBuffer *answer(GstRtcoinferClassify *self, GstBuffer *inbuf) {
 }
 
 static GstFlowReturn gst_rtcoinfer_classify_generate_output(GstBaseTransform *trans, GstBuffer **outbuf) {
-  GstBuffer *inbuf = trans->queued_buf;
-  trans->queued_buf = nullptr;
-  *outbuf = nullptr;
-  if (!inbuf) return GST_FLOW_OK;
-  *outbuf = answer(GST_RTCOINFER_CLASSIFY(trans), inbuf);
-  gst_buffer_unref(inbuf);
-  return GST_FLOW_OK;
+  return rtcoinfer::one_output_per_input(trans, outbuf, [trans](GstBuffer *inbuf, GstBuffer **out) {
+    *out = answer(GST_RTCOINFER_CLASSIFY(trans), inbuf);
+    return GST_FLOW_OK;
+  });
 }
 
 static void gst_rtcoinfer_classify_set_property(GObject *object, guint prop_id, const GValue *value,

@@ -19,11 +19,14 @@
  */
 #include "gstrtcoinferimagedec.h"
 
+#include "common/one_output.h"
+
 #include <gst/video/video.h>
 
 #include <opencv2/imgcodecs.hpp>
 #include <string>
 
+#include "common/drop_warning.h"
 #include "contract/rtcoinfer_meta.h"
 #include "contract/setup_event.h"
 #include "wire/image_frame.h"
@@ -66,7 +69,7 @@ static void drop(GstRtcoinferImagedec *self, std::optional<guint16> seq, const s
   GST_OBJECT_LOCK(self);
   const guint64 n = ++self->state->malformed;
   GST_OBJECT_UNLOCK(self);
-  if (n == 1 || n % 100 == 0)
+  if (rtcoinfer::drop_worth_a_warning(n))
     GST_ELEMENT_WARNING(self, STREAM, DECODE, ("Dropped an image frame (malformed), %" G_GUINT64_FORMAT " so far", n),
                         ("%s", detail.c_str()));
   gst_pad_push_event(GST_BASE_TRANSFORM_SRC_PAD(self), seq ? rtcoinfer::dropped_event_new(*seq, "malformed")
@@ -166,13 +169,10 @@ static GstBuffer *decode(GstRtcoinferImagedec *self, GstBuffer *inbuf) {
 }
 
 static GstFlowReturn gst_rtcoinfer_imagedec_generate_output(GstBaseTransform *trans, GstBuffer **outbuf) {
-  GstBuffer *inbuf = trans->queued_buf;
-  trans->queued_buf = nullptr;
-  *outbuf = nullptr;
-  if (!inbuf) return GST_FLOW_OK;
-  *outbuf = decode(GST_RTCOINFER_IMAGEDEC(trans), inbuf);
-  gst_buffer_unref(inbuf);
-  return GST_FLOW_OK;
+  return rtcoinfer::one_output_per_input(trans, outbuf, [trans](GstBuffer *inbuf, GstBuffer **out) {
+    *out = decode(GST_RTCOINFER_IMAGEDEC(trans), inbuf);
+    return GST_FLOW_OK;
+  });
 }
 
 static gboolean gst_rtcoinfer_imagedec_start(GstBaseTransform *trans) {

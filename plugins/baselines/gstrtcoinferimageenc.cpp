@@ -24,6 +24,8 @@
  */
 #include "gstrtcoinferimageenc.h"
 
+#include "common/one_output.h"
+
 #include <gst/video/video.h>
 
 #include <map>
@@ -34,6 +36,7 @@
 #include <vector>
 
 #include "wire/image_frame.h"
+#include "common/drop_warning.h"
 #include "contract/rtcoinfer_meta.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_imageenc_debug);
@@ -91,7 +94,7 @@ static void drop(GstRtcoinferImageenc *self, const char *reason, const std::stri
   GST_OBJECT_LOCK(self);
   const guint64 n = ++self->state->drops[reason];
   GST_OBJECT_UNLOCK(self);
-  if (n == 1 || n % 100 == 0)
+  if (rtcoinfer::drop_worth_a_warning(n))
     GST_ELEMENT_WARNING(self, STREAM, ENCODE, ("Dropped a video frame (%s), %" G_GUINT64_FORMAT " so far", reason, n),
                         ("%s", detail.c_str()));
 }
@@ -195,14 +198,8 @@ static GstFlowReturn encode_frame(GstBaseTransform *trans, GstBuffer *inbuf, Gst
 // One output of its own size per input: generate_output, as GstBaseTransform intends for
 // output that is not a transform of the input's size.
 static GstFlowReturn gst_rtcoinfer_imageenc_generate_output(GstBaseTransform *trans, GstBuffer **outbuf) {
-  GstBuffer *inbuf = trans->queued_buf;
-  trans->queued_buf = nullptr;
-  *outbuf = nullptr;
-  if (!inbuf) return GST_FLOW_OK;
-  const GstFlowReturn ret = encode_frame(trans, inbuf, outbuf);
-  gst_buffer_unref(inbuf);
-  if (ret != GST_FLOW_OK && *outbuf) gst_buffer_replace(outbuf, nullptr);
-  return ret == GST_BASE_TRANSFORM_FLOW_DROPPED ? GST_FLOW_OK : ret;
+  return rtcoinfer::one_output_per_input(
+      trans, outbuf, [trans](GstBuffer *inbuf, GstBuffer **out) { return encode_frame(trans, inbuf, out); });
 }
 
 static void gst_rtcoinfer_imageenc_set_property(GObject *object, guint prop_id, const GValue *value,

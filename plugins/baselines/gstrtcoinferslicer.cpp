@@ -37,6 +37,7 @@
 #include "wire/feature_frame.h"
 #include "wire/progressive_slices.h"
 #include "common/model_loading.h"
+#include "common/drop_warning.h"
 #include "contract/rtcoinfer_meta.h"
 #include "contract/setup_event.h"
 
@@ -127,7 +128,7 @@ static GstFlowReturn slice_frame(GstBaseTransform *trans, GstBuffer *inbuf) {
     GST_OBJECT_LOCK(self);
     const guint64 n = ++st->dropped;
     GST_OBJECT_UNLOCK(self);
-    if (n == 1 || n % 100 == 0)
+    if (rtcoinfer::drop_worth_a_warning(n))
       GST_ELEMENT_WARNING(self, STREAM, DECODE,
                           ("Dropped a feature frame it cannot slice, %" G_GUINT64_FORMAT " so far", n),
                           ("%s: %s", rtcoinfer::frame_error_name(status.error), status.message.c_str()));

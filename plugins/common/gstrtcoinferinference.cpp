@@ -15,6 +15,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "common/model_instance.h"
+#include "common/drop_warning.h"
 #include "contract/rtcoinfer_meta.h"
 #include "data/model_input.h"
 
@@ -76,7 +77,7 @@ std::shared_ptr<rtcoinfer::ResultLedger> gst_rtcoinfer_inference_get_ledger(GstR
 
 guint64 gst_rtcoinfer_inference_count_drop(GstRtcoinferInference *self, const char *reason, const std::string &detail) {
   const guint64 n = state_of(self)->ledger->count_drop(reason);
-  if (n == 1 || n % 100 == 0)
+  if (rtcoinfer::drop_worth_a_warning(n))
     GST_ELEMENT_WARNING(self, STREAM, DECODE, ("Dropped a frame (%s), %" G_GUINT64_FORMAT " so far", reason, n),
                         ("%s", detail.c_str()));
   else

@@ -26,6 +26,8 @@
  */
 #include "gstrtcoinfercompress.h"
 
+#include "common/one_output.h"
+
 #include <map>
 #include <mutex>
 #include <optional>
@@ -361,14 +363,8 @@ static GstFlowReturn encode_frame(GstBaseTransform *trans, GstBuffer *inbuf, Gst
 // One output of its own size per input: generate_output, as GstBaseTransform intends for
 // output that is not a transform of the input's size.
 static GstFlowReturn gst_rtcoinfer_compress_generate_output(GstBaseTransform *trans, GstBuffer **outbuf) {
-  GstBuffer *inbuf = trans->queued_buf;
-  trans->queued_buf = nullptr;
-  *outbuf = nullptr;
-  if (!inbuf) return GST_FLOW_OK;
-  const GstFlowReturn ret = encode_frame(trans, inbuf, outbuf);
-  gst_buffer_unref(inbuf);
-  if (ret != GST_FLOW_OK && *outbuf) gst_buffer_replace(outbuf, nullptr);
-  return ret == GST_BASE_TRANSFORM_FLOW_DROPPED ? GST_FLOW_OK : ret;
+  return rtcoinfer::one_output_per_input(
+      trans, outbuf, [trans](GstBuffer *inbuf, GstBuffer **out) { return encode_frame(trans, inbuf, out); });
 }
 
 static gboolean gst_rtcoinfer_compress_start(GstBaseTransform *trans) {

@@ -50,6 +50,7 @@
 #include "common/model_loading.h"
 #include "control/mpc_controller.h"
 #include "control/rate_session.h"
+#include "common/drop_warning.h"
 #include "contract/rtcoinfer_meta.h"
 #include "contract/setup_event.h"
 
@@ -405,7 +406,7 @@ static GstFlowReturn gst_rtcoinfer_mpc_rate_transform_ip(GstBaseTransform *trans
     gst_pad_push_event(GST_BASE_TRANSFORM_SINK_PAD(trans), rtcoinfer::setup_event_new(*ask));
   }
   if (d.skip) {
-    if (skips == 1 || skips % 100 == 0)
+    if (rtcoinfer::drop_worth_a_warning(skips))
       GST_ELEMENT_WARNING(self, STREAM, FAILED,
                           ("Skipped a frame that would miss its deadline (%" G_GUINT64_FORMAT " so far)", skips),
                           ("predicted %.1f ms even at the smallest setup", d.predicted_latency_s * 1000));

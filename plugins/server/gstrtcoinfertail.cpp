@@ -31,6 +31,8 @@
  */
 #include "gstrtcoinfertail.h"
 
+#include "common/one_output.h"
+
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -93,7 +95,7 @@ static GstRtcoinferInference *base_of(GstRtcoinferTail *self) { return GST_RTCOI
 static void drop(GstRtcoinferTail *self, const char *reason, const std::string &detail) {
   const guint64 n = gst_rtcoinfer_inference_count_drop(base_of(self), reason, detail);
   if (self->state->service)
-    self->state->service->publish_drop(reason, n, gst_rtcoinfer_inference_get_ledger(base_of(self))->snapshot().frames);
+    self->state->service->publish_drop(reason, n, gst_rtcoinfer_inference_get_ledger(base_of(self))->frames());
 }
 
 // Starts the HTTP results service over the element's ledger, offering the bundle to devices.
@@ -165,15 +167,10 @@ static gboolean gst_rtcoinfer_tail_set_caps(GstBaseTransform *trans, GstCaps *in
 
 // The frame's 64-bit number, from the ledger (which counts gaps and restarts).
 static guint64 unwrap_seq(GstRtcoinferTail *self, guint16 seq) {
-  auto ledger = gst_rtcoinfer_inference_get_ledger(base_of(self));
-  const auto before = ledger->snapshot();
-  const guint64 n = ledger->sequence(seq);
-  const auto after = ledger->snapshot();
-  if (after.missing > before.missing)
-    GST_INFO_OBJECT(self, "gap of %" G_GUINT64_FORMAT " frames before seq %u", after.missing - before.missing, seq);
-  if (after.restarts > before.restarts)
-    GST_ELEMENT_INFO(self, STREAM, DECODE, ("Sender restarted its frame sequence"), (nullptr));
-  return n;
+  const auto step = gst_rtcoinfer_inference_get_ledger(base_of(self))->sequence(seq);
+  if (step.missing) GST_INFO_OBJECT(self, "gap of %" G_GUINT64_FORMAT " frames before seq %u", step.missing, seq);
+  if (step.restart) GST_ELEMENT_INFO(self, STREAM, DECODE, ("Sender restarted its frame sequence"), (nullptr));
+  return step.seq;
 }
 
 // A dropped-upstream frame takes its place in the sequence (no gap) and counts as its reason.
@@ -272,13 +269,10 @@ static GstBuffer *answer(GstRtcoinferTail *self, GstBuffer *inbuf) {
 // One result line per frame, of its own size: GstBaseTransform's generate_output is the
 // place for output that is not a transform of the input's size.
 static GstFlowReturn gst_rtcoinfer_tail_generate_output(GstBaseTransform *trans, GstBuffer **outbuf) {
-  GstBuffer *inbuf = trans->queued_buf;
-  trans->queued_buf = nullptr;
-  *outbuf = nullptr;
-  if (!inbuf) return GST_FLOW_OK;
-  *outbuf = answer(GST_RTCOINFER_TAIL(trans), inbuf);
-  gst_buffer_unref(inbuf);
-  return GST_FLOW_OK;
+  return rtcoinfer::one_output_per_input(trans, outbuf, [trans](GstBuffer *inbuf, GstBuffer **out) {
+    *out = answer(GST_RTCOINFER_TAIL(trans), inbuf);
+    return GST_FLOW_OK;
+  });
 }
 
 static void gst_rtcoinfer_tail_set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec) {

@@ -110,7 +110,7 @@ class TestService {
   }
   void publish_drop(const std::string &reason) {
     const std::uint64_t n = ledger_->count_drop(reason);
-    svc_->publish_drop(reason, n, ledger_->snapshot().frames);
+    svc_->publish_drop(reason, n, ledger_->frames());
   }
   void set_stream_counters(std::uint64_t missing, std::uint64_t restarts) {
     ledger_->count_missing(missing);
