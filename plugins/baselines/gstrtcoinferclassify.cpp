@@ -48,7 +48,7 @@ GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_classify_debug);
 namespace {
 
 struct ClassifyState {
-  // with the object lock
+  // properties, statistics and the emulated device's wait, with the object lock
   int top_k = DEFAULT_TOP_K;
   double compute_scale = DEFAULT_COMPUTE_SCALE;
   double compute_time_ms = DEFAULT_COMPUTE_TIME_MS;
@@ -57,7 +57,7 @@ struct ClassifyState {
   GstClockID wait_id = nullptr;  // the emulated device's busy wait, to unschedule
   bool flushing = false;
 
-  // streaming thread only
+  // streaming thread only (and model_ready, at start, before streaming begins)
   GstVideoInfo vinfo;
   std::vector<float> input;
   GstClockTime busy_until = 0;  // pipeline clock time the emulated device is busy until
@@ -304,6 +304,12 @@ static void gst_rtcoinfer_classify_class_init(GstRtcoinferClassifyClass *klass) 
   element_class->change_state = GST_DEBUG_FUNCPTR(gst_rtcoinfer_classify_change_state);
 
   const auto rw_playing = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
+  /**
+   * GstRtcoinferClassify:top-k:
+   *
+   * The number of best classes, with their scores, listed in each result, 1..1000
+   * (at most the model's classes). May change while PLAYING: applies from the next frame.
+   */
   g_object_class_install_property(
       gobject_class, PROP_TOP_K,
       g_param_spec_int("top-k", "Top k", "Number of best classes listed in each result, 1..1000", 1, 1000,

@@ -42,21 +42,24 @@
 GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_imageenc_debug);
 #define GST_CAT_DEFAULT gst_rtcoinfer_imageenc_debug
 
+#define DEFAULT_CODEC rtcoinfer::ImageCodec::Png
+#define DEFAULT_QUALITY 85
+
 namespace {
 
 using rtcoinfer::ImageCodec;
 
 struct ImageencState {
-  // properties (object lock)
-  ImageCodec codec = ImageCodec::Png;
-  int quality = 85;
+  // properties, with the object lock
+  ImageCodec codec = DEFAULT_CODEC;
+  int quality = DEFAULT_QUALITY;
 
-  // streaming thread
+  // streaming thread only
   GstVideoInfo vinfo;
   cv::Mat bgr;
   std::vector<std::uint8_t> encoded, frame;
 
-  // statistics (object lock)
+  // statistics and the frame number, with the object lock
   guint64 frames = 0, bytes = 0, seq = 0;
   std::map<std::string, guint64> drops;
 };
@@ -259,27 +262,42 @@ static void gst_rtcoinfer_imageenc_class_init(GstRtcoinferImageencClass *klass) 
   gobject_class->finalize = gst_rtcoinfer_imageenc_finalize;
 
   const auto rw_playing = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
+  /**
+   * GstRtcoinferImageenc:codec:
+   *
+   * The image codec: `png` (lossless, compression level 6) or `jpeg` (lossy, at
+   * `quality`). May change while PLAYING: applies from the next frame.
+   */
   g_object_class_install_property(
       gobject_class, PROP_CODEC,
-      g_param_spec_enum("codec", "Codec",
-                        "Image codec: png (lossless) or jpeg (lossy, see quality). May change "
-                        "while PLAYING: applies from the next frame",
-                        GST_TYPE_RTCOINFER_IMAGE_CODEC, int(ImageCodec::Png), rw_playing));
+      g_param_spec_enum("codec", "Codec", "Image codec: png (lossless) or jpeg (lossy, see quality)",
+                        GST_TYPE_RTCOINFER_IMAGE_CODEC, int(DEFAULT_CODEC), rw_playing));
+  /**
+   * GstRtcoinferImageenc:quality:
+   *
+   * The JPEG quality, 1..100 (85, the default, is also jpegenc's); ignored for png. May
+   * change while PLAYING: applies from the next frame.
+   */
   g_object_class_install_property(gobject_class, PROP_QUALITY,
-                                  g_param_spec_int("quality", "JPEG quality",
-                                                   "JPEG quality, 1..100 (jpegenc's default is 85); ignored for png. "
-                                                   "May change while PLAYING",
-                                                   1, 100, 85, rw_playing));
+                                  g_param_spec_int("quality", "JPEG quality", "JPEG quality, 1..100; ignored for png",
+                                                   1, 100, DEFAULT_QUALITY, rw_playing));
+  /**
+   * GstRtcoinferImageenc:stats:
+   *
+   * Read-only counters since the last start:
+   * - `frames` (guint64): image frames pushed;
+   * - `bytes` (guint64) and `mean-bytes` (gdouble): of the image frames, headers included;
+   * - `dropped` (guint64) and `drops` (GstStructure): video frames dropped, in all and per
+   *   reason (unmappable, encode-failed, too-large).
+   */
   g_object_class_install_property(
       gobject_class, PROP_STATS,
-      g_param_spec_boxed("stats", "Statistics",
-                         "Read-only: frames (image frames pushed), bytes and mean-bytes (image "
-                         "frames, headers included), dropped and drops (unmappable, encode-failed, too-large)",
+      g_param_spec_boxed("stats", "Statistics", "Counters: frames, bytes, mean-bytes, dropped, drops",
                          GST_TYPE_STRUCTURE, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
-  gst_type_mark_as_plugin_api(gst_rtcoinfer_image_codec_get_type(), GstPluginAPIFlags(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_RTCOINFER_IMAGE_CODEC, GstPluginAPIFlags(0));
   gst_element_class_set_static_metadata(element_class, "RTCoInfer image offload encoder", "Codec/Encoder/Image",
                                         "Encodes frames as PNG or JPEG image frames for rtcoinfer-imagedec "
                                         "(the image-offload baseline)",

@@ -36,8 +36,11 @@ GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_schedule_debug);
 namespace {
 
 struct ScheduleState {
-  // with the object lock
+  // properties, with the object lock
   std::string model_path, schedule_path;
+
+  // the plan and where it is, with the object lock (set by start, advanced by the
+  // streaming thread)
   std::vector<std::optional<rtcoinfer::Setup>> plan;  // nullopt: skip the frame
   std::size_t frame = 0;
   guint64 skips = 0;
@@ -186,16 +189,26 @@ static void gst_rtcoinfer_schedule_class_init(GstRtcoinferScheduleClass *klass) 
   gobject_class->get_property = gst_rtcoinfer_schedule_get_property;
   gobject_class->finalize = gst_rtcoinfer_schedule_finalize;
   const auto rw = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
-  g_object_class_install_property(gobject_class, PROP_MODEL,
-                                  g_param_spec_string("model", "Model bundle",
-                                                      "The bundle rtcoinfer-head runs: the plan's setups must be its "
-                                                      "setups. Read when the element starts",
-                                                      nullptr, rw));
+  /**
+   * GstRtcoinferSchedule:model:
+   *
+   * The model bundle rtcoinfer-head runs: the plan's setups must be setups of its table.
+   * Read when the element starts; one that cannot be loaded fails the start.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_MODEL,
+      g_param_spec_string("model", "Model bundle", "The bundle rtcoinfer-head runs, whose setups the plan names",
+                          nullptr, rw));
+  /**
+   * GstRtcoinferSchedule:schedule:
+   *
+   * The plan file: one line per frame, `<channels>x<bits>` (a setup of the bundle) or
+   * `skip`; blank lines and lines starting with # are ignored. Required. Read when the
+   * element starts; a bad line fails the start with its number.
+   */
   g_object_class_install_property(
       gobject_class, PROP_SCHEDULE,
-      g_param_spec_string("schedule", "Schedule",
-                          "Plan file: one line per frame, \"<channels>x<bits>\" or \"skip\". "
-                          "Read when the element starts",
+      g_param_spec_string("schedule", "Schedule", "Plan file: one line per frame, \"<channels>x<bits>\" or \"skip\"",
                           nullptr, rw));
   /**
    * GstRtcoinferSchedule:stats:

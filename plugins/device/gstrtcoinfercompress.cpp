@@ -44,6 +44,10 @@ GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_compress_debug);
 using rtcoinfer::Entropy;
 using rtcoinfer::Setup;
 
+#define DEFAULT_SETUP "auto"
+#define DEFAULT_ENTROPY Entropy::Auto
+#define DEFAULT_ZSTD_LEVEL 1
+
 namespace {
 
 struct SetupCount {
@@ -52,20 +56,20 @@ struct SetupCount {
 
 // Everything C++ lives here; the GObject struct only holds a pointer to it.
 struct CompressState {
-  // properties, guarded by the object lock
-  std::optional<Setup> fixed;  // nullopt: auto
-  Entropy entropy = Entropy::Auto;
-  int zstd_level = 1;
-  // set by rtcoinfer-setup events, guarded by the object lock
+  // properties, with the object lock
+  std::optional<Setup> fixed;  // nullopt: DEFAULT_SETUP ("auto", follow the meta)
+  Entropy entropy = DEFAULT_ENTROPY;
+  int zstd_level = DEFAULT_ZSTD_LEVEL;
+  // set by rtcoinfer-setup events, with the object lock
   std::optional<Setup> requested;
 
-  // streaming thread only
+  // streaming thread only (start resets local_seq before streaming begins)
   std::optional<rtcoinfer::FeaturesFormat> format;
   std::unique_ptr<rtcoinfer::FrameEncoder> encoder;
   int encoder_level = 0;
   guint64 local_seq = 0;
 
-  // statistics, guarded by the object lock
+  // statistics, with the object lock
   guint64 frames = 0, bytes = 0;
   std::map<std::string, guint64> drops;  // reason -> count
   std::map<std::string, SetupCount> per_setup;
@@ -80,8 +84,6 @@ struct _GstRtcoinferCompress {
 };
 
 enum { PROP_0, PROP_SETUP, PROP_ENTROPY, PROP_ZSTD_LEVEL, PROP_STATS };
-
-#define DEFAULT_ZSTD_LEVEL 1
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS,
@@ -385,10 +387,7 @@ static void gst_rtcoinfer_compress_finalize(GObject *object) {
   G_OBJECT_CLASS(parent_class)->finalize(object);
 }
 
-static void gst_rtcoinfer_compress_init(GstRtcoinferCompress *self) {
-  self->state = new CompressState();
-  self->state->zstd_level = DEFAULT_ZSTD_LEVEL;
-}
+static void gst_rtcoinfer_compress_init(GstRtcoinferCompress *self) { self->state = new CompressState(); }
 
 static void gst_rtcoinfer_compress_class_init(GstRtcoinferCompressClass *klass) {
   GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
@@ -399,33 +398,58 @@ static void gst_rtcoinfer_compress_class_init(GstRtcoinferCompressClass *klass) 
   gobject_class->get_property = gst_rtcoinfer_compress_get_property;
   gobject_class->finalize = gst_rtcoinfer_compress_finalize;
 
+  const auto rw_playing = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
+  /**
+   * GstRtcoinferCompress:setup:
+   *
+   * The compression setup as `<channels>x<bits>`: keep the first 1..256 channels (at
+   * most the tensor's), quantize each to 1..16 bits (2^bits - 1 levels); e.g. `32x8`,
+   * `1x1`. `auto` uses the setup in each buffer's features meta (from rtcoinfer-head).
+   * Text that does not parse is ignored with a warning. Setting a fixed setup cancels a
+   * pending `rtcoinfer-setup` request; while a fixed setup is set, an `rtcoinfer-setup`
+   * event replaces it. A fixed setup with more channels than the negotiated features
+   * fails the negotiation. May change while PLAYING: applies from the next buffer.
+   */
   g_object_class_install_property(
       gobject_class, PROP_SETUP,
       g_param_spec_string("setup", "Setup",
-                          "Compression setup as \"<channels>x<bits>\": keep the first 1..256 channels (at most the "
-                          "tensor's), quantize to 1..16 bits (2^bits - 1 levels); e.g. \"32x8\", \"1x1\". \"auto\" "
-                          "uses the setup in each buffer's features meta. May change while PLAYING: applies from "
-                          "the next buffer",
-                          "auto", GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
+                          "Setup \"<channels>x<bits>\" (e.g. \"32x8\"), or \"auto\" to follow the features meta",
+                          DEFAULT_SETUP, rw_playing));
+  /**
+   * GstRtcoinferCompress:entropy:
+   *
+   * The lossless entropy stage after bit packing: `none` (packed codes only), `zstd`
+   * (always), or `auto` (zstd only when the frame gets smaller). May change while
+   * PLAYING: applies from the next buffer.
+   */
   g_object_class_install_property(
       gobject_class, PROP_ENTROPY,
-      g_param_spec_enum("entropy", "Entropy coding",
-                        "Lossless entropy stage after bit packing: none, zstd (always), or auto "
-                        "(zstd only when the frame gets smaller). May change while PLAYING",
-                        GST_TYPE_RTCOINFER_ENTROPY, int(Entropy::Auto),
-                        GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
+      g_param_spec_enum("entropy", "Entropy coding", "Lossless stage after bit packing: none, zstd or auto",
+                        GST_TYPE_RTCOINFER_ENTROPY, int(DEFAULT_ENTROPY), rw_playing));
+  /**
+   * GstRtcoinferCompress:zstd-level:
+   *
+   * The zstd compression level, 1 (fastest) .. 19 (smallest), used when `entropy` is
+   * `zstd` or `auto`. May change while PLAYING: applies from the next buffer.
+   */
   g_object_class_install_property(
       gobject_class, PROP_ZSTD_LEVEL,
-      g_param_spec_int("zstd-level", "zstd level",
-                       "zstd compression level, 1 (fastest) .. 19 (smallest). May change while PLAYING", 1, 19,
-                       DEFAULT_ZSTD_LEVEL,
-                       GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
+      g_param_spec_int("zstd-level", "zstd level", "zstd compression level, 1 (fastest) .. 19 (smallest)", 1, 19,
+                       DEFAULT_ZSTD_LEVEL, rw_playing));
+  /**
+   * GstRtcoinferCompress:stats:
+   *
+   * Read-only counters since the last start:
+   * - `frames`, `bytes` (guint64): frames emitted and their bytes, all headers included;
+   * - `dropped` (guint64) and `drops` (GstStructure): buffers dropped, in all and per
+   *   reason (no-setup, unmappable, malformed, or the encoder's error name, e.g. bad-setup);
+   * - `last-setup` (string): the setup of the last frame emitted;
+   * - `setups` (array of GstStructure): per setup, `setup` (string), `frames` and
+   *   `bytes` (guint64).
+   */
   g_object_class_install_property(
       gobject_class, PROP_STATS,
-      g_param_spec_boxed("stats", "Statistics",
-                         "Read-only counters since the last start: frames (emitted), bytes (emitted, all "
-                         "headers included), dropped and drops (per reason), last-setup, and setups (an array of "
-                         "per-setup frames and bytes)",
+      g_param_spec_boxed("stats", "Statistics", "Counters: frames, bytes, dropped, drops, last-setup, setups",
                          GST_TYPE_STRUCTURE, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);

@@ -30,6 +30,11 @@
 GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_bottleneck_debug);
 #define GST_CAT_DEFAULT gst_rtcoinfer_bottleneck_debug
 
+#define DEFAULT_RATE_KBPS 10000.0
+#define DEFAULT_TRACE_SCALE 1.0
+#define DEFAULT_DELAY_MS 10.0
+#define DEFAULT_QUEUE_SIZE (64 * 1024)
+
 namespace {
 
 struct Item {
@@ -37,13 +42,17 @@ struct Item {
   GstClockTime release;  // running time
 };
 
+// Two locks: the object lock guards the properties, `lock` the link (the chain function
+// and the src pad task share it; `cond` wakes the task). build_model() takes the object
+// lock first and then `lock`, never the other way round.
 struct LinkState {
-  // properties (object lock)
-  double rate_kbps = 10000, delay_ms = 10, trace_scale = 1.0;
-  guint64 queue_size = 64 * 1024;
+  // properties, with the object lock
+  double rate_kbps = DEFAULT_RATE_KBPS, delay_ms = DEFAULT_DELAY_MS, trace_scale = DEFAULT_TRACE_SCALE;
+  guint64 queue_size = DEFAULT_QUEUE_SIZE;
   std::string trace;
 
-  // streaming (lock)
+  // the link and its statistics, with `lock` (model is also reset at activation, before
+  // the src pad task and the chain function run)
   std::unique_ptr<rtcoinfer::LinkModel> model;
   GstClockTime start = GST_CLOCK_TIME_NONE;  // running time of the first packet
   std::deque<Item> items;
@@ -84,6 +93,8 @@ static GstClockTime running_time_now(GstElement *e) {
   return now;
 }
 
+// Builds the link model from the properties. Call with neither lock held: it takes the
+// object lock, then `lock`.
 static bool build_model(GstRtcoinferBottleneck *self) {
   LinkState *st = self->state;
   GST_OBJECT_LOCK(self);
@@ -338,32 +349,69 @@ static void gst_rtcoinfer_bottleneck_class_init(GstRtcoinferBottleneckClass *kla
   gobject_class->get_property = gst_rtcoinfer_bottleneck_get_property;
   gobject_class->finalize = gst_rtcoinfer_bottleneck_finalize;
   const auto rw = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  /**
+   * GstRtcoinferBottleneck:rate:
+   *
+   * The link rate in kbit/s, 1..10000000, when no `trace` is set. Like the other link
+   * properties it is read at the first packet after the element starts.
+   */
   g_object_class_install_property(
       gobject_class, PROP_RATE,
-      g_param_spec_double("rate", "Rate", "Link rate in kbit/s (1..10000000) when no trace is set", 1, 1e7, 10000, rw));
+      g_param_spec_double("rate", "Rate", "Link rate in kbit/s, 1..10000000, when no trace is set", 1, 1e7,
+                          DEFAULT_RATE_KBPS, rw));
+  /**
+   * GstRtcoinferBottleneck:trace:
+   *
+   * A bandwidth trace file, one line `time_s throughput_Mbit/s` per step (as in
+   * ../shared/traces), replayed from the first packet and looping; it overrides `rate`.
+   * Empty: the constant `rate`. Read at the first packet after the element starts; a file
+   * that cannot be loaded is an error.
+   */
   g_object_class_install_property(
       gobject_class, PROP_TRACE,
-      g_param_spec_string("trace", "Trace",
-                          "Bandwidth trace file, lines \"time_s throughput_Mbit/s\" (as in "
-                          "../shared/traces); replayed from the first packet, looping. Empty: constant rate",
-                          nullptr, rw));
+      g_param_spec_string("trace", "Trace", "Bandwidth trace file to replay (looping); empty = constant rate", nullptr,
+                          rw));
+  /**
+   * GstRtcoinferBottleneck:trace-scale:
+   *
+   * Multiplies the trace's rates by this factor, 0.0001..1000. Read at the first packet
+   * after the element starts.
+   */
   g_object_class_install_property(
       gobject_class, PROP_TRACE_SCALE,
-      g_param_spec_double("trace-scale", "Trace scale", "Multiply the trace's rates by this factor (0.0001..1000)",
-                          1e-4, 1000, 1.0, rw));
+      g_param_spec_double("trace-scale", "Trace scale", "Factor applied to the trace's rates, 0.0001..1000", 1e-4, 1000,
+                          DEFAULT_TRACE_SCALE, rw));
+  /**
+   * GstRtcoinferBottleneck:delay:
+   *
+   * The one-way propagation delay in milliseconds, 0..10000, added after the queue.
+   * Read at the first packet after the element starts.
+   */
   g_object_class_install_property(
       gobject_class, PROP_DELAY,
-      g_param_spec_double("delay", "Delay", "One-way propagation delay in milliseconds, 0..10000", 0, 10000, 10, rw));
+      g_param_spec_double("delay", "Delay", "One-way propagation delay in milliseconds, 0..10000", 0, 10000,
+                          DEFAULT_DELAY_MS, rw));
+  /**
+   * GstRtcoinferBottleneck:queue-size:
+   *
+   * The drop-tail queue's capacity in bytes, 1..4294967295 (2^32 - 1); packets that do
+   * not fit are dropped and counted. Read at the first packet after the element starts.
+   */
   g_object_class_install_property(
       gobject_class, PROP_QUEUE_SIZE,
-      g_param_spec_uint64("queue-size", "Queue size", "Drop-tail queue capacity in bytes (1..2^32)", 1, G_MAXUINT32,
-                          64 * 1024, rw));
+      g_param_spec_uint64("queue-size", "Queue size", "Drop-tail queue capacity in bytes, 1..2^32-1", 1, G_MAXUINT32,
+                          DEFAULT_QUEUE_SIZE, rw));
+  /**
+   * GstRtcoinferBottleneck:stats:
+   *
+   * Read-only counters (guint64): `forwarded` (packets that left the link), `dropped`
+   * (queue full), `bytes` (forwarded), `queued` (items waiting, serialized events
+   * included).
+   */
   g_object_class_install_property(
       gobject_class, PROP_STATS,
-      g_param_spec_boxed("stats", "Statistics",
-                         "Read-only: forwarded, dropped (queue full), bytes (forwarded), queued "
-                         "(items waiting)",
-                         GST_TYPE_STRUCTURE, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+      g_param_spec_boxed("stats", "Statistics", "Counters: forwarded, dropped, bytes, queued", GST_TYPE_STRUCTURE,
+                         GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
   gst_element_class_set_static_metadata(
