@@ -43,23 +43,37 @@ GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_dataset_src_debug);
 
 enum DatasetKind { DATASET_FASHION_MNIST = 0, DATASET_IMAGE_FOLDER = 1 };
 
+#define DEFAULT_DATASET DATASET_FASHION_MNIST
+#define DEFAULT_SPLIT "test"
+#define DEFAULT_FPS_N 30
+#define DEFAULT_FPS_D 1
+#define DEFAULT_LOOP FALSE
+#define DEFAULT_SHUFFLE FALSE
+#define DEFAULT_SEED 0
+#define DEFAULT_IS_LIVE FALSE
+#define DEFAULT_WIDTH 224
+#define DEFAULT_HEIGHT 224
+
 namespace {
 
 struct SourceState {
-  // properties (object lock)
-  DatasetKind kind = DATASET_FASHION_MNIST;
+  // properties, with the object lock
+  DatasetKind kind = DEFAULT_DATASET;
   std::string location;  // empty: the dataset's default
-  std::string split = "test";
-  gint fps_n = 30, fps_d = 1;
-  gboolean loop = FALSE, shuffle = FALSE, live = FALSE;
-  guint seed = 0;
-  gint width = 224, height = 224;  // image-folder output size
+  std::string split = DEFAULT_SPLIT;
+  gint fps_n = DEFAULT_FPS_N, fps_d = DEFAULT_FPS_D;
+  gboolean loop = DEFAULT_LOOP, shuffle = DEFAULT_SHUFFLE, live = DEFAULT_IS_LIVE;
+  guint seed = DEFAULT_SEED;
+  gint width = DEFAULT_WIDTH, height = DEFAULT_HEIGHT;  // image-folder output size
 
-  // streaming
+  // written by start/stop (streaming stopped) and the streaming thread, with the object
+  // lock; the streaming thread reads them without it, get_property (stats) with it
   std::unique_ptr<rtcoinfer::LabeledImages> data;
+  guint64 frames = 0, skipped = 0, epoch = 0;
+
+  // streaming thread only (and start, before streaming begins)
   std::vector<std::size_t> order;
   std::size_t position = 0;
-  guint64 frames = 0, skipped = 0, epoch = 0;
   GstVideoInfo vinfo;
   GstClockTime live_offset = GST_CLOCK_TIME_NONE;
 };
@@ -109,11 +123,18 @@ G_DEFINE_TYPE_WITH_CODE(GstRtcoinferDatasetSrc, gst_rtcoinfer_dataset_src, GST_T
 GST_ELEMENT_REGISTER_DEFINE(rtcoinfer_datasetsrc, "rtcoinfer-datasetsrc", GST_RANK_NONE,
                             GST_TYPE_RTCOINFER_DATASET_SRC);
 
-static void reshuffle(SourceState *st) {
+// Restarts the order for the current epoch. Streaming thread (or start), with the
+// object lock not held: it takes it to read shuffle and seed.
+static void reshuffle(GstRtcoinferDatasetSrc *self) {
+  SourceState *st = self->state;
+  GST_OBJECT_LOCK(self);
+  const gboolean shuffle = st->shuffle;
+  const guint seed = st->seed;
+  GST_OBJECT_UNLOCK(self);
   st->order.resize(st->data->size());
   std::iota(st->order.begin(), st->order.end(), std::size_t(0));
-  if (st->shuffle) {
-    std::mt19937_64 rng(st->seed + st->epoch);
+  if (shuffle) {
+    std::mt19937_64 rng(seed + st->epoch);
     std::shuffle(st->order.begin(), st->order.end(), rng);
   }
   st->position = 0;
@@ -128,9 +149,10 @@ static gboolean gst_rtcoinfer_dataset_src_start(GstBaseSrc *src) {
       st->location.empty() && kind == DATASET_FASHION_MNIST ? rtcoinfer::kFashionMnistRoot : st->location;
   const std::string split = st->split;
   GST_OBJECT_UNLOCK(self);
+  std::unique_ptr<rtcoinfer::LabeledImages> data;
   try {
-    st->data = kind == DATASET_FASHION_MNIST ? rtcoinfer::open_fashion_mnist(location, split)
-                                             : rtcoinfer::open_image_folder(location, split);
+    data = kind == DATASET_FASHION_MNIST ? rtcoinfer::open_fashion_mnist(location, split)
+                                         : rtcoinfer::open_image_folder(location, split);
   } catch (const std::exception &e) {
     GST_ELEMENT_ERROR(
         self, RESOURCE, OPEN_READ, ("Cannot open the dataset: %s", e.what()),
@@ -138,15 +160,22 @@ static gboolean gst_rtcoinfer_dataset_src_start(GstBaseSrc *src) {
          location.c_str(), split.c_str()));
     return FALSE;
   }
+  GST_OBJECT_LOCK(self);
+  st->data = std::move(data);
   st->frames = st->skipped = st->epoch = 0;
+  GST_OBJECT_UNLOCK(self);
   st->live_offset = GST_CLOCK_TIME_NONE;
-  reshuffle(st);
+  reshuffle(self);
   GST_INFO_OBJECT(self, "%zu images, %zu classes", st->data->size(), st->data->classes().size());
   return TRUE;
 }
 
 static gboolean gst_rtcoinfer_dataset_src_stop(GstBaseSrc *src) {
-  GST_RTCOINFER_DATASET_SRC(src)->state->data.reset();
+  auto *self = GST_RTCOINFER_DATASET_SRC(src);
+  GST_OBJECT_LOCK(self);
+  std::unique_ptr<rtcoinfer::LabeledImages> data = std::move(self->state->data);
+  GST_OBJECT_UNLOCK(self);
+  data.reset();  // outside the lock
   return TRUE;
 }
 
@@ -216,8 +245,10 @@ static GstFlowReturn gst_rtcoinfer_dataset_src_create(GstPushSrc *src, GstBuffer
   for (;;) {
     if (st->position >= st->order.size()) {
       if (!loop) return GST_FLOW_EOS;
+      GST_OBJECT_LOCK(self);
       st->epoch++;
-      reshuffle(st);
+      GST_OBJECT_UNLOCK(self);
+      reshuffle(self);
     }
     const std::size_t index = st->order[st->position++];
     rtcoinfer::Image img;
@@ -282,7 +313,7 @@ static void gst_rtcoinfer_dataset_src_set_property(GObject *object, guint prop_i
   switch (prop_id) {
     case PROP_DATASET: st->kind = DatasetKind(g_value_get_enum(value)); break;
     case PROP_LOCATION: st->location = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
-    case PROP_SPLIT: st->split = g_value_get_string(value) ? g_value_get_string(value) : "test"; break;
+    case PROP_SPLIT: st->split = g_value_get_string(value) ? g_value_get_string(value) : DEFAULT_SPLIT; break;
     case PROP_FRAMERATE:
       st->fps_n = gst_value_get_fraction_numerator(value);
       st->fps_d = gst_value_get_fraction_denominator(value);
@@ -339,7 +370,7 @@ static void gst_rtcoinfer_dataset_src_finalize(GObject *object) {
 static void gst_rtcoinfer_dataset_src_init(GstRtcoinferDatasetSrc *self) {
   self->state = new SourceState();
   gst_base_src_set_format(GST_BASE_SRC(self), GST_FORMAT_TIME);
-  gst_base_src_set_live(GST_BASE_SRC(self), FALSE);
+  gst_base_src_set_live(GST_BASE_SRC(self), DEFAULT_IS_LIVE);
 }
 
 static void gst_rtcoinfer_dataset_src_class_init(GstRtcoinferDatasetSrcClass *klass) {
@@ -352,56 +383,114 @@ static void gst_rtcoinfer_dataset_src_class_init(GstRtcoinferDatasetSrcClass *kl
   gobject_class->finalize = gst_rtcoinfer_dataset_src_finalize;
 
   const auto rw = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  /**
+   * GstRtcoinferDatasetSrc:dataset:
+   *
+   * The dataset layout: `fashion-mnist` (the gzip IDX files, 28x28 GRAY8) or
+   * `image-folder` (`<location>/<split>/<class>/<image>.jpg` or `.png`, BGR at `width` x
+   * `height`).
+   * Read when the element starts (and when caps are fixated).
+   */
   g_object_class_install_property(
       gobject_class, PROP_DATASET,
-      g_param_spec_enum("dataset", "Dataset",
-                        "Dataset layout: fashion-mnist (28x28 GRAY8) or image-folder (BGR at width x height)",
-                        GST_TYPE_RTCOINFER_DATASET_KIND, DATASET_FASHION_MNIST, rw));
+      g_param_spec_enum("dataset", "Dataset", "Dataset layout: fashion-mnist or image-folder",
+                        GST_TYPE_RTCOINFER_DATASET_KIND, DEFAULT_DATASET, rw));
+  /**
+   * GstRtcoinferDatasetSrc:location:
+   *
+   * The dataset's root folder. For fashion-mnist it defaults to
+   * /usr/share/datasets/fashion-mnist (the Debian package dataset-fashion-mnist), which
+   * reading the property then returns; image-folder requires it. Read when the element
+   * starts.
+   */
   g_object_class_install_property(
       gobject_class, PROP_LOCATION,
-      g_param_spec_string("location", "Location",
-                          "Dataset root folder. Default for fashion-mnist: /usr/share/datasets/fashion-mnist "
-                          "(Debian package dataset-fashion-mnist); required for image-folder",
-                          nullptr, rw));
+      g_param_spec_string("location", "Location", "Dataset root folder (fashion-mnist has a default)", nullptr, rw));
+  /**
+   * GstRtcoinferDatasetSrc:split:
+   *
+   * Which split: `train` or `test` for fashion-mnist; for image-folder, the folder under
+   * `location` (e.g. `train`, `val`). Read when the element starts.
+   */
   g_object_class_install_property(
       gobject_class, PROP_SPLIT,
-      g_param_spec_string("split", "Split",
-                          "Which split: \"train\" or \"test\" for fashion-mnist; the folder under "
-                          "location (e.g. \"train\", \"val\") for image-folder",
-                          "test", rw));
-  g_object_class_install_property(gobject_class, PROP_FRAMERATE,
-                                  gst_param_spec_fraction("framerate", "Frame rate",
-                                                          "Frames per second of the output (timestamps; live pace "
-                                                          "when is-live). 0/1 = unknown rate, timestamps all 0",
-                                                          0, 1, G_MAXINT, 1, 30, 1, rw));
+      g_param_spec_string("split", "Split", "Dataset split, e.g. \"train\" or \"test\"", DEFAULT_SPLIT, rw));
+  /**
+   * GstRtcoinferDatasetSrc:framerate:
+   *
+   * Frames per second of the output: the timestamps follow it and, with `is-live`, the
+   * pace. 0/1 is an unknown rate: timestamps all 0, no durations. Read at caps fixation
+   * and for each frame.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_FRAMERATE,
+      gst_param_spec_fraction("framerate", "Frame rate", "Output frames per second; 0/1 = unknown (timestamps all 0)",
+                              0, 1, G_MAXINT, 1, DEFAULT_FPS_N, DEFAULT_FPS_D, rw));
+  /**
+   * GstRtcoinferDatasetSrc:loop:
+   *
+   * After the last image, start over (reshuffled, if `shuffle` is set) instead of
+   * sending EOS; `stats` counts the completed loops as `epoch`.
+   */
   g_object_class_install_property(
       gobject_class, PROP_LOOP,
-      g_param_spec_boolean("loop", "Loop", "Start over (reshuffled if shuffle) after the last image instead of EOS",
-                           FALSE, rw));
+      g_param_spec_boolean("loop", "Loop", "Start over after the last image instead of EOS", DEFAULT_LOOP, rw));
+  /**
+   * GstRtcoinferDatasetSrc:shuffle:
+   *
+   * Send the images in a random order drawn from `seed` (and the epoch) instead of
+   * dataset order.
+   */
   g_object_class_install_property(
       gobject_class, PROP_SHUFFLE,
-      g_param_spec_boolean("shuffle", "Shuffle", "Random order (from seed) instead of dataset order", FALSE, rw));
+      g_param_spec_boolean("shuffle", "Shuffle", "Random order (from seed) instead of dataset order", DEFAULT_SHUFFLE,
+                           rw));
+  /**
+   * GstRtcoinferDatasetSrc:seed:
+   *
+   * The seed of the shuffle order, 0..2^32-1; each loop uses seed + epoch.
+   */
   g_object_class_install_property(
       gobject_class, PROP_SEED,
-      g_param_spec_uint("seed", "Seed", "Seed of the shuffle order, 0..2^32-1", 0, G_MAXUINT, 0, rw));
+      g_param_spec_uint("seed", "Seed", "Seed of the shuffle order, 0..2^32-1", 0, G_MAXUINT, DEFAULT_SEED, rw));
+  /**
+   * GstRtcoinferDatasetSrc:is-live:
+   *
+   * Act like a camera: a live source that releases frames in real time at `framerate`.
+   * Otherwise frames go as fast as downstream takes them.
+   */
   g_object_class_install_property(
       gobject_class, PROP_IS_LIVE,
-      g_param_spec_boolean("is-live", "Is live", "Act like a camera: release frames in real time at framerate", FALSE,
-                           rw));
+      g_param_spec_boolean("is-live", "Is live", "Act like a camera: release frames in real time at framerate",
+                           DEFAULT_IS_LIVE, rw));
+  /**
+   * GstRtcoinferDatasetSrc:width:
+   *
+   * The image-folder output width in pixels, 1..8192; images are resized (nearest
+   * neighbour). Fashion-MNIST is always 28 wide. Read at caps fixation.
+   */
   g_object_class_install_property(
       gobject_class, PROP_WIDTH,
-      g_param_spec_int("width", "Width", "image-folder output width in pixels, 1..8192 (images are resized)", 1, 8192,
-                       224, rw));
-  g_object_class_install_property(
-      gobject_class, PROP_HEIGHT,
-      g_param_spec_int("height", "Height", "image-folder output height in pixels, 1..8192 (images are resized)", 1,
-                       8192, 224, rw));
+      g_param_spec_int("width", "Width", "image-folder output width in pixels, 1..8192", 1, 8192, DEFAULT_WIDTH, rw));
+  /**
+   * GstRtcoinferDatasetSrc:height:
+   *
+   * The image-folder output height in pixels, 1..8192; images are resized (nearest
+   * neighbour). Fashion-MNIST is always 28 high. Read at caps fixation.
+   */
+  g_object_class_install_property(gobject_class, PROP_HEIGHT,
+                                  g_param_spec_int("height", "Height", "image-folder output height in pixels, 1..8192",
+                                                   1, 8192, DEFAULT_HEIGHT, rw));
+  /**
+   * GstRtcoinferDatasetSrc:stats:
+   *
+   * Read-only counters (guint64): `frames` (pushed), `skipped` (images that could not be
+   * decoded), `epoch` (completed loops), `images` (in the split; 0 when stopped).
+   */
   g_object_class_install_property(
       gobject_class, PROP_STATS,
-      g_param_spec_boxed("stats", "Statistics",
-                         "Read-only: frames pushed, images skipped (undecodable), epoch "
-                         "(completed loops), images in the split",
-                         GST_TYPE_STRUCTURE, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+      g_param_spec_boxed("stats", "Statistics", "Counters: frames, skipped, epoch, images", GST_TYPE_STRUCTURE,
+                         GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
   gst_element_class_add_static_pad_template(element_class, &src_template);
   gst_element_class_set_static_metadata(element_class, "RTCoInfer labeled dataset source", "Source/Video",
