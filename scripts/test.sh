@@ -21,7 +21,7 @@ fi
 # Only what the sanitizer suites run: the plugins and the test programs of those suites.
 ninja -C build-asan plugins/libgstrtcoinfer.so plugins/libgstrtcoinferbaselines.so plugins/libgstrtcoinfertest.so \
   tests/unit/test-{codec,image-frame,control,policy,slices,results-service,bottleneck,mpcrate,compress,head-tail,baselines} \
-  tests/trainer/test-bundle
+  tests/trainer/test-bundle tests/unit/test-exit
 # (the integration tests run python and gst-launch processes, which are not instrumented)
 asan_suites=(--suite codec --suite control --suite elements --suite service --suite bundle --no-suite integration)
 # The list must name the element tests: a sanitizer run that lost them would pass quietly.

@@ -81,4 +81,21 @@ std::optional<guint64> wire_bytes_query_result(GstQuery *query) {
   return bytes;
 }
 
+GstQuery *wire_bytes_query_new_for_setup(int channels, int bits, guint64 bytes) {
+  GstStructure *s = gst_structure_new(kWireBytesQueryName, "channels", G_TYPE_INT, channels, "bits", G_TYPE_INT, bits,
+                                      "table-bytes", G_TYPE_UINT64, bytes, nullptr);
+  return gst_query_new_custom(GST_QUERY_CUSTOM, s);
+}
+
+std::optional<WireBytesSetup> wire_bytes_query_setup(GstQuery *query) {
+  if (!query || GST_QUERY_TYPE(query) != GST_QUERY_CUSTOM) return std::nullopt;
+  const GstStructure *s = gst_query_get_structure(query);
+  if (!s || !gst_structure_has_name(s, kWireBytesQueryName)) return std::nullopt;
+  WireBytesSetup w;
+  if (!gst_structure_get_int(s, "channels", &w.channels) || !gst_structure_get_int(s, "bits", &w.bits) ||
+      !gst_structure_get_uint64(s, "table-bytes", &w.bytes))
+    return std::nullopt;
+  return w;
+}
+
 }  // namespace rtcoinfer

@@ -60,5 +60,16 @@ GstBuffer *wire_bytes_query_frame(GstQuery *query);
 void wire_bytes_query_answer(GstQuery *query, guint64 bytes);
 // The answer, or nullopt when nobody answered.
 std::optional<guint64> wire_bytes_query_result(GstQuery *query);
+// The same question before any frame exists: what will a frame coded at CxB that is
+// `bytes` long cost? rtcoinfer-mpcrate asks it for every setup of its table when it
+// starts, so the setups it has not sent yet are priced as downstream will send them.
+// Answered with wire_bytes_query_answer.
+GstQuery *wire_bytes_query_new_for_setup(int channels, int bits, guint64 bytes);
+struct WireBytesSetup {
+  int channels = 0, bits = 0;
+  guint64 bytes = 0;
+};
+// The setup asked about, or nullopt when `query` is not a per-setup rtcoinfer-wire-bytes query.
+std::optional<WireBytesSetup> wire_bytes_query_setup(GstQuery *query);
 
 }  // namespace rtcoinfer

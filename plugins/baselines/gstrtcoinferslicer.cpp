@@ -29,6 +29,7 @@
  */
 #include "gstrtcoinferslicer.h"
 
+#include <cstring>
 #include <deque>
 #include <map>
 #include <string>
@@ -47,17 +48,20 @@ GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_slicer_debug);
 namespace {
 
 struct SlicerState {
-  std::string model_path;                          // property (object lock)
-  std::map<int, std::vector<int>> setup_channels;  // per bit depth; empty without a model
+  std::string model_path;  // property (object lock)
+  // per bit depth; empty without a model. Written in start(), read while streaming and
+  // by mpcrate's per-setup query, which comes after start() (downstream starts first)
+  std::map<int, std::vector<int>> setup_channels;
   rtcoinfer::FrameDecoder decoder;
   rtcoinfer::FrameEncoder encoder;
   std::vector<float> values;
   std::vector<std::vector<std::uint8_t>> slices_out;
   std::deque<GstBuffer *> pending;  // slices of the current frame not yet handed out
-  // the slices last cut to answer rtcoinfer-wire-bytes (mpcrate asks just before it
-  // passes the same buffer on), so each frame is cut once
-  const GstBuffer *cut_for = nullptr;
-  gsize cut_size = 0;
+  // The frame whose slices are in slices_out, byte for byte: mpcrate asks
+  // rtcoinfer-wire-bytes just before it passes the same frame on, so each frame is cut
+  // once. Compared by content, not by address: a frame mpcrate then skips is freed, and
+  // the next one may be allocated at the same address with the same size.
+  std::vector<std::uint8_t> cut_input;
   // statistics (object lock)
   guint64 frames = 0, slices = 0, bytes_in = 0, bytes_out = 0, dropped = 0;
 };
@@ -82,36 +86,45 @@ G_DEFINE_TYPE_WITH_CODE(GstRtcoinferSlicer, gst_rtcoinfer_slicer, GST_TYPE_BASE_
                                                 "RTCoInfer CLIO-style progressive slices"));
 GST_ELEMENT_REGISTER_DEFINE(rtcoinfer_slicer, "rtcoinfer-slicer", GST_RANK_NONE, GST_TYPE_RTCOINFER_SLICER);
 
-// Cuts one frame into st->pending; GST_BASE_TRANSFORM_FLOW_DROPPED when it cannot.
+// The channel counts slices of `bits`-bit frames end at: the bundle's setups of that bit
+// depth, or none (slice_ends then takes 1, 2, 4, 8...).
+static const std::vector<int> &cut_channels(const SlicerState *st, int bits) {
+  static const std::vector<int> none;
+  auto it = st->setup_channels.find(bits);
+  return it != st->setup_channels.end() ? it->second : none;
+}
+
 // Cuts `buf` into st->slices_out. Fails (with the reason) for a frame it cannot slice.
 static rtcoinfer::FrameStatus cut(GstRtcoinferSlicer *self, GstBuffer *buf) {
   SlicerState *st = self->state;
-  if (st->cut_for == buf && st->cut_size == gst_buffer_get_size(buf)) return {};  // cut for the query already
-  st->cut_for = nullptr;
   GstMapInfo map;
-  rtcoinfer::FrameHeader hdr;
   if (!gst_buffer_map(buf, &map, GST_MAP_READ))
     return rtcoinfer::FrameStatus::failure(rtcoinfer::FrameError::Truncated, "buffer could not be mapped");
+  if (!st->cut_input.empty() && map.size == st->cut_input.size() &&
+      std::memcmp(map.data, st->cut_input.data(), map.size) == 0) {
+    gst_buffer_unmap(buf, &map);
+    return {};  // cut for the query already
+  }
+  st->cut_input.clear();
+  rtcoinfer::FrameHeader hdr;
   rtcoinfer::FrameStatus status = st->decoder.decode(map.data, map.size, hdr, st->values);
-  gst_buffer_unmap(buf, &map);
   if (status.ok() && hdr.slice)
     status = rtcoinfer::FrameStatus::failure(rtcoinfer::FrameError::BadSetup, "the frame is a slice already");
-  if (!status.ok()) return status;
+  if (!status.ok()) {
+    gst_buffer_unmap(buf, &map);
+    return status;
+  }
   rtcoinfer::EncodeParams p;
   p.entropy = rtcoinfer::Entropy::Auto;
   p.model_id = hdr.model_id;
   p.seq = hdr.seq;
   p.capture_us = hdr.capture_us;
   p.truth = hdr.truth;
-  auto setups = st->setup_channels.find(hdr.bits);
-  const std::vector<int> ends =
-      rtcoinfer::slice_ends(setups != st->setup_channels.end() ? setups->second : std::vector<int>{}, hdr.channels);
+  const std::vector<int> ends = rtcoinfer::slice_ends(cut_channels(st, hdr.bits), hdr.channels);
   status = rtcoinfer::encode_slices(st->encoder, st->values.data(), hdr.channels, hdr.height, hdr.width, hdr.bits, ends,
                                     p, st->slices_out);
-  if (status.ok()) {
-    st->cut_for = buf;
-    st->cut_size = gst_buffer_get_size(buf);
-  }
+  if (status.ok()) st->cut_input.assign(map.data, map.data + map.size);
+  gst_buffer_unmap(buf, &map);
   return status;
 }
 
@@ -123,7 +136,7 @@ static GstFlowReturn slice_frame(GstBaseTransform *trans, GstBuffer *inbuf) {
   st->bytes_in += gst_buffer_get_size(inbuf);
   GST_OBJECT_UNLOCK(self);
   const rtcoinfer::FrameStatus status = cut(self, inbuf);
-  st->cut_for = nullptr;  // this buffer is consumed: its address may be reused
+  st->cut_input.clear();  // this frame is consumed
   if (!status.ok()) {
     GST_OBJECT_LOCK(self);
     const guint64 n = ++st->dropped;
@@ -149,11 +162,21 @@ static GstFlowReturn slice_frame(GstBaseTransform *trans, GstBuffer *inbuf) {
   return GST_FLOW_OK;
 }
 
-// rtcoinfer-wire-bytes from rtcoinfer-mpcrate: what this frame will cost once sliced.
+// rtcoinfer-wire-bytes from rtcoinfer-mpcrate: what this frame will cost once sliced, or,
+// asked for a setup before any frame, its table bytes plus one more frame header for
+// each slice after the first (each frame's real answer then refines it).
 static gboolean gst_rtcoinfer_slicer_query(GstBaseTransform *trans, GstPadDirection direction, GstQuery *query) {
+  auto *self = GST_RTCOINFER_SLICER(trans);
+  if (direction == GST_PAD_SINK) {
+    if (auto setup = rtcoinfer::wire_bytes_query_setup(query)) {
+      const std::size_t n = rtcoinfer::slice_ends(cut_channels(self->state, setup->bits), setup->channels).size();
+      rtcoinfer::wire_bytes_query_answer(
+          query, setup->bytes + guint64(rtcoinfer::FrameLayout::kHeaderSize) * (n > 0 ? n - 1 : 0));
+      return TRUE;
+    }
+  }
   GstBuffer *frame = direction == GST_PAD_SINK ? rtcoinfer::wire_bytes_query_frame(query) : nullptr;
   if (!frame) return GST_BASE_TRANSFORM_CLASS(parent_class)->query(trans, direction, query);
-  auto *self = GST_RTCOINFER_SLICER(trans);
   if (!cut(self, frame).ok()) return FALSE;  // the frame will be dropped: its own size is a fine guess
   guint64 bytes = 0;
   for (const auto &slice : self->state->slices_out) bytes += slice.size();
@@ -247,20 +270,28 @@ static void gst_rtcoinfer_slicer_class_init(GstRtcoinferSlicerClass *klass) {
   gobject_class->set_property = gst_rtcoinfer_slicer_set_property;
   gobject_class->get_property = gst_rtcoinfer_slicer_get_property;
   gobject_class->finalize = gst_rtcoinfer_slicer_finalize;
+  /**
+   * GstRtcoinferSlicer:model:
+   *
+   * The bundle rtcoinfer-head runs (path or /models/<id> URL): slices end at its setups'
+   * channel counts. Unset, slices end at 1, 2, 4, 8... channels. Only the torch-free
+   * manifest is read, when the element starts.
+   */
   g_object_class_install_property(
       gobject_class, PROP_MODEL,
-      g_param_spec_string("model", "Model bundle",
-                          "The bundle rtcoinfer-head runs (path or /models/<id> URL): slices "
-                          "end at its setups' channel counts. Unset: slices end at 1, 2, 4, 8... channels. Loaded "
-                          "when the element starts",
-                          nullptr, GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
+      g_param_spec_string("model", "Model bundle", "Bundle whose setups the slices end at (path or URL)", nullptr,
+                          GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
+  /**
+   * GstRtcoinferSlicer:stats:
+   *
+   * Read-only, all guint64: `frames` (sliced), `slices` (pushed), `bytes-in`,
+   * `bytes-out` (the slices' own headers and ranges make it larger), `dropped` (frames
+   * that could not be parsed, or were slices already).
+   */
   g_object_class_install_property(
       gobject_class, PROP_STATS,
-      g_param_spec_boxed("stats", "Statistics",
-                         "Read-only: frames (sliced), slices (pushed), bytes-in, bytes-out "
-                         "(the slices' own headers and ranges make bytes-out larger), dropped (frames that could "
-                         "not be parsed, or were slices already)",
-                         GST_TYPE_STRUCTURE, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+      g_param_spec_boxed("stats", "Statistics", "Frames, slices, bytes in and out, dropped frames", GST_TYPE_STRUCTURE,
+                         GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
   gst_element_class_set_static_metadata(element_class, "RTCoInfer progressive slicer", "Filter/Network",

@@ -40,6 +40,7 @@
 #include "gstrtcoinfermpcrate.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -59,12 +60,15 @@ GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_mpc_rate_debug);
 
 using rtcoinfer::Policy;
 
+#define DEFAULT_SERVER_LATENCY_MS 30.0
+#define DEFAULT_BITS 0
+
 namespace {
 
 struct RateState {
   // properties (object lock)
   std::string model_path, fixed_text, min_text, max_text;
-  int bits = 0;  // 0: every bit depth
+  int bits = DEFAULT_BITS;  // 0: every bit depth
   rtcoinfer::MpcConfig cfg;
 
   // with the object lock: the controller, taken by the streaming thread for each decision
@@ -105,7 +109,6 @@ enum {
   PROP_STATS
 };
 
-#define DEFAULT_SERVER_LATENCY_MS 30.0
 // TWCC reports kept for the next decision; more (no frames for a long while) drop the oldest
 #define MAX_PENDING_TWCC 1024
 
@@ -133,6 +136,17 @@ G_DEFINE_TYPE_WITH_CODE(GstRtcoinferMpcRate, gst_rtcoinfer_mpc_rate, GST_TYPE_BA
                         GST_DEBUG_CATEGORY_INIT(gst_rtcoinfer_mpc_rate_debug, "rtcoinfer-mpcrate", 0,
                                                 "RTCoInfer rate control"));
 GST_ELEMENT_REGISTER_DEFINE(rtcoinfer_mpcrate, "rtcoinfer-mpcrate", GST_RANK_NONE, GST_TYPE_RTCOINFER_MPC_RATE);
+
+// What a frame of `setup` that the bundle's table says is `bytes` long will cost on the
+// wire, asked downstream before any frame (the slicer adds its slices' headers), else
+// `bytes`. Each frame sent at the setup then refines it (wire_bytes below).
+static double setup_wire_bytes(GstRtcoinferMpcRate *self, const rtcoinfer::Setup &setup, double bytes) {
+  GstQuery *q = rtcoinfer::wire_bytes_query_new_for_setup(setup.channels, setup.bits, guint64(std::llround(bytes)));
+  std::optional<guint64> answer;
+  if (gst_pad_peer_query(GST_BASE_TRANSFORM_SRC_PAD(self), q)) answer = rtcoinfer::wire_bytes_query_result(q);
+  gst_query_unref(q);
+  return answer ? double(*answer) + (bytes - std::llround(bytes)) : bytes;
+}
 
 static gboolean gst_rtcoinfer_mpc_rate_start(GstBaseTransform *trans) {
   auto *self = GST_RTCOINFER_MPC_RATE(trans);
@@ -168,7 +182,7 @@ static gboolean gst_rtcoinfer_mpc_rate_start(GstBaseTransform *trans) {
     if (lo_s && s.bytes < bytes_of(*lo_s)) continue;
     if (hi_s && s.bytes > bytes_of(*hi_s)) continue;
     if (bits && s.setup.bits != bits) continue;
-    profiles.push_back({s.setup, s.top1, s.bytes});
+    profiles.push_back({s.setup, s.top1, setup_wire_bytes(self, s.setup, s.bytes)});
   }
   if (profiles.empty()) {
     GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("min-setup, max-setup and bits leave no setup to choose from"),
@@ -522,62 +536,104 @@ static void gst_rtcoinfer_mpc_rate_class_init(GstRtcoinferMpcRateClass *klass) {
   const auto rw_playing = GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING);
   const rtcoinfer::MpcConfig def;
 
+  // The controller's defaults have one owner, rtcoinfer::MpcConfig (gst/control).
+  /**
+   * GstRtcoinferMpcRate:model:
+   *
+   * The bundle rtcoinfer-head runs (path or /models/<id> URL). Its setup table (top-1
+   * and mean bytes per setup, from rtcoinfer-train eval) is what the controller
+   * optimizes; only the torch-free manifest is read. Read when the element starts.
+   */
   g_object_class_install_property(
       gobject_class, PROP_MODEL,
-      g_param_spec_string("model", "Model bundle",
-                          "The bundle rtcoinfer-head runs (path or /models/<id> URL); its setup table (top-1 and mean "
-                          "bytes per setup, from rtcoinfer-train eval) is what the controller optimizes",
+      g_param_spec_string("model", "Model bundle", "Bundle whose setup table the controller optimizes (path or URL)",
                           nullptr, rw));
+  /**
+   * GstRtcoinferMpcRate:policy:
+   *
+   * mpc plans over `horizon` frames; rate takes the largest setup whose bytes fit the
+   * bandwidth forecast (greedy); fixed always sends `setup`. Read when the element starts.
+   */
+  g_object_class_install_property(gobject_class, PROP_POLICY,
+                                  g_param_spec_enum("policy", "Policy", "How the setup is chosen: mpc, rate or fixed",
+                                                    GST_TYPE_RTCOINFER_POLICY, int(Policy::Mpc), rw));
+  /**
+   * GstRtcoinferMpcRate:deadline:
+   *
+   * Capture-to-result deadline per frame in milliseconds, 1..60000. A frame predicted
+   * past it is skipped. May change while PLAYING.
+   */
   g_object_class_install_property(
-      gobject_class, PROP_POLICY,
-      g_param_spec_enum("policy", "Policy",
-                        "mpc, rate (largest setup fitting the forecast) or fixed (the setup "
-                        "property)",
-                        GST_TYPE_RTCOINFER_POLICY, int(Policy::Mpc), rw));
-  g_object_class_install_property(gobject_class, PROP_DEADLINE,
-                                  g_param_spec_double("deadline", "Deadline",
-                                                      "Capture-to-result deadline per frame in milliseconds, 1..60000. "
-                                                      "May change while PLAYING",
-                                                      1, 60000, def.deadline_s * 1000, rw_playing));
+      gobject_class, PROP_DEADLINE,
+      g_param_spec_double("deadline", "Deadline", "Capture-to-result deadline per frame, ms", 1, 60000,
+                          def.deadline_s * 1000, rw_playing));
+  /**
+   * GstRtcoinferMpcRate:horizon:
+   *
+   * Frames the MPC plans ahead, 1..20. May change while PLAYING.
+   */
   g_object_class_install_property(
       gobject_class, PROP_HORIZON,
-      g_param_spec_int("horizon", "Horizon", "Frames the MPC plans ahead, 1..20. May change while PLAYING", 1, 20,
-                       def.horizon, rw_playing));
-  g_object_class_install_property(gobject_class, PROP_SETUP,
-                                  g_param_spec_string("setup", "Fixed setup",
-                                                      "Setup \"<channels>x<bits>\" for policy=fixed; empty = the "
-                                                      "largest",
-                                                      "", rw));
-  g_object_class_install_property(gobject_class, PROP_SWITCH_PENALTY,
-                                  g_param_spec_double("switch-penalty", "Switch penalty",
-                                                      "Accuracy points (0..100) the MPC charges per setup "
-                                                      "switch. May change while PLAYING",
-                                                      0, 100, def.switch_penalty, rw_playing));
+      g_param_spec_int("horizon", "Horizon", "Frames the MPC plans ahead", 1, 20, def.horizon, rw_playing));
+  /**
+   * GstRtcoinferMpcRate:setup:
+   *
+   * The setup "<channels>x<bits>" that policy=fixed sends; empty sends the largest.
+   * Read when the element starts.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_SETUP,
+      g_param_spec_string("setup", "Fixed setup", "Setup CxB for policy=fixed; empty = the largest", "", rw));
+  /**
+   * GstRtcoinferMpcRate:switch-penalty:
+   *
+   * Accuracy points (0..100) the MPC charges per setup switch. May change while PLAYING.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_SWITCH_PENALTY,
+      g_param_spec_double("switch-penalty", "Switch penalty", "Accuracy points the MPC charges per setup switch", 0,
+                          100, def.switch_penalty, rw_playing));
+  /**
+   * GstRtcoinferMpcRate:margin:
+   *
+   * Milliseconds (0..10000) below the deadline that the MPC's plans aim at: the
+   * bandwidth forecast is a guess, and a late frame loses its whole accuracy. Frames are
+   * still skipped only when predicted past the deadline itself. 0 plans right up to the
+   * deadline. May change while PLAYING.
+   */
   g_object_class_install_property(
       gobject_class, PROP_MARGIN,
-      g_param_spec_double("margin", "Planning margin",
-                          "Milliseconds (0..10000) below the deadline that the MPC's "
-                          "plans aim at: the bandwidth forecast is a guess, and a late frame loses its whole "
-                          "accuracy. Frames are still skipped only when predicted past the deadline itself. 0 = "
-                          "plan right up to the deadline. May change while PLAYING",
-                          0, 10000, def.margin_s * 1000.0, rw_playing));
-  g_object_class_install_property(gobject_class, PROP_MIN_SETUP,
-                                  g_param_spec_string("min-setup", "Minimum setup",
-                                                      "Never choose a setup with fewer mean bytes than this "
-                                                      "\"<channels>x<bits>\"; empty = no limit",
-                                                      "", rw));
-  g_object_class_install_property(gobject_class, PROP_MAX_SETUP,
-                                  g_param_spec_string("max-setup", "Maximum setup",
-                                                      "Never choose a setup with more mean bytes than this "
-                                                      "\"<channels>x<bits>\"; empty = no limit",
-                                                      "", rw));
+      g_param_spec_double("margin", "Planning margin", "ms below the deadline that plans aim at", 0, 10000,
+                          def.margin_s * 1000.0, rw_playing));
+  /**
+   * GstRtcoinferMpcRate:min-setup:
+   *
+   * Never choose a setup with fewer mean bytes than this "<channels>x<bits>"; empty sets
+   * no limit. Read when the element starts.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_MIN_SETUP,
+      g_param_spec_string("min-setup", "Minimum setup", "No setup with fewer mean bytes than this CxB", "", rw));
+  /**
+   * GstRtcoinferMpcRate:max-setup:
+   *
+   * Never choose a setup with more mean bytes than this "<channels>x<bits>"; empty sets
+   * no limit. Read when the element starts.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_MAX_SETUP,
+      g_param_spec_string("max-setup", "Maximum setup", "No setup with more mean bytes than this CxB", "", rw));
+  /**
+   * GstRtcoinferMpcRate:server-latency:
+   *
+   * Milliseconds (0..10000) a frame spends on the server after its last packet arrives:
+   * receiver jitterbuffer plus tail inference. Part of the predicted latency. May change
+   * while PLAYING.
+   */
   g_object_class_install_property(
       gobject_class, PROP_SERVER_LATENCY,
-      g_param_spec_double("server-latency", "Server latency",
-                          "Milliseconds (0..10000) a frame spends on the server "
-                          "after its last packet arrives: receiver jitterbuffer plus tail inference. Part of the "
-                          "predicted latency. May change while PLAYING",
-                          0, 10000, DEFAULT_SERVER_LATENCY_MS, rw_playing));
+      g_param_spec_double("server-latency", "Server latency", "ms a frame spends on the server after arriving", 0,
+                          10000, DEFAULT_SERVER_LATENCY_MS, rw_playing));
   /**
    * GstRtcoinferMpcRate:bits:
    *
@@ -587,17 +643,22 @@ static void gst_rtcoinfer_mpc_rate_class_init(GstRtcoinferMpcRateClass *klass) {
    */
   g_object_class_install_property(
       gobject_class, PROP_BITS,
-      g_param_spec_int("bits", "Bit depth", "Only setups of this many bits, 1..16; 0 = every setup", 0, 16, 0,
-                       GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
+      g_param_spec_int("bits", "Bit depth", "Only setups of this many bits; 0 = every setup", 0, 16, DEFAULT_BITS, rw));
+  /**
+   * GstRtcoinferMpcRate:stats:
+   *
+   * Read-only:
+   * - `frames`, `skips`, `switches` (guint64);
+   * - `feedback` (TWCC events), `probes` (frames planned with a raised forecast because
+   *   no rate sample came for a while);
+   * - `setup` (the current one, string);
+   * - `estimate-bps`, `forecast-bps` (bits/s), `queue-delay-ms`, `loss` (0..1),
+   *   `predicted-latency-ms`, `mean-decide-us`, `max-decide-us` (gdouble).
+   */
   g_object_class_install_property(
       gobject_class, PROP_STATS,
-      g_param_spec_boxed(
-          "stats", "Statistics",
-          "Read-only: frames, skips, switches, feedback (TWCC events), probes (frames planned with a raised "
-          "forecast because no rate sample came for a while), setup "
-          "(current), estimate-bps and forecast-bps (bits/s), queue-delay-ms, loss (0..1), "
-          "predicted-latency-ms, mean-decide-us and max-decide-us",
-          GST_TYPE_STRUCTURE, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+      g_param_spec_boxed("stats", "Statistics", "Counters and the controller's view of the link", GST_TYPE_STRUCTURE,
+                         GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);

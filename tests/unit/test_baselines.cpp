@@ -1,6 +1,6 @@
 // The rtcoinferbaselines elements under GstHarness: image offload (imageenc ! imagedec !
 // classify), local-only classification, the CLIO-style slice assembler on a GstTestClock,
-// and the oracle's schedule replay. RTCOINFER_TEST_MODEL names the bundle (set by meson).
+// the slicer, the SPINN-style early exit and the oracle's schedule replay. RTCOINFER_TEST_MODEL names the bundle (set by meson).
 #include "element_fixtures.h"
 
 #include <gst/check/gsttestclock.h>
@@ -242,7 +242,147 @@ GST_START_TEST(test_slicer_cuts_at_the_setups_and_answers_wire_bytes) {
   fail_unless(slices > 1 && channels == 8, "%d slices, %d channels", slices, channels);
   fail_unless(answered && *answered == total, "answered %llu, sent %llu", (unsigned long long)answered.value_or(0),
               (unsigned long long)total);
+  // Before any frame, mpcrate asks per setup: the table's bytes plus a header per further slice.
+  q = wire_bytes_query_new_for_setup(8, 4, 1000);
+  fail_unless(gst_pad_peer_query(h->srcpad, q), "the slicer answers the per-setup question");
+  const auto priced = wire_bytes_query_result(q);
+  gst_query_unref(q);
+  fail_unless(priced && *priced == 1000 + FrameLayout::kHeaderSize * (slices - 1), "priced %llu for %d slices",
+              (unsigned long long)priced.value_or(0), slices);
   gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+// mpcrate asks about a frame it may then skip; the next frame can reuse the freed
+// buffer's address and size. The slicer must cut the new frame, not send the old one's
+// slices again (it did: the tail saw old sequence numbers and counted restarts).
+GST_START_TEST(test_slicer_cuts_a_new_frame_at_a_reused_address) {
+  gchar *desc = g_strdup_printf("rtcoinfer-slicer model=%s", model_path().c_str());
+  GstHarness *h = gst_harness_new_parse(desc);
+  g_free(desc);
+  gst_harness_set_src_caps_str(h, RTCOINFER_FRAME_CAPS_NAME);
+  std::vector<float> t(std::size_t(32) * 14 * 14, 1.0f);
+  FrameEncoder enc;
+  EncodeParams p;
+  p.setup = Setup{0, 4, 4};
+  p.model_id = bundle_frame_model_id();
+  std::vector<std::uint8_t> skipped, next;
+  p.seq = 7;
+  fail_unless(enc.encode(t.data(), 32, 14, 14, p, skipped).ok());
+  p.seq = 8;
+  fail_unless(enc.encode(t.data(), 32, 14, 14, p, next).ok());
+  fail_unless_equals_int(skipped.size(), next.size());
+  GstBuffer *frame = gst_buffer_new_memdup(skipped.data(), skipped.size());
+  GstQuery *q = wire_bytes_query_new(frame);
+  fail_unless(gst_pad_peer_query(h->srcpad, q));
+  gst_query_unref(q);
+  gst_buffer_fill(frame, 0, next.data(), next.size());  // frame 7 skipped; frame 8 in its place
+  fail_unless_equals_int(gst_harness_push(h, frame), GST_FLOW_OK);
+  int slices = 0;
+  for (GstBuffer *out; (out = gst_harness_try_pull(h)) != nullptr; ++slices) {
+    GstMapInfo map;
+    gst_buffer_map(out, &map, GST_MAP_READ);
+    FrameHeader hdr;
+    fail_unless(FrameDecoder::parse_header(map.data, map.size, hdr).ok());
+    fail_unless_equals_int(hdr.seq, 8);
+    gst_buffer_unmap(out, &map);
+    gst_buffer_unref(out);
+  }
+  fail_unless(slices > 1, "%d slices", slices);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+// rtcoinfer-earlyexit with the exit meson trained for the test (RTCOINFER_TEST_EXIT):
+// at threshold 0 every frame is answered on the device (a result on the bus, an
+// rtcoinfer-answered event downstream, nothing pushed); at 1 every frame passes untouched.
+static GstHarness *early_exit_harness(double threshold, GstBus **bus) {
+  const char *exit_dir = g_getenv("RTCOINFER_TEST_EXIT");
+  fail_unless(exit_dir != nullptr, "RTCOINFER_TEST_EXIT is not set");
+  gchar *desc = g_strdup_printf("rtcoinfer-earlyexit model=%s exit=%s exit-threshold=%g", model_path().c_str(),
+                                exit_dir, threshold);
+  GstHarness *h = gst_harness_new_parse(desc);
+  g_free(desc);
+  *bus = gst_bus_new();
+  gst_element_set_bus(h->element, *bus);
+  gst_harness_set_src_caps_str(h, "video/x-raw,format=GRAY8,width=28,height=28,framerate=30/1");
+  return h;
+}
+
+static int answered_events(GstHarness *h) {
+  int n = 0;
+  for (GstEvent *e; (e = gst_harness_try_pull_event(h)) != nullptr; gst_event_unref(e)) n += is_answered_event(e);
+  return n;
+}
+
+GST_START_TEST(test_earlyexit_answers_confident_frames) {
+  auto data = open_fashion_mnist(kFashionMnistRoot, "test");
+  GstBus *bus = nullptr;
+  GstHarness *h = early_exit_harness(0.0, &bus);
+  const int n = 6;
+  for (int i = 0; i < n; ++i)
+    fail_unless_equals_int(gst_harness_push(h, gray_image_buffer(data->image(i), data->label(i))), GST_FLOW_OK);
+  fail_unless_equals_int(gst_harness_buffers_in_queue(h), 0);
+  fail_unless_equals_int(answered_events(h), n);
+  for (int i = 0; i < n; ++i) {
+    GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT);
+    fail_unless(msg != nullptr, "result %d not posted", i);
+    const GstStructure *s = gst_message_get_structure(msg);
+    fail_unless(gst_structure_has_name(s, "rtcoinfer-result"));
+    nlohmann::json r = nlohmann::json::parse(gst_structure_get_string(s, "json"));
+    fail_unless(r["setup"] == "exit" && r["seq"] == i && r["truth"] == data->label(i), "%s", r.dump().c_str());
+    gst_message_unref(msg);
+  }
+  GstElement *exit = gst_harness_find_element(h, "rtcoinfer-earlyexit");
+  fail_unless_equals_int(stat_of(exit, "frames"), n);
+  fail_unless_equals_int(stat_of(exit, "exits"), n);
+  gst_object_unref(exit);
+  gst_harness_teardown(h);
+  gst_object_unref(bus);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_earlyexit_passes_unsure_frames) {
+  auto data = open_fashion_mnist(kFashionMnistRoot, "test");
+  GstBus *bus = nullptr;
+  GstHarness *h = early_exit_harness(1.0, &bus);
+  const int n = 6;
+  for (int i = 0; i < n; ++i) {
+    fail_unless_equals_int(gst_harness_push(h, gray_image_buffer(data->image(i), data->label(i))), GST_FLOW_OK);
+    GstBuffer *out = gst_harness_pull(h);
+    fail_unless(out != nullptr &&
+                gst_buffer_memcmp(out, 0, data->image(i).pixels.data(), data->image(i).pixels.size()) == 0);
+    gst_buffer_unref(out);
+  }
+  fail_unless_equals_int(answered_events(h), 0);
+  GstElement *exit = gst_harness_find_element(h, "rtcoinfer-earlyexit");
+  fail_unless_equals_int(stat_of(exit, "frames"), n);
+  fail_unless_equals_int(stat_of(exit, "exits"), 0);
+  gst_object_unref(exit);
+  gst_harness_teardown(h);
+  gst_object_unref(bus);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_earlyexit_names_a_missing_exit) {
+  GstElement *e = gst_element_factory_make("rtcoinfer-earlyexit", nullptr);
+  g_object_set(e, "model", model_path().c_str(), "exit", "/nonexistent/exit", nullptr);
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(e, bus);
+  fail_unless_equals_int(gst_element_set_state(e, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+  GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+  fail_unless(msg != nullptr);
+  GError *err = nullptr;
+  gchar *dbg = nullptr;
+  gst_message_parse_error(msg, &err, &dbg);
+  const std::string text = std::string(err->message) + " " + (dbg ? dbg : "");
+  fail_unless(text.find("/nonexistent/exit") != std::string::npos, "%s", text.c_str());
+  g_error_free(err);
+  g_free(dbg);
+  gst_message_unref(msg);
+  gst_element_set_state(e, GST_STATE_NULL);
+  gst_object_unref(bus);
+  gst_object_unref(e);
 }
 GST_END_TEST;
 
@@ -330,6 +470,10 @@ static Suite *baselines_suite(void) {
   tcase_add_test(tc, test_assembler_sends_waiting_slices_at_eos);
   tcase_add_test(tc, test_assembler_passes_whole_frames);
   tcase_add_test(tc, test_slicer_cuts_at_the_setups_and_answers_wire_bytes);
+  tcase_add_test(tc, test_slicer_cuts_a_new_frame_at_a_reused_address);
+  tcase_add_test(tc, test_earlyexit_answers_confident_frames);
+  tcase_add_test(tc, test_earlyexit_passes_unsure_frames);
+  tcase_add_test(tc, test_earlyexit_names_a_missing_exit);
   tcase_add_test(tc, test_datasetsrc_gives_labeled_frames);
   tcase_add_test(tc, test_schedule_follows_the_plan);
   tcase_add_test(tc, test_schedule_names_the_bad_line);
