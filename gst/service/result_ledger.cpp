@@ -67,11 +67,27 @@ ResultLedger::Step ResultLedger::sequence(std::uint16_t seq) {
   if (delta > 0) {
     step.missing = std::uint64_t(delta - 1);
     counts_.missing += step.missing;
+    for (std::uint64_t s = last_seq_ + 1 + (step.missing > kLateWindow ? step.missing - kLateWindow : 0);
+         s < last_seq_ + std::uint64_t(delta); ++s)
+      recent_missing_.push_back(s);
     last_seq_ += std::uint64_t(delta);
+    while (!recent_missing_.empty() && recent_missing_.front() + kLateWindow < last_seq_) recent_missing_.pop_front();
   } else {
+    const std::uint64_t back = std::uint64_t(-std::int32_t(delta));
+    const auto late = back <= last_seq_
+                          ? std::lower_bound(recent_missing_.begin(), recent_missing_.end(), last_seq_ - back)
+                          : recent_missing_.end();
+    if (late != recent_missing_.end() && *late == last_seq_ - back) {
+      recent_missing_.erase(late);
+      counts_.missing--;
+      step.late = true;
+      step.seq = last_seq_ - back;
+      return step;
+    }
     step.restart = true;
     counts_.restarts++;
     last_seq_ = (last_seq_ & ~std::uint64_t(0xffff)) + 0x10000 + seq;
+    recent_missing_.clear();
   }
   step.seq = last_seq_;
   return step;
@@ -96,6 +112,7 @@ void ResultLedger::reset() {
   std::lock_guard<std::mutex> lock(mu_);
   have_seq_ = false;
   last_seq_ = 0;
+  recent_missing_.clear();
   counts_ = Snapshot();
   latency_window_.clear();
   latency_next_ = 0;

@@ -11,6 +11,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -51,13 +52,17 @@ class ResultLedger {
   void count_missing(std::uint64_t frames);
   void count_restart();
   // The sender's 16-bit frame number -> a 64-bit one, counting the frames skipped as
-  // missing. Frames arrive in order (after rtpjitterbuffer), so a step backwards means the
-  // sender restarted its numbering. Says what it counted, for the caller's log.
+  // missing. A step back to a frame counted missing among the last kLateWindow is that
+  // frame arriving late (out of order, as a partial CLIO frame does at its deadline): it
+  // is no longer missing. Any other step back means the sender restarted its numbering.
+  // Says what it counted, for the caller's log.
   struct Step {
     std::uint64_t seq = 0;
     std::uint64_t missing = 0;  // frames skipped before this one
     bool restart = false;
+    bool late = false;  // a frame counted missing before, arriving now
   };
+  static constexpr std::uint64_t kLateWindow = 1024;
   Step sequence(std::uint16_t seq);
   // Whether `seq` is after the newest frame seen (or none was seen yet).
   bool is_ahead(std::uint16_t seq) const;
@@ -75,6 +80,7 @@ class ResultLedger {
   std::size_t latency_next_ = 0;
   bool have_seq_ = false;
   std::uint64_t last_seq_ = 0;
+  std::deque<std::uint64_t> recent_missing_;  // ascending, within kLateWindow of last_seq_
 };
 
 }  // namespace rtcoinfer

@@ -217,6 +217,39 @@ struct EventStream {
 
 }  // namespace
 
+// The ledger's frame numbering: gaps count as missing; a frame counted missing that
+// arrives late (a partial CLIO frame sent at its deadline, after the next one) is no
+// longer missing and is no restart; a step back to a frame never missed is a restart;
+// and 16-bit wrap is no restart.
+GST_START_TEST(test_ledger_takes_late_frames_back_from_missing) {
+  ResultLedger ledger;
+  fail_unless_equals_int(ledger.sequence(0).seq, 0);
+  auto step = ledger.sequence(3);
+  fail_unless(step.missing == 2 && !step.restart && step.seq == 3);
+  step = ledger.sequence(1);  // late: it was counted missing
+  fail_unless(step.late && !step.restart && step.seq == 1, "seq %llu", (unsigned long long)step.seq);
+  fail_unless_equals_int(ledger.snapshot().missing, 1);
+  step = ledger.sequence(1);  // again: not missing any more, so the sender restarted
+  fail_unless(step.restart && !step.late);
+  fail_unless_equals_int(ledger.snapshot().restarts, 1);
+  fail_unless_equals_int(ledger.snapshot().missing, 1);
+  // wrap: 65535 -> 0 is the next frame
+  ResultLedger wrap;
+  wrap.sequence(65534);
+  step = wrap.sequence(65535);
+  fail_unless(step.missing == 0 && !step.restart);
+  step = wrap.sequence(1);
+  fail_unless(step.missing == 1 && !step.restart && step.seq == 65537);
+  step = wrap.sequence(0);
+  fail_unless(step.late && step.seq == 65536 && wrap.snapshot().missing == 0);
+  // beyond the window a missed frame is not taken back
+  ResultLedger far;
+  far.sequence(0);
+  far.sequence(5000);
+  fail_unless(far.sequence(10).restart);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_binds_loopback_by_default) {
   auto s = start_service();
   // /proc/net/tcp lists the listening socket: local address 127.0.0.1 (0100007F), state 0A.
@@ -582,6 +615,7 @@ static Suite *results_service_suite(void) {
   TCase *tc = tcase_create("general");
   tcase_set_timeout(tc, 60);
   suite_add_tcase(s, tc);
+  tcase_add_test(tc, test_ledger_takes_late_frames_back_from_missing);
   tcase_add_test(tc, test_binds_loopback_by_default);
   tcase_add_test(tc, test_bad_address_is_an_error);
   tcase_add_test(tc, test_results_endpoint_returns_the_latest_in_order);
