@@ -28,6 +28,8 @@
  */
 #include "gstrtcoinferclassify.h"
 
+#include "common/element_clock.h"
+
 #include "common/one_output.h"
 
 #include <algorithm>
@@ -84,14 +86,6 @@ G_DEFINE_TYPE_WITH_CODE(GstRtcoinferClassify, gst_rtcoinfer_classify, GST_TYPE_R
 GST_ELEMENT_REGISTER_DEFINE(rtcoinfer_classify, "rtcoinfer-classify", GST_RANK_NONE, GST_TYPE_RTCOINFER_CLASSIFY);
 
 static GstRtcoinferInference *base_of(GstRtcoinferClassify *self) { return GST_RTCOINFER_INFERENCE(self); }
-
-static GstClockTime clock_now(GstElement *element) {
-  GstClock *clock = gst_element_get_clock(element);
-  if (!clock) return GST_CLOCK_TIME_NONE;
-  const GstClockTime now = gst_clock_get_time(clock);
-  gst_object_unref(clock);
-  return now;
-}
 
 // The emulated slow device: busy until `until` on the pipeline clock. Returns early when
 // the element flushes or stops (the wait is unscheduled).
@@ -182,7 +176,7 @@ static GstBuffer *answer(GstRtcoinferClassify *self, GstBuffer *inbuf) {
   const GstRtcoinferOriginMeta *origin = gst_buffer_get_rtcoinfer_origin_meta(inbuf);
   auto ledger = gst_rtcoinfer_inference_get_ledger(base);
 
-  const GstClockTime arrived = clock_now(GST_ELEMENT(self));
+  const GstClockTime arrived = rtcoinfer::element_clock_time(GST_ELEMENT(self));
   const std::uint64_t capture_us = gst_rtcoinfer_inference_capture_us(base, inbuf);
   const GstClockTime captured = gst_rtcoinfer_inference_capture_clock_time(base, inbuf);
   if (slow && GST_CLOCK_TIME_IS_VALID(captured) && captured < st->busy_until) {
@@ -210,11 +204,11 @@ static GstBuffer *answer(GstRtcoinferClassify *self, GstBuffer *inbuf) {
     return nullptr;
   }
   if (slow && GST_CLOCK_TIME_IS_VALID(arrived)) {
-    const GstClockTime now = clock_now(GST_ELEMENT(self));
+    const GstClockTime now = rtcoinfer::element_clock_time(GST_ELEMENT(self));
     const GstClockTime until =
         std::max(now + GstClockTime((scale - 1.0) * ms * GST_MSECOND), arrived + GstClockTime(time_ms * GST_MSECOND));
     if (until > now) wait_until(self, until);
-    st->busy_until = clock_now(GST_ELEMENT(self));
+    st->busy_until = rtcoinfer::element_clock_time(GST_ELEMENT(self));
   }
 
   rtcoinfer::FrameFacts facts;

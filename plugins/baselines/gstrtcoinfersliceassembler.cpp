@@ -25,6 +25,8 @@
  */
 #include "gstrtcoinfersliceassembler.h"
 
+#include "common/element_clock.h"
+
 #include <cmath>
 #include <deque>
 #include <memory>
@@ -116,10 +118,8 @@ static void wake_task(GstRtcoinferSliceAssembler *self) {
 
 // The pipeline clock's time in seconds, or nullopt without a clock.
 static std::optional<double> clock_now_s(GstRtcoinferSliceAssembler *self) {
-  GstClock *clock = gst_element_get_clock(GST_ELEMENT(self));
-  if (!clock) return std::nullopt;
-  const GstClockTime now = gst_clock_get_time(clock);
-  gst_object_unref(clock);
+  const GstClockTime now = rtcoinfer::element_clock_time(GST_ELEMENT(self));
+  if (!GST_CLOCK_TIME_IS_VALID(now)) return std::nullopt;
   return double(now) / GST_SECOND;
 }
 

@@ -10,6 +10,8 @@
  */
 #include "gstrtcoinferinference.h"
 
+#include "common/element_clock.h"
+
 #include <map>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
@@ -154,9 +156,7 @@ GstClockTime gst_rtcoinfer_inference_capture_clock_time(GstRtcoinferInference *s
 std::uint64_t gst_rtcoinfer_inference_capture_us(GstRtcoinferInference *self, GstBuffer *buf) {
   std::uint64_t capture_us = rtcoinfer::realtime_us();
   const GstClockTime captured = gst_rtcoinfer_inference_capture_clock_time(self, buf);
-  GstClock *clock = gst_element_get_clock(GST_ELEMENT(self));
-  const GstClockTime now = clock ? gst_clock_get_time(clock) : GST_CLOCK_TIME_NONE;
-  if (clock) gst_object_unref(clock);
+  const GstClockTime now = rtcoinfer::element_clock_time(GST_ELEMENT(self));
   if (GST_CLOCK_TIME_IS_VALID(captured) && GST_CLOCK_TIME_IS_VALID(now) && captured < now)
     capture_us -= (now - captured) / 1000;
   return capture_us;

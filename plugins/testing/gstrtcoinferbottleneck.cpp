@@ -21,6 +21,8 @@
  */
 #include "gstrtcoinferbottleneck.h"
 
+#include "common/element_clock.h"
+
 #include <deque>
 #include <memory>
 #include <string>
@@ -86,11 +88,8 @@ G_DEFINE_TYPE_WITH_CODE(GstRtcoinferBottleneck, gst_rtcoinfer_bottleneck, GST_TY
 GST_ELEMENT_REGISTER_DEFINE(rtcoinfer_bottleneck, "rtcoinfer-bottleneck", GST_RANK_NONE, GST_TYPE_RTCOINFER_BOTTLENECK);
 
 static GstClockTime running_time_now(GstElement *e) {
-  GstClock *clock = gst_element_get_clock(e);
-  if (!clock) return GST_CLOCK_TIME_NONE;
-  const GstClockTime now = gst_clock_get_time(clock) - gst_element_get_base_time(e);
-  gst_object_unref(clock);
-  return now;
+  const GstClockTime now = rtcoinfer::element_clock_time(e);
+  return GST_CLOCK_TIME_IS_VALID(now) ? now - gst_element_get_base_time(e) : GST_CLOCK_TIME_NONE;
 }
 
 // Builds the link model from the properties. Call with neither lock held: it takes the
