@@ -164,8 +164,47 @@ def encoder_description(args):
     return out
 
 
+# The policies the device bin runs (rtcoinfer-mpcrate's); the others are the evaluation's
+# experiments, composed of elements below.
+BIN_POLICIES = ("mpc", "rate", "fixed")
+
+
+def device_bin_description(args):
+    """The product device: the rtcoinfersink bin. RTCP comes back to port + 5 (the bin's
+    default rtcp-port; its own RTCP leaves from there too)."""
+    kind, _ = parse_policy(args.policy)
+    setup = policy_setup(args)
+    if setup == "all":
+        raise SystemExit("--policy fixed:all is the trace study's; a pipeline runs one setup (fixed:CxB)")
+    host = "[%s]" % args.server if ":" in args.server else args.server
+    return ("{src} ! videoconvert ! rtcoinfersink name=device model={model} server={host}:{port} "
+            "policy={policy} deadline={deadline:g} threads={threads} entropy={entropy}{setup}"
+            .format(src=source_description(args), model=args.model, host=host, port=args.port,
+                    policy=kind, deadline=args.deadline, threads=args.threads, entropy=args.entropy,
+                    setup=" setup=%s" % setup if setup else ""))
+
+
+def link_element(args):
+    """--link / --link-trace as an rtcoinfer-bottleneck for rtcoinfersink's rtp-filter, or None."""
+    props = {}
+    if getattr(args, "link_trace", ""):
+        props = {"trace": args.link_trace, "trace-scale": args.link_scale}
+    elif getattr(args, "link", 0) > 0:
+        props = {"rate": args.link}
+    if not props:
+        return None
+    link = Gst.ElementFactory.make("rtcoinfer-bottleneck", "link")
+    if link is None:
+        raise SystemExit("--link needs rtcoinfer-bottleneck (the rtcoinfertest plugin)")
+    for k, v in {**props, "delay": args.link_delay, "queue-size": args.link_queue}.items():
+        link.set_property(k, v)
+    return link
+
+
 def device_description(args):
     kind, _ = parse_policy(args.policy)
+    if kind in BIN_POLICIES:
+        return device_bin_description(args)
     camera = "{src} ! queue name=camera max-size-buffers=4 ! videoconvert ! ".format(src=source_description(args))
     if kind == "local":
         return camera + ("rtcoinfer-classify name=head model={model} threads={threads} {slow}"
@@ -311,6 +350,8 @@ class Runner:
     RTCP_EOS_GRACE_MS = 1000
 
     def _guard_rtcp_eos(self):
+        if self.pipeline.get_by_name("device"):  # rtcoinfersink guards itself
+            return
         rtp_sink = self.pipeline.get_by_name("rtpsink")
         rtcp_sink = self.pipeline.get_by_name("rtcpsink")
         if not rtp_sink or not rtcp_sink:

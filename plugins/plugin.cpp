@@ -7,6 +7,7 @@
 #include "device/gstrtcoinfermpcrate.h"
 #ifdef RTCOINFER_HAVE_TORCH
 #include "device/gstrtcoinferhead.h"
+#include "device/gstrtcoinfersink.h"
 #include "server/gstrtcoinfertail.h"
 #endif
 
@@ -17,6 +18,7 @@ static gboolean plugin_init(GstPlugin *plugin) {
 #ifdef RTCOINFER_HAVE_TORCH
   ok |= GST_ELEMENT_REGISTER(rtcoinfer_head, plugin);
   ok |= GST_ELEMENT_REGISTER(rtcoinfer_tail, plugin);
+  ok |= GST_ELEMENT_REGISTER(rtcoinfersink, plugin);
 #endif
   return ok;
 }

@@ -51,6 +51,6 @@ for source in sorted(glob.glob(os.path.join(REPO, "plugins", "*", "gst*.cpp"))):
 registered = set()
 for plugin in ("rtcoinfer", "rtcoinferbaselines", "rtcoinfertest"):
     out = subprocess.run(["gst-inspect-1.0", plugin], capture_output=True, text=True).stdout
-    registered |= set(re.findall(r"^\s+(rtcoinfer-[a-z]+):", out, re.M))
+    registered |= set(re.findall(r"^\s+(rtcoinfer[a-z-]*):", out, re.M))
 check(registered and registered == elements, "every registered element has its example here (%s)"
       % ", ".join(sorted(registered ^ elements) or ["all %d" % len(registered)]))

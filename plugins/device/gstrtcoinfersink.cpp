@@ -1,0 +1,503 @@
+/**
+ * SECTION:element-rtcoinfersink
+ * @title: rtcoinfersink
+ *
+ * The RTCoInfer device as one element: raw video in, feature frames out to a server
+ * over RTP with TWCC and RTCP. It is the pipeline the evaluation runs:
+ *
+ *     queue ! rtcoinfer-head ! rtcoinfer-compress ! rtcoinfer-mpcrate
+ *         ! rtpgstpay ! (TWCC header extension) ! rtpbin (AVPF) ! udpsink
+ *
+ * with rtpbin's RTCP sent to the server's port + 1 and the server's RTCP (receiver
+ * reports and TWCC feedback, which mpcrate plans with) received on `rtcp-port`. The
+ * RTCP leaves from that same socket, so a server answers it at the address it came from,
+ * wherever the device is. The children keep their names (queue, head, compress, rate,
+ * pay, rtp, rtpsink, rtcpsink, rtcpsrc): their `stats` are what the device reports.
+ * An application may put an element of its own between rtpbin and the RTP socket with
+ * `rtp-filter`, as playbin's video-filter does (pipelines/device puts an emulated
+ * bottleneck link there).
+ *
+ * At EOS the bin ends the RTCP stream too: in GStreamer 1.22 rtpsession may send its BYE
+ * before it marks the RTP side as ended, and then never forwards EOS to its RTCP pad,
+ * so the pipeline would never post EOS although every packet went out.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 -e rtcoinfer-datasetsrc is-live=true num-buffers=300 ! videoconvert \
+ *     ! rtcoinfersink model=models/zoo/fashion-mnist-swcnn.rcib server=127.0.0.1:5000
+ * ]| Streams 300 Fashion-MNIST test images at 30 frames/s to an rtcoinfersrc on port
+ * 5000, the setup chosen per frame by the MPC.
+ */
+#include "gstrtcoinfersink.h"
+
+#include <gio/gio.h>
+
+#include <string>
+
+#include "common/host_port.h"
+#include "control/mpc_controller.h"
+#include "wire/feature_frame.h"
+#include "device/gstrtcoinfercompress.h"
+#include "device/gstrtcoinfermpcrate.h"
+
+GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_sink_debug);
+#define GST_CAT_DEFAULT gst_rtcoinfer_sink_debug
+
+#define DEFAULT_SERVER "127.0.0.1:5000"
+#define DEFAULT_DEADLINE_MS 150.0
+#define DEFAULT_THREADS 1
+// -1: the server's port + 5, where pipelines/server sends its RTCP
+#define DEFAULT_RTCP_PORT -1
+#define DEFAULT_MTU 1200
+#define DEFAULT_CAMERA_QUEUE 4
+// How long after the RTP side's EOS the RTCP side may still wait for rtpsession's own
+#define RTCP_EOS_GRACE (1 * GST_SECOND)
+
+// The TWCC header extension: mpcrate's only view of each packet's arrival.
+#define TWCC_URI "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+
+struct _GstRtcoinferSink {
+  GstBin parent;
+  // the children, made in init and owned by the bin
+  GstElement *queue, *head, *compress, *rate, *pay, *twcc_caps, *rtpbin, *rtpsink, *rtcpsink, *rtcpsrc;
+  bool built;  // every child made and linked (init); else the bin refuses to start
+  // with the object lock
+  gchar *server;
+  gint rtcp_port;
+  GstElement *rtp_filter;  // between rtpbin and the RTP socket; set in NULL state only
+  GSocket *rtcp_socket;    // READY and up: the RTCP socket, shared by rtcpsrc and rtcpsink
+  // with the object lock: the pending end of the RTCP stream after EOS
+  GstClockID rtcp_eos_id;
+};
+
+enum {
+  PROP_0,
+  PROP_MODEL,
+  PROP_SERVER,
+  PROP_POLICY,
+  PROP_DEADLINE,
+  PROP_SETUP,
+  PROP_THREADS,
+  PROP_ENTROPY,
+  PROP_RTCP_PORT,
+  PROP_MTU,
+  PROP_RTP_FILTER
+};
+
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/x-raw"));
+
+#define gst_rtcoinfer_sink_parent_class parent_class
+G_DEFINE_TYPE_WITH_CODE(GstRtcoinferSink, gst_rtcoinfer_sink, GST_TYPE_BIN,
+                        GST_DEBUG_CATEGORY_INIT(gst_rtcoinfer_sink_debug, "rtcoinfersink", 0, "RTCoInfer device bin"));
+GST_ELEMENT_REGISTER_DEFINE(rtcoinfersink, "rtcoinfersink", GST_RANK_NONE, GST_TYPE_RTCOINFER_SINK);
+
+static GstElement *make(GstRtcoinferSink *self, const char *factory, const char *name) {
+  GstElement *e = gst_element_factory_make(factory, name);
+  if (!e) {
+    GST_ERROR_OBJECT(self, "no %s element: is the plugin that has it installed?", factory);
+    return nullptr;
+  }
+  gst_bin_add(GST_BIN(self), e);
+  return e;
+}
+
+// Links src's pad to sink's pad; either may be a request pad (rtpbin's are).
+static bool link_pads(GstElement *src, const char *src_name, bool src_request, GstElement *sink, const char *sink_name,
+                      bool sink_request) {
+  GstPad *sp = src_request ? gst_element_request_pad_simple(src, src_name) : gst_element_get_static_pad(src, src_name);
+  GstPad *dp =
+      sink_request ? gst_element_request_pad_simple(sink, sink_name) : gst_element_get_static_pad(sink, sink_name);
+  const bool ok = sp && dp && gst_pad_link(sp, dp) == GST_PAD_LINK_OK;
+  if (sp) gst_object_unref(sp);
+  if (dp) gst_object_unref(dp);
+  return ok;
+}
+
+// The RTCP side's EOS, when rtpsession did not send it (the clock thread calls this).
+static gboolean end_rtcp(GstClock *, GstClockTime, GstClockID, gpointer user_data) {
+  auto *self = GST_RTCOINFER_SINK(user_data);
+  GstPad *pad = gst_element_get_static_pad(self->rtcpsink, "sink");
+  GstEvent *eos = gst_pad_get_sticky_event(pad, GST_EVENT_EOS, 0);
+  if (eos) {
+    gst_event_unref(eos);
+  } else {
+    GST_INFO_OBJECT(self, "rtpbin did not end its RTCP stream after the BYE (GStreamer 1.22 race): ending it");
+    gst_pad_send_event(pad, gst_event_new_eos());
+  }
+  gst_object_unref(pad);
+  return TRUE;
+}
+
+static GstPadProbeReturn on_rtp_event(GstPad *, GstPadProbeInfo *info, gpointer user_data) {
+  auto *self = GST_RTCOINFER_SINK(user_data);
+  if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) != GST_EVENT_EOS) return GST_PAD_PROBE_OK;
+  GstClock *clock = gst_system_clock_obtain();
+  GstClockID id = gst_clock_new_single_shot_id(clock, gst_clock_get_time(clock) + RTCP_EOS_GRACE);
+  gst_object_unref(clock);
+  GST_OBJECT_LOCK(self);
+  if (self->rtcp_eos_id) {
+    gst_clock_id_unschedule(self->rtcp_eos_id);
+    gst_clock_id_unref(self->rtcp_eos_id);
+  }
+  self->rtcp_eos_id = id;
+  gst_clock_id_wait_async(id, end_rtcp, gst_object_ref(self), gst_object_unref);
+  GST_OBJECT_UNLOCK(self);
+  return GST_PAD_PROBE_OK;
+}
+
+static void gst_rtcoinfer_sink_init(GstRtcoinferSink *self) {
+  self->server = g_strdup(DEFAULT_SERVER);
+  self->rtcp_port = DEFAULT_RTCP_PORT;
+  self->queue = make(self, "queue", "queue");
+  self->head = make(self, "rtcoinfer-head", "head");
+  self->compress = make(self, "rtcoinfer-compress", "compress");
+  self->rate = make(self, "rtcoinfer-mpcrate", "rate");
+  self->pay = make(self, "rtpgstpay", "pay");
+  self->twcc_caps = make(self, "capsfilter", "twcc");
+  self->rtpbin = make(self, "rtpbin", "rtp");
+  self->rtpsink = make(self, "udpsink", "rtpsink");
+  self->rtcpsink = make(self, "udpsink", "rtcpsink");
+  self->rtcpsrc = make(self, "udpsrc", "rtcpsrc");
+  if (!self->queue || !self->head || !self->compress || !self->rate || !self->pay || !self->twcc_caps ||
+      !self->rtpbin || !self->rtpsink || !self->rtcpsink || !self->rtcpsrc)
+    return;  // change_state says so
+  g_object_set(self->queue, "max-size-buffers", DEFAULT_CAMERA_QUEUE, "max-size-bytes", 0, "max-size-time", guint64(0),
+               nullptr);
+  g_object_set(self->rate, "deadline", DEFAULT_DEADLINE_MS, nullptr);
+  g_object_set(self->pay, "pt", 96, "mtu", DEFAULT_MTU, "config-interval", 1, nullptr);
+  GstCaps *caps = gst_caps_new_simple("application/x-rtp", "extmap-5", G_TYPE_STRING, TWCC_URI, nullptr);
+  g_object_set(self->twcc_caps, "caps", caps, nullptr);
+  gst_caps_unref(caps);
+  gst_util_set_object_arg(G_OBJECT(self->rtpbin), "rtp-profile", "avpf");
+  for (GstElement *s : {self->rtpsink, self->rtcpsink}) g_object_set(s, "sync", FALSE, "async", FALSE, nullptr);
+
+  bool ok =
+      gst_element_link_many(self->queue, self->head, self->compress, self->rate, self->pay, self->twcc_caps, nullptr);
+  // send_rtp_src_0 appears with send_rtp_sink_0
+  ok = ok && link_pads(self->twcc_caps, "src", false, self->rtpbin, "send_rtp_sink_0", true);
+  ok = ok && link_pads(self->rtpbin, "send_rtp_src_0", false, self->rtpsink, "sink", false);
+  ok = ok && link_pads(self->rtpbin, "send_rtcp_src_0", true, self->rtcpsink, "sink", false);
+  ok = ok && link_pads(self->rtcpsrc, "src", false, self->rtpbin, "recv_rtcp_sink_0", true);
+  if (!ok) {
+    GST_ERROR_OBJECT(self, "could not link the device pipeline");
+    return;
+  }
+  GstPad *target = gst_element_get_static_pad(self->queue, "sink");
+  GstPad *ghost = gst_ghost_pad_new_from_template("sink", target, gst_static_pad_template_get(&sink_template));
+  gst_object_unref(target);
+  gst_element_add_pad(GST_ELEMENT(self), ghost);
+  GstPad *rtp_in = gst_element_get_static_pad(self->rtpsink, "sink");
+  gst_pad_add_probe(rtp_in, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_rtp_event, self, nullptr);
+  gst_object_unref(rtp_in);
+  self->built = true;
+}
+
+// Points the sockets at the server and binds the RTCP socket; call before the children
+// go to READY (udpsink and udpsrc both open their sockets then).
+static bool configure_transport(GstRtcoinferSink *self) {
+  GST_OBJECT_LOCK(self);
+  const std::string server = self->server ? self->server : "";
+  int rtcp_port = self->rtcp_port;
+  GST_OBJECT_UNLOCK(self);
+  const auto hp = rtcoinfer::parse_host_port(server, 65530);
+  if (!hp) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("server \"%s\" is not host:port", server.c_str()),
+                      ("give the rtcoinfersrc's address, e.g. server=127.0.0.1:5000 (RTCP goes to port + 1)"));
+    return false;
+  }
+  g_object_set(self->rtpsink, "host", hp->host.c_str(), "port", hp->port, nullptr);
+  g_object_set(self->rtcpsink, "host", hp->host.c_str(), "port", hp->port + 1, nullptr);
+  if (rtcp_port < 0) rtcp_port = hp->port + 5;
+  // One socket for the RTCP both ways: the server answers where the device's RTCP came
+  // from, so it reaches a device behind any address or port
+  GInetAddress *probe = g_inet_address_new_from_string(hp->host.c_str());
+  const GSocketFamily family = probe ? g_inet_address_get_family(probe) : G_SOCKET_FAMILY_IPV4;
+  if (probe) g_object_unref(probe);
+  GError *err = nullptr;
+  GSocket *socket = g_socket_new(family, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &err);
+  GInetAddress *any = g_inet_address_new_any(family);
+  GSocketAddress *local = g_inet_socket_address_new(any, guint16(rtcp_port));
+  g_object_unref(any);
+  const bool bound = socket && g_socket_bind(socket, local, TRUE, &err);
+  g_object_unref(local);
+  if (!bound) {
+    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("Cannot bind the RTCP socket to port %d", rtcp_port),
+                      ("%s; set rtcp-port to a free port, or 0 for any", err ? err->message : "unknown error"));
+    g_clear_error(&err);
+    if (socket) g_object_unref(socket);
+    return false;
+  }
+  g_object_set(self->rtcpsrc, "socket", socket, "close-socket", FALSE, nullptr);
+  g_object_set(self->rtcpsink, "socket", socket, "close-socket", FALSE, nullptr);
+  GST_OBJECT_LOCK(self);
+  if (self->rtcp_socket) g_object_unref(self->rtcp_socket);
+  self->rtcp_socket = socket;
+  GST_OBJECT_UNLOCK(self);
+  return true;
+}
+
+static GstStateChangeReturn gst_rtcoinfer_sink_change_state(GstElement *element, GstStateChange transition) {
+  auto *self = GST_RTCOINFER_SINK(element);
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY) {
+    if (!self->built) {
+      GST_ELEMENT_ERROR(self, CORE, MISSING_PLUGIN, ("rtcoinfersink could not build its pipeline"),
+                        ("it needs rtcoinfer-head (LibTorch build), rtpgstpay and rtpbin (gst-plugins-good) and "
+                         "udpsink/udpsrc; GST_DEBUG=rtcoinfersink:1 names the one missing"));
+      return GST_STATE_CHANGE_FAILURE;
+    }
+    if (!configure_transport(self)) return GST_STATE_CHANGE_FAILURE;
+  }
+  const GstStateChangeReturn ret = GST_ELEMENT_CLASS(parent_class)->change_state(element, transition);
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
+    GST_OBJECT_LOCK(self);
+    GstClockID id = self->rtcp_eos_id;
+    self->rtcp_eos_id = nullptr;
+    GST_OBJECT_UNLOCK(self);
+    if (id) {
+      gst_clock_id_unschedule(id);
+      gst_clock_id_unref(id);
+    }
+  }
+  if (transition == GST_STATE_CHANGE_READY_TO_NULL || ret == GST_STATE_CHANGE_FAILURE) {
+    GST_OBJECT_LOCK(self);
+    GSocket *socket = self->rtcp_socket;
+    self->rtcp_socket = nullptr;
+    GST_OBJECT_UNLOCK(self);
+    if (socket) {
+      g_socket_close(socket, nullptr);
+      g_object_unref(socket);
+    }
+  }
+  return ret;
+}
+
+// Puts `filter` between rtpbin and the RTP socket (in NULL state).
+static bool set_rtp_filter(GstRtcoinferSink *self, GstElement *filter) {
+  if (GST_STATE(self) != GST_STATE_NULL || GST_STATE_PENDING(self) != GST_STATE_VOID_PENDING) {
+    g_warning("rtcoinfersink: rtp-filter can only be set in the NULL state");
+    return false;
+  }
+  GstPad *from = gst_element_get_static_pad(self->rtpbin, "send_rtp_src_0");
+  GstPad *to = gst_element_get_static_pad(self->rtpsink, "sink");
+  GstPad *peer = gst_pad_get_peer(from);
+  if (peer) {
+    gst_pad_unlink(from, peer);
+    gst_object_unref(peer);
+  }
+  GST_OBJECT_LOCK(self);
+  GstElement *old = self->rtp_filter;
+  self->rtp_filter = filter ? GST_ELEMENT(gst_object_ref(filter)) : nullptr;
+  GST_OBJECT_UNLOCK(self);
+  if (old) {
+    gst_element_unlink(old, self->rtpsink);
+    gst_bin_remove(GST_BIN(self), old);
+    gst_object_unref(old);
+  }
+  bool ok;
+  if (filter) {
+    gst_bin_add(GST_BIN(self), filter);
+    GstPad *in = gst_element_get_static_pad(filter, "sink");
+    ok = in && gst_pad_link(from, in) == GST_PAD_LINK_OK && gst_element_link(filter, self->rtpsink);
+    if (in) gst_object_unref(in);
+  } else {
+    ok = gst_pad_link(from, to) == GST_PAD_LINK_OK;
+  }
+  gst_object_unref(from);
+  gst_object_unref(to);
+  if (!ok) g_warning("rtcoinfersink: could not link rtp-filter between rtpbin and the RTP socket");
+  return ok;
+}
+
+static void gst_rtcoinfer_sink_set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec) {
+  auto *self = GST_RTCOINFER_SINK(object);
+  if (!self->built) return;  // change_state reports it
+  switch (prop_id) {
+    case PROP_MODEL:
+      g_object_set_property(G_OBJECT(self->head), "model", value);
+      g_object_set_property(G_OBJECT(self->rate), "model", value);
+      break;
+    case PROP_SERVER:
+      GST_OBJECT_LOCK(self);
+      g_free(self->server);
+      self->server = g_value_dup_string(value);
+      GST_OBJECT_UNLOCK(self);
+      break;
+    case PROP_POLICY: g_object_set_property(G_OBJECT(self->rate), "policy", value); break;
+    case PROP_DEADLINE: g_object_set_property(G_OBJECT(self->rate), "deadline", value); break;
+    case PROP_SETUP:
+      g_object_set_property(G_OBJECT(self->head), "setup", value);
+      g_object_set_property(G_OBJECT(self->rate), "setup", value);
+      break;
+    case PROP_THREADS: g_object_set_property(G_OBJECT(self->head), "threads", value); break;
+    case PROP_ENTROPY: g_object_set_property(G_OBJECT(self->compress), "entropy", value); break;
+    case PROP_RTCP_PORT:
+      GST_OBJECT_LOCK(self);
+      self->rtcp_port = g_value_get_int(value);
+      GST_OBJECT_UNLOCK(self);
+      break;
+    case PROP_MTU: g_object_set_property(G_OBJECT(self->pay), "mtu", value); break;
+    case PROP_RTP_FILTER: set_rtp_filter(self, GST_ELEMENT(g_value_get_object(value))); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+  }
+}
+
+static void gst_rtcoinfer_sink_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec) {
+  auto *self = GST_RTCOINFER_SINK(object);
+  if (!self->built) return;
+  switch (prop_id) {
+    case PROP_MODEL: g_object_get_property(G_OBJECT(self->head), "model", value); break;
+    case PROP_SERVER:
+      GST_OBJECT_LOCK(self);
+      g_value_set_string(value, self->server);
+      GST_OBJECT_UNLOCK(self);
+      break;
+    case PROP_POLICY: g_object_get_property(G_OBJECT(self->rate), "policy", value); break;
+    case PROP_DEADLINE: g_object_get_property(G_OBJECT(self->rate), "deadline", value); break;
+    case PROP_SETUP: g_object_get_property(G_OBJECT(self->rate), "setup", value); break;
+    case PROP_THREADS: g_object_get_property(G_OBJECT(self->head), "threads", value); break;
+    case PROP_ENTROPY: g_object_get_property(G_OBJECT(self->compress), "entropy", value); break;
+    case PROP_RTCP_PORT: {
+      // the port really bound once the element is READY, else the property
+      int port = 0;
+      GST_OBJECT_LOCK(self);
+      if (self->rtcp_socket) {
+        GSocketAddress *addr = g_socket_get_local_address(self->rtcp_socket, nullptr);
+        if (addr) {
+          port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(addr));
+          g_object_unref(addr);
+        }
+      }
+      g_value_set_int(value, port ? port : self->rtcp_port);  // bound, else as set
+      GST_OBJECT_UNLOCK(self);
+      break;
+    }
+    case PROP_MTU: g_object_get_property(G_OBJECT(self->pay), "mtu", value); break;
+    case PROP_RTP_FILTER:
+      GST_OBJECT_LOCK(self);
+      g_value_set_object(value, self->rtp_filter);
+      GST_OBJECT_UNLOCK(self);
+      break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+  }
+}
+
+static void gst_rtcoinfer_sink_finalize(GObject *object) {
+  auto *self = GST_RTCOINFER_SINK(object);
+  g_free(self->server);
+  if (self->rtp_filter) gst_object_unref(self->rtp_filter);
+  if (self->rtcp_socket) g_object_unref(self->rtcp_socket);
+  if (self->rtcp_eos_id) gst_clock_id_unref(self->rtcp_eos_id);
+  G_OBJECT_CLASS(parent_class)->finalize(object);
+}
+
+static void gst_rtcoinfer_sink_class_init(GstRtcoinferSinkClass *klass) {
+  GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
+  gobject_class->set_property = gst_rtcoinfer_sink_set_property;
+  gobject_class->get_property = gst_rtcoinfer_sink_get_property;
+  gobject_class->finalize = gst_rtcoinfer_sink_finalize;
+  const auto rw = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  const auto rw_playing = GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING);
+  /**
+   * GstRtcoinferSink:model:
+   *
+   * The model bundle (path or /models/<id> URL of a results service); the head runs
+   * its first layers and the controller plans with its setup table. The server must
+   * run the same bundle.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_MODEL,
+      g_param_spec_string("model", "Model bundle", "Bundle the head runs and the controller plans with", nullptr, rw));
+  /**
+   * GstRtcoinferSink:server:
+   *
+   * host:port of the rtcoinfersrc (IPv6 in brackets): RTP goes to the port, RTCP to
+   * port + 1. Read when the element starts.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_SERVER,
+      g_param_spec_string("server", "Server", "host:port of the server; RTCP goes to port + 1", DEFAULT_SERVER, rw));
+  /**
+   * GstRtcoinferSink:policy:
+   *
+   * How the setup of each frame is chosen: mpc (the product), rate (greedy) or fixed
+   * (`setup`). Read when the element starts.
+   */
+  g_object_class_install_property(gobject_class, PROP_POLICY,
+                                  g_param_spec_enum("policy", "Policy", "How each frame's setup is chosen",
+                                                    GST_TYPE_RTCOINFER_POLICY, int(rtcoinfer::Policy::Mpc), rw));
+  /**
+   * GstRtcoinferSink:deadline:
+   *
+   * Capture-to-result deadline per frame in milliseconds, 1..60000: frames predicted
+   * past it are skipped. May change while PLAYING.
+   */
+  g_object_class_install_property(gobject_class, PROP_DEADLINE,
+                                  g_param_spec_double("deadline", "Deadline", "Capture-to-result deadline, ms", 1,
+                                                      60000, DEFAULT_DEADLINE_MS, rw_playing));
+  /**
+   * GstRtcoinferSink:setup:
+   *
+   * "<channels>x<bits>": the setup policy=fixed sends, and the one the first frame is
+   * coded at with the other policies. Empty: the largest.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_SETUP,
+      g_param_spec_string("setup", "Setup", "Fixed (or first) setup CxB; empty = the largest", "", rw));
+  /**
+   * GstRtcoinferSink:threads:
+   *
+   * LibTorch threads of the head's model instance, 1..64.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_THREADS,
+      g_param_spec_int("threads", "Threads", "LibTorch threads of the head", 1, 64, DEFAULT_THREADS, rw));
+  /**
+   * GstRtcoinferSink:entropy:
+   *
+   * Entropy coding of the feature codes (rtcoinfer-compress): auto keeps zstd where it
+   * makes a frame smaller.
+   */
+  g_object_class_install_property(gobject_class, PROP_ENTROPY,
+                                  g_param_spec_enum("entropy", "Entropy coding", "Entropy coding of the codes",
+                                                    GST_TYPE_RTCOINFER_ENTROPY, int(rtcoinfer::Entropy::Auto), rw));
+  /**
+   * GstRtcoinferSink:rtcp-port:
+   *
+   * Local UDP port where the server's RTCP (receiver reports, TWCC feedback) arrives;
+   * the device's own RTCP leaves from it. -1, the default, takes the server's port + 5,
+   * where pipelines/server sends it; 0 lets the system choose (for a server that answers
+   * at the address the RTCP came from). Once the element is READY, reading the property
+   * gives the port bound.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_RTCP_PORT,
+      g_param_spec_int("rtcp-port", "RTCP port", "Local port of the RTCP socket; -1 = server port + 5, 0 = any", -1,
+                       65535, DEFAULT_RTCP_PORT, rw));
+  /**
+   * GstRtcoinferSink:mtu:
+   *
+   * Largest RTP packet in bytes (rtpgstpay); larger frames go out as several packets.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_MTU,
+      g_param_spec_uint("mtu", "MTU", "Largest RTP packet, bytes", 28, G_MAXINT, DEFAULT_MTU, rw));
+  /**
+   * GstRtcoinferSink:rtp-filter:
+   *
+   * An element with one sink and one src pad for RTP, placed between rtpbin and the
+   * RTP socket (an emulated link, a tee for capture); unset, rtpbin sends directly. Set
+   * it in the NULL state; the bin owns it from then on.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_RTP_FILTER,
+      g_param_spec_object("rtp-filter", "RTP filter", "Element between rtpbin and the RTP socket", GST_TYPE_ELEMENT,
+                          rw));
+  gst_element_class_add_static_pad_template(element_class, &sink_template);
+  gst_element_class_set_static_metadata(element_class, "RTCoInfer device", "Sink/Network",
+                                        "Runs the first CNN layers on raw video and streams the compressed features "
+                                        "to an rtcoinfersrc, each frame's setup chosen from the network feedback",
+                                        "gst-rtcoinfer developers");
+  element_class->change_state = GST_DEBUG_FUNCPTR(gst_rtcoinfer_sink_change_state);
+}

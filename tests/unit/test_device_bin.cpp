@@ -1,0 +1,139 @@
+// rtcoinfersink, the device bin, on loopback: it sends every frame as RTP carrying the
+// TWCC header extension to the server's port, its RTCP to port + 1 from the socket it
+// listens on (so a server can answer where the RTCP came from), and a bad `server`
+// is a clear error. RTCOINFER_TEST_MODEL names the bundle (set by meson).
+#include "element_fixtures.h"
+
+#include <gio/gio.h>
+#include <gst/app/gstappsink.h>
+#include <gst/net/gstnetaddressmeta.h>
+#include <gst/rtp/gstrtpbuffer.h>
+
+#include <string>
+
+using namespace fixtures;
+
+// A free UDP port on loopback whose successor is free too (RTP and RTCP), or 0.
+static int free_port_pair() {
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    GSocket *a = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, nullptr);
+    GInetAddress *lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+    GSocketAddress *any = g_inet_socket_address_new(lo, 0);
+    int port = 0;
+    if (g_socket_bind(a, any, FALSE, nullptr)) {
+      GSocketAddress *bound = g_socket_get_local_address(a, nullptr);
+      port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
+      g_object_unref(bound);
+    }
+    g_object_unref(any);
+    g_object_unref(a);
+    GSocket *b = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, nullptr);
+    GSocketAddress *next = g_inet_socket_address_new(lo, guint16(port + 1));
+    const bool ok = port > 0 && port < 65535 && g_socket_bind(b, next, FALSE, nullptr);
+    g_object_unref(next);
+    g_object_unref(b);
+    g_object_unref(lo);
+    if (ok) return port;
+  }
+  return 0;
+}
+
+GST_START_TEST(test_device_bin_sends_rtp_with_twcc_and_rtcp) {
+  const int port = free_port_pair();
+  fail_unless(port > 0);
+  gchar *server_desc = g_strdup_printf(
+      "udpsrc address=127.0.0.1 port=%d ! appsink name=rtp emit-signals=false sync=false max-buffers=100000 "
+      "udpsrc address=127.0.0.1 port=%d ! appsink name=rtcp emit-signals=false sync=false max-buffers=100000",
+      port, port + 1);
+  GstElement *server = gst_parse_launch(server_desc, nullptr);
+  g_free(server_desc);
+  fail_unless(server != nullptr);
+  fail_unless(gst_element_set_state(server, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+
+  const int frames = 20;
+  gchar *device_desc = g_strdup_printf(
+      "rtcoinfer-datasetsrc num-buffers=%d ! videoconvert ! rtcoinfersink name=device model=%s server=127.0.0.1:%d "
+      "policy=fixed setup=4x2 rtcp-port=0",
+      frames, model_path().c_str(), port);
+  GstElement *device = gst_parse_launch(device_desc, nullptr);
+  g_free(device_desc);
+  fail_unless(device != nullptr);
+  GstElement *bin = gst_bin_get_by_name(GST_BIN(device), "device");
+  fail_unless(gst_element_set_state(device, GST_STATE_READY) != GST_STATE_CHANGE_FAILURE);
+  int rtcp_port = 0;
+  g_object_get(bin, "rtcp-port", &rtcp_port, nullptr);
+  fail_unless(rtcp_port > 0, "the RTCP socket is bound once READY");
+  fail_unless(gst_element_set_state(device, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  GstBus *bus = gst_element_get_bus(device);
+  GstMessage *msg =
+      gst_bus_timed_pop_filtered(bus, 60 * GST_SECOND, GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  fail_unless(msg != nullptr && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS, "the device ends with EOS");
+  gst_message_unref(msg);
+  gst_object_unref(bus);
+
+  // every frame went out (one or more packets each), with the TWCC extension
+  GstAppSink *rtp = GST_APP_SINK(gst_bin_get_by_name(GST_BIN(server), "rtp"));
+  int packets = 0, with_twcc = 0;
+  for (GstSample *s; (s = gst_app_sink_try_pull_sample(rtp, GST_SECOND)) != nullptr; gst_sample_unref(s)) {
+    GstRTPBuffer r = GST_RTP_BUFFER_INIT;
+    fail_unless(gst_rtp_buffer_map(gst_sample_get_buffer(s), GST_MAP_READ, &r), "packet %d is RTP", packets);
+    gpointer data = nullptr;
+    guint size = 0;
+    with_twcc += gst_rtp_buffer_get_extension_onebyte_header(&r, 5, 0, &data, &size) && size == 2;
+    fail_unless_equals_int(gst_rtp_buffer_get_payload_type(&r), 96);
+    gst_rtp_buffer_unmap(&r);
+    ++packets;
+  }
+  fail_unless(packets >= frames, "%d packets for %d frames", packets, frames);
+  fail_unless_equals_int(with_twcc, packets);
+  gst_object_unref(rtp);
+
+  // RTCP came to port + 1, from the port the bin listens on
+  GstAppSink *rtcp = GST_APP_SINK(gst_bin_get_by_name(GST_BIN(server), "rtcp"));
+  GstSample *s = gst_app_sink_try_pull_sample(rtcp, 5 * GST_SECOND);
+  fail_unless(s != nullptr, "the device sent RTCP");
+  GstNetAddressMeta *from = gst_buffer_get_net_address_meta(gst_sample_get_buffer(s));
+  fail_unless(from != nullptr);
+  fail_unless_equals_int(g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(from->addr)), rtcp_port);
+  gst_sample_unref(s);
+  gst_object_unref(rtcp);
+
+  gst_element_set_state(device, GST_STATE_NULL);
+  gst_element_set_state(server, GST_STATE_NULL);
+  gst_object_unref(bin);
+  gst_object_unref(device);
+  gst_object_unref(server);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_device_bin_names_a_bad_server) {
+  GstElement *e = gst_element_factory_make("rtcoinfersink", nullptr);
+  fail_unless(e != nullptr);
+  g_object_set(e, "model", model_path().c_str(), "server", "example.org", nullptr);
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(e, bus);
+  fail_unless_equals_int(gst_element_set_state(e, GST_STATE_READY), GST_STATE_CHANGE_FAILURE);
+  GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+  fail_unless(msg != nullptr);
+  GError *err = nullptr;
+  gst_message_parse_error(msg, &err, nullptr);
+  fail_unless(std::string(err->message).find("example.org") != std::string::npos, "%s", err->message);
+  g_error_free(err);
+  gst_message_unref(msg);
+  gst_element_set_state(e, GST_STATE_NULL);
+  gst_object_unref(bus);
+  gst_object_unref(e);
+}
+GST_END_TEST;
+
+static Suite *device_bin_suite(void) {
+  Suite *s = suite_create("rtcoinfersink");
+  TCase *tc = tcase_create("general");
+  tcase_set_timeout(tc, 120);
+  suite_add_tcase(s, tc);
+  tcase_add_test(tc, test_device_bin_sends_rtp_with_twcc_and_rtcp);
+  tcase_add_test(tc, test_device_bin_names_a_bad_server);
+  return s;
+}
+
+GST_CHECK_MAIN(device_bin);
