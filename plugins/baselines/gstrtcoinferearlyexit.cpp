@@ -187,22 +187,33 @@ static void gst_rtcoinfer_early_exit_class_init(GstRtcoinferEarlyExitClass *klas
   gobject_class->finalize = gst_rtcoinfer_early_exit_finalize;
 
   const auto rw = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  /**
+   * GstRtcoinferEarlyExit:exit:
+   *
+   * The folder `rtcoinfer-train exit` wrote for this bundle (exit.json, exit.pt); an exit
+   * trained for another bundle is refused. Loaded when the element starts.
+   */
   g_object_class_install_property(
       gobject_class, PROP_EXIT,
-      g_param_spec_string("exit", "Early exit",
-                          "Folder written by rtcoinfer-train exit for this bundle (exit.json, "
-                          "exit.pt). Loaded when the element starts",
-                          nullptr, rw));
+      g_param_spec_string("exit", "Early exit", "Folder written by rtcoinfer-train exit for this bundle", nullptr, rw));
+  /**
+   * GstRtcoinferEarlyExit:exit-threshold:
+   *
+   * Softmax confidence, 0..1, at which the exit answers a frame on the device; 0 answers
+   * every frame, 1 (almost) none. May change while PLAYING.
+   */
   g_object_class_install_property(
       gobject_class, PROP_EXIT_THRESHOLD,
-      g_param_spec_double("exit-threshold", "Exit threshold",
-                          "Softmax confidence, 0..1, at which the exit answers a "
-                          "frame on the device. May change while PLAYING",
-                          0.0, 1.0, DEFAULT_EXIT_THRESHOLD, GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING)));
-  g_object_class_install_property(
-      gobject_class, PROP_TOP_K,
-      g_param_spec_int("top-k", "Top k", "Number of best classes listed in each answer, 1..1000", 1, 1000,
-                       DEFAULT_TOP_K, GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING)));
+      g_param_spec_double("exit-threshold", "Exit threshold", "Confidence at which a frame is answered here", 0.0, 1.0,
+                          DEFAULT_EXIT_THRESHOLD, GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING)));
+  /**
+   * GstRtcoinferEarlyExit:top-k:
+   *
+   * Number of best classes listed in each answer, 1..1000. May change while PLAYING.
+   */
+  g_object_class_install_property(gobject_class, PROP_TOP_K,
+                                  g_param_spec_int("top-k", "Top k", "Best classes listed in each answer", 1, 1000,
+                                                   DEFAULT_TOP_K, GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING)));
   /**
    * GstRtcoinferEarlyExit:stats:
    *

@@ -461,11 +461,16 @@ static void gst_rtcoinfer_slice_assembler_class_init(GstRtcoinferSliceAssemblerC
   element_class->change_state = GST_DEBUG_FUNCPTR(gst_rtcoinfer_slice_assembler_change_state);
 
   const auto rw = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  /**
+   * GstRtcoinferSliceAssembler:model:
+   *
+   * The bundle the tail runs (path or /models/<id> URL): its setups decide which prefix
+   * of slices a frame is answered with. Only the manifest is read, when the element
+   * starts.
+   */
   g_object_class_install_property(
       gobject_class, PROP_MODEL,
-      g_param_spec_string("model", "Model bundle",
-                          "The bundle the tail runs (path or /models/<id> URL): its setups "
-                          "decide which prefix a frame is answered with. Read when the element starts",
+      g_param_spec_string("model", "Model bundle", "Bundle whose setups decide the prefix a frame is answered with",
                           nullptr, rw));
   /**
    * GstRtcoinferSliceAssembler:slice-deadline:

@@ -328,10 +328,14 @@ static void gst_rtcoinfer_tail_class_init(GstRtcoinferTailClass *klass) {
 
   const auto rw = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   const auto rw_playing = GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING);
+  /**
+   * GstRtcoinferTail:top-k:
+   *
+   * Number of best classes listed in each result, 1..1000. May change while PLAYING.
+   */
   g_object_class_install_property(
       gobject_class, PROP_TOP_K,
-      g_param_spec_int("top-k", "Top k", "Number of best classes listed in each result, 1..1000", 1, 1000,
-                       DEFAULT_TOP_K, rw_playing));
+      g_param_spec_int("top-k", "Top k", "Best classes listed in each result", 1, 1000, DEFAULT_TOP_K, rw_playing));
   /**
    * GstRtcoinferTail:max-latency:
    *
