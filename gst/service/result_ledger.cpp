@@ -103,9 +103,22 @@ std::uint64_t ResultLedger::results() const {
   return counts_.results;
 }
 
-bool ResultLedger::is_ahead(std::uint16_t seq) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return !have_seq_ || std::int16_t(std::uint16_t(seq - std::uint16_t(last_seq_))) > 0;
+bool ResultLedger::claim_drop(std::uint16_t seq) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const std::int16_t delta = std::int16_t(std::uint16_t(seq - std::uint16_t(last_seq_)));
+    if (have_seq_ && delta <= 0) {
+      const std::uint64_t back = std::uint64_t(-std::int32_t(delta));
+      if (back > last_seq_) return false;
+      const auto late = std::lower_bound(recent_missing_.begin(), recent_missing_.end(), last_seq_ - back);
+      if (late == recent_missing_.end() || *late != last_seq_ - back) return false;
+      recent_missing_.erase(late);
+      counts_.missing--;
+      return true;
+    }
+  }
+  sequence(seq);
+  return true;
 }
 
 void ResultLedger::reset() {

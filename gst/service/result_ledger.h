@@ -64,8 +64,12 @@ class ResultLedger {
   };
   static constexpr std::uint64_t kLateWindow = 1024;
   Step sequence(std::uint16_t seq);
-  // Whether `seq` is after the newest frame seen (or none was seen yet).
-  bool is_ahead(std::uint16_t seq) const;
+  // A frame an element before this one dropped (an rtcoinfer-dropped event): true when
+  // that is the frame's outcome, i.e. it is after the newest frame seen (the sequence
+  // moves on, as sequence() does) or it was counted missing (taken back); false when the
+  // frame has its outcome already (a late slice of an answered frame), so a frame is
+  // never counted twice. The caller counts the drop only on true.
+  bool claim_drop(std::uint16_t seq);
   void reset();
   // The whole count, with the latency percentiles (sorts the window: not for every frame).
   Snapshot snapshot() const;

@@ -150,8 +150,8 @@ static gboolean gst_rtcoinfer_classify_sink_event(GstBaseTransform *trans, GstEv
   if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP) unschedule(self, false);
   if (auto dropped = rtcoinfer::dropped_event_parse(event)) {  // from rtcoinfer-imagedec
     auto ledger = gst_rtcoinfer_inference_get_ledger(base_of(self));
-    if (dropped->has_seq && ledger->is_ahead(dropped->seq)) ledger->sequence(dropped->seq);
-    gst_rtcoinfer_inference_count_drop(base_of(self), dropped->reason.c_str(), "dropped upstream");
+    if (!dropped->has_seq || ledger->claim_drop(dropped->seq))  // never a frame counted twice
+      gst_rtcoinfer_inference_count_drop(base_of(self), dropped->reason.c_str(), "dropped upstream");
     gst_event_unref(event);
     return TRUE;
   }

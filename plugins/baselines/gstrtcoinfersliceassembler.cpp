@@ -9,8 +9,9 @@
  * channels that arrived, coded at the largest setup of its bit depth that the prefix
  * covers. A frame with no usable prefix, a slice that arrives after its frame went out,
  * and an invalid slice are reported downstream as `rtcoinfer-dropped` events (incomplete,
- * late, malformed), so the tail's ledger counts them. Frames that are not sliced pass
- * through unchanged.
+ * late, malformed); the tail's ledger counts such a drop only for a frame that has no
+ * outcome yet, so a late slice of an answered frame is counted here (`late`) and the
+ * frame once, by its result. Frames that are not sliced pass through unchanged.
  *
  * Output leaves from a task on the source pad that waits for the next deadline with a
  * GstClockID, so tests drive it with a GstTestClock.
@@ -489,8 +490,9 @@ static void gst_rtcoinfer_slice_assembler_class_init(GstRtcoinferSliceAssemblerC
    * GstRtcoinferSliceAssembler:stats:
    *
    * Read-only: `frames-in` (whole frames passed through), `slices-in`, `frames-out`
-   * (joined frames pushed), `incomplete`, `late`, `malformed` (reported downstream as
-   * rtcoinfer-dropped), `pending` (frames waiting for slices), all guint64.
+   * (joined frames pushed), `incomplete` (frames), `late` and `malformed` (slices; each
+   * reported downstream as rtcoinfer-dropped), `pending` (frames waiting for slices), all
+   * guint64.
    */
   g_object_class_install_property(
       gobject_class, PROP_STATS,

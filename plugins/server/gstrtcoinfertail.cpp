@@ -177,10 +177,13 @@ static guint64 unwrap_seq(GstRtcoinferTail *self, guint16 seq) {
 static gboolean gst_rtcoinfer_tail_sink_event(GstBaseTransform *trans, GstEvent *event) {
   auto *self = GST_RTCOINFER_TAIL(trans);
   if (auto dropped = rtcoinfer::dropped_event_parse(event)) {
-    // an older frame's drop (a late slice of an answered frame) does not move the sequence
-    if (dropped->has_seq && gst_rtcoinfer_inference_get_ledger(base_of(self))->is_ahead(dropped->seq))
-      unwrap_seq(self, dropped->seq);
-    drop(self, dropped->reason.c_str(), "frame " + std::to_string(dropped->seq) + " was dropped upstream");
+    // a drop of a frame that has its outcome already (a late slice of an answered frame)
+    // is not counted again: every frame ends in exactly one count
+    if (!dropped->has_seq || gst_rtcoinfer_inference_get_ledger(base_of(self))->claim_drop(dropped->seq))
+      drop(self, dropped->reason.c_str(), "frame " + std::to_string(dropped->seq) + " was dropped upstream");
+    else
+      GST_DEBUG_OBJECT(self, "frame %u has its outcome already; its %s slice is not counted again", dropped->seq,
+                       dropped->reason.c_str());
     gst_event_unref(event);
     return TRUE;
   }

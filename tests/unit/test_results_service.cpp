@@ -242,6 +242,16 @@ GST_START_TEST(test_ledger_takes_late_frames_back_from_missing) {
   fail_unless(step.missing == 1 && !step.restart && step.seq == 65537);
   step = wrap.sequence(0);
   fail_unless(step.late && step.seq == 65536 && wrap.snapshot().missing == 0);
+  // a drop reported for a frame: counted when it is new or was missing, not when answered
+  ResultLedger drops;
+  drops.sequence(0);
+  drops.sequence(2);                  // 1 missing
+  fail_unless(!drops.claim_drop(0));  // answered already
+  fail_unless(drops.claim_drop(1));   // was missing: now a drop
+  fail_unless(!drops.claim_drop(1));  // has its outcome now
+  fail_unless(drops.claim_drop(3));   // new
+  fail_unless_equals_int(drops.snapshot().missing, 0);
+  fail_unless_equals_int(drops.snapshot().restarts, 0);
   // beyond the window a missed frame is not taken back
   ResultLedger far;
   far.sequence(0);
