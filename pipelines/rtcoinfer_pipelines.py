@@ -178,10 +178,11 @@ def device_bin_description(args):
         raise SystemExit("--policy fixed:all is the trace study's; a pipeline runs one setup (fixed:CxB)")
     host = "[%s]" % args.server if ":" in args.server else args.server
     return ("{src} ! videoconvert ! rtcoinfersink name=device model={model} server={host}:{port} "
-            "policy={policy} deadline={deadline:g} threads={threads} entropy={entropy}{setup}"
+            "policy={policy} deadline={deadline:g} threads={threads} entropy={entropy}{setup}{rtcp}"
             .format(src=source_description(args), model=args.model, host=host, port=args.port,
                     policy=kind, deadline=args.deadline, threads=args.threads, entropy=args.entropy,
-                    setup=" setup=%s" % setup if setup else ""))
+                    setup=" setup=%s" % setup if setup else "",
+                    rtcp=" rtcp-port=%d" % args.rtcp_port if getattr(args, "rtcp_port", -1) >= 0 else ""))
 
 
 def link_element(args):

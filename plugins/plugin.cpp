@@ -8,6 +8,7 @@
 #ifdef RTCOINFER_HAVE_TORCH
 #include "device/gstrtcoinferhead.h"
 #include "device/gstrtcoinfersink.h"
+#include "server/gstrtcoinfersrc.h"
 #include "server/gstrtcoinfertail.h"
 #endif
 
@@ -19,6 +20,7 @@ static gboolean plugin_init(GstPlugin *plugin) {
   ok |= GST_ELEMENT_REGISTER(rtcoinfer_head, plugin);
   ok |= GST_ELEMENT_REGISTER(rtcoinfer_tail, plugin);
   ok |= GST_ELEMENT_REGISTER(rtcoinfersink, plugin);
+  ok |= GST_ELEMENT_REGISTER(rtcoinfersrc, plugin);
 #endif
   return ok;
 }

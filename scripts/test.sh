@@ -20,13 +20,13 @@ if [ ! -f build-asan/build.ninja ]; then
 fi
 # Only what the sanitizer suites run: the plugins and the test programs of those suites.
 ninja -C build-asan plugins/libgstrtcoinfer.so plugins/libgstrtcoinferbaselines.so plugins/libgstrtcoinfertest.so \
-  tests/unit/test-{codec,image-frame,control,policy,slices,results-service,bottleneck,mpcrate,compress,head-tail,baselines,device-bin} \
+  tests/unit/test-{codec,image-frame,control,policy,slices,results-service,bottleneck,mpcrate,compress,head-tail,baselines,bins} \
   tests/trainer/test-bundle tests/unit/test-exit
 # (the integration tests run python and gst-launch processes, which are not instrumented)
 asan_suites=(--suite codec --suite control --suite elements --suite service --suite bundle --no-suite integration)
 # The list must name the element tests: a sanitizer run that lost them would pass quietly.
 listed=$(meson test -C build-asan --list "${asan_suites[@]}" 2>/dev/null)
-for t in head-tail baselines device-bin mpcrate compress bottleneck codec policy results-service; do
+for t in head-tail baselines bins mpcrate compress bottleneck codec policy results-service; do
   grep -q " / $t\$" <<<"$listed" || { echo "test.sh: sanitizer build lacks test '$t'" >&2; exit 1; }
 done
 meson test -C build-asan --no-rebuild --print-errorlogs "${asan_suites[@]}"

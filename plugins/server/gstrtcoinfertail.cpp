@@ -62,6 +62,7 @@ struct TailState {
   int http_port = DEFAULT_HTTP_PORT;
   std::string http_address = DEFAULT_HTTP_ADDRESS;
   std::string http_token;
+  std::string stream_id;  // "stream" of every result, when set
 
   // streaming thread only (and start/stop, when it is not running)
   rtcoinfer::FrameDecoder decoder;
@@ -76,7 +77,16 @@ struct _GstRtcoinferTail {
   TailState *state;
 };
 
-enum { PROP_0, PROP_TOP_K, PROP_MAX_LATENCY, PROP_STATS, PROP_HTTP_PORT, PROP_HTTP_ADDRESS, PROP_HTTP_TOKEN };
+enum {
+  PROP_0,
+  PROP_TOP_K,
+  PROP_MAX_LATENCY,
+  PROP_STATS,
+  PROP_HTTP_PORT,
+  PROP_HTTP_ADDRESS,
+  PROP_HTTP_TOKEN,
+  PROP_STREAM_ID
+};
 
 static GstStaticPadTemplate sink_template =
     GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(RTCOINFER_FRAME_CAPS_NAME));
@@ -203,6 +213,7 @@ static GstBuffer *answer(GstRtcoinferTail *self, GstBuffer *inbuf) {
   GST_OBJECT_LOCK(self);
   const int top_k = st->top_k;
   const double max_latency = st->max_latency_ms;
+  const std::string stream_id = st->stream_id;
   GST_OBJECT_UNLOCK(self);
 
   GstMapInfo map;
@@ -260,7 +271,8 @@ static GstBuffer *answer(GstRtcoinferTail *self, GstBuffer *inbuf) {
     return nullptr;
   }
   facts.latency_ms = ms_since_capture(hdr.capture_us);
-  const rtcoinfer::Result result = rtcoinfer::classify(logits, info, top_k, facts, GST_BUFFER_PTS(inbuf));
+  rtcoinfer::Result result = rtcoinfer::classify(logits, info, top_k, facts, GST_BUFFER_PTS(inbuf));
+  if (!stream_id.empty()) result.json["stream"] = stream_id;
   GstBuffer *out = rtcoinfer::emit_result(GST_ELEMENT(self), result, facts, inbuf);
   const bool correct = facts.truth && *facts.truth == result.best;
   gst_rtcoinfer_inference_get_ledger(base_of(self))
@@ -290,6 +302,7 @@ static void gst_rtcoinfer_tail_set_property(GObject *object, guint prop_id, cons
       st->http_address = g_value_get_string(value) ? g_value_get_string(value) : DEFAULT_HTTP_ADDRESS;
       break;
     case PROP_HTTP_TOKEN: st->http_token = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
+    case PROP_STREAM_ID: st->stream_id = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
   GST_OBJECT_UNLOCK(self);
@@ -309,6 +322,7 @@ static void gst_rtcoinfer_tail_get_property(GObject *object, guint prop_id, GVal
     case PROP_HTTP_PORT: g_value_set_int(value, st->http_port); break;
     case PROP_HTTP_ADDRESS: g_value_set_string(value, st->http_address.c_str()); break;
     case PROP_HTTP_TOKEN: g_value_set_string(value, st->http_token.empty() ? nullptr : st->http_token.c_str()); break;
+    case PROP_STREAM_ID: g_value_set_string(value, st->stream_id.empty() ? nullptr : st->stream_id.c_str()); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
   GST_OBJECT_UNLOCK(self);
@@ -381,6 +395,16 @@ static void gst_rtcoinfer_tail_class_init(GstRtcoinferTailClass *klass) {
       gobject_class, PROP_HTTP_TOKEN,
       g_param_spec_string("http-token", "HTTP bearer token", "Bearer token every HTTP request must carry; unset = none",
                           nullptr, rw));
+  /**
+   * GstRtcoinferTail:stream-id:
+   *
+   * When set, every result carries it as `stream` (rtcoinfersrc sets the sender's SSRC).
+   * May change while PLAYING.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_STREAM_ID,
+      g_param_spec_string("stream-id", "Stream id", "Stream id every result carries; unset = none", nullptr,
+                          rw_playing));
   /**
    * GstRtcoinferTail:stats:
    *

@@ -1,7 +1,9 @@
-// rtcoinfersink, the device bin, on loopback: it sends every frame as RTP carrying the
-// TWCC header extension to the server's port, its RTCP to port + 1 from the socket it
-// listens on (so a server can answer where the RTCP came from), and a bad `server`
-// is a clear error. RTCOINFER_TEST_MODEL names the bundle (set by meson).
+// The bins on loopback. rtcoinfersink, the device bin: it sends every frame as RTP
+// carrying the TWCC header extension to the server's port, its RTCP to port + 1 from the
+// socket it listens on (so a server can answer where the RTCP came from), and a bad
+// `server` is a clear error. rtcoinfersrc, the server bin: two devices at once, each
+// answered as a stream of its own, with feedback of its own. RTCOINFER_TEST_MODEL names
+// the bundle (set by meson).
 #include "element_fixtures.h"
 
 #include <gio/gio.h>
@@ -9,7 +11,9 @@
 #include <gst/net/gstnetaddressmeta.h>
 #include <gst/rtp/gstrtpbuffer.h>
 
+#include <map>
 #include <string>
+#include <vector>
 
 using namespace fixtures;
 
@@ -126,14 +130,86 @@ GST_START_TEST(test_device_bin_names_a_bad_server) {
 }
 GST_END_TEST;
 
-static Suite *device_bin_suite(void) {
-  Suite *s = suite_create("rtcoinfersink");
+static guint64 mpcrate_stat(GstElement *pipeline, const char *device, const char *field) {
+  GstElement *bin = gst_bin_get_by_name(GST_BIN(pipeline), device);
+  GstElement *rate = gst_bin_get_by_name(GST_BIN(bin), "rate");
+  const guint64 n = stat_of(rate, field);
+  gst_object_unref(rate);
+  gst_object_unref(bin);
+  return n;
+}
+
+GST_START_TEST(test_server_bin_answers_two_devices_as_two_streams) {
+  const int port = free_port_pair();
+  fail_unless(port > 0);
+  const std::string m = model_path();
+  gchar *desc = g_strdup_printf(
+      "rtcoinfersrc name=server model=%s address=127.0.0.1 port=%d idle-timeout=1 ! appsink name=results sync=false "
+      "wait-on-eos=false "
+      "max-buffers=100000 "
+      "rtcoinfer-datasetsrc is-live=true num-buffers=40 ! videoconvert ! rtcoinfersink name=a model=%s "
+      "server=127.0.0.1:%d rtcp-port=0 policy=fixed setup=2x4 "
+      "rtcoinfer-datasetsrc is-live=true num-buffers=25 ! videoconvert ! rtcoinfersink name=b model=%s "
+      "server=127.0.0.1:%d rtcp-port=0 policy=fixed setup=8x4",
+      m.c_str(), port, m.c_str(), port, m.c_str(), port);
+  GstElement *pipeline = gst_parse_launch(desc, nullptr);
+  g_free(desc);
+  fail_unless(pipeline != nullptr);
+  fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  GstBus *bus = gst_element_get_bus(pipeline);
+  GstMessage *msg =
+      gst_bus_timed_pop_filtered(bus, 90 * GST_SECOND, GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  if (msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
+    GError *err = nullptr;
+    gchar *dbg = nullptr;
+    gst_message_parse_error(msg, &err, &dbg);
+    fail("error from %s: %s (%s)", GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)), err->message, dbg ? dbg : "");
+  }
+  fail_unless(msg != nullptr, "ends with EOS after the idle timeout");
+  gst_message_unref(msg);
+  gst_object_unref(bus);
+  std::map<std::string, std::vector<nlohmann::json>> streams;
+  GstAppSink *results = GST_APP_SINK(gst_bin_get_by_name(GST_BIN(pipeline), "results"));
+  for (GstSample *s; (s = gst_app_sink_try_pull_sample(results, 0)) != nullptr; gst_sample_unref(s)) {
+    GstMapInfo map;
+    gst_buffer_map(gst_sample_get_buffer(s), &map, GST_MAP_READ);
+    nlohmann::json r = nlohmann::json::parse(std::string(reinterpret_cast<const char *>(map.data), map.size));
+    gst_buffer_unmap(gst_sample_get_buffer(s), &map);
+    fail_unless(r.contains("stream"), "%s", r.dump().c_str());
+    streams[r["stream"].get<std::string>()].push_back(r);
+  }
+  gst_object_unref(results);
+  fail_unless_equals_int(streams.size(), 2);
+  std::map<std::string, size_t> by_setup;
+  for (auto &[id, rs] : streams) {
+    by_setup[rs.front()["setup"].get<std::string>()] = rs.size();
+    for (auto &r : rs) fail_unless(r["setup"] == rs.front()["setup"], "one device's results, one setup");
+  }
+  fail_unless_equals_int(by_setup["2x4"], 40 - mpcrate_stat(pipeline, "a", "skips"));
+  fail_unless_equals_int(by_setup["8x4"], 25 - mpcrate_stat(pipeline, "b", "skips"));
+  fail_unless(mpcrate_stat(pipeline, "a", "feedback") > 0 && mpcrate_stat(pipeline, "b", "feedback") > 0,
+              "each device got TWCC feedback");
+  GstElement *server = gst_bin_get_by_name(GST_BIN(pipeline), "server");
+  GstStructure *stats = nullptr;
+  g_object_get(server, "stats", &stats, nullptr);
+  guint n = 0;
+  fail_unless(gst_structure_get_uint(stats, "streams", &n) && n >= 2);
+  gst_structure_free(stats);
+  gst_object_unref(server);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
+static Suite *bins_suite(void) {
+  Suite *s = suite_create("bins");
   TCase *tc = tcase_create("general");
   tcase_set_timeout(tc, 120);
   suite_add_tcase(s, tc);
   tcase_add_test(tc, test_device_bin_sends_rtp_with_twcc_and_rtcp);
   tcase_add_test(tc, test_device_bin_names_a_bad_server);
+  tcase_add_test(tc, test_server_bin_answers_two_devices_as_two_streams);
   return s;
 }
 
-GST_CHECK_MAIN(device_bin);
+GST_CHECK_MAIN(bins);

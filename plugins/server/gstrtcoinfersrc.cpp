@@ -1,0 +1,617 @@
+/**
+ * SECTION:element-rtcoinfersrc
+ * @title: rtcoinfersrc
+ *
+ * The RTCoInfer server as one element, for any number of devices on one port: results
+ * (one JSON object per line, application/x-ndjson) out of its src pad.
+ *
+ * Inside, RTP on `port` and RTCP on `port` + 1 go through rtpssrcdemux, and every sender
+ * SSRC (a device, an rtcoinfersink) gets an rtpbin session of its own, with its own
+ * jitterbuffer, its own RTCP and TWCC feedback (TWCC sequence numbers of two senders
+ * must not meet in one session), its own `rtpgstdepay ! rtcoinfer-tail` and so its own
+ * ledger; the tails share one model instance. Each session's RTCP goes back to the
+ * address the device's RTCP came from, from the server's RTCP socket, so devices behind
+ * any address or port get their feedback. The receiving sessions' RTCP bandwidth is set
+ * to `rtcp-bandwidth` (TWCC feedback every ~34 ms instead of every 300 ms on a thin
+ * stream). A device that stops, restarts (a new SSRC) or sends garbage costs the others
+ * nothing; at most `max-streams` senders are served, later SSRCs are dropped.
+ *
+ * Each result carries the stream's SSRC as `stream`. The children keep their names:
+ * rtp (rtpbin), demux, and per stream depay_<ssrc> and tail_<ssrc>; `stats` lists every
+ * stream's tail counters.
+ *
+ * With `idle-timeout` set, the server ends (EOS out of its src pad) once no stream has
+ * given a result for that many seconds after the first one.
+ *
+ * A server for any number of devices on UDP 5000/5001, until it is stopped:
+ * `gst-launch-1.0 rtcoinfersrc model=M ! filesink location=results.jsonl`.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 rtcoinfersrc model=models/zoo/fashion-mnist-swcnn.rcib port=5300 idle-timeout=1 ! fakesink \
+ *     rtcoinfer-datasetsrc is-live=true num-buffers=30 ! videoconvert \
+ *     ! rtcoinfersink model=models/zoo/fashion-mnist-swcnn.rcib server=127.0.0.1:5300 rtcp-port=0
+ * ]| A device and its server in one process: 30 frames, then the server ends a second
+ * after the last result.
+ */
+#include "gstrtcoinfersrc.h"
+
+#include <gio/gio.h>
+#include <gst/net/gstnetaddressmeta.h>
+
+#include <map>
+#include <string>
+
+GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_src_debug);
+#define GST_CAT_DEFAULT gst_rtcoinfer_src_debug
+
+#define DEFAULT_ADDRESS "0.0.0.0"
+#define DEFAULT_PORT 5000
+#define DEFAULT_LATENCY_MS 20
+#define DEFAULT_RTCP_BANDWIDTH 20000.0
+#define DEFAULT_MAX_STREAMS 64
+#define DEFAULT_MAX_LATENCY_MS 0.0
+#define DEFAULT_THREADS 1
+#define DEFAULT_IDLE_TIMEOUT_S 0.0
+#define IDLE_CHECK_INTERVAL (100 * GST_MSECOND)
+#define RTP_CAPS                                                                                            \
+  "application/x-rtp,media=application,clock-rate=90000,encoding-name=X-GST,payload=96,extmap-5=(string)\"" \
+  "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\""
+
+namespace {
+
+// One device's branch. With the object lock.
+struct Stream {
+  guint session = 0;
+  GstElement *rtcp_out = nullptr;  // multiudpsink: this session's RTCP, back to the device
+  GstElement *depay = nullptr, *tail = nullptr;
+  std::string rtcp_to;  // where the device's RTCP came from ("" until it did)
+};
+
+}  // namespace
+
+struct _GstRtcoinferSrc {
+  GstBin parent;
+  // made in init, owned by the bin
+  GstElement *rtp_in, *rtcp_in, *demux, *rtpbin, *funnel;
+  bool built;
+  // with the object lock
+  gchar *model, *address;
+  gint port, latency_ms, threads;
+  gdouble idle_timeout_s;
+  GstClockID idle_check;  // the periodic idle check while PLAYING with idle-timeout set
+  gint64 last_result_us;  // g_get_monotonic_time() of the newest result; 0 before the first
+  guint max_streams;
+  gdouble rtcp_bandwidth, max_latency_ms;
+  GSocket *rtcp_socket;              // READY and up: the RTCP socket, both ways, shared by every session
+  std::map<guint, Stream> *streams;  // by SSRC
+  guint next_session;
+};
+
+enum {
+  PROP_0,
+  PROP_MODEL,
+  PROP_ADDRESS,
+  PROP_PORT,
+  PROP_LATENCY,
+  PROP_RTCP_BANDWIDTH,
+  PROP_MAX_STREAMS,
+  PROP_MAX_LATENCY,
+  PROP_THREADS,
+  PROP_IDLE_TIMEOUT,
+  PROP_STATS
+};
+
+static GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS("application/x-ndjson"));
+
+#define gst_rtcoinfer_src_parent_class parent_class
+G_DEFINE_TYPE_WITH_CODE(GstRtcoinferSrc, gst_rtcoinfer_src, GST_TYPE_BIN,
+                        GST_DEBUG_CATEGORY_INIT(gst_rtcoinfer_src_debug, "rtcoinfersrc", 0, "RTCoInfer server bin"));
+GST_ELEMENT_REGISTER_DEFINE(rtcoinfersrc, "rtcoinfersrc", GST_RANK_NONE, GST_TYPE_RTCOINFER_SRC);
+
+static GstElement *make(GstRtcoinferSrc *self, const char *factory, const char *name) {
+  GstElement *e = gst_element_factory_make(factory, name);
+  if (!e) {
+    GST_ERROR_OBJECT(self, "no %s element: is the plugin that has it installed?", factory);
+    return nullptr;
+  }
+  gst_bin_add(GST_BIN(self), e);
+  return e;
+}
+
+static bool link_pads(GstPad *src, GstPad *sink) {
+  const bool ok = src && sink && gst_pad_link(src, sink) == GST_PAD_LINK_OK;
+  if (src) gst_object_unref(src);
+  if (sink) gst_object_unref(sink);
+  return ok;
+}
+
+// The device's RTCP source address: where its session's RTCP goes back to.
+static GstPadProbeReturn on_device_rtcp(GstPad *, GstPadProbeInfo *info, gpointer user_data) {
+  auto *self = GST_RTCOINFER_SRC(gst_object_get_parent(GST_OBJECT(user_data)));
+  if (!self) return GST_PAD_PROBE_OK;
+  GstNetAddressMeta *meta = gst_buffer_get_net_address_meta(GST_PAD_PROBE_INFO_BUFFER(info));
+  if (meta && G_IS_INET_SOCKET_ADDRESS(meta->addr)) {
+    GInetSocketAddress *addr = G_INET_SOCKET_ADDRESS(meta->addr);
+    gchar *host = g_inet_address_to_string(g_inet_socket_address_get_address(addr));
+    const int port = g_inet_socket_address_get_port(addr);
+    const std::string to = std::string(host) + ":" + std::to_string(port);
+    GstElement *out = GST_ELEMENT(user_data);
+    bool changed = false;
+    GST_OBJECT_LOCK(self);
+    for (auto &[ssrc, s] : *self->streams)
+      if (s.rtcp_out == out && s.rtcp_to != to) {
+        s.rtcp_to = to;
+        changed = true;
+      }
+    GST_OBJECT_UNLOCK(self);
+    if (changed) {
+      GST_INFO_OBJECT(self, "RTCP of %s goes back to %s", GST_OBJECT_NAME(out), to.c_str());
+      g_signal_emit_by_name(out, "clear");
+      g_signal_emit_by_name(out, "add", host, port);
+    }
+    g_free(host);
+  }
+  gst_object_unref(self);
+  return GST_PAD_PROBE_OK;
+}
+
+// rtpssrcdemux found a new sender: a session of its own in rtpbin (streaming thread).
+static void on_new_ssrc(GstElement *demux, guint ssrc, GstPad *rtp_pad, gpointer user_data) {
+  auto *self = GST_RTCOINFER_SRC(user_data);
+  GST_OBJECT_LOCK(self);
+  if (self->streams->count(ssrc)) {
+    GST_OBJECT_UNLOCK(self);
+    return;
+  }
+  const guint session = self->next_session++;
+  const double rtcp_bw = self->rtcp_bandwidth;
+  const std::string model = self->model ? self->model : "";
+  const int threads = self->threads;
+  const double max_latency = self->max_latency_ms;
+  GSocket *socket = self->rtcp_socket ? G_SOCKET(g_object_ref(self->rtcp_socket)) : nullptr;
+  (*self->streams)[ssrc].session = session;
+  GST_OBJECT_UNLOCK(self);
+
+  gchar *name = g_strdup_printf("rtcp_out_%u", ssrc);
+  GstElement *rtcp_out = gst_element_factory_make("multiudpsink", name);
+  g_free(name);
+  name = g_strdup_printf("depay_%u", ssrc);
+  GstElement *depay = gst_element_factory_make("rtpgstdepay", name);
+  g_free(name);
+  name = g_strdup_printf("tail_%u", ssrc);
+  GstElement *tail = gst_element_factory_make("rtcoinfer-tail", name);
+  g_free(name);
+  if (!rtcp_out || !depay || !tail) {
+    GST_ELEMENT_ERROR(self, CORE, MISSING_PLUGIN, ("Cannot make a stream's elements"),
+                      ("needs multiudpsink, rtpgstdepay and rtcoinfer-tail"));
+    if (socket) g_object_unref(socket);
+    return;
+  }
+  g_object_set(rtcp_out, "socket", socket, "close-socket", FALSE, "sync", FALSE, "async", FALSE, nullptr);
+  // the feedback socket is no sink of the bin: the bin is a source, ended by its src pad
+  GST_OBJECT_FLAG_UNSET(rtcp_out, GST_ELEMENT_FLAG_SINK);
+  if (socket) g_object_unref(socket);
+  const std::string stream_id = std::to_string(ssrc);
+  g_object_set(tail, "model", model.c_str(), "threads", threads, "max-latency", max_latency, "stream-id",
+               stream_id.c_str(), nullptr);
+  gst_bin_add_many(GST_BIN(self), rtcp_out, depay, tail, nullptr);
+  GST_OBJECT_LOCK(self);
+  Stream &s = (*self->streams)[ssrc];
+  s.rtcp_out = rtcp_out;
+  s.depay = depay;
+  s.tail = tail;
+  GST_OBJECT_UNLOCK(self);
+
+  gchar *pad = g_strdup_printf("recv_rtp_sink_%u", session);
+  bool ok = link_pads(GST_PAD(gst_object_ref(rtp_pad)), gst_element_request_pad_simple(self->rtpbin, pad));
+  g_free(pad);
+  pad = g_strdup_printf("rtcp_src_%u", ssrc);
+  GstPad *device_rtcp = gst_element_get_static_pad(demux, pad);
+  g_free(pad);
+  if (device_rtcp) gst_pad_add_probe(device_rtcp, GST_PAD_PROBE_TYPE_BUFFER, on_device_rtcp, rtcp_out, nullptr);
+  pad = g_strdup_printf("recv_rtcp_sink_%u", session);
+  ok = ok && link_pads(device_rtcp, gst_element_request_pad_simple(self->rtpbin, pad));
+  g_free(pad);
+  pad = g_strdup_printf("send_rtcp_src_%u", session);
+  ok = ok && link_pads(gst_element_request_pad_simple(self->rtpbin, pad), gst_element_get_static_pad(rtcp_out, "sink"));
+  g_free(pad);
+  ok = ok && gst_element_link(depay, tail);
+  GObject *rtpsession = nullptr;
+  g_signal_emit_by_name(self->rtpbin, "get-session", session, &rtpsession);
+  if (rtpsession) {
+    if (rtcp_bw > 0) g_object_set(rtpsession, "rtcp-fraction", rtcp_bw, nullptr);
+    g_object_unref(rtpsession);
+  }
+  for (GstElement *e : {rtcp_out, depay, tail}) gst_element_sync_state_with_parent(e);
+  if (!ok) {
+    GST_ELEMENT_ERROR(self, CORE, PAD, ("Cannot link the stream of SSRC %u", ssrc), (nullptr));
+    return;
+  }
+  GST_INFO_OBJECT(self, "stream %u: session %u", ssrc, session);
+  gst_element_post_message(
+      GST_ELEMENT(self),
+      gst_message_new_element(GST_OBJECT(self), gst_structure_new("rtcoinfer-stream", "ssrc", G_TYPE_UINT, ssrc,
+                                                                  "session", G_TYPE_UINT, session, nullptr)));
+}
+
+// rtpbin's decoded-side pad of a session: into that stream's depayloader.
+static void on_rtpbin_pad(GstElement *, GstPad *pad, gpointer user_data) {
+  auto *self = GST_RTCOINFER_SRC(user_data);
+  guint session = 0, ssrc = 0, pt = 0;
+  if (sscanf(GST_PAD_NAME(pad), "recv_rtp_src_%u_%u_%u", &session, &ssrc, &pt) != 3) return;
+  GstElement *depay = nullptr, *tail = nullptr;
+  GST_OBJECT_LOCK(self);
+  for (auto &[key, s] : *self->streams)
+    if (s.session == session && s.depay) {
+      depay = GST_ELEMENT(gst_object_ref(s.depay));
+      tail = GST_ELEMENT(gst_object_ref(s.tail));
+    }
+  GST_OBJECT_UNLOCK(self);
+  if (!depay) return;
+  GstPad *sink = gst_element_get_static_pad(depay, "sink");
+  if (gst_pad_is_linked(sink)) {  // a second SSRC in one session cannot happen: demuxed before
+    GST_WARNING_OBJECT(self, "session %u already has a stream; %s stays unlinked", session, GST_PAD_NAME(pad));
+    gst_object_unref(sink);
+  } else if (  // only now into the results (before any buffer can come): a sender whose
+               // packets never make a stream (junk) must not hold the funnel's EOS back
+      !link_pads(gst_element_get_static_pad(tail, "src"), gst_element_request_pad_simple(self->funnel, "sink_%u")) ||
+      !link_pads(GST_PAD(gst_object_ref(pad)), sink)) {
+    GST_ELEMENT_ERROR(self, CORE, PAD, ("Cannot link %s", GST_PAD_NAME(pad)), (nullptr));
+  }
+  gst_object_unref(depay);
+  gst_object_unref(tail);
+}
+
+// The clock thread, every IDLE_CHECK_INTERVAL: ends the server once it has been idle
+// for idle-timeout. EOS goes in at the sockets and flows through every stream, so each
+// tail finishes what it has.
+static gboolean idle_check(GstClock *, GstClockTime, GstClockID id, gpointer user_data) {
+  auto *self = GST_RTCOINFER_SRC(user_data);
+  GST_OBJECT_LOCK(self);
+  const gint64 last = self->last_result_us;
+  const double timeout = self->idle_timeout_s;
+  const bool current = self->idle_check == id;
+  GST_OBJECT_UNLOCK(self);
+  if (!current || last == 0 || double(g_get_monotonic_time() - last) / 1e6 < timeout) return TRUE;
+  GST_INFO_OBJECT(self, "no result for %g s: ending", timeout);
+  gst_clock_id_unschedule(id);
+  gst_element_send_event(self->rtp_in, gst_event_new_eos());
+  gst_element_send_event(self->rtcp_in, gst_event_new_eos());
+  return TRUE;
+}
+
+static GstPadProbeReturn on_result(GstPad *, GstPadProbeInfo *, gpointer user_data) {
+  auto *self = GST_RTCOINFER_SRC(user_data);
+  GST_OBJECT_LOCK(self);
+  self->last_result_us = g_get_monotonic_time();
+  GST_OBJECT_UNLOCK(self);
+  return GST_PAD_PROBE_OK;
+}
+
+static void start_idle_check(GstRtcoinferSrc *self) {
+  GST_OBJECT_LOCK(self);
+  const double timeout = self->idle_timeout_s;
+  self->last_result_us = 0;
+  GST_OBJECT_UNLOCK(self);
+  if (timeout <= 0) return;
+  GstClock *clock = gst_system_clock_obtain();
+  GstClockID id =
+      gst_clock_new_periodic_id(clock, gst_clock_get_time(clock) + IDLE_CHECK_INTERVAL, IDLE_CHECK_INTERVAL);
+  gst_object_unref(clock);
+  GST_OBJECT_LOCK(self);
+  self->idle_check = id;
+  GST_OBJECT_UNLOCK(self);
+  gst_clock_id_wait_async(id, idle_check, gst_object_ref(self), gst_object_unref);
+}
+
+static void stop_idle_check(GstRtcoinferSrc *self) {
+  GST_OBJECT_LOCK(self);
+  GstClockID id = self->idle_check;
+  self->idle_check = nullptr;
+  GST_OBJECT_UNLOCK(self);
+  if (id) {
+    gst_clock_id_unschedule(id);
+    gst_clock_id_unref(id);
+  }
+}
+
+static void gst_rtcoinfer_src_init(GstRtcoinferSrc *self) {
+  self->model = nullptr;
+  self->address = g_strdup(DEFAULT_ADDRESS);
+  self->port = DEFAULT_PORT;
+  self->latency_ms = DEFAULT_LATENCY_MS;
+  self->threads = DEFAULT_THREADS;
+  self->idle_timeout_s = DEFAULT_IDLE_TIMEOUT_S;
+  self->max_streams = DEFAULT_MAX_STREAMS;
+  self->rtcp_bandwidth = DEFAULT_RTCP_BANDWIDTH;
+  self->max_latency_ms = DEFAULT_MAX_LATENCY_MS;
+  self->streams = new std::map<guint, Stream>();
+  self->rtp_in = make(self, "udpsrc", "rtp_in");
+  self->rtcp_in = make(self, "udpsrc", "rtcp_in");
+  self->demux = make(self, "rtpssrcdemux", "demux");
+  self->rtpbin = make(self, "rtpbin", "rtp");
+  self->funnel = make(self, "funnel", "results");
+  if (!self->rtp_in || !self->rtcp_in || !self->demux || !self->rtpbin || !self->funnel) return;
+  GstCaps *caps = gst_caps_from_string(RTP_CAPS);
+  g_object_set(self->rtp_in, "caps", caps, "buffer-size", 8388608, nullptr);
+  gst_caps_unref(caps);
+  caps = gst_caps_new_empty_simple("application/x-rtcp");
+  g_object_set(self->rtcp_in, "caps", caps, nullptr);
+  gst_caps_unref(caps);
+  gst_util_set_object_arg(G_OBJECT(self->rtpbin), "rtp-profile", "avpf");
+  g_object_set(self->demux, "max-streams", DEFAULT_MAX_STREAMS, nullptr);
+  bool ok = link_pads(gst_element_get_static_pad(self->rtp_in, "src"), gst_element_get_static_pad(self->demux, "sink"));
+  ok = ok && link_pads(gst_element_get_static_pad(self->rtcp_in, "src"),
+                       gst_element_get_static_pad(self->demux, "rtcp_sink"));
+  if (!ok) {
+    GST_ERROR_OBJECT(self, "could not link the server pipeline");
+    return;
+  }
+  g_signal_connect(self->demux, "new-ssrc-pad", G_CALLBACK(on_new_ssrc), self);
+  g_signal_connect(self->rtpbin, "pad-added", G_CALLBACK(on_rtpbin_pad), self);
+  GstPad *target = gst_element_get_static_pad(self->funnel, "src");
+  gst_pad_add_probe(target, GST_PAD_PROBE_TYPE_BUFFER, on_result, self, nullptr);
+  gst_element_add_pad(GST_ELEMENT(self),
+                      gst_ghost_pad_new_from_template("src", target, gst_static_pad_template_get(&src_template)));
+  gst_object_unref(target);
+  self->built = true;
+}
+
+// Binds the sockets; call before the children go to READY.
+static bool configure_transport(GstRtcoinferSrc *self) {
+  GST_OBJECT_LOCK(self);
+  const std::string address = self->address ? self->address : DEFAULT_ADDRESS;
+  const int port = self->port, latency = self->latency_ms;
+  const guint max_streams = self->max_streams;
+  GST_OBJECT_UNLOCK(self);
+  GInetAddress *ip = g_inet_address_new_from_string(address.c_str());
+  if (!ip) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("address \"%s\" is not an IP address", address.c_str()),
+                      ("give the local address to listen on, e.g. 0.0.0.0 or 127.0.0.1"));
+    return false;
+  }
+  GError *err = nullptr;
+  GSocket *socket = g_socket_new(g_inet_address_get_family(ip), G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &err);
+  GSocketAddress *local = g_inet_socket_address_new(ip, guint16(port + 1));
+  g_object_unref(ip);
+  const bool bound = socket && g_socket_bind(socket, local, TRUE, &err);
+  g_object_unref(local);
+  if (!bound) {
+    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("Cannot listen for RTCP on %s:%d", address.c_str(), port + 1),
+                      ("%s", err ? err->message : "unknown error"));
+    g_clear_error(&err);
+    if (socket) g_object_unref(socket);
+    return false;
+  }
+  g_object_set(self->rtp_in, "address", address.c_str(), "port", port, nullptr);
+  g_object_set(self->rtcp_in, "socket", socket, "close-socket", FALSE, nullptr);
+  g_object_set(self->rtpbin, "latency", guint(latency), nullptr);
+  g_object_set(self->demux, "max-streams", max_streams, nullptr);
+  GST_OBJECT_LOCK(self);
+  if (self->rtcp_socket) g_object_unref(self->rtcp_socket);
+  self->rtcp_socket = socket;
+  GST_OBJECT_UNLOCK(self);
+  return true;
+}
+
+static GstStateChangeReturn gst_rtcoinfer_src_change_state(GstElement *element, GstStateChange transition) {
+  auto *self = GST_RTCOINFER_SRC(element);
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY) {
+    if (!self->built) {
+      GST_ELEMENT_ERROR(self, CORE, MISSING_PLUGIN, ("rtcoinfersrc could not build its pipeline"),
+                        ("it needs udpsrc, rtpssrcdemux, rtpbin, funnel, rtpgstdepay and rtcoinfer-tail; "
+                         "GST_DEBUG=rtcoinfersrc:1 names the one missing"));
+      return GST_STATE_CHANGE_FAILURE;
+    }
+    GST_OBJECT_LOCK(self);
+    const std::string model = self->model ? self->model : "";
+    GST_OBJECT_UNLOCK(self);
+    if (model.empty()) {
+      GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("No model bundle given"),
+                        ("set model=<bundle>, the same the devices run"));
+      return GST_STATE_CHANGE_FAILURE;
+    }
+    if (!configure_transport(self)) return GST_STATE_CHANGE_FAILURE;
+  }
+  GstStateChangeReturn ret = GST_ELEMENT_CLASS(parent_class)->change_state(element, transition);
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_PLAYING && ret != GST_STATE_CHANGE_FAILURE) start_idle_check(self);
+  if (transition == GST_STATE_CHANGE_PLAYING_TO_PAUSED) stop_idle_check(self);
+  if (transition == GST_STATE_CHANGE_READY_TO_NULL || ret == GST_STATE_CHANGE_FAILURE) {
+    GST_OBJECT_LOCK(self);
+    GSocket *socket = self->rtcp_socket;
+    self->rtcp_socket = nullptr;
+    GST_OBJECT_UNLOCK(self);
+    if (socket) {
+      g_socket_close(socket, nullptr);
+      g_object_unref(socket);
+    }
+  }
+  return ret;
+}
+
+static GstStructure *collect_stats(GstRtcoinferSrc *self) {
+  std::map<guint, GstElement *> tails;
+  GST_OBJECT_LOCK(self);
+  for (auto &[ssrc, s] : *self->streams)
+    if (s.tail) tails[ssrc] = GST_ELEMENT(gst_object_ref(s.tail));
+  GST_OBJECT_UNLOCK(self);
+  GstStructure *out = gst_structure_new("rtcoinfersrc-stats", "streams", G_TYPE_UINT, guint(tails.size()), nullptr);
+  for (auto &[ssrc, tail] : tails) {
+    GstStructure *s = nullptr;
+    g_object_get(tail, "stats", &s, nullptr);
+    gchar *field = g_strdup_printf("stream-%u", ssrc);
+    if (s) {
+      gst_structure_set(out, field, GST_TYPE_STRUCTURE, s, nullptr);
+      gst_structure_free(s);
+    }
+    g_free(field);
+    gst_object_unref(tail);
+  }
+  return out;
+}
+
+static void gst_rtcoinfer_src_set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec) {
+  auto *self = GST_RTCOINFER_SRC(object);
+  GST_OBJECT_LOCK(self);
+  switch (prop_id) {
+    case PROP_MODEL:
+      g_free(self->model);
+      self->model = g_value_dup_string(value);
+      break;
+    case PROP_ADDRESS:
+      g_free(self->address);
+      self->address = g_value_dup_string(value);
+      break;
+    case PROP_PORT: self->port = g_value_get_int(value); break;
+    case PROP_LATENCY: self->latency_ms = g_value_get_int(value); break;
+    case PROP_RTCP_BANDWIDTH: self->rtcp_bandwidth = g_value_get_double(value); break;
+    case PROP_MAX_STREAMS: self->max_streams = g_value_get_uint(value); break;
+    case PROP_MAX_LATENCY: self->max_latency_ms = g_value_get_double(value); break;
+    case PROP_THREADS: self->threads = g_value_get_int(value); break;
+    case PROP_IDLE_TIMEOUT: self->idle_timeout_s = g_value_get_double(value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+  }
+  GST_OBJECT_UNLOCK(self);
+}
+
+static void gst_rtcoinfer_src_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec) {
+  auto *self = GST_RTCOINFER_SRC(object);
+  if (prop_id == PROP_STATS) {
+    g_value_take_boxed(value, collect_stats(self));
+    return;
+  }
+  GST_OBJECT_LOCK(self);
+  switch (prop_id) {
+    case PROP_MODEL: g_value_set_string(value, self->model); break;
+    case PROP_ADDRESS: g_value_set_string(value, self->address); break;
+    case PROP_PORT: g_value_set_int(value, self->port); break;
+    case PROP_LATENCY: g_value_set_int(value, self->latency_ms); break;
+    case PROP_RTCP_BANDWIDTH: g_value_set_double(value, self->rtcp_bandwidth); break;
+    case PROP_MAX_STREAMS: g_value_set_uint(value, self->max_streams); break;
+    case PROP_MAX_LATENCY: g_value_set_double(value, self->max_latency_ms); break;
+    case PROP_THREADS: g_value_set_int(value, self->threads); break;
+    case PROP_IDLE_TIMEOUT: g_value_set_double(value, self->idle_timeout_s); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+  }
+  GST_OBJECT_UNLOCK(self);
+}
+
+static void gst_rtcoinfer_src_finalize(GObject *object) {
+  auto *self = GST_RTCOINFER_SRC(object);
+  g_free(self->model);
+  g_free(self->address);
+  if (self->rtcp_socket) g_object_unref(self->rtcp_socket);
+  if (self->idle_check) gst_clock_id_unref(self->idle_check);
+  delete self->streams;
+  G_OBJECT_CLASS(parent_class)->finalize(object);
+}
+
+static void gst_rtcoinfer_src_class_init(GstRtcoinferSrcClass *klass) {
+  GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
+  gobject_class->set_property = gst_rtcoinfer_src_set_property;
+  gobject_class->get_property = gst_rtcoinfer_src_get_property;
+  gobject_class->finalize = gst_rtcoinfer_src_finalize;
+  const auto rw = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  /**
+   * GstRtcoinferSrc:model:
+   *
+   * The model bundle the devices run (path or URL); every stream's tail uses it, and
+   * they share one model instance. Read when the element starts.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_MODEL,
+      g_param_spec_string("model", "Model bundle", "Bundle the devices run; one instance for all", nullptr, rw));
+  /**
+   * GstRtcoinferSrc:address:
+   *
+   * Local IP address to listen on (0.0.0.0: every IPv4 interface). Read when the element
+   * starts.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_ADDRESS,
+      g_param_spec_string("address", "Address", "Local IP address to listen on", DEFAULT_ADDRESS, rw));
+  /**
+   * GstRtcoinferSrc:port:
+   *
+   * UDP port of the RTP; RTCP uses port + 1, both ways. Read when the element starts.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_PORT,
+      g_param_spec_int("port", "Port", "UDP port of the RTP; RTCP on port + 1", 1, 65534, DEFAULT_PORT, rw));
+  /**
+   * GstRtcoinferSrc:latency:
+   *
+   * rtpbin's jitterbuffer latency per stream, milliseconds. Read when the element starts.
+   */
+  g_object_class_install_property(gobject_class, PROP_LATENCY,
+                                  g_param_spec_int("latency", "Jitterbuffer latency", "Jitterbuffer latency, ms", 0,
+                                                   10000, DEFAULT_LATENCY_MS, rw));
+  /**
+   * GstRtcoinferSrc:rtcp-bandwidth:
+   *
+   * RTCP bandwidth of each receiving session in bytes/s (rtpsession's rtcp-fraction): it
+   * paces the TWCC feedback rtcoinfer-mpcrate plans with. 0 keeps GStreamer's default,
+   * 5 % of the stream, which gives a thin stream feedback every 300 ms. Read when a
+   * stream starts.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_RTCP_BANDWIDTH,
+      g_param_spec_double("rtcp-bandwidth", "RTCP bandwidth", "RTCP bandwidth per session, bytes/s; 0 = default", 0,
+                          1e9, DEFAULT_RTCP_BANDWIDTH, rw));
+  /**
+   * GstRtcoinferSrc:max-streams:
+   *
+   * Most senders (SSRCs) served at once; packets of further SSRCs are dropped. Read when
+   * the element starts.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_MAX_STREAMS,
+      g_param_spec_uint("max-streams", "Maximum streams", "Most senders served", 1, 4096, DEFAULT_MAX_STREAMS, rw));
+  /**
+   * GstRtcoinferSrc:max-latency:
+   *
+   * Each tail drops frames older than this (ms since capture) as `late`; 0 never drops.
+   * Read when a stream starts.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_MAX_LATENCY,
+      g_param_spec_double("max-latency", "Maximum latency", "Drop frames older than this, ms; 0 = never", 0, 3600000,
+                          DEFAULT_MAX_LATENCY_MS, rw));
+  /**
+   * GstRtcoinferSrc:threads:
+   *
+   * LibTorch threads of the shared tail model instance.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_THREADS,
+      g_param_spec_int("threads", "Threads", "LibTorch threads of the tail", 1, 64, DEFAULT_THREADS, rw));
+  /**
+   * GstRtcoinferSrc:idle-timeout:
+   *
+   * Seconds without a result, after the first one, after which the server ends (EOS);
+   * 0 serves until stopped. Read when the element starts playing.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_IDLE_TIMEOUT,
+      g_param_spec_double("idle-timeout", "Idle timeout", "End after this many idle seconds; 0 = never", 0, 86400,
+                          DEFAULT_IDLE_TIMEOUT_S, rw));
+  /**
+   * GstRtcoinferSrc:stats:
+   *
+   * Read-only: `streams` (guint), and for each stream a `stream-<ssrc>` structure with
+   * its tail's counters (rtcoinfer-tail's `stats`).
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_STATS,
+      g_param_spec_boxed("stats", "Statistics", "Every stream's tail counters", GST_TYPE_STRUCTURE,
+                         GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+  gst_element_class_set_static_metadata(element_class, "RTCoInfer server", "Source/Network",
+                                        "Receives the feature streams of any number of rtcoinfersink devices, one "
+                                        "RTP session each, and finishes their inference",
+                                        "gst-rtcoinfer developers");
+  element_class->change_state = GST_DEBUG_FUNCPTR(gst_rtcoinfer_src_change_state);
+}
