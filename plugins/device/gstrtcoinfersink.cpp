@@ -34,6 +34,7 @@
 
 #include <string>
 
+#include "common/bin_parts.h"
 #include "common/host_port.h"
 #include "control/mpc_controller.h"
 #include "wire/feature_frame.h"
@@ -93,25 +94,15 @@ G_DEFINE_TYPE_WITH_CODE(GstRtcoinferSink, gst_rtcoinfer_sink, GST_TYPE_BIN,
 GST_ELEMENT_REGISTER_DEFINE(rtcoinfersink, "rtcoinfersink", GST_RANK_NONE, GST_TYPE_RTCOINFER_SINK);
 
 static GstElement *make(GstRtcoinferSink *self, const char *factory, const char *name) {
-  GstElement *e = gst_element_factory_make(factory, name);
-  if (!e) {
-    GST_ERROR_OBJECT(self, "no %s element: is the plugin that has it installed?", factory);
-    return nullptr;
-  }
-  gst_bin_add(GST_BIN(self), e);
-  return e;
+  return rtcoinfer::add_child(GST_BIN(self), factory, name);
 }
 
 // Links src's pad to sink's pad; either may be a request pad (rtpbin's are).
 static bool link_pads(GstElement *src, const char *src_name, bool src_request, GstElement *sink, const char *sink_name,
                       bool sink_request) {
-  GstPad *sp = src_request ? gst_element_request_pad_simple(src, src_name) : gst_element_get_static_pad(src, src_name);
-  GstPad *dp =
-      sink_request ? gst_element_request_pad_simple(sink, sink_name) : gst_element_get_static_pad(sink, sink_name);
-  const bool ok = sp && dp && gst_pad_link(sp, dp) == GST_PAD_LINK_OK;
-  if (sp) gst_object_unref(sp);
-  if (dp) gst_object_unref(dp);
-  return ok;
+  return rtcoinfer::link_pads(
+      src_request ? gst_element_request_pad_simple(src, src_name) : gst_element_get_static_pad(src, src_name),
+      sink_request ? gst_element_request_pad_simple(sink, sink_name) : gst_element_get_static_pad(sink, sink_name));
 }
 
 // The RTCP side's EOS, when rtpsession did not send it (the clock thread calls this).
@@ -215,17 +206,13 @@ static bool configure_transport(GstRtcoinferSink *self) {
   const GSocketFamily family = probe ? g_inet_address_get_family(probe) : G_SOCKET_FAMILY_IPV4;
   if (probe) g_object_unref(probe);
   GError *err = nullptr;
-  GSocket *socket = g_socket_new(family, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &err);
   GInetAddress *any = g_inet_address_new_any(family);
-  GSocketAddress *local = g_inet_socket_address_new(any, guint16(rtcp_port));
+  GSocket *socket = rtcoinfer::bind_udp_socket(any, rtcp_port, &err);
   g_object_unref(any);
-  const bool bound = socket && g_socket_bind(socket, local, TRUE, &err);
-  g_object_unref(local);
-  if (!bound) {
+  if (!socket) {
     GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("Cannot bind the RTCP socket to port %d", rtcp_port),
                       ("%s; set rtcp-port to a free port, or 0 for any", err ? err->message : "unknown error"));
     g_clear_error(&err);
-    if (socket) g_object_unref(socket);
     return false;
   }
   g_object_set(self->rtcpsrc, "socket", socket, "close-socket", FALSE, nullptr);
@@ -264,10 +251,7 @@ static GstStateChangeReturn gst_rtcoinfer_sink_change_state(GstElement *element,
     GSocket *socket = self->rtcp_socket;
     self->rtcp_socket = nullptr;
     GST_OBJECT_UNLOCK(self);
-    if (socket) {
-      g_socket_close(socket, nullptr);
-      g_object_unref(socket);
-    }
+    rtcoinfer::close_socket(socket);
   }
   return ret;
 }

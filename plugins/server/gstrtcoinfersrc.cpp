@@ -42,6 +42,8 @@
 #include <map>
 #include <string>
 
+#include "common/bin_parts.h"
+
 GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_src_debug);
 #define GST_CAT_DEFAULT gst_rtcoinfer_src_debug
 
@@ -111,21 +113,10 @@ G_DEFINE_TYPE_WITH_CODE(GstRtcoinferSrc, gst_rtcoinfer_src, GST_TYPE_BIN,
 GST_ELEMENT_REGISTER_DEFINE(rtcoinfersrc, "rtcoinfersrc", GST_RANK_NONE, GST_TYPE_RTCOINFER_SRC);
 
 static GstElement *make(GstRtcoinferSrc *self, const char *factory, const char *name) {
-  GstElement *e = gst_element_factory_make(factory, name);
-  if (!e) {
-    GST_ERROR_OBJECT(self, "no %s element: is the plugin that has it installed?", factory);
-    return nullptr;
-  }
-  gst_bin_add(GST_BIN(self), e);
-  return e;
+  return rtcoinfer::add_child(GST_BIN(self), factory, name);
 }
 
-static bool link_pads(GstPad *src, GstPad *sink) {
-  const bool ok = src && sink && gst_pad_link(src, sink) == GST_PAD_LINK_OK;
-  if (src) gst_object_unref(src);
-  if (sink) gst_object_unref(sink);
-  return ok;
-}
+using rtcoinfer::link_pads;
 
 // The device's RTCP source address: where its session's RTCP goes back to.
 static GstPadProbeReturn on_device_rtcp(GstPad *, GstPadProbeInfo *info, gpointer user_data) {
@@ -373,16 +364,12 @@ static bool configure_transport(GstRtcoinferSrc *self) {
     return false;
   }
   GError *err = nullptr;
-  GSocket *socket = g_socket_new(g_inet_address_get_family(ip), G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &err);
-  GSocketAddress *local = g_inet_socket_address_new(ip, guint16(port + 1));
+  GSocket *socket = rtcoinfer::bind_udp_socket(ip, port + 1, &err);
   g_object_unref(ip);
-  const bool bound = socket && g_socket_bind(socket, local, TRUE, &err);
-  g_object_unref(local);
-  if (!bound) {
+  if (!socket) {
     GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("Cannot listen for RTCP on %s:%d", address.c_str(), port + 1),
                       ("%s", err ? err->message : "unknown error"));
     g_clear_error(&err);
-    if (socket) g_object_unref(socket);
     return false;
   }
   g_object_set(self->rtp_in, "address", address.c_str(), "port", port, nullptr);
@@ -423,10 +410,7 @@ static GstStateChangeReturn gst_rtcoinfer_src_change_state(GstElement *element, 
     GSocket *socket = self->rtcp_socket;
     self->rtcp_socket = nullptr;
     GST_OBJECT_UNLOCK(self);
-    if (socket) {
-      g_socket_close(socket, nullptr);
-      g_object_unref(socket);
-    }
+    rtcoinfer::close_socket(socket);
   }
   return ret;
 }

@@ -17,14 +17,14 @@ import sys
 import tempfile
 import time
 
-from harness import MODEL, check, fail, start_device, summary
+from harness import MODEL, check, fail, start_device, summary, wait_until
 
 port = int(sys.argv[1])
 tmp = tempfile.mkdtemp()
 results = os.path.join(tmp, "results.jsonl")
 server = subprocess.Popen(["gst-launch-1.0", "-e", "rtcoinfersrc", "name=server", "model=" + MODEL,
                            "address=127.0.0.1", "port=%d" % port, "idle-timeout=3", "!", "filesink",
-                           "location=" + results], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                           "buffer-mode=unbuffered", "location=" + results], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 time.sleep(1.0)
 if server.poll() is not None:
     fail("server did not start: " + server.stderr.read())
@@ -42,7 +42,15 @@ for i in range(300):
     junk.sendto(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 400))), ("127.0.0.1", port + i % 2))
     header = bytes([0x80, 96, i >> 8 & 0xff, i & 0xff, 0, 0, 0, i & 0xff, 0xde, 0xad, 0xbe, 0xef])
     junk.sendto(header + bytes(rng.randrange(256) for _ in range(100)), ("127.0.0.1", port))
-time.sleep(1.0)
+
+
+def streams_so_far():
+    with open(results) as f:
+        return {json.loads(line).get("stream") for line in f if line.endswith("\n")}
+
+
+# kill the third device only once it has a stream of its own (it may start last)
+wait_until(lambda: len(streams_so_far()) >= 3, 60, "all three devices' results")
 victim.send_signal(signal.SIGKILL)
 victim.wait()
 

@@ -94,4 +94,25 @@ inline GstBuffer *frame_buffer(std::uint32_t model_id, int c, int hgt, int w, st
   return gst_buffer_new_memdup(bytes.data(), bytes.size());
 }
 
+// Takes `e` (a floating or owned reference) to `to`, which must fail, and returns the
+// error it posted, message and debug text together; leaves it in NULL and unrefs it.
+inline std::string start_error(GstElement *e, GstState to) {
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(e, bus);
+  fail_unless_equals_int(gst_element_set_state(e, to), GST_STATE_CHANGE_FAILURE);
+  GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+  fail_unless(msg != nullptr, "no error message");
+  GError *err = nullptr;
+  gchar *dbg = nullptr;
+  gst_message_parse_error(msg, &err, &dbg);
+  const std::string text = std::string(err->message) + " " + (dbg ? dbg : "");
+  g_error_free(err);
+  g_free(dbg);
+  gst_message_unref(msg);
+  gst_element_set_state(e, GST_STATE_NULL);
+  gst_object_unref(bus);
+  gst_object_unref(e);
+  return text;
+}
+
 }  // namespace fixtures

@@ -373,22 +373,8 @@ GST_END_TEST;
 GST_START_TEST(test_earlyexit_names_a_missing_exit) {
   GstElement *e = gst_element_factory_make("rtcoinfer-earlyexit", nullptr);
   g_object_set(e, "model", model_path().c_str(), "exit", "/nonexistent/exit", nullptr);
-  GstBus *bus = gst_bus_new();
-  gst_element_set_bus(e, bus);
-  fail_unless_equals_int(gst_element_set_state(e, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
-  GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
-  fail_unless(msg != nullptr);
-  GError *err = nullptr;
-  gchar *dbg = nullptr;
-  gst_message_parse_error(msg, &err, &dbg);
-  const std::string text = std::string(err->message) + " " + (dbg ? dbg : "");
+  const std::string text = start_error(e, GST_STATE_PAUSED);
   fail_unless(text.find("/nonexistent/exit") != std::string::npos, "%s", text.c_str());
-  g_error_free(err);
-  g_free(dbg);
-  gst_message_unref(msg);
-  gst_element_set_state(e, GST_STATE_NULL);
-  gst_object_unref(bus);
-  gst_object_unref(e);
 }
 GST_END_TEST;
 
@@ -445,19 +431,8 @@ GST_START_TEST(test_schedule_names_the_bad_line) {
   std::ofstream(plan) << "4x2\n99x3\n";
   GstElement *e = gst_element_factory_make("rtcoinfer-schedule", nullptr);
   g_object_set(e, "model", model_path().c_str(), "schedule", plan.c_str(), nullptr);
-  GstBus *bus = gst_bus_new();
-  gst_element_set_bus(e, bus);
-  fail_unless_equals_int(gst_element_set_state(e, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
-  GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
-  fail_unless(msg != nullptr);
-  GError *err = nullptr;
-  gst_message_parse_error(msg, &err, nullptr);
-  fail_unless(std::string(err->message).find("line 2") != std::string::npos, "%s", err->message);
-  g_error_free(err);
-  gst_message_unref(msg);
-  gst_element_set_state(e, GST_STATE_NULL);
-  gst_object_unref(bus);
-  gst_object_unref(e);
+  const std::string text = start_error(e, GST_STATE_PAUSED);
+  fail_unless(text.find("line 2") != std::string::npos, "%s", text.c_str());
   std::remove(plan.c_str());
 }
 GST_END_TEST;

@@ -114,19 +114,8 @@ GST_START_TEST(test_device_bin_names_a_bad_server) {
   GstElement *e = gst_element_factory_make("rtcoinfersink", nullptr);
   fail_unless(e != nullptr);
   g_object_set(e, "model", model_path().c_str(), "server", "example.org", nullptr);
-  GstBus *bus = gst_bus_new();
-  gst_element_set_bus(e, bus);
-  fail_unless_equals_int(gst_element_set_state(e, GST_STATE_READY), GST_STATE_CHANGE_FAILURE);
-  GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
-  fail_unless(msg != nullptr);
-  GError *err = nullptr;
-  gst_message_parse_error(msg, &err, nullptr);
-  fail_unless(std::string(err->message).find("example.org") != std::string::npos, "%s", err->message);
-  g_error_free(err);
-  gst_message_unref(msg);
-  gst_element_set_state(e, GST_STATE_NULL);
-  gst_object_unref(bus);
-  gst_object_unref(e);
+  const std::string text = start_error(e, GST_STATE_READY);
+  fail_unless(text.find("example.org") != std::string::npos, "%s", text.c_str());
 }
 GST_END_TEST;
 
