@@ -14,7 +14,11 @@
  * any address or port get their feedback. The receiving sessions' RTCP bandwidth is set
  * to `rtcp-bandwidth` (TWCC feedback every ~34 ms instead of every 300 ms on a thin
  * stream). A device that stops, restarts (a new SSRC) or sends garbage costs the others
- * nothing; at most `max-streams` senders are served, later SSRCs are dropped.
+ * nothing; at most `max-streams` senders are served, later SSRCs are dropped. An SSRC
+ * belongs to the address its RTP (and, apart, its RTCP) first came from: packets of it
+ * from anywhere else, a replay or a spoofed SSRC, are dropped and counted (`foreign`);
+ * datagrams that are no RTP of the stream's payload type, and RTCP of an SSRC that sent
+ * no RTP from that host, are dropped before they can make a stream (`junk`).
  *
  * Each result carries the stream's SSRC as `stream`. The children keep their names:
  * rtp (rtpbin), demux, and per stream depay_<ssrc> and tail_<ssrc>; `stats` lists every
@@ -87,6 +91,10 @@ struct _GstRtcoinferSrc {
   gdouble rtcp_bandwidth, max_latency_ms;
   GSocket *rtcp_socket;              // READY and up: the RTCP socket, both ways, shared by every session
   std::map<guint, Stream> *streams;  // by SSRC
+  // The address each SSRC's RTP, and its RTCP, first came from: packets of a known SSRC
+  // from anywhere else (a replay, a spoofed SSRC) are dropped and counted as foreign
+  std::map<guint, std::string> *rtp_from, *rtcp_from;
+  guint64 foreign, junk;
   guint next_session;
 };
 
@@ -146,6 +154,81 @@ static GstPadProbeReturn on_device_rtcp(GstPad *, GstPadProbeInfo *info, gpointe
   }
   gst_object_unref(self);
   return GST_PAD_PROBE_OK;
+}
+
+// Senders remembered, at most (further SSRCs pass unchecked: rtpssrcdemux's
+// max-streams refuses them anyway).
+#define MAX_SENDERS 4096
+
+static std::string source_of(GstBuffer *buf) {
+  GstNetAddressMeta *meta = gst_buffer_get_net_address_meta(buf);
+  if (!meta || !G_IS_INET_SOCKET_ADDRESS(meta->addr)) return {};
+  GInetSocketAddress *addr = G_INET_SOCKET_ADDRESS(meta->addr);
+  gchar *host = g_inet_address_to_string(g_inet_socket_address_get_address(addr));
+  std::string out = std::string(host) + ":" + std::to_string(g_inet_socket_address_get_port(addr));
+  g_free(host);
+  return out;
+}
+
+static std::string host_of(const std::string &host_port) { return host_port.substr(0, host_port.rfind(':')); }
+
+// On the sockets' src pads, before rtpssrcdemux can make a stream of a packet:
+// - RTP must be version 2 with the stream's payload type (96), and an SSRC belongs to the
+//   address its RTP first came from;
+// - RTCP (the first packet's sender SSRC) must be of an SSRC whose RTP came from the same
+//   host, and then keeps to the port it first came from.
+// Anything else is dropped and counted (`junk`; `foreign`: a known SSRC from elsewhere,
+// as a replay or a spoofed SSRC is), so it can neither make streams nor redirect one's
+// feedback.
+static GstPadProbeReturn check_sender(GstRtcoinferSrc *self, GstBuffer *buf, bool rtcp) {
+  guint8 b[12];
+  const gsize need = rtcp ? 8 : 12;
+  const std::string from = source_of(buf);
+  const bool plausible = gst_buffer_extract(buf, 0, b, need) == need && (b[0] >> 6) == 2 && !from.empty() &&
+                         (rtcp ? b[1] >= 200 && b[1] <= 206 : (b[1] & 0x7f) == 96);
+  const gsize at = rtcp ? 4 : 8;
+  const guint ssrc = guint(b[at]) << 24 | guint(b[at + 1]) << 16 | guint(b[at + 2]) << 8 | guint(b[at + 3]);
+  const char *refused = nullptr;
+  GST_OBJECT_LOCK(self);
+  if (!plausible) {
+    refused = "junk";
+  } else if (!rtcp) {
+    auto it = self->rtp_from->find(ssrc);
+    if (it == self->rtp_from->end()) {
+      if (self->rtp_from->size() < MAX_SENDERS) self->rtp_from->emplace(ssrc, from);
+    } else if (it->second != from) {
+      refused = "foreign";
+    }
+  } else {
+    auto rtp = self->rtp_from->find(ssrc);
+    auto it = self->rtcp_from->find(ssrc);
+    if (rtp == self->rtp_from->end() || host_of(rtp->second) != host_of(from))
+      refused = rtp == self->rtp_from->end() ? "junk" : "foreign";
+    else if (it == self->rtcp_from->end())
+      self->rtcp_from->emplace(ssrc, from);
+    else if (it->second != from)
+      refused = "foreign";
+  }
+  guint64 n = 0;
+  if (refused) n = std::string(refused) == "junk" ? ++self->junk : ++self->foreign;
+  GST_OBJECT_UNLOCK(self);
+  if (!refused) return GST_PAD_PROBE_OK;
+  if (std::string(refused) == "foreign" && (n == 1 || n % 100 == 0))
+    GST_ELEMENT_WARNING(self, STREAM, FAILED,
+                        ("Dropped %s of SSRC %u from %s: it belongs to another sender (%" G_GUINT64_FORMAT " so far)",
+                         rtcp ? "RTCP" : "RTP", ssrc, from.c_str(), n),
+                        ("a replay or a spoofed SSRC; a restarted device sends with a new SSRC"));
+  else
+    GST_LOG_OBJECT(self, "dropped a %s packet from %s (%s)", rtcp ? "RTCP" : "RTP", from.c_str(), refused);
+  return GST_PAD_PROBE_DROP;
+}
+
+static GstPadProbeReturn on_rtp_packet(GstPad *, GstPadProbeInfo *info, gpointer user_data) {
+  return check_sender(GST_RTCOINFER_SRC(user_data), GST_PAD_PROBE_INFO_BUFFER(info), false);
+}
+
+static GstPadProbeReturn on_rtcp_packet(GstPad *, GstPadProbeInfo *info, gpointer user_data) {
+  return check_sender(GST_RTCOINFER_SRC(user_data), GST_PAD_PROBE_INFO_BUFFER(info), true);
 }
 
 // rtpssrcdemux found a new sender: a session of its own in rtpbin (streaming thread).
@@ -319,6 +402,8 @@ static void gst_rtcoinfer_src_init(GstRtcoinferSrc *self) {
   self->rtcp_bandwidth = DEFAULT_RTCP_BANDWIDTH;
   self->max_latency_ms = DEFAULT_MAX_LATENCY_MS;
   self->streams = new std::map<guint, Stream>();
+  self->rtp_from = new std::map<guint, std::string>();
+  self->rtcp_from = new std::map<guint, std::string>();
   self->rtp_in = make(self, "udpsrc", "rtp_in");
   self->rtcp_in = make(self, "udpsrc", "rtcp_in");
   self->demux = make(self, "rtpssrcdemux", "demux");
@@ -339,6 +424,11 @@ static void gst_rtcoinfer_src_init(GstRtcoinferSrc *self) {
   if (!ok) {
     GST_ERROR_OBJECT(self, "could not link the server pipeline");
     return;
+  }
+  for (auto [socket, probe] : {std::pair{self->rtp_in, on_rtp_packet}, std::pair{self->rtcp_in, on_rtcp_packet}}) {
+    GstPad *pad = gst_element_get_static_pad(socket, "src");
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, probe, self, nullptr);
+    gst_object_unref(pad);
   }
   g_signal_connect(self->demux, "new-ssrc-pad", G_CALLBACK(on_new_ssrc), self);
   g_signal_connect(self->rtpbin, "pad-added", G_CALLBACK(on_rtpbin_pad), self);
@@ -379,6 +469,9 @@ static bool configure_transport(GstRtcoinferSrc *self) {
   GST_OBJECT_LOCK(self);
   if (self->rtcp_socket) g_object_unref(self->rtcp_socket);
   self->rtcp_socket = socket;
+  self->rtp_from->clear();
+  self->rtcp_from->clear();
+  self->foreign = self->junk = 0;
   GST_OBJECT_UNLOCK(self);
   return true;
 }
@@ -420,8 +513,10 @@ static GstStructure *collect_stats(GstRtcoinferSrc *self) {
   GST_OBJECT_LOCK(self);
   for (auto &[ssrc, s] : *self->streams)
     if (s.tail) tails[ssrc] = GST_ELEMENT(gst_object_ref(s.tail));
+  const guint64 foreign = self->foreign, junk = self->junk;
   GST_OBJECT_UNLOCK(self);
-  GstStructure *out = gst_structure_new("rtcoinfersrc-stats", "streams", G_TYPE_UINT, guint(tails.size()), nullptr);
+  GstStructure *out = gst_structure_new("rtcoinfersrc-stats", "streams", G_TYPE_UINT, guint(tails.size()), "foreign",
+                                        G_TYPE_UINT64, foreign, "junk", G_TYPE_UINT64, junk, nullptr);
   for (auto &[ssrc, tail] : tails) {
     GstStructure *s = nullptr;
     g_object_get(tail, "stats", &s, nullptr);
@@ -489,6 +584,8 @@ static void gst_rtcoinfer_src_finalize(GObject *object) {
   if (self->rtcp_socket) g_object_unref(self->rtcp_socket);
   if (self->idle_check) gst_clock_id_unref(self->idle_check);
   delete self->streams;
+  delete self->rtp_from;
+  delete self->rtcp_from;
   G_OBJECT_CLASS(parent_class)->finalize(object);
 }
 
@@ -585,8 +682,10 @@ static void gst_rtcoinfer_src_class_init(GstRtcoinferSrcClass *klass) {
   /**
    * GstRtcoinferSrc:stats:
    *
-   * Read-only: `streams` (guint), and for each stream a `stream-<ssrc>` structure with
-   * its tail's counters (rtcoinfer-tail's `stats`).
+   * Read-only: `streams` (guint), `foreign` (guint64: packets dropped because their SSRC
+   * came first from another address), `junk` (guint64: packets dropped as no RTP of
+   * this stream type, or RTCP of no stream), and for each stream a `stream-<ssrc>` structure
+   * with its tail's counters (rtcoinfer-tail's `stats`).
    */
   g_object_class_install_property(
       gobject_class, PROP_STATS,

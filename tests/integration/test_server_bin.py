@@ -3,7 +3,8 @@
 own RTCP port) stream to one server on one port at once. Each gets TWCC feedback of its
 own (its mpcrate sees feedback), each stream gets its own results (tagged with its
 SSRC), a device killed with SIGKILL costs the others no frame, and garbage sent to the
-server's ports (random bytes, and RTP headers of a new SSRC with junk payloads) changes
+server's ports (random bytes, RTP headers of a new SSRC with junk payloads, and packets
+that reuse the live streams' SSRCs from another address, as a replay would) changes
 nothing for them.
 Usage: test_server_bin.py PORT"""
 import collections
@@ -52,6 +53,18 @@ def streams_so_far():
 # kill the third device only once it has a stream of its own (it may start last)
 wait_until(lambda: len(streams_so_far()) >= 3, 60, "all three devices' results")
 victim.send_signal(signal.SIGKILL)
+
+# a replay aimed at every live stream: its SSRC, plausible sequence numbers, from another
+# address (the server must keep each SSRC to the address it first came from)
+for ssrc in [int(x) for x in streams_so_far() if x]:
+    for i in range(200):
+        header = bytes([0x80, 96]) + (i * 7 & 0xffff).to_bytes(2, "big") + (i * 3000).to_bytes(4, "big")
+        junk.sendto(header + ssrc.to_bytes(4, "big") + bytes(rng.randrange(256) for _ in range(120)),
+                    ("127.0.0.1", port))
+# (not RTCP with their SSRCs: on loopback the spoofer is on the device's host, and RTCP
+# is pinned to the host of the SSRC's RTP and to the first port it came from; a spoof
+# from that host before the device's first RTCP would take its feedback. SRTCP is the
+# cure, issue 18.)
 victim.wait()
 
 sums = {name: summary(p, "device", timeout=120)[0] for name, p in devices.items()}

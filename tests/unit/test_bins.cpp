@@ -190,6 +190,78 @@ GST_START_TEST(test_server_bin_answers_two_devices_as_two_streams) {
 }
 GST_END_TEST;
 
+// Sends `n` datagrams of `bytes` from `from` to the server's `port`.
+static void send_from(GSocket *from, int port, const std::vector<guint8> &bytes, int n) {
+  GInetAddress *lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+  GSocketAddress *to = g_inet_socket_address_new(lo, guint16(port));
+  for (int i = 0; i < n; ++i)
+    fail_unless(g_socket_send_to(from, to, reinterpret_cast<const gchar *>(bytes.data()), bytes.size(), nullptr,
+                                 nullptr) == gssize(bytes.size()));
+  g_object_unref(to);
+  g_object_unref(lo);
+}
+
+static GSocket *loopback_socket() {
+  GInetAddress *lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+  GSocketAddress *any_port = g_inet_socket_address_new(lo, 0);
+  GSocket *s = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, nullptr);
+  fail_unless(g_socket_bind(s, any_port, TRUE, nullptr));
+  g_object_unref(any_port);
+  g_object_unref(lo);
+  return s;
+}
+
+static guint64 server_count(GstElement *server, const char *field) {
+  GstStructure *stats = nullptr;
+  g_object_get(server, "stats", &stats, nullptr);
+  guint64 n = 0;
+  gst_structure_get_uint64(stats, field, &n);
+  gst_structure_free(stats);
+  return n;
+}
+
+// An SSRC keeps to the address its RTP first came from: the same SSRC from another port
+// (a replay, a spoof) is dropped as foreign; datagrams that are no RTP of the stream's
+// payload type, and RTCP of an SSRC that sent no RTP, are dropped as junk.
+GST_START_TEST(test_server_bin_keeps_an_ssrc_to_its_sender) {
+  const int port = free_port_pair();
+  fail_unless(port > 0);
+  gchar *desc = g_strdup_printf("rtcoinfersrc name=server model=%s address=127.0.0.1 port=%d ! fakesink",
+                                model_path().c_str(), port);
+  GstElement *pipeline = gst_parse_launch(desc, nullptr);
+  g_free(desc);
+  GstElement *server = gst_bin_get_by_name(GST_BIN(pipeline), "server");
+  fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  std::vector<guint8> rtp = {0x80, 96, 0, 1, 0, 0, 0, 0, 0x11, 0x22, 0x33, 0x44};
+  rtp.resize(60, 0xab);
+  std::vector<guint8> other_pt = rtp;
+  other_pt[1] = 0;
+  const std::vector<guint8> rtcp_of_nobody = {0x80, 201, 0, 1, 0x55, 0x66, 0x77, 0x88};
+  GSocket *device = loopback_socket(), *replay = loopback_socket();
+  send_from(device, port, rtp, 3);
+  const gint64 until = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+  while (server_count(server, "streams") < 1 && g_get_monotonic_time() < until) g_usleep(10000);
+  send_from(replay, port, rtp, 7);
+  send_from(replay, port, other_pt, 4);
+  send_from(replay, port + 1, rtcp_of_nobody, 2);
+  while ((server_count(server, "foreign") < 7 || server_count(server, "junk") < 6) && g_get_monotonic_time() < until)
+    g_usleep(10000);
+  fail_unless_equals_int(server_count(server, "foreign"), 7);
+  fail_unless_equals_int(server_count(server, "junk"), 6);
+  GstStructure *stats = nullptr;
+  g_object_get(server, "stats", &stats, nullptr);
+  guint streams = 0;
+  gst_structure_get_uint(stats, "streams", &streams);
+  gst_structure_free(stats);
+  fail_unless_equals_int(streams, 1);
+  g_object_unref(device);
+  g_object_unref(replay);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(server);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
 static Suite *bins_suite(void) {
   Suite *s = suite_create("bins");
   TCase *tc = tcase_create("general");
@@ -198,6 +270,7 @@ static Suite *bins_suite(void) {
   tcase_add_test(tc, test_device_bin_sends_rtp_with_twcc_and_rtcp);
   tcase_add_test(tc, test_device_bin_names_a_bad_server);
   tcase_add_test(tc, test_server_bin_answers_two_devices_as_two_streams);
+  tcase_add_test(tc, test_server_bin_keeps_an_ssrc_to_its_sender);
   return s;
 }
 
