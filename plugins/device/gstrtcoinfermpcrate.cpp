@@ -25,17 +25,20 @@
  * the buffer timestamps), `rtt-ms` and `decide-us`. `pipelines/device --rate-log`
  * writes them as JSON lines and `pipelines/plot-run` plots them.
  *
+ * On a network it runs inside rtcoinfersink, the device bin, which adds the RTP
+ * transport and the TWCC feedback it plans with
+ * (`... ! videoconvert ! rtcoinfersink model=M server=HOST:5000`, docs/pipelines.md).
+ * Composed by hand with rtpbin, a finite source can leave gst-launch-1.0 waiting after
+ * the last packet (GStreamer 1.22's RTCP EOS race, which the bin handles).
+ *
  * ## Example launch line
  * |[
- * gst-launch-1.0 rtcoinfer-datasetsrc is-live=true num-buffers=300 ! rtcoinfer-head model=models/zoo/fashion-mnist-swcnn.rcib \
- *   ! rtcoinfer-compress ! rtcoinfer-mpcrate model=models/zoo/fashion-mnist-swcnn.rcib deadline=150 \
- *   ! rtpgstpay pt=96 mtu=1200 config-interval=1 \
- *   ! "application/x-rtp,extmap-5=(string)\"http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\"" \
- *   ! rtp.send_rtp_sink_0 rtpbin name=rtp rtp-profile=avpf \
- *   rtp.send_rtp_src_0 ! udpsink host=127.0.0.1 port=5000 \
- *   rtp.send_rtcp_src_0 ! udpsink host=127.0.0.1 port=5001 sync=false async=false \
- *   udpsrc port=5005 ! rtp.recv_rtcp_sink_0
- * ]| The device pipeline with rate control (pair it with pipelines/server).
+ * gst-launch-1.0 rtcoinfer-datasetsrc is-live=true num-buffers=90 ! rtcoinfer-head model=models/zoo/fashion-mnist-swcnn.rcib \
+ *   ! rtcoinfer-compress ! rtcoinfer-mpcrate model=models/zoo/fashion-mnist-swcnn.rcib policy=rate deadline=150 \
+ *   ! rtcoinfer-tail model=models/zoo/fashion-mnist-swcnn.rcib ! fakesink
+ * ]| The controller in a pipeline without a network: with no feedback it keeps to what
+ * its start-up forecast allows, and each decision is posted as an `rtcoinfer-rate`
+ * message.
  */
 #include "gstrtcoinfermpcrate.h"
 
