@@ -120,6 +120,19 @@ static GstBuffer *slice_buffer(std::uint32_t model_id, std::uint16_t seq, std::u
   return gst_buffer_new_memdup(bytes.data(), bytes.size());
 }
 
+// A whole 4-bit frame of the model's 32x14x14 partition (values 1.0) at k channels.
+static std::vector<std::uint8_t> whole_frame_bytes(std::uint32_t model_id, int k, std::uint16_t seq) {
+  std::vector<float> t(std::size_t(32) * 14 * 14, 1.0f);
+  FrameEncoder enc;
+  EncodeParams p;
+  p.setup = Setup{0, k, 4};
+  p.model_id = model_id;
+  p.seq = seq;
+  std::vector<std::uint8_t> bytes;
+  fail_unless(enc.encode(t.data(), 32, 14, 14, p, bytes).ok());
+  return bytes;
+}
+
 // "sliceassembler ! tail" on a GstTestClock: deadlines pass only when the test says so.
 static GstHarness *assembler_harness(double slice_deadline_ms) {
   const std::string m = model_path();
@@ -218,14 +231,7 @@ GST_START_TEST(test_slicer_cuts_at_the_setups_and_answers_wire_bytes) {
   g_free(desc);
   gst_harness_set_src_caps_str(h, RTCOINFER_FRAME_CAPS_NAME);
   const std::uint32_t id = bundle_frame_model_id();
-  std::vector<float> t(std::size_t(32) * 14 * 14, 1.0f);
-  FrameEncoder enc;
-  EncodeParams p;
-  p.setup = Setup{0, 8, 4};
-  p.model_id = id;
-  p.seq = 7;
-  std::vector<std::uint8_t> bytes;
-  fail_unless(enc.encode(t.data(), 32, 14, 14, p, bytes).ok());
+  const std::vector<std::uint8_t> bytes = whole_frame_bytes(id, 8, 7);
   GstBuffer *frame = gst_buffer_new_memdup(bytes.data(), bytes.size());
   GstQuery *q = wire_bytes_query_new(frame);
   fail_unless(gst_pad_peer_query(h->srcpad, q), "the slicer answers rtcoinfer-wire-bytes");
@@ -267,16 +273,8 @@ GST_START_TEST(test_slicer_cuts_a_new_frame_at_a_reused_address) {
   GstHarness *h = gst_harness_new_parse(desc);
   g_free(desc);
   gst_harness_set_src_caps_str(h, RTCOINFER_FRAME_CAPS_NAME);
-  std::vector<float> t(std::size_t(32) * 14 * 14, 1.0f);
-  FrameEncoder enc;
-  EncodeParams p;
-  p.setup = Setup{0, 4, 4};
-  p.model_id = bundle_frame_model_id();
-  std::vector<std::uint8_t> skipped, next;
-  p.seq = 7;
-  fail_unless(enc.encode(t.data(), 32, 14, 14, p, skipped).ok());
-  p.seq = 8;
-  fail_unless(enc.encode(t.data(), 32, 14, 14, p, next).ok());
+  const std::uint32_t id = bundle_frame_model_id();
+  const std::vector<std::uint8_t> skipped = whole_frame_bytes(id, 4, 7), next = whole_frame_bytes(id, 4, 8);
   fail_unless_equals_int(skipped.size(), next.size());
   GstBuffer *frame = gst_buffer_new_memdup(skipped.data(), skipped.size());
   GstQuery *q = wire_bytes_query_new(frame);
