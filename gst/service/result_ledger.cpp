@@ -131,18 +131,34 @@ void ResultLedger::reset() {
   latency_next_ = 0;
 }
 
-ResultLedger::Snapshot ResultLedger::snapshot() const {
+void ResultLedger::add_to(Snapshot &into, std::vector<double> &window) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const Snapshot &c = counts_;
+  into.frames += c.frames;
+  into.results += c.results;
+  into.dropped += c.dropped;
+  into.missing += c.missing;
+  into.restarts += c.restarts;
+  into.bytes += c.bytes;
+  into.with_truth += c.with_truth;
+  into.correct += c.correct;
+  for (const auto &[reason, n] : c.drops) into.drops[reason] += n;
+  for (const auto &[setup, n] : c.per_setup) into.per_setup[setup] += n;
+  for (std::size_t i = 0; i < c.latency_counts.size(); ++i) into.latency_counts[i] += c.latency_counts[i];
+  into.latency_sum_s += c.latency_sum_s;
+  window.insert(window.end(), latency_window_.begin(), latency_window_.end());
+}
+
+ResultLedger::Snapshot ResultLedger::merged(const std::vector<const ResultLedger *> &ledgers) {
   Snapshot s;
   std::vector<double> window;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    s = counts_;
-    window = latency_window_;
-  }
+  for (const ResultLedger *l : ledgers) l->add_to(s, window);
   for (const auto &reason : drop_reasons()) s.drops.emplace(reason, 0);
   s.latency_p50_ms = percentile(window, 0.5);
   s.latency_p99_ms = percentile(std::move(window), 0.99);
   return s;
 }
+
+ResultLedger::Snapshot ResultLedger::snapshot() const { return merged({this}); }
 
 }  // namespace rtcoinfer

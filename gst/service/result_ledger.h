@@ -73,11 +73,16 @@ class ResultLedger {
   void reset();
   // The whole count, with the latency percentiles (sorts the window: not for every frame).
   Snapshot snapshot() const;
+  // Several ledgers (the streams of one server) as one count: counters and histograms
+  // summed, percentiles over their latency windows together.
+  static Snapshot merged(const std::vector<const ResultLedger *> &ledgers);
   // Cheap single counters, for callers on the streaming thread.
   std::uint64_t frames() const;
   std::uint64_t results() const;
 
  private:
+  // Adds this ledger's counts to `into` and its latency window to `window`.
+  void add_to(Snapshot &into, std::vector<double> &window) const;
   mutable std::mutex mu_;
   Snapshot counts_;  // percentiles unset; computed by snapshot()
   std::vector<double> latency_window_;

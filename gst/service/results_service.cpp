@@ -28,6 +28,7 @@ constexpr guint kKeepAliveTicks = 15;            // seconds between SSE comments
 
 struct Event {
   std::uint64_t id;
+  std::string stream;
   std::string text;  // the complete SSE record
 };
 
@@ -38,7 +39,31 @@ struct EventClient {
   std::uint64_t written = 0;  // bytes libsoup has written to the socket
   std::uint64_t written_at_tick = 0;
   bool dropped = false;
+  std::string stream;  // only this stream's events; "" = every stream's
 };
+
+// One stream: an answering element's ledger and its latest results. With Impl::mu.
+struct StreamEntry {
+  std::shared_ptr<const ResultLedger> ledger;
+  bool active = true;
+  std::uint64_t ended = 0;                                    // order of ending, for forgetting the oldest
+  std::deque<std::pair<std::uint64_t, std::string>> history;  // (arrival number, result JSON), oldest first
+  std::string setup;                                          // of the newest result
+};
+
+// A Prometheus label value: backslash, double quote and newline escaped.
+std::string label_value(const std::string &v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
 
 // Compares without an early exit, so the time taken does not reveal a matching prefix.
 bool same_secret(const std::string &secret, const char *given) {
@@ -73,24 +98,28 @@ struct ResultsService::Impl {
 
   // shared with the streaming thread
   mutable std::mutex mu;
-  std::deque<std::string> history;  // result JSON, oldest first
-  std::deque<Event> pending;        // events not yet handed to the clients
+  std::map<std::string, StreamEntry> streams;  // by stream id
+  std::uint64_t arrivals = 0, ended_streams = 0;
+  std::deque<Event> pending;  // events not yet handed to the clients
   bool wake_pending = false;
   std::uint64_t next_event_id = 1, events_lost = 0;
-  std::shared_ptr<const ResultLedger> ledger;  // set at start, read-only here
   std::shared_ptr<const ServedModel> model;
   std::size_t clients_now = 0;
   std::uint64_t clients_dropped = 0, unauthorized = 0, not_found_count = 0;
 
-  void push_event(const char *type, const std::string &data);
-  std::string stats_json() const;
+  void push_event(const std::string &stream, const char *type, const std::string &data);
+  // The ledgers of one stream (or of all: ""); false for an unknown stream.
+  bool ledgers_of(const std::string &stream, std::vector<std::shared_ptr<const ResultLedger>> &out) const;
+  std::string results_json(const std::string &stream, std::size_t limit) const;
+  std::string stats_json(const std::string &stream) const;
+  std::string streams_json() const;
   std::string metrics_text() const;
   void run();
   bool listen(std::string *error);
   void flush_events();
   void tick();
   void handle(SoupServerMessage *msg, const char *path, GHashTable *query);
-  void open_event_stream(SoupServerMessage *msg);
+  void open_event_stream(SoupServerMessage *msg, const std::string &stream);
   void append(EventClient &c, const std::string &text);
   bool keep_client(EventClient &c, bool at_tick);
   void drop_client(EventClient &c);
@@ -98,10 +127,10 @@ struct ResultsService::Impl {
 
 // ---- streaming-thread side
 
-void ResultsService::Impl::push_event(const char *type, const std::string &data) {
+void ResultsService::Impl::push_event(const std::string &stream, const char *type, const std::string &data) {
   // under mu
   const std::uint64_t id = next_event_id++;
-  pending.push_back({id, "id: " + std::to_string(id) + "\nevent: " + type + "\ndata: " + data + "\n\n"});
+  pending.push_back({id, stream, "id: " + std::to_string(id) + "\nevent: " + type + "\ndata: " + data + "\n\n"});
   if (pending.size() > kMaxPendingEvents) {
     pending.pop_front();
     events_lost++;
@@ -112,17 +141,54 @@ void ResultsService::Impl::push_event(const char *type, const std::string &data)
   }
 }
 
-void ResultsService::publish_result(const ResultEvent &r) {
+void ResultsService::publish_result(const std::string &stream, const ResultEvent &r) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   Impl &s = *impl_;
-  s.history.push_back(r.json);
-  if (s.history.size() > s.opt.history) s.history.pop_front();
-  s.push_event("result", r.json);
+  auto it = s.streams.find(stream);
+  if (it != s.streams.end()) {  // a result of a stream not added is still an event, but has no history
+    StreamEntry &e = it->second;
+    e.history.emplace_back(s.arrivals++, r.json);
+    if (e.history.size() > s.opt.history) e.history.pop_front();
+    e.setup = r.setup;
+  }
+  s.push_event(stream, "result", r.json);
 }
 
-void ResultsService::publish_drop(const std::string &reason, std::uint64_t count, std::uint64_t frame) {
+void ResultsService::publish_drop(const std::string &stream, const std::string &reason, std::uint64_t count,
+                                  std::uint64_t frame) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  impl_->push_event("drop", nlohmann::json{{"reason", reason}, {"count", count}, {"frame", frame}}.dump());
+  impl_->push_event(stream, "drop",
+                    nlohmann::json{{"stream", stream}, {"reason", reason}, {"count", count}, {"frame", frame}}.dump());
+}
+
+void ResultsService::add_stream(const std::string &id, std::shared_ptr<const ResultLedger> ledger) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  StreamEntry &e = impl_->streams[id];
+  e.ledger = std::move(ledger);
+  e.active = true;
+  e.ended = 0;
+}
+
+void ResultsService::end_stream(const std::string &id) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  Impl &s = *impl_;
+  auto it = s.streams.find(id);
+  if (it == s.streams.end() || !it->second.active) return;
+  it->second.active = false;
+  it->second.ended = ++s.ended_streams;
+  std::size_t ended = 0;
+  auto oldest = s.streams.end();
+  for (auto i = s.streams.begin(); i != s.streams.end(); ++i)
+    if (!i->second.active) {
+      ended++;
+      if (oldest == s.streams.end() || i->second.ended < oldest->second.ended) oldest = i;
+    }
+  if (ended > kEndedStreamsKept) s.streams.erase(oldest);
+}
+
+bool ResultsService::has_model() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->model != nullptr;
 }
 
 void ResultsService::set_model(ServedModel model) {
@@ -133,28 +199,105 @@ void ResultsService::set_model(ServedModel model) {
 
 // ---- what the endpoints serve
 
-std::string ResultsService::Impl::stats_json() const {
+bool ResultsService::Impl::ledgers_of(const std::string &stream,
+                                      std::vector<std::shared_ptr<const ResultLedger>> &out) const {
+  std::lock_guard<std::mutex> lock(mu);
+  if (stream.empty()) {
+    for (const auto &[id, e] : streams) out.push_back(e.ledger);
+    return true;
+  }
+  auto it = streams.find(stream);
+  if (it == streams.end()) return false;
+  out.push_back(it->second.ledger);
+  return true;
+}
+
+namespace {
+
+ResultLedger::Snapshot merge(const std::vector<std::shared_ptr<const ResultLedger>> &ledgers) {
+  std::vector<const ResultLedger *> raw;
+  for (const auto &l : ledgers) raw.push_back(l.get());
+  return ResultLedger::merged(raw);
+}
+
+// The counters of a snapshot, named as the elements' `stats` property names them.
+nlohmann::json counters_json(const ResultLedger::Snapshot &c) {
+  return {{"frames", c.frames},
+          {"results", c.results},
+          {"dropped", c.dropped},
+          {"drops", c.drops},
+          {"missing", c.missing},
+          {"restarts", c.restarts},
+          {"bytes", c.bytes},
+          {"with-truth", c.with_truth},
+          {"correct", c.correct},
+          {"accuracy", c.accuracy()},
+          {"setups", c.per_setup},
+          {"latency-p50-ms", c.latency_p50_ms},
+          {"latency-p99-ms", c.latency_p99_ms}};
+}
+
+}  // namespace
+
+std::string ResultsService::Impl::stats_json(const std::string &stream) const {
   const Impl &s = *this;
-  const ResultLedger::Snapshot c = ledger->snapshot();
-  nlohmann::json j = {{"frames", c.frames},
-                      {"results", c.results},
-                      {"dropped", c.dropped},
-                      {"drops", c.drops},
-                      {"missing", c.missing},
-                      {"restarts", c.restarts},
-                      {"bytes", c.bytes},
-                      {"with-truth", c.with_truth},
-                      {"correct", c.correct},
-                      {"accuracy", c.accuracy()},
-                      {"setups", c.per_setup},
-                      {"latency-p50-ms", c.latency_p50_ms},
-                      {"latency-p99-ms", c.latency_p99_ms}};
+  std::vector<std::shared_ptr<const ResultLedger>> ledgers;
+  if (!ledgers_of(stream, ledgers)) return "";
+  nlohmann::json j = counters_json(merge(ledgers));
   std::lock_guard<std::mutex> lock(s.mu);
+  if (!stream.empty()) j["stream"] = stream;
+  j["streams"] = s.streams.size();
   j["model"] = s.model ? nlohmann::json(s.model->id) : nlohmann::json(nullptr);
   j["service"] = {{"events", s.next_event_id - 1},  {"events-lost", s.events_lost},
                   {"event-clients", s.clients_now}, {"event-clients-dropped", s.clients_dropped},
                   {"unauthorized", s.unauthorized}, {"not-found", s.not_found_count}};
   return j.dump();
+}
+
+std::string ResultsService::Impl::streams_json() const {
+  struct Row {
+    std::string id, setup;
+    bool active;
+    std::shared_ptr<const ResultLedger> ledger;
+  };
+  std::vector<Row> rows;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    for (const auto &[id, e] : streams) rows.push_back({id, e.setup, e.active, e.ledger});
+  }
+  nlohmann::json list = nlohmann::json::array();
+  for (const Row &r : rows) {
+    nlohmann::json j = counters_json(r.ledger->snapshot());
+    j["stream"] = r.id;
+    j["active"] = r.active;
+    j["setup"] = r.setup;
+    list.push_back(std::move(j));
+  }
+  return nlohmann::json{{"streams", std::move(list)}}.dump();
+}
+
+std::string ResultsService::Impl::results_json(const std::string &stream, std::size_t limit) const {
+  std::vector<std::pair<std::uint64_t, std::string>> picked;
+  std::uint64_t total = 0;
+  std::vector<std::shared_ptr<const ResultLedger>> ledgers;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    for (const auto &[id, e] : streams) {
+      if (!stream.empty() && id != stream) continue;
+      ledgers.push_back(e.ledger);
+      const std::size_t n = std::min(limit, e.history.size());
+      picked.insert(picked.end(), e.history.end() - std::ptrdiff_t(n), e.history.end());
+    }
+  }
+  for (const auto &l : ledgers) total += l->results();
+  std::sort(picked.begin(), picked.end());  // by arrival
+  const std::size_t from = picked.size() > limit ? picked.size() - limit : 0;
+  std::string body = "{\"total\":" + std::to_string(total) + ",\"results\":[";
+  for (std::size_t i = from; i < picked.size(); ++i) {
+    if (i != from) body += ',';
+    body += picked[i].second;
+  }
+  return body + "]}";
 }
 
 std::string ResultsService::Impl::metrics_text() const {
@@ -168,38 +311,60 @@ std::string ResultsService::Impl::metrics_text() const {
     g_ascii_formatd(buf, sizeof buf, "%.15g", value);
     out += name + " " + buf + "\n";
   };
-  const ResultLedger::Snapshot c = ledger->snapshot();
-  family("rtcoinfer_frames_total", "counter", "Frames that reached the answering element (results plus drops).");
-  sample("rtcoinfer_frames_total", double(c.frames));
-  family("rtcoinfer_results_total", "counter", "Classification results produced.");
-  sample("rtcoinfer_results_total", double(c.results));
-  family("rtcoinfer_drops_total", "counter", "Frames dropped on the server, by reason.");
-  for (const auto &[reason, n] : c.drops) sample("rtcoinfer_drops_total{reason=\"" + reason + "\"}", double(n));
-  family("rtcoinfer_missing_frames_total", "counter", "Gaps in the frame sequence (lost on the link or skipped).");
-  sample("rtcoinfer_missing_frames_total", double(c.missing));
-  family("rtcoinfer_stream_restarts_total", "counter", "Times the sender restarted its frame sequence.");
-  sample("rtcoinfer_stream_restarts_total", double(c.restarts));
-  family("rtcoinfer_feature_bytes_total", "counter", "Bytes of the frames that gave results.");
-  sample("rtcoinfer_feature_bytes_total", double(c.bytes));
-  family("rtcoinfer_results_with_truth_total", "counter", "Results whose frame carried a ground-truth label.");
-  sample("rtcoinfer_results_with_truth_total", double(c.with_truth));
-  family("rtcoinfer_results_correct_total", "counter", "Results whose top-1 class equals the ground truth.");
-  sample("rtcoinfer_results_correct_total", double(c.correct));
-  family("rtcoinfer_setup_results_total", "counter", "Results per compression setup (channels x bits).");
-  for (const auto &[setup, n] : c.per_setup)
-    sample("rtcoinfer_setup_results_total{setup=\"" + setup + "\"}", double(n));
-  family("rtcoinfer_latency_seconds", "histogram", "Capture-to-result latency.");
-  std::uint64_t cumulative = 0;
-  for (std::size_t i = 0; i < ResultLedger::kLatencyBuckets.size(); ++i) {
-    cumulative += c.latency_counts[i];
-    char le[G_ASCII_DTOSTR_BUF_SIZE];
-    g_ascii_formatd(le, sizeof le, "%g", ResultLedger::kLatencyBuckets[i]);
-    sample(std::string("rtcoinfer_latency_seconds_bucket{le=\"") + le + "\"}", double(cumulative));
+  std::vector<std::pair<std::string, std::shared_ptr<const ResultLedger>>> ledgers;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    for (const auto &[id, e] : s.streams) ledgers.emplace_back(id, e.ledger);
   }
-  sample("rtcoinfer_latency_seconds_bucket{le=\"+Inf\"}", double(c.results));
-  sample("rtcoinfer_latency_seconds_sum", c.latency_sum_s);
-  sample("rtcoinfer_latency_seconds_count", double(c.results));
+  std::vector<std::pair<std::string, ResultLedger::Snapshot>> snaps;  // (stream="..." label, counts)
+  for (const auto &[id, ledger] : ledgers) snaps.emplace_back("stream=\"" + label_value(id) + "\"", ledger->snapshot());
+  // One family, one sample per stream.
+  auto per_stream = [&](const char *name, const char *type, const char *help, auto value) {
+    family(name, type, help);
+    for (const auto &[label, c] : snaps) sample(std::string(name) + "{" + label + "}", double(value(c)));
+  };
+  using Snap = ResultLedger::Snapshot;
+  per_stream("rtcoinfer_frames_total", "counter", "Frames that reached the answering element (results plus drops).",
+             [](const Snap &c) { return c.frames; });
+  per_stream("rtcoinfer_results_total", "counter", "Classification results produced.",
+             [](const Snap &c) { return c.results; });
+  family("rtcoinfer_drops_total", "counter", "Frames dropped on the server, by reason.");
+  for (const auto &[label, c] : snaps)
+    for (const auto &[reason, n] : c.drops)
+      sample("rtcoinfer_drops_total{" + label + ",reason=\"" + label_value(reason) + "\"}", double(n));
+  per_stream("rtcoinfer_missing_frames_total", "counter", "Gaps in the frame sequence (lost on the link or skipped).",
+             [](const Snap &c) { return c.missing; });
+  per_stream("rtcoinfer_stream_restarts_total", "counter", "Times the sender restarted its frame sequence.",
+             [](const Snap &c) { return c.restarts; });
+  per_stream("rtcoinfer_feature_bytes_total", "counter", "Bytes of the frames that gave results.",
+             [](const Snap &c) { return c.bytes; });
+  per_stream("rtcoinfer_results_with_truth_total", "counter", "Results whose frame carried a ground-truth label.",
+             [](const Snap &c) { return c.with_truth; });
+  per_stream("rtcoinfer_results_correct_total", "counter", "Results whose top-1 class equals the ground truth.",
+             [](const Snap &c) { return c.correct; });
+  family("rtcoinfer_setup_results_total", "counter", "Results per compression setup (channels x bits).");
+  for (const auto &[label, c] : snaps)
+    for (const auto &[setup, n] : c.per_setup)
+      sample("rtcoinfer_setup_results_total{" + label + ",setup=\"" + label_value(setup) + "\"}", double(n));
+  family("rtcoinfer_latency_seconds", "histogram", "Capture-to-result latency.");
+  for (const auto &[label, c] : snaps) {
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < ResultLedger::kLatencyBuckets.size(); ++i) {
+      cumulative += c.latency_counts[i];
+      char le[G_ASCII_DTOSTR_BUF_SIZE];
+      g_ascii_formatd(le, sizeof le, "%g", ResultLedger::kLatencyBuckets[i]);
+      sample("rtcoinfer_latency_seconds_bucket{" + label + ",le=\"" + le + "\"}", double(cumulative));
+    }
+    sample("rtcoinfer_latency_seconds_bucket{" + label + ",le=\"+Inf\"}", double(c.results));
+    sample("rtcoinfer_latency_seconds_sum{" + label + "}", c.latency_sum_s);
+    sample("rtcoinfer_latency_seconds_count{" + label + "}", double(c.results));
+  }
   std::lock_guard<std::mutex> lock(s.mu);
+  family("rtcoinfer_streams", "gauge", "Streams listed, active and ended.");
+  std::size_t active = 0;
+  for (const auto &[id, e] : s.streams) active += e.active;
+  sample("rtcoinfer_streams{state=\"active\"}", double(active));
+  sample("rtcoinfer_streams{state=\"ended\"}", double(s.streams.size() - active));
   family("rtcoinfer_event_clients", "gauge", "Open /api/events streams.");
   sample("rtcoinfer_event_clients", double(s.clients_now));
   family("rtcoinfer_event_clients_dropped_total", "counter", "Event streams closed for falling too far behind.");
@@ -248,7 +413,8 @@ void ResultsService::Impl::flush_events() {
   }
   for (EventClient &c : clients) {
     if (!keep_client(c, false)) continue;
-    for (const Event &e : batch) append(c, e.text);
+    for (const Event &e : batch)
+      if (c.stream.empty() || c.stream == e.stream) append(c, e.text);
     soup_server_message_unpause(c.msg);
   }
 }
@@ -263,7 +429,7 @@ void ResultsService::Impl::tick() {
   }
 }
 
-void ResultsService::Impl::open_event_stream(SoupServerMessage *msg) {
+void ResultsService::Impl::open_event_stream(SoupServerMessage *msg, const std::string &stream) {
   SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
   soup_message_headers_set_content_type(headers, "text/event-stream", nullptr);
   soup_message_headers_set_encoding(headers, SOUP_ENCODING_CHUNKED);
@@ -272,7 +438,9 @@ void ResultsService::Impl::open_event_stream(SoupServerMessage *msg) {
   if (soup_server_message_get_method(msg) == SOUP_METHOD_HEAD) return;
   soup_message_body_set_accumulate(soup_server_message_get_response_body(msg), FALSE);
 
-  clients.push_back(EventClient{msg});
+  clients.emplace_back();
+  clients.back().msg = msg;
+  clients.back().stream = stream;
   EventClient *c = &clients.back();
   g_signal_connect(msg, "wrote-body-data", G_CALLBACK(+[](SoupServerMessage *, guint n, gpointer data) {
                      static_cast<EventClient *>(data)->written += n;
@@ -336,6 +504,14 @@ void ResultsService::Impl::handle(SoupServerMessage *msg, const char *path, GHas
   }
   soup_message_headers_replace(headers, "Cache-Control", "no-store");
   const std::string p = path ? path : "";
+  const char *stream_arg = query ? static_cast<const char *>(g_hash_table_lookup(query, "stream")) : nullptr;
+  const std::string stream = stream_arg ? stream_arg : "";
+  auto known = [&] {
+    std::vector<std::shared_ptr<const ResultLedger>> unused;
+    if (stream.empty() || ledgers_of(stream, unused)) return true;
+    not_found("no such stream");
+    return false;
+  };
   if (p == "/") {
     GBytes *page = g_resource_lookup_data(rtcoinfer_results_get_resource(), "/org/rtcoinfer/results/dashboard.html",
                                           G_RESOURCE_LOOKUP_FLAGS_NONE, nullptr);
@@ -354,23 +530,17 @@ void ResultsService::Impl::handle(SoupServerMessage *msg, const char *path, GHas
               json_error("limit must be an integer 1.." + std::to_string(opt.history)));
       return;
     }
-    std::string body = "{\"total\":" + std::to_string(ledger->results()) + ",\"results\":[";
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      const std::size_t n = std::min<std::size_t>(limit, history.size());
-      for (std::size_t i = history.size() - n; i < history.size(); ++i) {
-        if (i != history.size() - n) body += ',';
-        body += history[i];
-      }
-    }
-    respond(SOUP_STATUS_OK, "application/json", body + "]}");
+    if (known()) respond(SOUP_STATUS_OK, "application/json", results_json(stream, std::size_t(limit)));
   } else if (p == "/api/events") {
+    // an unknown stream is no error here: a client may subscribe before its device joins
     if (clients.size() >= opt.max_event_clients)
       respond(SOUP_STATUS_SERVICE_UNAVAILABLE, "application/json", json_error("too many event streams"));
     else
-      open_event_stream(msg);
+      open_event_stream(msg, stream);
   } else if (p == "/api/stats") {
-    respond(SOUP_STATUS_OK, "application/json", stats_json());
+    if (known()) respond(SOUP_STATUS_OK, "application/json", stats_json(stream));
+  } else if (p == "/api/streams") {
+    respond(SOUP_STATUS_OK, "application/json", streams_json());
   } else if (p == "/metrics") {
     respond(SOUP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8", metrics_text());
   } else if (p == "/api/model" || g_str_has_prefix(p.c_str(), "/models/")) {
@@ -469,17 +639,11 @@ static GSourceFuncs wake_funcs = {
 
 ResultsService::ResultsService() : impl_(std::make_unique<Impl>()) {}
 
-std::unique_ptr<ResultsService> ResultsService::start(const Options &options,
-                                                      std::shared_ptr<const ResultLedger> ledger, std::string *error) {
-  if (!ledger) {
-    if (error) *error = "no result ledger to serve";
-    return nullptr;
-  }
+std::unique_ptr<ResultsService> ResultsService::start(const Options &options, std::string *error) {
   std::unique_ptr<ResultsService> service(new ResultsService());
   Impl &s = *service->impl_;
   s.opt = options;
   s.opt.history = std::max<std::size_t>(s.opt.history, 1);
-  s.ledger = std::move(ledger);
   s.context = g_main_context_new();
   s.loop = g_main_loop_new(s.context, FALSE);
   s.wake = g_source_new(&wake_funcs, sizeof(GSource));
@@ -528,7 +692,8 @@ ResultsService::~ResultsService() {
 }
 
 int ResultsService::port() const { return impl_->port; }
-std::string ResultsService::stats_json() const { return impl_->stats_json(); }
+std::string ResultsService::stats_json(const std::string &stream) const { return impl_->stats_json(stream); }
+std::string ResultsService::streams_json() const { return impl_->streams_json(); }
 std::string ResultsService::metrics_text() const { return impl_->metrics_text(); }
 
 }  // namespace rtcoinfer

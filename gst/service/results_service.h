@@ -1,4 +1,6 @@
-// ResultsService: the HTTP side of rtcoinfer-tail (libsoup 3, no LibTorch).
+// ResultsService: the HTTP side of rtcoinfer-tail and rtcoinfersrc (libsoup 3, no
+// LibTorch), for any number of streams: every stream is one answering element's ledger
+// under a stream id, and every endpoint can be narrowed to one stream (?stream=).
 //
 // The server runs on its own thread and GMainContext. The streaming thread only calls
 // publish_*(), which append to bounded in-memory queues under a mutex and wake the
@@ -47,11 +49,11 @@ class ResultsService {
     std::size_t max_event_clients = 64;           // concurrent /api/events streams; more get 503
   };
 
+  // Most ended streams kept listed (with their final counts); older ones are forgotten.
+  static constexpr std::size_t kEndedStreamsKept = 256;
+
   // Binds, starts the server thread and returns; null with *error (one line) on failure.
-  // /api/stats and /metrics serve `ledger`'s counts: the element counts there, the
-  // service only reads.
-  static std::unique_ptr<ResultsService> start(const Options &options, std::shared_ptr<const ResultLedger> ledger,
-                                               std::string *error);
+  static std::unique_ptr<ResultsService> start(const Options &options, std::string *error);
   // Closes every connection and joins the server thread.
   ~ResultsService();
   ResultsService(const ResultsService &) = delete;
@@ -59,15 +61,27 @@ class ResultsService {
 
   int port() const;
   void set_model(ServedModel model);
+  // True once set_model() was called.
+  bool has_model() const;
+
+  // A stream joins: /api/stats, /api/streams and /metrics serve `ledger`'s counts under
+  // `id` (the element counts there, the service only reads). The same id again replaces
+  // the ledger (a restarted element).
+  void add_stream(const std::string &id, std::shared_ptr<const ResultLedger> ledger);
+  // The stream ended: it stays listed with its final counts (active false), up to
+  // kEndedStreamsKept ended streams; its history stays until it is forgotten.
+  void end_stream(const std::string &id);
 
   // Streaming-thread side: constant time, no I/O. These feed /api/results and the event
   // stream; the counts are the ledger's.
-  void publish_result(const ResultEvent &result);
+  void publish_result(const std::string &stream, const ResultEvent &result);
   // `count`: the ledger's count of this reason so far, `frame`: its frames so far.
-  void publish_drop(const std::string &reason, std::uint64_t count, std::uint64_t frame);
+  void publish_drop(const std::string &stream, const std::string &reason, std::uint64_t count, std::uint64_t frame);
 
-  // What /api/stats and /metrics serve (callable from any thread).
-  std::string stats_json() const;
+  // What /api/stats (every stream together, or one: "" for all), /api/streams and
+  // /metrics serve (callable from any thread). stats_json of an unknown stream is "".
+  std::string stats_json(const std::string &stream = "") const;
+  std::string streams_json() const;
   std::string metrics_text() const;
 
   struct Impl;

@@ -94,7 +94,10 @@ GstStructure *gst_rtcoinfer_inference_drops_structure(const rtcoinfer::ResultLed
 }
 
 GstStructure *gst_rtcoinfer_inference_ledger_structure(GstRtcoinferInference *self, const char *name) {
-  const rtcoinfer::ResultLedger::Snapshot c = state_of(self)->ledger->snapshot();
+  return gst_rtcoinfer_snapshot_structure(state_of(self)->ledger->snapshot(), name);
+}
+
+GstStructure *gst_rtcoinfer_snapshot_structure(const rtcoinfer::ResultLedger::Snapshot &c, const char *name) {
   GstStructure *s = gst_structure_new(
       name, "frames", G_TYPE_UINT64, guint64(c.frames), "results", G_TYPE_UINT64, guint64(c.results), "dropped",
       G_TYPE_UINT64, guint64(c.dropped), "missing", G_TYPE_UINT64, guint64(c.missing), "restarts", G_TYPE_UINT64,

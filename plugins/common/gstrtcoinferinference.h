@@ -64,6 +64,8 @@ GstStructure *gst_rtcoinfer_inference_drops_structure(const rtcoinfer::ResultLed
 // results, dropped, drops, missing, restarts, bytes, with-truth, correct, accuracy,
 // latency-p50-ms, latency-p99-ms.
 GstStructure *gst_rtcoinfer_inference_ledger_structure(GstRtcoinferInference *self, const char *name);
+// The same structure from a snapshot (several streams' ledgers merged, for instance).
+GstStructure *gst_rtcoinfer_snapshot_structure(const rtcoinfer::ResultLedger::Snapshot &snapshot, const char *name);
 
 // The model's input from a mapped video frame of `info` (GRAY8 or packed RGB/BGR with or
 // without alpha): converted to the model's channels, resized and normalized into `out`.

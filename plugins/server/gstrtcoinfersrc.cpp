@@ -43,10 +43,14 @@
 #include <gio/gio.h>
 #include <gst/net/gstnetaddressmeta.h>
 
+#include <deque>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "common/bin_parts.h"
+#include "server/gstrtcoinfertail.h"
+#include "service/results_service.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_src_debug);
 #define GST_CAT_DEFAULT gst_rtcoinfer_src_debug
@@ -59,7 +63,12 @@ GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_src_debug);
 #define DEFAULT_MAX_LATENCY_MS 0.0
 #define DEFAULT_THREADS 1
 #define DEFAULT_IDLE_TIMEOUT_S 0.0
+#define DEFAULT_STREAM_TIMEOUT_S 30.0
+#define DEFAULT_HTTP_PORT 0
+#define DEFAULT_HTTP_ADDRESS "127.0.0.1"
 #define IDLE_CHECK_INTERVAL (100 * GST_MSECOND)
+// Ended streams whose counts `stats` keeps (older ones are only counted in streams-ended)
+#define ENDED_STREAMS_KEPT 64
 #define RTP_CAPS                                                                                            \
   "application/x-rtp,media=application,clock-rate=90000,encoding-name=X-GST,payload=96,extmap-5=(string)\"" \
   "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\""
@@ -71,7 +80,28 @@ struct Stream {
   guint session = 0;
   GstElement *rtcp_out = nullptr;  // multiudpsink: this session's RTCP, back to the device
   GstElement *depay = nullptr, *tail = nullptr;
-  std::string rtcp_to;  // where the device's RTCP came from ("" until it did)
+  std::string rtcp_to;         // where the device's RTCP came from ("" until it did)
+  gint64 last_packet_us = 0;   // g_get_monotonic_time() of its newest RTP packet
+  bool ending = false;         // torn down after stream-timeout of silence
+};
+
+// What is left of a stream that was torn down: its counts.
+struct EndedStream {
+  guint ssrc = 0;
+  std::string address;
+  std::shared_ptr<const rtcoinfer::ResultLedger> ledger;
+};
+
+// The C++ members, with the object lock.
+struct SrcState {
+  std::map<guint, Stream> streams;  // by SSRC
+  // The address each SSRC's RTP, and its RTCP, first came from: packets of a known SSRC
+  // from anywhere else (a replay, a spoofed SSRC) are dropped and counted as foreign
+  std::map<guint, std::string> rtp_from, rtcp_from;
+  std::deque<EndedStream> ended;  // the newest ENDED_STREAMS_KEPT
+  guint64 streams_ended = 0;
+  std::string http_address = DEFAULT_HTTP_ADDRESS, http_token;
+  std::shared_ptr<rtcoinfer::ResultsService> service;  // READY and up, with http-port
 };
 
 }  // namespace
@@ -84,16 +114,14 @@ struct _GstRtcoinferSrc {
   // with the object lock
   gchar *model, *address;
   gint port, latency_ms, threads;
-  gdouble idle_timeout_s;
-  GstClockID idle_check;  // the periodic idle check while PLAYING with idle-timeout set
+  gdouble idle_timeout_s, stream_timeout_s;
+  gint http_port;
+  GstClockID idle_check;  // the periodic check while PLAYING with idle-timeout or stream-timeout set
   gint64 last_result_us;  // g_get_monotonic_time() of the newest result; 0 before the first
   guint max_streams;
   gdouble rtcp_bandwidth, max_latency_ms;
-  GSocket *rtcp_socket;              // READY and up: the RTCP socket, both ways, shared by every session
-  std::map<guint, Stream> *streams;  // by SSRC
-  // The address each SSRC's RTP, and its RTCP, first came from: packets of a known SSRC
-  // from anywhere else (a replay, a spoofed SSRC) are dropped and counted as foreign
-  std::map<guint, std::string> *rtp_from, *rtcp_from;
+  GSocket *rtcp_socket;  // READY and up: the RTCP socket, both ways, shared by every session
+  SrcState *state;
   guint64 foreign, junk;
   guint next_session;
 };
@@ -109,6 +137,10 @@ enum {
   PROP_MAX_LATENCY,
   PROP_THREADS,
   PROP_IDLE_TIMEOUT,
+  PROP_STREAM_TIMEOUT,
+  PROP_HTTP_PORT,
+  PROP_HTTP_ADDRESS,
+  PROP_HTTP_TOKEN,
   PROP_STATS
 };
 
@@ -139,7 +171,7 @@ static GstPadProbeReturn on_device_rtcp(GstPad *, GstPadProbeInfo *info, gpointe
     GstElement *out = GST_ELEMENT(user_data);
     bool changed = false;
     GST_OBJECT_LOCK(self);
-    for (auto &[ssrc, s] : *self->streams)
+    for (auto &[ssrc, s] : self->state->streams)
       if (s.rtcp_out == out && s.rtcp_to != to) {
         s.rtcp_to = to;
         changed = true;
@@ -193,19 +225,23 @@ static GstPadProbeReturn check_sender(GstRtcoinferSrc *self, GstBuffer *buf, boo
   if (!plausible) {
     refused = "junk";
   } else if (!rtcp) {
-    auto it = self->rtp_from->find(ssrc);
-    if (it == self->rtp_from->end()) {
-      if (self->rtp_from->size() < MAX_SENDERS) self->rtp_from->emplace(ssrc, from);
+    auto it = self->state->rtp_from.find(ssrc);
+    if (it == self->state->rtp_from.end()) {
+      if (self->state->rtp_from.size() < MAX_SENDERS) self->state->rtp_from.emplace(ssrc, from);
     } else if (it->second != from) {
       refused = "foreign";
     }
+    if (!refused) {
+      auto stream = self->state->streams.find(ssrc);
+      if (stream != self->state->streams.end()) stream->second.last_packet_us = g_get_monotonic_time();
+    }
   } else {
-    auto rtp = self->rtp_from->find(ssrc);
-    auto it = self->rtcp_from->find(ssrc);
-    if (rtp == self->rtp_from->end() || host_of(rtp->second) != host_of(from))
-      refused = rtp == self->rtp_from->end() ? "junk" : "foreign";
-    else if (it == self->rtcp_from->end())
-      self->rtcp_from->emplace(ssrc, from);
+    auto rtp = self->state->rtp_from.find(ssrc);
+    auto it = self->state->rtcp_from.find(ssrc);
+    if (rtp == self->state->rtp_from.end() || host_of(rtp->second) != host_of(from))
+      refused = rtp == self->state->rtp_from.end() ? "junk" : "foreign";
+    else if (it == self->state->rtcp_from.end())
+      self->state->rtcp_from.emplace(ssrc, from);
     else if (it->second != from)
       refused = "foreign";
   }
@@ -235,7 +271,7 @@ static GstPadProbeReturn on_rtcp_packet(GstPad *, GstPadProbeInfo *info, gpointe
 static void on_new_ssrc(GstElement *demux, guint ssrc, GstPad *rtp_pad, gpointer user_data) {
   auto *self = GST_RTCOINFER_SRC(user_data);
   GST_OBJECT_LOCK(self);
-  if (self->streams->count(ssrc)) {
+  if (self->state->streams.count(ssrc)) {
     GST_OBJECT_UNLOCK(self);
     return;
   }
@@ -245,7 +281,10 @@ static void on_new_ssrc(GstElement *demux, guint ssrc, GstPad *rtp_pad, gpointer
   const int threads = self->threads;
   const double max_latency = self->max_latency_ms;
   GSocket *socket = self->rtcp_socket ? G_SOCKET(g_object_ref(self->rtcp_socket)) : nullptr;
-  (*self->streams)[ssrc].session = session;
+  std::shared_ptr<rtcoinfer::ResultsService> service = self->state->service;
+  Stream &fresh = self->state->streams[ssrc];
+  fresh.session = session;
+  fresh.last_packet_us = g_get_monotonic_time();
   GST_OBJECT_UNLOCK(self);
 
   gchar *name = g_strdup_printf("rtcp_out_%u", ssrc);
@@ -270,9 +309,10 @@ static void on_new_ssrc(GstElement *demux, guint ssrc, GstPad *rtp_pad, gpointer
   const std::string stream_id = std::to_string(ssrc);
   g_object_set(tail, "model", model.c_str(), "threads", threads, "max-latency", max_latency, "stream-id",
                stream_id.c_str(), nullptr);
+  if (service) gst_rtcoinfer_tail_share_service(GST_RTCOINFER_TAIL(tail), std::move(service));
   gst_bin_add_many(GST_BIN(self), rtcp_out, depay, tail, nullptr);
   GST_OBJECT_LOCK(self);
-  Stream &s = (*self->streams)[ssrc];
+  Stream &s = self->state->streams[ssrc];
   s.rtcp_out = rtcp_out;
   s.depay = depay;
   s.tail = tail;
@@ -317,7 +357,7 @@ static void on_rtpbin_pad(GstElement *, GstPad *pad, gpointer user_data) {
   if (sscanf(GST_PAD_NAME(pad), "recv_rtp_src_%u_%u_%u", &session, &ssrc, &pt) != 3) return;
   GstElement *depay = nullptr, *tail = nullptr;
   GST_OBJECT_LOCK(self);
-  for (auto &[key, s] : *self->streams)
+  for (auto &[key, s] : self->state->streams)
     if (s.session == session && s.depay) {
       depay = GST_ELEMENT(gst_object_ref(s.depay));
       tail = GST_ELEMENT(gst_object_ref(s.tail));
@@ -338,17 +378,87 @@ static void on_rtpbin_pad(GstElement *, GstPad *pad, gpointer user_data) {
   gst_object_unref(tail);
 }
 
-// The clock thread, every IDLE_CHECK_INTERVAL: ends the server once it has been idle
-// for idle-timeout. EOS goes in at the sockets and flows through every stream, so each
-// tail finishes what it has.
-static gboolean idle_check(GstClock *, GstClockTime, GstClockID id, gpointer user_data) {
+// Tears a stream down that has been silent for stream-timeout (a thread of GStreamer's
+// pool, not a streaming thread): its demuxer pads, its rtpbin session, its elements.
+// What it counted stays in `stats` (ended-<ssrc>) and in the results service.
+static void end_stream(GstElement *element, gpointer data) {
+  auto *self = GST_RTCOINFER_SRC(element);
+  const guint ssrc = GPOINTER_TO_UINT(data);
+  GST_OBJECT_LOCK(self);
+  auto it = self->state->streams.find(ssrc);
+  if (it == self->state->streams.end()) {
+    GST_OBJECT_UNLOCK(self);
+    return;
+  }
+  const Stream stream = it->second;
+  self->state->streams.erase(it);
+  auto from = self->state->rtp_from.find(ssrc);
+  const std::string address = from != self->state->rtp_from.end() ? from->second : "";
+  self->state->rtp_from.erase(ssrc);  // the device may come back, from anywhere
+  self->state->rtcp_from.erase(ssrc);
+  GST_OBJECT_UNLOCK(self);
+
+  g_signal_emit_by_name(self->demux, "clear-ssrc", ssrc);
+  for (const char *form : {"recv_rtp_sink_%u", "recv_rtcp_sink_%u", "send_rtcp_src_%u"}) {
+    gchar *name = g_strdup_printf(form, stream.session);
+    if (GstPad *pad = gst_element_get_static_pad(self->rtpbin, name)) {
+      gst_element_release_request_pad(self->rtpbin, pad);
+      gst_object_unref(pad);
+    }
+    g_free(name);
+  }
+  std::shared_ptr<const rtcoinfer::ResultLedger> ledger;
+  if (stream.tail) {
+    ledger = gst_rtcoinfer_inference_get_ledger(GST_RTCOINFER_INFERENCE(stream.tail));
+    GstPad *src = gst_element_get_static_pad(stream.tail, "src");
+    if (GstPad *funnel_pad = gst_pad_get_peer(src)) {
+      gst_pad_unlink(src, funnel_pad);
+      gst_element_release_request_pad(self->funnel, funnel_pad);
+      gst_object_unref(funnel_pad);
+    }
+    gst_object_unref(src);
+  }
+  for (GstElement *e : {stream.rtcp_out, stream.depay, stream.tail}) {
+    if (!e) continue;
+    gst_element_set_locked_state(e, TRUE);
+    gst_element_set_state(e, GST_STATE_NULL);
+    gst_bin_remove(GST_BIN(self), e);
+  }
+  GstStructure *counts =
+      gst_rtcoinfer_snapshot_structure(ledger ? ledger->snapshot() : rtcoinfer::ResultLedger().snapshot(), "counts");
+  GST_OBJECT_LOCK(self);
+  self->state->ended.push_back({ssrc, address, ledger});
+  if (self->state->ended.size() > ENDED_STREAMS_KEPT) self->state->ended.pop_front();
+  self->state->streams_ended++;
+  const double timeout = self->stream_timeout_s;
+  GST_OBJECT_UNLOCK(self);
+  GST_INFO_OBJECT(self, "stream %u (%s) silent for %g s: ended", ssrc, address.c_str(), timeout);
+  GstStructure *msg = gst_structure_new("rtcoinfer-stream-ended", "ssrc", G_TYPE_UINT, ssrc, "address",
+                                        G_TYPE_STRING, address.c_str(), "counts", GST_TYPE_STRUCTURE, counts, nullptr);
+  gst_structure_free(counts);
+  gst_element_post_message(element, gst_message_new_element(GST_OBJECT(self), msg));
+}
+
+// The clock thread, every IDLE_CHECK_INTERVAL: ends streams silent for stream-timeout,
+// and ends the server once it has been idle for idle-timeout. That EOS goes in at the
+// sockets and flows through every stream, so each tail finishes what it has.
+static gboolean periodic_check(GstClock *, GstClockTime, GstClockID id, gpointer user_data) {
   auto *self = GST_RTCOINFER_SRC(user_data);
+  const gint64 now = g_get_monotonic_time();
+  std::vector<guint> silent;
   GST_OBJECT_LOCK(self);
   const gint64 last = self->last_result_us;
-  const double timeout = self->idle_timeout_s;
+  const double timeout = self->idle_timeout_s, stream_timeout = self->stream_timeout_s;
   const bool current = self->idle_check == id;
+  if (current && stream_timeout > 0)
+    for (auto &[ssrc, s] : self->state->streams)
+      if (!s.ending && double(now - s.last_packet_us) / 1e6 >= stream_timeout) {
+        s.ending = true;
+        silent.push_back(ssrc);
+      }
   GST_OBJECT_UNLOCK(self);
-  if (!current || last == 0 || double(g_get_monotonic_time() - last) / 1e6 < timeout) return TRUE;
+  for (guint ssrc : silent) gst_element_call_async(GST_ELEMENT(self), end_stream, GUINT_TO_POINTER(ssrc), nullptr);
+  if (!current || timeout <= 0 || last == 0 || double(now - last) / 1e6 < timeout) return TRUE;
   GST_INFO_OBJECT(self, "no result for %g s: ending", timeout);
   gst_clock_id_unschedule(id);
   gst_element_send_event(self->rtp_in, gst_event_new_eos());
@@ -366,10 +476,10 @@ static GstPadProbeReturn on_result(GstPad *, GstPadProbeInfo *, gpointer user_da
 
 static void start_idle_check(GstRtcoinferSrc *self) {
   GST_OBJECT_LOCK(self);
-  const double timeout = self->idle_timeout_s;
+  const bool needed = self->idle_timeout_s > 0 || self->stream_timeout_s > 0;
   self->last_result_us = 0;
   GST_OBJECT_UNLOCK(self);
-  if (timeout <= 0) return;
+  if (!needed) return;
   GstClock *clock = gst_system_clock_obtain();
   GstClockID id =
       gst_clock_new_periodic_id(clock, gst_clock_get_time(clock) + IDLE_CHECK_INTERVAL, IDLE_CHECK_INTERVAL);
@@ -377,7 +487,7 @@ static void start_idle_check(GstRtcoinferSrc *self) {
   GST_OBJECT_LOCK(self);
   self->idle_check = id;
   GST_OBJECT_UNLOCK(self);
-  gst_clock_id_wait_async(id, idle_check, gst_object_ref(self), gst_object_unref);
+  gst_clock_id_wait_async(id, periodic_check, gst_object_ref(self), gst_object_unref);
 }
 
 static void stop_idle_check(GstRtcoinferSrc *self) {
@@ -398,12 +508,12 @@ static void gst_rtcoinfer_src_init(GstRtcoinferSrc *self) {
   self->latency_ms = DEFAULT_LATENCY_MS;
   self->threads = DEFAULT_THREADS;
   self->idle_timeout_s = DEFAULT_IDLE_TIMEOUT_S;
+  self->stream_timeout_s = DEFAULT_STREAM_TIMEOUT_S;
+  self->http_port = DEFAULT_HTTP_PORT;
   self->max_streams = DEFAULT_MAX_STREAMS;
   self->rtcp_bandwidth = DEFAULT_RTCP_BANDWIDTH;
   self->max_latency_ms = DEFAULT_MAX_LATENCY_MS;
-  self->streams = new std::map<guint, Stream>();
-  self->rtp_from = new std::map<guint, std::string>();
-  self->rtcp_from = new std::map<guint, std::string>();
+  self->state = new SrcState();
   self->rtp_in = make(self, "udpsrc", "rtp_in");
   self->rtcp_in = make(self, "udpsrc", "rtcp_in");
   self->demux = make(self, "rtpssrcdemux", "demux");
@@ -469,9 +579,34 @@ static bool configure_transport(GstRtcoinferSrc *self) {
   GST_OBJECT_LOCK(self);
   if (self->rtcp_socket) g_object_unref(self->rtcp_socket);
   self->rtcp_socket = socket;
-  self->rtp_from->clear();
-  self->rtcp_from->clear();
+  self->state->rtp_from.clear();
+  self->state->rtcp_from.clear();
+  self->state->ended.clear();
+  self->state->streams_ended = 0;
   self->foreign = self->junk = 0;
+  GST_OBJECT_UNLOCK(self);
+  return true;
+}
+
+// With http-port set: one results service for every stream's tail.
+static bool start_service(GstRtcoinferSrc *self) {
+  rtcoinfer::ResultsService::Options http;
+  GST_OBJECT_LOCK(self);
+  http.port = self->http_port;
+  http.address = self->state->http_address;
+  http.token = self->state->http_token;
+  GST_OBJECT_UNLOCK(self);
+  if (http.port == 0) return true;
+  std::string error;
+  std::shared_ptr<rtcoinfer::ResultsService> service = rtcoinfer::ResultsService::start(http, &error);
+  if (!service) {
+    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ_WRITE, ("Cannot serve results over HTTP: %s", error.c_str()),
+                      ("check http-address and http-port; port %d may be in use", http.port));
+    return false;
+  }
+  GST_INFO_OBJECT(self, "results of every stream on http://%s:%d/", http.address.c_str(), service->port());
+  GST_OBJECT_LOCK(self);
+  self->state->service = std::move(service);
   GST_OBJECT_UNLOCK(self);
   return true;
 }
@@ -493,7 +628,7 @@ static GstStateChangeReturn gst_rtcoinfer_src_change_state(GstElement *element, 
                         ("set model=<bundle>, the same the devices run"));
       return GST_STATE_CHANGE_FAILURE;
     }
-    if (!configure_transport(self)) return GST_STATE_CHANGE_FAILURE;
+    if (!configure_transport(self) || !start_service(self)) return GST_STATE_CHANGE_FAILURE;
   }
   GstStateChangeReturn ret = GST_ELEMENT_CLASS(parent_class)->change_state(element, transition);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_PLAYING && ret != GST_STATE_CHANGE_FAILURE) start_idle_check(self);
@@ -502,32 +637,58 @@ static GstStateChangeReturn gst_rtcoinfer_src_change_state(GstElement *element, 
     GST_OBJECT_LOCK(self);
     GSocket *socket = self->rtcp_socket;
     self->rtcp_socket = nullptr;
+    std::shared_ptr<rtcoinfer::ResultsService> service = std::move(self->state->service);
     GST_OBJECT_UNLOCK(self);
     rtcoinfer::close_socket(socket);
+    service.reset();  // after the tails stopped: joins the HTTP thread
   }
   return ret;
 }
 
+// A stream's counts in `stats`: its ledger's, with the address its RTP comes from.
+static void add_stream_stats(GstStructure *out, const char *form, guint ssrc, const std::string &address,
+                             const rtcoinfer::ResultLedger &ledger) {
+  GstStructure *s = gst_rtcoinfer_snapshot_structure(ledger.snapshot(), "stream");
+  gst_structure_set(s, "address", G_TYPE_STRING, address.c_str(), nullptr);
+  gchar *field = g_strdup_printf(form, ssrc);
+  gst_structure_set(out, field, GST_TYPE_STRUCTURE, s, nullptr);
+  g_free(field);
+  gst_structure_free(s);
+}
+
 static GstStructure *collect_stats(GstRtcoinferSrc *self) {
-  std::map<guint, GstElement *> tails;
+  struct Row {
+    guint ssrc;
+    std::string address;
+    std::shared_ptr<const rtcoinfer::ResultLedger> ledger;
+  };
+  std::vector<Row> active, ended;
   GST_OBJECT_LOCK(self);
-  for (auto &[ssrc, s] : *self->streams)
-    if (s.tail) tails[ssrc] = GST_ELEMENT(gst_object_ref(s.tail));
-  const guint64 foreign = self->foreign, junk = self->junk;
-  GST_OBJECT_UNLOCK(self);
-  GstStructure *out = gst_structure_new("rtcoinfersrc-stats", "streams", G_TYPE_UINT, guint(tails.size()), "foreign",
-                                        G_TYPE_UINT64, foreign, "junk", G_TYPE_UINT64, junk, nullptr);
-  for (auto &[ssrc, tail] : tails) {
-    GstStructure *s = nullptr;
-    g_object_get(tail, "stats", &s, nullptr);
-    gchar *field = g_strdup_printf("stream-%u", ssrc);
-    if (s) {
-      gst_structure_set(out, field, GST_TYPE_STRUCTURE, s, nullptr);
-      gst_structure_free(s);
-    }
-    g_free(field);
-    gst_object_unref(tail);
+  for (auto &[ssrc, s] : self->state->streams) {
+    if (!s.tail) continue;
+    auto from = self->state->rtp_from.find(ssrc);
+    active.push_back({ssrc, from != self->state->rtp_from.end() ? from->second : "",
+                      gst_rtcoinfer_inference_get_ledger(GST_RTCOINFER_INFERENCE(s.tail))});
   }
+  for (const EndedStream &e : self->state->ended)
+    if (e.ledger) ended.push_back({e.ssrc, e.address, e.ledger});
+  const guint64 foreign = self->foreign, junk = self->junk, streams_ended = self->state->streams_ended;
+  GST_OBJECT_UNLOCK(self);
+  GstStructure *out = gst_structure_new("rtcoinfersrc-stats", "streams", G_TYPE_UINT, guint(active.size()),
+                                        "streams-ended", G_TYPE_UINT64, streams_ended, "foreign", G_TYPE_UINT64,
+                                        foreign, "junk", G_TYPE_UINT64, junk, nullptr);
+  std::vector<const rtcoinfer::ResultLedger *> all;
+  for (const Row &r : active) {
+    add_stream_stats(out, "stream-%u", r.ssrc, r.address, *r.ledger);
+    all.push_back(r.ledger.get());
+  }
+  for (const Row &r : ended) {
+    add_stream_stats(out, "ended-%u", r.ssrc, r.address, *r.ledger);
+    all.push_back(r.ledger.get());
+  }
+  GstStructure *total = gst_rtcoinfer_snapshot_structure(rtcoinfer::ResultLedger::merged(all), "total");
+  gst_structure_set(out, "total", GST_TYPE_STRUCTURE, total, nullptr);
+  gst_structure_free(total);
   return out;
 }
 
@@ -550,6 +711,12 @@ static void gst_rtcoinfer_src_set_property(GObject *object, guint prop_id, const
     case PROP_MAX_LATENCY: self->max_latency_ms = g_value_get_double(value); break;
     case PROP_THREADS: self->threads = g_value_get_int(value); break;
     case PROP_IDLE_TIMEOUT: self->idle_timeout_s = g_value_get_double(value); break;
+    case PROP_STREAM_TIMEOUT: self->stream_timeout_s = g_value_get_double(value); break;
+    case PROP_HTTP_PORT: self->http_port = g_value_get_int(value); break;
+    case PROP_HTTP_ADDRESS:
+      self->state->http_address = g_value_get_string(value) ? g_value_get_string(value) : DEFAULT_HTTP_ADDRESS;
+      break;
+    case PROP_HTTP_TOKEN: self->state->http_token = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
   GST_OBJECT_UNLOCK(self);
@@ -572,6 +739,12 @@ static void gst_rtcoinfer_src_get_property(GObject *object, guint prop_id, GValu
     case PROP_MAX_LATENCY: g_value_set_double(value, self->max_latency_ms); break;
     case PROP_THREADS: g_value_set_int(value, self->threads); break;
     case PROP_IDLE_TIMEOUT: g_value_set_double(value, self->idle_timeout_s); break;
+    case PROP_STREAM_TIMEOUT: g_value_set_double(value, self->stream_timeout_s); break;
+    case PROP_HTTP_PORT: g_value_set_int(value, self->http_port); break;
+    case PROP_HTTP_ADDRESS: g_value_set_string(value, self->state->http_address.c_str()); break;
+    case PROP_HTTP_TOKEN:
+      g_value_set_string(value, self->state->http_token.empty() ? nullptr : self->state->http_token.c_str());
+      break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
   GST_OBJECT_UNLOCK(self);
@@ -583,9 +756,7 @@ static void gst_rtcoinfer_src_finalize(GObject *object) {
   g_free(self->address);
   if (self->rtcp_socket) g_object_unref(self->rtcp_socket);
   if (self->idle_check) gst_clock_id_unref(self->idle_check);
-  delete self->streams;
-  delete self->rtp_from;
-  delete self->rtcp_from;
+  delete self->state;
   G_OBJECT_CLASS(parent_class)->finalize(object);
 }
 
@@ -680,12 +851,60 @@ static void gst_rtcoinfer_src_class_init(GstRtcoinferSrcClass *klass) {
       g_param_spec_double("idle-timeout", "Idle timeout", "End after this many idle seconds; 0 = never", 0, 86400,
                           DEFAULT_IDLE_TIMEOUT_S, rw));
   /**
+   * GstRtcoinferSrc:stream-timeout:
+   *
+   * Seconds without an RTP packet after which a stream is torn down: its rtpbin session,
+   * its tail and its sockets' share are freed, an `rtcoinfer-stream-ended` element message
+   * (ssrc, address, counts) is posted and `stats` keeps its counts as `ended-<ssrc>`. A
+   * device that comes back later gets a new stream. 0 keeps streams until the server
+   * stops. Read when the element starts playing.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_STREAM_TIMEOUT,
+      g_param_spec_double("stream-timeout", "Stream timeout", "End a stream after this many silent seconds; 0 = never",
+                          0, 86400, DEFAULT_STREAM_TIMEOUT_S, rw));
+  /**
+   * GstRtcoinferSrc:http-port:
+   *
+   * TCP port of one results service for every stream (docs/results-service.md):
+   * /api/streams lists them, ?stream=<ssrc> narrows /api/results, /api/events and
+   * /api/stats to one, /metrics labels every count with its `stream`, and the dashboard
+   * at / has a stream picker. 0: no service. Read when the element starts.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_HTTP_PORT,
+      g_param_spec_int("http-port", "HTTP port", "Results service port, 1..65535; 0 = no HTTP service", 0, 65535,
+                       DEFAULT_HTTP_PORT, rw));
+  /**
+   * GstRtcoinferSrc:http-address:
+   *
+   * Local IP address the results service binds: loopback by default; 0.0.0.0 or :: for
+   * every interface. Read when the element starts.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_HTTP_ADDRESS,
+      g_param_spec_string("http-address", "HTTP address", "Local IP address the results service binds",
+                          DEFAULT_HTTP_ADDRESS, rw));
+  /**
+   * GstRtcoinferSrc:http-token:
+   *
+   * When set, every HTTP request must carry `Authorization: Bearer <token>` (or
+   * `?token=<token>`); others get 401. Read when the element starts.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_HTTP_TOKEN,
+      g_param_spec_string("http-token", "HTTP bearer token", "Bearer token every HTTP request must carry; unset = none",
+                          nullptr, rw));
+  /**
    * GstRtcoinferSrc:stats:
    *
-   * Read-only: `streams` (guint), `foreign` (guint64: packets dropped because their SSRC
-   * came first from another address), `junk` (guint64: packets dropped as no RTP of
-   * this stream type, or RTCP of no stream), and for each stream a `stream-<ssrc>` structure
-   * with its tail's counters (rtcoinfer-tail's `stats`).
+   * Read-only: `streams` (guint: streams now), `streams-ended` (guint64: streams torn
+   * down after stream-timeout), `foreign` (guint64: packets dropped because their SSRC
+   * came first from another address), `junk` (guint64: packets dropped as no RTP of this
+   * stream type, or RTCP of no stream); for each stream a `stream-<ssrc>` structure with
+   * its tail's counters (rtcoinfer-tail's `stats`) and the `address` its RTP comes from,
+   * the same as `ended-<ssrc>` for the newest 64 ended streams, and `total`: the counters
+   * of all of these together.
    */
   g_object_class_install_property(
       gobject_class, PROP_STATS,

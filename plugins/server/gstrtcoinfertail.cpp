@@ -62,12 +62,14 @@ struct TailState {
   int http_port = DEFAULT_HTTP_PORT;
   std::string http_address = DEFAULT_HTTP_ADDRESS;
   std::string http_token;
-  std::string stream_id;  // "stream" of every result, when set
+  std::string stream_id;                               // "stream" of every result; unset: the element's name
+  std::shared_ptr<rtcoinfer::ResultsService> shared;  // a server bin's service, given before start
 
   // streaming thread only (and start/stop, when it is not running)
   rtcoinfer::FrameDecoder decoder;
   std::vector<float> values;                           // a feature frame, dequantized
-  std::unique_ptr<rtcoinfer::ResultsService> service;  // null unless http-port is set
+  std::shared_ptr<rtcoinfer::ResultsService> service;  // `shared`, or its own with http-port; else null
+  std::string stream;                                  // the stream id, fixed at start
 };
 
 }  // namespace
@@ -105,21 +107,14 @@ static GstRtcoinferInference *base_of(GstRtcoinferTail *self) { return GST_RTCOI
 static void drop(GstRtcoinferTail *self, const char *reason, const std::string &detail) {
   const guint64 n = gst_rtcoinfer_inference_count_drop(base_of(self), reason, detail);
   if (self->state->service)
-    self->state->service->publish_drop(reason, n, gst_rtcoinfer_inference_get_ledger(base_of(self))->frames());
+    self->state->service->publish_drop(self->state->stream, reason, n,
+                                       gst_rtcoinfer_inference_get_ledger(base_of(self))->frames());
 }
 
-// Starts the HTTP results service over the element's ledger, offering the bundle to devices.
-static bool start_service(GstRtcoinferTail *self, const rtcoinfer::ResultsService::Options &options,
-                          const rtcoinfer::InferenceModel &model) {
+// Offers the bundle to devices on `service`.
+static void serve_model(GstRtcoinferTail *self, rtcoinfer::ResultsService &service,
+                        const rtcoinfer::InferenceModel &model) {
   const std::string bundle_file = gst_rtcoinfer_inference_get_bundle_file(base_of(self));
-  TailState *st = self->state;
-  std::string error;
-  st->service = rtcoinfer::ResultsService::start(options, gst_rtcoinfer_inference_get_ledger(base_of(self)), &error);
-  if (!st->service) {
-    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ_WRITE, ("Cannot serve results over HTTP: %s", error.c_str()),
-                      ("check http-address and http-port; port %d may be in use", options.port));
-    return false;
-  }
   rtcoinfer::ServedModel served;
   gchar *data = nullptr;
   gsize size = 0;
@@ -129,11 +124,11 @@ static bool start_service(GstRtcoinferTail *self, const rtcoinfer::ResultsServic
   }
   served.id = model.info().model_id;
   served.metadata_json = model.info().metadata_json;
-  st->service->set_model(std::move(served));
-  GST_INFO_OBJECT(self, "results on http://%s:%d/", options.address.c_str(), st->service->port());
-  return true;
+  service.set_model(std::move(served));
 }
 
+// Joins the server bin's results service, or starts one of its own with http-port, as
+// the stream `st->stream`.
 static gboolean gst_rtcoinfer_tail_model_ready(GstRtcoinferInference *base, rtcoinfer::InferenceModel &model) {
   auto *self = GST_RTCOINFER_TAIL(base);
   TailState *st = self->state;
@@ -142,13 +137,37 @@ static gboolean gst_rtcoinfer_tail_model_ready(GstRtcoinferInference *base, rtco
   http.port = st->http_port;
   http.address = st->http_address;
   http.token = st->http_token;
+  st->stream = st->stream_id.empty() ? GST_OBJECT_NAME(self) : st->stream_id;
+  std::shared_ptr<rtcoinfer::ResultsService> service = st->shared;
   GST_OBJECT_UNLOCK(self);
-  return http.port == 0 || start_service(self, http, model);
+  if (!service && http.port != 0) {
+    std::string error;
+    service = rtcoinfer::ResultsService::start(http, &error);
+    if (!service) {
+      GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ_WRITE, ("Cannot serve results over HTTP: %s", error.c_str()),
+                        ("check http-address and http-port; port %d may be in use", http.port));
+      return FALSE;
+    }
+    GST_INFO_OBJECT(self, "results on http://%s:%d/", http.address.c_str(), service->port());
+  }
+  if (!service) return TRUE;
+  if (!service->has_model()) serve_model(self, *service, model);
+  service->add_stream(st->stream, gst_rtcoinfer_inference_get_ledger(base));
+  st->service = std::move(service);
+  return TRUE;
 }
 
 static gboolean gst_rtcoinfer_tail_stop(GstBaseTransform *trans) {
-  GST_RTCOINFER_TAIL(trans)->state->service.reset();  // joins the HTTP thread
+  TailState *st = GST_RTCOINFER_TAIL(trans)->state;
+  if (st->service) st->service->end_stream(st->stream);
+  st->service.reset();  // its own service: joins the HTTP thread
   return GST_BASE_TRANSFORM_CLASS(parent_class)->stop(trans);
+}
+
+void gst_rtcoinfer_tail_share_service(GstRtcoinferTail *tail, std::shared_ptr<rtcoinfer::ResultsService> service) {
+  GST_OBJECT_LOCK(tail);
+  tail->state->shared = std::move(service);
+  GST_OBJECT_UNLOCK(tail);
 }
 
 static GstCaps *gst_rtcoinfer_tail_transform_caps(GstBaseTransform *, GstPadDirection direction, GstCaps *,
@@ -213,7 +232,6 @@ static GstBuffer *answer(GstRtcoinferTail *self, GstBuffer *inbuf) {
   GST_OBJECT_LOCK(self);
   const int top_k = st->top_k;
   const double max_latency = st->max_latency_ms;
-  const std::string stream_id = st->stream_id;
   GST_OBJECT_UNLOCK(self);
 
   GstMapInfo map;
@@ -272,12 +290,12 @@ static GstBuffer *answer(GstRtcoinferTail *self, GstBuffer *inbuf) {
   }
   facts.latency_ms = ms_since_capture(hdr.capture_us);
   rtcoinfer::Result result = rtcoinfer::classify(logits, info, top_k, facts, GST_BUFFER_PTS(inbuf));
-  if (!stream_id.empty()) result.json["stream"] = stream_id;
+  result.json["stream"] = st->stream;
   GstBuffer *out = rtcoinfer::emit_result(GST_ELEMENT(self), result, facts, inbuf);
   const bool correct = facts.truth && *facts.truth == result.best;
   gst_rtcoinfer_inference_get_ledger(base_of(self))
       ->count_result(facts.setup, facts.bytes, facts.latency_ms, facts.truth, correct);
-  if (st->service) st->service->publish_result(rtcoinfer::result_event(result, facts));
+  if (st->service) st->service->publish_result(st->stream, rtcoinfer::result_event(result, facts));
   return out;
 }
 
@@ -398,13 +416,14 @@ static void gst_rtcoinfer_tail_class_init(GstRtcoinferTailClass *klass) {
   /**
    * GstRtcoinferTail:stream-id:
    *
-   * When set, every result carries it as `stream` (rtcoinfersrc sets the sender's SSRC).
-   * May change while PLAYING.
+   * The id every result carries as `stream`, and the stream's name in the results
+   * service (/api/streams, ?stream=, the `stream` label of /metrics); unset: the
+   * element's name. rtcoinfersrc sets the sender's. Read when the element starts.
    */
   g_object_class_install_property(
       gobject_class, PROP_STREAM_ID,
-      g_param_spec_string("stream-id", "Stream id", "Stream id every result carries; unset = none", nullptr,
-                          rw_playing));
+      g_param_spec_string("stream-id", "Stream id", "Id every result carries; unset = the element's name", nullptr,
+                          rw));
   /**
    * GstRtcoinferTail:stats:
    *

@@ -10,3 +10,12 @@ G_DECLARE_FINAL_TYPE(GstRtcoinferTail, gst_rtcoinfer_tail, GST, RTCOINFER_TAIL, 
 GST_ELEMENT_REGISTER_DECLARE(rtcoinfer_tail);
 
 G_END_DECLS
+
+namespace rtcoinfer {
+class ResultsService;
+}
+
+// Before the tail starts: it publishes its results into `service`, shared with the other
+// streams of a server bin, under its stream-id, instead of starting a service of its own
+// (http-port is then not used). Null takes that back.
+void gst_rtcoinfer_tail_share_service(GstRtcoinferTail *tail, std::shared_ptr<rtcoinfer::ResultsService> service);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <gst/check/gstcheck.h>
+#include <gio/gio.h>
 #include <gst/check/gstharness.h>
 
 #include <string>
@@ -114,5 +115,50 @@ inline std::string start_error(GstElement *e, GstState to) {
   gst_object_unref(e);
   return text;
 }
+
+// A free TCP port on loopback (bound and released).
+inline int free_tcp_port() {
+  GSocketListener *l = g_socket_listener_new();
+  const guint16 port = g_socket_listener_add_any_inet_port(l, nullptr, nullptr);
+  g_socket_listener_close(l);
+  g_object_unref(l);
+  return port;
+}
+
+inline std::string http_body(int port, const char *path) {
+  GSocketClient *client = g_socket_client_new();
+  GSocketConnection *conn = g_socket_client_connect_to_host(client, "127.0.0.1", guint16(port), nullptr, nullptr);
+  fail_unless(conn != nullptr, "cannot connect to the results service");
+  const std::string req = std::string("GET ") + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)), req.data(), req.size(), nullptr, nullptr,
+                            nullptr);
+  std::string raw;
+  char buf[8192];
+  gssize n;
+  while ((n = g_input_stream_read(g_io_stream_get_input_stream(G_IO_STREAM(conn)), buf, sizeof buf, nullptr, nullptr)) >
+         0)
+    raw.append(buf, std::size_t(n));
+  g_object_unref(conn);
+  g_object_unref(client);
+  const std::size_t end = raw.find("\r\n\r\n");
+  fail_unless(end != std::string::npos);
+  std::string body = raw.substr(end + 4);
+  if (raw.substr(0, end).find("chunked") != std::string::npos) {  // de-chunk
+    std::string out;
+    std::size_t at = 0;
+    while (at < body.size()) {
+      const std::size_t eol = body.find("\r\n", at);
+      const std::size_t len = std::strtoul(body.c_str() + at, nullptr, 16);
+      if (eol == std::string::npos || len == 0) break;
+      out += body.substr(eol + 2, len);
+      at = eol + 2 + len + 2;
+    }
+    body = out;
+  }
+  return body;
+}
+
+// The tail's stats property, /api/stats and /metrics read one ledger: the same drop
+// reasons with the same counts, and the same results and missing frames.
 
 }  // namespace fixtures

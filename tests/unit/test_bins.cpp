@@ -266,6 +266,71 @@ GST_START_TEST(test_server_bin_keeps_an_ssrc_to_its_sender) {
 }
 GST_END_TEST;
 
+// A stream silent for stream-timeout is torn down: its session and elements go, its
+// counts stay in `stats` (ended-<ssrc>) and in the results service (listed inactive), an
+// rtcoinfer-stream-ended message says so, and the same device sending again, even from
+// another port, is a new stream.
+GST_START_TEST(test_server_bin_ends_a_silent_stream) {
+  const int port = free_port_pair(), http = free_tcp_port();
+  fail_unless(port > 0 && http > 0);
+  gchar *desc = g_strdup_printf(
+      "rtcoinfersrc name=server model=%s address=127.0.0.1 port=%d stream-timeout=0.5 http-port=%d ! fakesink",
+      model_path().c_str(), port, http);
+  GstElement *pipeline = gst_parse_launch(desc, nullptr);
+  g_free(desc);
+  GstElement *server = gst_bin_get_by_name(GST_BIN(pipeline), "server");
+  GstBus *bus = gst_element_get_bus(pipeline);
+  fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  std::vector<guint8> rtp = {0x80, 96, 0, 1, 0, 0, 0, 0, 0x11, 0x22, 0x33, 0x44};
+  rtp.resize(60, 0xab);
+  GSocket *device = loopback_socket(), *moved = loopback_socket();
+  send_from(device, port, rtp, 3);
+  // bounded waits, far above what they take (the first stream loads the model)
+  GstMessage *ended = gst_bus_timed_pop_filtered(bus, 60 * GST_SECOND, GST_MESSAGE_ELEMENT);
+  while (ended && !gst_message_has_name(ended, "rtcoinfer-stream-ended")) {
+    gst_message_unref(ended);
+    ended = gst_bus_timed_pop_filtered(bus, 60 * GST_SECOND, GST_MESSAGE_ELEMENT);
+  }
+  fail_unless(ended != nullptr, "the silent stream ended");
+  guint ssrc = 0;
+  fail_unless(gst_structure_get_uint(gst_message_get_structure(ended), "ssrc", &ssrc));
+  fail_unless_equals_int(ssrc, 0x11223344);
+  fail_unless(g_str_has_prefix(gst_structure_get_string(gst_message_get_structure(ended), "address"), "127.0.0.1:"));
+  gst_message_unref(ended);
+  fail_unless_equals_int(server_count(server, "streams"), 0);
+  fail_unless_equals_int(server_count(server, "streams-ended"), 1);
+  GstStructure *stats = nullptr;
+  g_object_get(server, "stats", &stats, nullptr);
+  fail_unless(gst_structure_has_field(stats, "ended-287454020"), "%s", gst_structure_to_string(stats));
+  gst_structure_free(stats);
+  const std::string id = std::to_string(0x11223344u);
+  nlohmann::json listed = nlohmann::json::parse(http_body(http, "/api/streams"))["streams"];
+  fail_unless_equals_int(listed.size(), 1);
+  fail_unless(listed[0]["stream"] == id && listed[0]["active"] == false, "%s", listed.dump().c_str());
+  // the rtpbin session and the stream's elements are gone from the bin
+  GstElement *tail = gst_bin_get_by_name(GST_BIN(server), ("tail_" + id).c_str());
+  fail_unless(tail == nullptr, "the ended stream's tail is freed");
+  // back, from another port: a stream again (a new session), not a foreign sender
+  send_from(moved, port, rtp, 3);
+  const gint64 until = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+  while (server_count(server, "streams") < 1 && g_get_monotonic_time() < until) g_usleep(10000);
+  fail_unless_equals_int(server_count(server, "streams"), 1);
+  fail_unless_equals_int(server_count(server, "foreign"), 0);
+  auto active = [&] {  // once its tail has started
+    listed = nlohmann::json::parse(http_body(http, "/api/streams"))["streams"];
+    return listed.size() == 1 && listed[0]["active"] == true;
+  };
+  while (!active() && g_get_monotonic_time() < until) g_usleep(10000);
+  fail_unless(active(), "%s", listed.dump().c_str());
+  g_object_unref(device);
+  g_object_unref(moved);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(bus);
+  gst_object_unref(server);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
 static Suite *bins_suite(void) {
   Suite *s = suite_create("bins");
   TCase *tc = tcase_create("general");
@@ -275,6 +340,7 @@ static Suite *bins_suite(void) {
   tcase_add_test(tc, test_device_bin_names_a_bad_server);
   tcase_add_test(tc, test_server_bin_answers_two_devices_as_two_streams);
   tcase_add_test(tc, test_server_bin_keeps_an_ssrc_to_its_sender);
+  tcase_add_test(tc, test_server_bin_ends_a_silent_stream);
   return s;
 }
 

@@ -194,52 +194,8 @@ GST_START_TEST(test_head_and_tail_share_one_model_instance) {
 }
 GST_END_TEST;
 
-// A free TCP port on loopback (bound and released).
-static int free_port() {
-  GSocketListener *l = g_socket_listener_new();
-  const guint16 port = g_socket_listener_add_any_inet_port(l, nullptr, nullptr);
-  g_socket_listener_close(l);
-  g_object_unref(l);
-  return port;
-}
-
-static std::string http_body(int port, const char *path) {
-  GSocketClient *client = g_socket_client_new();
-  GSocketConnection *conn = g_socket_client_connect_to_host(client, "127.0.0.1", guint16(port), nullptr, nullptr);
-  fail_unless(conn != nullptr, "cannot connect to the results service");
-  const std::string req = std::string("GET ") + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-  g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)), req.data(), req.size(), nullptr, nullptr,
-                            nullptr);
-  std::string raw;
-  char buf[8192];
-  gssize n;
-  while ((n = g_input_stream_read(g_io_stream_get_input_stream(G_IO_STREAM(conn)), buf, sizeof buf, nullptr, nullptr)) >
-         0)
-    raw.append(buf, std::size_t(n));
-  g_object_unref(conn);
-  g_object_unref(client);
-  const std::size_t end = raw.find("\r\n\r\n");
-  fail_unless(end != std::string::npos);
-  std::string body = raw.substr(end + 4);
-  if (raw.substr(0, end).find("chunked") != std::string::npos) {  // de-chunk
-    std::string out;
-    std::size_t at = 0;
-    while (at < body.size()) {
-      const std::size_t eol = body.find("\r\n", at);
-      const std::size_t len = std::strtoul(body.c_str() + at, nullptr, 16);
-      if (eol == std::string::npos || len == 0) break;
-      out += body.substr(eol + 2, len);
-      at = eol + 2 + len + 2;
-    }
-    body = out;
-  }
-  return body;
-}
-
-// The tail's stats property, /api/stats and /metrics read one ledger: the same drop
-// reasons with the same counts, and the same results and missing frames.
 GST_START_TEST(test_stats_api_and_metrics_agree) {
-  const int port = free_port();
+  const int port = free_tcp_port();
   gchar *desc = g_strdup_printf("rtcoinfer-tail model=%s http-port=%d", model_path().c_str(), port);
   GstHarness *h = gst_harness_new_parse(desc);
   g_free(desc);
@@ -280,15 +236,18 @@ GST_START_TEST(test_stats_api_and_metrics_agree) {
 
   const std::string metrics = http_body(port, "/metrics");
   std::map<std::string, guint64> from_metrics;
-  const std::string prefix = "rtcoinfer_drops_total{reason=\"";
+  // the tail's stream is its name: it has no stream-id
+  const std::string label = std::string("{stream=\"") + GST_OBJECT_NAME(tail) + "\"";
+  const std::string prefix = "rtcoinfer_drops_total" + label + ",reason=\"";
   for (std::size_t at = metrics.find(prefix); at != std::string::npos; at = metrics.find(prefix, at + 1)) {
     const std::size_t q = metrics.find('"', at + prefix.size());
     from_metrics[metrics.substr(at + prefix.size(), q - at - prefix.size())] =
         std::strtoull(metrics.c_str() + q + 3, nullptr, 10);
   }
   fail_unless(from_metrics == from_property, "/metrics drops differ:\n%s", metrics.c_str());
-  fail_unless(metrics.find("rtcoinfer_results_total 4\n") != std::string::npos);
-  fail_unless(metrics.find("rtcoinfer_missing_frames_total 2\n") != std::string::npos);
+  fail_unless(metrics.find("rtcoinfer_results_total" + label + "} 4\n") != std::string::npos);
+  fail_unless(metrics.find("rtcoinfer_missing_frames_total" + label + "} 2\n") != std::string::npos);
+  fail_unless_equals_int(api["streams"].get<int>(), 1);
   gst_object_unref(tail);
   gst_harness_teardown(h);
 }

@@ -95,7 +95,9 @@ nlohmann::json get_json(int port, const std::string &path) {
 class TestService {
  public:
   explicit TestService(std::unique_ptr<ResultsService> svc, std::shared_ptr<ResultLedger> ledger)
-      : svc_(std::move(svc)), ledger_(std::move(ledger)) {}
+      : svc_(std::move(svc)), ledger_(std::move(ledger)) {
+    svc_->add_stream("cam", ledger_);
+  }
   TestService *operator->() { return this; }
   ResultsService &operator*() { return *svc_; }
   void reset() { svc_.reset(); }
@@ -106,11 +108,11 @@ class TestService {
   void publish_result(const ResultEvent &r) {
     ledger_->count_result(r.setup, r.bytes, r.latency_ms, r.truth >= 0 ? std::optional<int>(r.truth) : std::nullopt,
                           r.correct);
-    svc_->publish_result(r);
+    svc_->publish_result("cam", r);
   }
   void publish_drop(const std::string &reason) {
     const std::uint64_t n = ledger_->count_drop(reason);
-    svc_->publish_drop(reason, n, ledger_->frames());
+    svc_->publish_drop("cam", reason, n, ledger_->frames());
   }
   void set_stream_counters(std::uint64_t missing, std::uint64_t restarts) {
     ledger_->count_missing(missing);
@@ -125,7 +127,7 @@ class TestService {
 TestService start_service(ResultsService::Options opt = {}) {
   std::string error;
   auto ledger = std::make_shared<ResultLedger>();
-  auto s = ResultsService::start(opt, ledger, &error);
+  auto s = ResultsService::start(opt, &error);
   fail_unless(s != nullptr, "service did not start: %s", error.c_str());
   fail_unless(s->port() > 0);
   return TestService(std::move(s), ledger);
@@ -171,10 +173,10 @@ struct EventStream {
   bool head_done = false;
   std::vector<std::pair<std::uint64_t, std::string>> events;  // (id, record)
 
-  explicit EventStream(int port, int rcvbuf = 0) {
+  explicit EventStream(int port, int rcvbuf = 0, const std::string &path = "/api/events") {
     conn = connect_to(port);
     if (rcvbuf) g_socket_set_option(g_socket_connection_get_socket(conn), SOL_SOCKET, SO_RCVBUF, rcvbuf, nullptr);
-    send_all(conn, "GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    send_all(conn, "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   }
   ~EventStream() { g_object_unref(conn); }
 
@@ -279,7 +281,7 @@ GST_START_TEST(test_bad_address_is_an_error) {
   ResultsService::Options opt;
   opt.address = "not-an-address";
   std::string error;
-  fail_unless(ResultsService::start(opt, std::make_shared<ResultLedger>(), &error) == nullptr);
+  fail_unless(ResultsService::start(opt, &error) == nullptr);
   fail_unless(error.find("not an IP address") != std::string::npos, "%s", error.c_str());
 }
 GST_END_TEST;
@@ -341,13 +343,18 @@ GST_START_TEST(test_metrics_are_prometheus_text) {
   fail_unless_equals_int(r.status, 200);
   fail_unless(r.head.find("Content-Type: text/plain; version=0.0.4") != std::string::npos, "%s", r.head.c_str());
   for (const char *line :
-       {"# TYPE rtcoinfer_frames_total counter\nrtcoinfer_frames_total 4\n", "rtcoinfer_results_total 3\n",
-        "rtcoinfer_drops_total{reason=\"malformed\"} 1\n", "rtcoinfer_drops_total{reason=\"late\"} 0\n",
-        "rtcoinfer_drops_total{reason=\"incomplete\"} 0\n", "rtcoinfer_setup_results_total{setup=\"32x16\"} 3\n",
-        "rtcoinfer_latency_seconds_bucket{le=\"0.005\"} 1\n", "rtcoinfer_latency_seconds_bucket{le=\"0.035\"} 1\n",
-        "rtcoinfer_latency_seconds_bucket{le=\"0.05\"} 2\n", "rtcoinfer_latency_seconds_bucket{le=\"1\"} 2\n",
-        "rtcoinfer_latency_seconds_bucket{le=\"+Inf\"} 3\n", "rtcoinfer_latency_seconds_count 3\n",
-        "rtcoinfer_feature_bytes_total 3003\n"})
+       {"# TYPE rtcoinfer_frames_total counter\nrtcoinfer_frames_total{stream=\"cam\"} 4\n",
+        "rtcoinfer_results_total{stream=\"cam\"} 3\n", "rtcoinfer_drops_total{stream=\"cam\",reason=\"malformed\"} 1\n",
+        "rtcoinfer_drops_total{stream=\"cam\",reason=\"late\"} 0\n",
+        "rtcoinfer_drops_total{stream=\"cam\",reason=\"incomplete\"} 0\n",
+        "rtcoinfer_setup_results_total{stream=\"cam\",setup=\"32x16\"} 3\n",
+        "rtcoinfer_latency_seconds_bucket{stream=\"cam\",le=\"0.005\"} 1\n",
+        "rtcoinfer_latency_seconds_bucket{stream=\"cam\",le=\"0.035\"} 1\n",
+        "rtcoinfer_latency_seconds_bucket{stream=\"cam\",le=\"0.05\"} 2\n",
+        "rtcoinfer_latency_seconds_bucket{stream=\"cam\",le=\"1\"} 2\n",
+        "rtcoinfer_latency_seconds_bucket{stream=\"cam\",le=\"+Inf\"} 3\n",
+        "rtcoinfer_latency_seconds_count{stream=\"cam\"} 3\n", "rtcoinfer_feature_bytes_total{stream=\"cam\"} 3003\n",
+        "rtcoinfer_streams{state=\"active\"} 1\n"})
     fail_unless(r.body.find(line) != std::string::npos, "missing \"%s\" in:\n%s", line, r.body.c_str());
 }
 GST_END_TEST;
@@ -450,6 +457,99 @@ GST_START_TEST(test_oversized_headers_are_refused_and_the_server_goes_on) {
   }());
   fail_unless(many.status == 0 || (many.status >= 400 && many.status < 500), "20000 headers answered %d", many.status);
   fail_unless_equals_int(get(s->port(), "/api/stats").status, 200);
+}
+GST_END_TEST;
+
+// Two cameras on one service: every endpoint narrows to one with ?stream=, and the
+// unfiltered ones count both.
+GST_START_TEST(test_streams_are_listed_and_filtered) {
+  auto s = start_service();  // stream "cam"
+  auto other = std::make_shared<ResultLedger>();
+  (*s).add_stream("door \"2\"", other);  // a name that needs escaping in JSON and in labels
+  for (int i = 0; i < 4; ++i) s->publish_result(result(i, 10, "32x16"));
+  for (int i = 0; i < 2; ++i) {
+    ResultEvent r = result(100 + i, 30, "4x2");
+    other->count_result(r.setup, r.bytes, r.latency_ms, r.truth, r.correct);
+    (*s).publish_result("door \"2\"", r);
+  }
+  other->count_drop("late");
+  nlohmann::json list = get_json(s->port(), "/api/streams")["streams"];
+  fail_unless_equals_int(list.size(), 2);
+  for (const auto &row : list) {
+    const bool cam = row["stream"] == "cam";
+    fail_unless(cam || row["stream"] == "door \"2\"", "%s", row.dump().c_str());
+    fail_unless_equals_int(row["results"].get<int>(), cam ? 4 : 2);
+    fail_unless_equals_int(row["dropped"].get<int>(), cam ? 0 : 1);
+    fail_unless(row["active"].get<bool>());
+    fail_unless(row["setup"] == (cam ? "32x16" : "4x2"));
+  }
+  nlohmann::json all = get_json(s->port(), "/api/stats");
+  fail_unless_equals_int(all["results"].get<int>(), 6);
+  fail_unless_equals_int(all["frames"].get<int>(), 7);
+  fail_unless_equals_int(all["streams"].get<int>(), 2);
+  nlohmann::json one = get_json(s->port(), "/api/stats?stream=door%20%222%22");
+  fail_unless_equals_int(one["results"].get<int>(), 2);
+  fail_unless(std::abs(one["latency-p50-ms"].get<double>() - 30) < 1e-9);
+  nlohmann::json rs = get_json(s->port(), "/api/results?stream=cam&limit=10");
+  fail_unless_equals_int(rs["total"].get<int>(), 4);
+  fail_unless_equals_int(rs["results"].size(), 4);
+  for (const auto &r : rs["results"]) fail_unless(r["seq"].get<int>() < 100);
+  nlohmann::json mixed = get_json(s->port(), "/api/results?limit=3");  // the newest three, in arrival order
+  fail_unless_equals_int(mixed["total"].get<int>(), 6);
+  fail_unless_equals_int(mixed["results"][0]["seq"].get<int>(), 3);
+  fail_unless_equals_int(mixed["results"][2]["seq"].get<int>(), 101);
+  fail_unless_equals_int(get(s->port(), "/api/stats?stream=nobody").status, 404);
+  fail_unless_equals_int(get(s->port(), "/api/results?stream=nobody").status, 404);
+  const std::string metrics = s->metrics_text();
+  for (const char *line : {"rtcoinfer_results_total{stream=\"cam\"} 4\n", "rtcoinfer_results_total{stream=\"door \\\"2\\\"\"} 2\n",
+                           "rtcoinfer_drops_total{stream=\"door \\\"2\\\"\",reason=\"late\"} 1\n"})
+    fail_unless(metrics.find(line) != std::string::npos, "missing \"%s\" in:\n%s", line, metrics.c_str());
+  // an ended stream stays listed with its counts, inactive
+  (*s).end_stream("cam");
+  list = get_json(s->port(), "/api/streams")["streams"];
+  fail_unless_equals_int(list.size(), 2);
+  for (const auto &row : list)
+    if (row["stream"] == "cam") fail_unless(!row["active"].get<bool>() && row["results"] == 4);
+  fail_unless(s->metrics_text().find("rtcoinfer_streams{state=\"ended\"} 1\n") != std::string::npos);
+}
+GST_END_TEST;
+
+// Ended streams are forgotten oldest first beyond kEndedStreamsKept: a server that sees
+// devices come and go for days keeps bounded memory.
+GST_START_TEST(test_ended_streams_are_bounded) {
+  auto s = start_service();
+  const std::size_t n = ResultsService::kEndedStreamsKept + 10;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::string id = "dev" + std::to_string(i);
+    (*s).add_stream(id, std::make_shared<ResultLedger>());
+    (*s).publish_result(id, result(i));
+    (*s).end_stream(id);
+  }
+  nlohmann::json list = get_json(s->port(), "/api/streams")["streams"];
+  fail_unless_equals_int(list.size(), ResultsService::kEndedStreamsKept + 1);  // and "cam", active
+  fail_unless_equals_int(get(s->port(), "/api/stats?stream=dev0").status, 404);
+  fail_unless_equals_int(get(s->port(), "/api/stats?stream=dev" + std::to_string(n - 1)).status, 200);
+}
+GST_END_TEST;
+
+// /api/events?stream= carries that stream's results and drops only.
+GST_START_TEST(test_events_of_one_stream) {
+  auto s = start_service();
+  (*s).add_stream("b", std::make_shared<ResultLedger>());
+  EventStream only_b(s->port(), 0, "/api/events?stream=b");
+  EventStream every(s->port());
+  wait_for_stat(*s, "event-clients", 2);
+  for (int i = 0; i < 10; ++i) {
+    s->publish_result(result(i));                   // "cam"
+    if (i % 2) (*s).publish_result("b", result(1000 + i));
+  }
+  (*s).publish_drop("b", "late", 1, 6);
+  fail_unless_equals_int(every.read_events(16).size(), 16);
+  const auto &events = only_b.read_events(6);
+  fail_unless_equals_int(events.size(), 6);
+  for (std::size_t i = 0; i + 1 < events.size(); ++i)
+    fail_unless(events[i].second.find("\"seq\":100") != std::string::npos, "%s", events[i].second.c_str());
+  fail_unless(events[5].second.find("\"stream\":\"b\"") != std::string::npos, "%s", events[5].second.c_str());
 }
 GST_END_TEST;
 
@@ -638,6 +738,9 @@ static Suite *results_service_suite(void) {
   tcase_add_test(tc, test_model_metadata_and_bundle_bytes);
   tcase_add_test(tc, test_path_traversal_is_rejected);
   tcase_add_test(tc, test_oversized_headers_are_refused_and_the_server_goes_on);
+  tcase_add_test(tc, test_streams_are_listed_and_filtered);
+  tcase_add_test(tc, test_ended_streams_are_bounded);
+  tcase_add_test(tc, test_events_of_one_stream);
   tcase_add_test(tc, test_events_arrive_in_order_without_gaps);
   tcase_add_test(tc, test_stalled_event_client_is_dropped_without_blocking_the_publisher);
   tcase_add_test(tc, test_event_clients_are_limited);
