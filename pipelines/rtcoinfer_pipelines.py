@@ -170,8 +170,8 @@ BIN_POLICIES = ("mpc", "rate", "fixed")
 
 
 def device_bin_description(args):
-    """The product device: the rtcoinfersink bin. RTCP comes back to port + 5 (the bin's
-    default rtcp-port; its own RTCP leaves from there too)."""
+    """The product device: the rtcoinfersink bin. Its RTCP leaves from a free port of its
+    own (rtcp-port 0, the bin's default), where the server's RTCP comes back."""
     kind, _ = parse_policy(args.policy)
     setup = policy_setup(args)
     if setup == "all":
@@ -182,7 +182,7 @@ def device_bin_description(args):
             .format(src=source_description(args), model=args.model, host=host, port=args.port,
                     policy=kind, deadline=args.deadline, threads=args.threads, entropy=args.entropy,
                     setup=" setup=%s" % setup if setup else "",
-                    rtcp=" rtcp-port=%d" % args.rtcp_port if getattr(args, "rtcp_port", -1) >= 0 else ""))
+                    rtcp=" rtcp-port=%d" % args.rtcp_port if getattr(args, "rtcp_port", 0) else ""))
 
 
 def link_element(args):
@@ -223,15 +223,37 @@ def device_description(args):
              server=args.server, port=args.port, rtcp=args.port + 1, bind=args.bind, rtcp_back=args.port + 5)
 
 
+def results_sink(args):
+    return "filesink location=%s" % args.results if args.results else "fakesink sync=false async=false"
+
+
+def http_properties(args):
+    """--http-port/--http-address/--http-token as the results service's properties."""
+    if not getattr(args, "http_port", 0):
+        return ""
+    http = "http-port=%d http-address=%s " % (args.http_port, args.http_address)
+    if args.http_token:
+        http += "http-token=%s " % args.http_token
+    return http
+
+
+def server_bin_description(args):
+    """The product server: the rtcoinfersrc bin, any number of devices on one port."""
+    return ("rtcoinfersrc name=server model={model} address={bind} port={port} latency={jitter} "
+            "max-latency={max_latency:g} threads={threads} rtcp-bandwidth={bw:g} idle-timeout={idle:g} "
+            "stream-timeout={stream_timeout:g} {http}! {sink}"
+            .format(model=args.model, bind=args.bind, port=args.port, jitter=args.jitter,
+                    max_latency=args.max_latency, threads=args.threads, bw=args.rtcp_bandwidth,
+                    idle=args.idle_exit, stream_timeout=args.stream_timeout, http=http_properties(args),
+                    sink=results_sink(args)))
+
+
 def server_description(args, link_rtpbin=True):
-    """With link_rtpbin=False the rtpbin's RTP source pad is left for the caller to link
-    (pipelines/server relinks it for every new stream, e.g. a restarted device)."""
-    sink = "filesink location=%s" % args.results if args.results else "fakesink sync=false async=false"
-    http = ""
-    if getattr(args, "http_port", 0):
-        http = "http-port=%d http-address=%s " % (args.http_port, args.http_address)
-        if args.http_token:
-            http += "http-token=%s " % args.http_token
+    """The baselines' server (image offload, CLIO-style slices), one stream: composed of
+    elements, with the rtpbin's RTP source pad left for the caller to link when
+    link_rtpbin is False (pipelines/server relinks it for a new stream)."""
+    sink = results_sink(args)
+    http = http_properties(args)
     kind, _ = parse_policy(getattr(args, "policy", "none"))
     if kind == "offload":  # image frames: decoded, then the whole model (rtcoinferbaselines)
         if http:

@@ -644,6 +644,7 @@ std::unique_ptr<ResultsService> ResultsService::start(const Options &options, st
   Impl &s = *service->impl_;
   s.opt = options;
   s.opt.history = std::max<std::size_t>(s.opt.history, 1);
+  s.model = s.opt.model;
   s.context = g_main_context_new();
   s.loop = g_main_loop_new(s.context, FALSE);
   s.wake = g_source_new(&wake_funcs, sizeof(GSource));

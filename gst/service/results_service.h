@@ -47,6 +47,7 @@ class ResultsService {
     std::size_t history = 1000;                   // results kept for /api/results
     std::size_t max_client_backlog = 256 * 1024;  // unsent SSE bytes of a stalled client before it is dropped
     std::size_t max_event_clients = 64;           // concurrent /api/events streams; more get 503
+    std::shared_ptr<const ServedModel> model;     // offered from the first request on; or set_model() later
   };
 
   // Most ended streams kept listed (with their final counts); older ones are forgotten.

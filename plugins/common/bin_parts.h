@@ -29,12 +29,15 @@ inline bool link_pads(GstPad *src, GstPad *sink) {
 }
 
 // A UDP socket bound to `address`:`port` (port 0: any free one), or null with `error` set.
+// Bound without SO_REUSEADDR: a port another process holds is an error here, not two
+// sockets splitting the datagrams (two devices on one RTCP port each lost the feedback
+// the other got).
 inline GSocket *bind_udp_socket(GInetAddress *address, int port, GError **error) {
   GSocket *socket =
       g_socket_new(g_inet_address_get_family(address), G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, error);
   if (!socket) return nullptr;
   GSocketAddress *local = g_inet_socket_address_new(address, guint16(port));
-  const bool bound = g_socket_bind(socket, local, TRUE, error);
+  const bool bound = g_socket_bind(socket, local, FALSE, error);
   g_object_unref(local);
   if (!bound) {
     g_object_unref(socket);

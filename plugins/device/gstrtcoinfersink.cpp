@@ -48,7 +48,7 @@ GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_sink_debug);
 #define DEFAULT_DEADLINE_MS 150.0
 #define DEFAULT_THREADS 1
 // -1: the server's port + 5, where pipelines/server sends its RTCP
-#define DEFAULT_RTCP_PORT -1
+#define DEFAULT_RTCP_PORT 0
 #define DEFAULT_MTU 1200
 #define DEFAULT_CAMERA_QUEUE 4
 // How long after the RTP side's EOS the RTCP side may still wait for rtpsession's own
@@ -450,14 +450,16 @@ static void gst_rtcoinfer_sink_class_init(GstRtcoinferSinkClass *klass) {
    * GstRtcoinferSink:rtcp-port:
    *
    * Local UDP port where the server's RTCP (receiver reports, TWCC feedback) arrives;
-   * the device's own RTCP leaves from it. -1, the default, takes the server's port + 5,
-   * where pipelines/server sends it; 0 lets the system choose (for a server that answers
-   * at the address the RTCP came from). Once the element is READY, reading the property
-   * gives the port bound.
+   * the device's own RTCP leaves from it. 0, the default, lets the system choose a free
+   * one: rtcoinfersrc answers at the address the RTCP came from, so any number of
+   * devices share a host. -1 takes the server's port + 5, where the baselines'
+   * one-stream server (pipelines/server --policy clio:B or offload:...) sends it. A port
+   * already in use is an error. Once the element is READY, reading the property gives
+   * the port bound.
    */
   g_object_class_install_property(
       gobject_class, PROP_RTCP_PORT,
-      g_param_spec_int("rtcp-port", "RTCP port", "Local port of the RTCP socket; -1 = server port + 5, 0 = any", -1,
+      g_param_spec_int("rtcp-port", "RTCP port", "Local port of the RTCP socket; 0 = any, -1 = server port + 5", -1,
                        65535, DEFAULT_RTCP_PORT, rw));
   /**
    * GstRtcoinferSink:mtu:

@@ -22,10 +22,14 @@
  *
  * Each result carries the stream's SSRC as `stream`. The children keep their names:
  * rtp (rtpbin), demux, and per stream depay_<ssrc> and tail_<ssrc>; `stats` lists every
- * stream's tail counters.
+ * stream's counters and their total.
  *
- * With `idle-timeout` set, the server ends (EOS out of its src pad) once no stream has
- * given a result for that many seconds after the first one.
+ * A stream silent for `stream-timeout` seconds is torn down (its session and elements
+ * freed; its counts stay in `stats` and in the results service). With `http-port` set,
+ * one results service serves every stream (docs/results-service.md): /api/streams,
+ * ?stream= on every endpoint, a `stream` label in /metrics, a stream picker on the
+ * dashboard. With `idle-timeout` set, the server ends (EOS out of its src pad) once no
+ * RTP packet has come for that many seconds after the first one.
  *
  * A server for any number of devices on UDP 5000/5001, until it is stopped:
  * `gst-launch-1.0 rtcoinfersrc model=M ! filesink location=results.jsonl`.
@@ -34,9 +38,9 @@
  * |[
  * gst-launch-1.0 rtcoinfersrc model=models/zoo/fashion-mnist-swcnn.rcib port=5300 idle-timeout=1 ! fakesink \
  *     rtcoinfer-datasetsrc is-live=true num-buffers=30 ! videoconvert \
- *     ! rtcoinfersink model=models/zoo/fashion-mnist-swcnn.rcib server=127.0.0.1:5300 rtcp-port=0
+ *     ! rtcoinfersink model=models/zoo/fashion-mnist-swcnn.rcib server=127.0.0.1:5300
  * ]| A device and its server in one process: 30 frames, then the server ends a second
- * after the last result.
+ * after the last packet.
  */
 #include "gstrtcoinfersrc.h"
 
@@ -49,6 +53,7 @@
 #include <string>
 
 #include "common/bin_parts.h"
+#include "common/model_loading.h"
 #include "server/gstrtcoinfertail.h"
 #include "service/results_service.h"
 
@@ -80,9 +85,9 @@ struct Stream {
   guint session = 0;
   GstElement *rtcp_out = nullptr;  // multiudpsink: this session's RTCP, back to the device
   GstElement *depay = nullptr, *tail = nullptr;
-  std::string rtcp_to;         // where the device's RTCP came from ("" until it did)
-  gint64 last_packet_us = 0;   // g_get_monotonic_time() of its newest RTP packet
-  bool ending = false;         // torn down after stream-timeout of silence
+  std::string rtcp_to;        // where the device's RTCP came from ("" until it did)
+  gint64 last_packet_us = 0;  // g_get_monotonic_time() of its newest RTP packet
+  bool ending = false;        // torn down after stream-timeout of silence
 };
 
 // What is left of a stream that was torn down: its counts.
@@ -117,7 +122,7 @@ struct _GstRtcoinferSrc {
   gdouble idle_timeout_s, stream_timeout_s;
   gint http_port;
   GstClockID idle_check;  // the periodic check while PLAYING with idle-timeout or stream-timeout set
-  gint64 last_result_us;  // g_get_monotonic_time() of the newest result; 0 before the first
+  gint64 last_packet_us;  // g_get_monotonic_time() of the newest RTP packet taken; 0 before the first
   guint max_streams;
   gdouble rtcp_bandwidth, max_latency_ms;
   GSocket *rtcp_socket;  // READY and up: the RTCP socket, both ways, shared by every session
@@ -232,8 +237,9 @@ static GstPadProbeReturn check_sender(GstRtcoinferSrc *self, GstBuffer *buf, boo
       refused = "foreign";
     }
     if (!refused) {
+      self->last_packet_us = g_get_monotonic_time();
       auto stream = self->state->streams.find(ssrc);
-      if (stream != self->state->streams.end()) stream->second.last_packet_us = g_get_monotonic_time();
+      if (stream != self->state->streams.end()) stream->second.last_packet_us = self->last_packet_us;
     }
   } else {
     auto rtp = self->state->rtp_from.find(ssrc);
@@ -378,12 +384,26 @@ static void on_rtpbin_pad(GstElement *, GstPad *pad, gpointer user_data) {
   gst_object_unref(tail);
 }
 
+static void end_stream_locked(GstRtcoinferSrc *self, guint ssrc);
+
 // Tears a stream down that has been silent for stream-timeout (a thread of GStreamer's
 // pool, not a streaming thread): its demuxer pads, its rtpbin session, its elements.
 // What it counted stays in `stats` (ended-<ssrc>) and in the results service.
 static void end_stream(GstElement *element, gpointer data) {
-  auto *self = GST_RTCOINFER_SRC(element);
-  const guint ssrc = GPOINTER_TO_UINT(data);
+  // the state lock keeps a state change out while the children change; stopped (or
+  // stopping) meanwhile, the stream goes with the rest
+  GST_STATE_LOCK(element);
+  if (GST_STATE(element) < GST_STATE_PAUSED || GST_STATE_PENDING(element) == GST_STATE_READY ||
+      GST_STATE_PENDING(element) == GST_STATE_NULL) {
+    GST_STATE_UNLOCK(element);
+    return;
+  }
+  end_stream_locked(GST_RTCOINFER_SRC(element), GPOINTER_TO_UINT(data));
+  GST_STATE_UNLOCK(element);
+}
+
+static void end_stream_locked(GstRtcoinferSrc *self, guint ssrc) {
+  GstElement *element = GST_ELEMENT(self);
   GST_OBJECT_LOCK(self);
   auto it = self->state->streams.find(ssrc);
   if (it == self->state->streams.end()) {
@@ -433,8 +453,8 @@ static void end_stream(GstElement *element, gpointer data) {
   const double timeout = self->stream_timeout_s;
   GST_OBJECT_UNLOCK(self);
   GST_INFO_OBJECT(self, "stream %u (%s) silent for %g s: ended", ssrc, address.c_str(), timeout);
-  GstStructure *msg = gst_structure_new("rtcoinfer-stream-ended", "ssrc", G_TYPE_UINT, ssrc, "address",
-                                        G_TYPE_STRING, address.c_str(), "counts", GST_TYPE_STRUCTURE, counts, nullptr);
+  GstStructure *msg = gst_structure_new("rtcoinfer-stream-ended", "ssrc", G_TYPE_UINT, ssrc, "address", G_TYPE_STRING,
+                                        address.c_str(), "counts", GST_TYPE_STRUCTURE, counts, nullptr);
   gst_structure_free(counts);
   gst_element_post_message(element, gst_message_new_element(GST_OBJECT(self), msg));
 }
@@ -447,7 +467,7 @@ static gboolean periodic_check(GstClock *, GstClockTime, GstClockID id, gpointer
   const gint64 now = g_get_monotonic_time();
   std::vector<guint> silent;
   GST_OBJECT_LOCK(self);
-  const gint64 last = self->last_result_us;
+  const gint64 last = self->last_packet_us;
   const double timeout = self->idle_timeout_s, stream_timeout = self->stream_timeout_s;
   const bool current = self->idle_check == id;
   if (current && stream_timeout > 0)
@@ -459,25 +479,19 @@ static gboolean periodic_check(GstClock *, GstClockTime, GstClockID id, gpointer
   GST_OBJECT_UNLOCK(self);
   for (guint ssrc : silent) gst_element_call_async(GST_ELEMENT(self), end_stream, GUINT_TO_POINTER(ssrc), nullptr);
   if (!current || timeout <= 0 || last == 0 || double(now - last) / 1e6 < timeout) return TRUE;
-  GST_INFO_OBJECT(self, "no result for %g s: ending", timeout);
+  GST_INFO_OBJECT(self, "no packet for %g s: ending", timeout);
   gst_clock_id_unschedule(id);
-  gst_element_send_event(self->rtp_in, gst_event_new_eos());
+  // RTCP first: the RTP EOS ends the pipeline, which the application may then stop at
+  // once, so nothing here touches a child after it
   gst_element_send_event(self->rtcp_in, gst_event_new_eos());
+  gst_element_send_event(self->rtp_in, gst_event_new_eos());
   return TRUE;
-}
-
-static GstPadProbeReturn on_result(GstPad *, GstPadProbeInfo *, gpointer user_data) {
-  auto *self = GST_RTCOINFER_SRC(user_data);
-  GST_OBJECT_LOCK(self);
-  self->last_result_us = g_get_monotonic_time();
-  GST_OBJECT_UNLOCK(self);
-  return GST_PAD_PROBE_OK;
 }
 
 static void start_idle_check(GstRtcoinferSrc *self) {
   GST_OBJECT_LOCK(self);
   const bool needed = self->idle_timeout_s > 0 || self->stream_timeout_s > 0;
-  self->last_result_us = 0;
+  self->last_packet_us = 0;
   GST_OBJECT_UNLOCK(self);
   if (!needed) return;
   GstClock *clock = gst_system_clock_obtain();
@@ -521,7 +535,8 @@ static void gst_rtcoinfer_src_init(GstRtcoinferSrc *self) {
   self->funnel = make(self, "funnel", "results");
   if (!self->rtp_in || !self->rtcp_in || !self->demux || !self->rtpbin || !self->funnel) return;
   GstCaps *caps = gst_caps_from_string(RTP_CAPS);
-  g_object_set(self->rtp_in, "caps", caps, "buffer-size", 8388608, nullptr);
+  // no SO_REUSEADDR: a second server on the same port is an error, not half the packets
+  g_object_set(self->rtp_in, "caps", caps, "buffer-size", 8388608, "reuse", FALSE, nullptr);
   gst_caps_unref(caps);
   caps = gst_caps_new_empty_simple("application/x-rtcp");
   g_object_set(self->rtcp_in, "caps", caps, nullptr);
@@ -543,7 +558,6 @@ static void gst_rtcoinfer_src_init(GstRtcoinferSrc *self) {
   g_signal_connect(self->demux, "new-ssrc-pad", G_CALLBACK(on_new_ssrc), self);
   g_signal_connect(self->rtpbin, "pad-added", G_CALLBACK(on_rtpbin_pad), self);
   GstPad *target = gst_element_get_static_pad(self->funnel, "src");
-  gst_pad_add_probe(target, GST_PAD_PROBE_TYPE_BUFFER, on_result, self, nullptr);
   gst_element_add_pad(GST_ELEMENT(self),
                       gst_ghost_pad_new_from_template("src", target, gst_static_pad_template_get(&src_template)));
   gst_object_unref(target);
@@ -588,15 +602,31 @@ static bool configure_transport(GstRtcoinferSrc *self) {
   return true;
 }
 
-// With http-port set: one results service for every stream's tail.
-static bool start_service(GstRtcoinferSrc *self) {
+// Checks the bundle before any device comes (a wrong file is an error at start), and
+// with http-port set starts one results service for every stream's tail, offering the
+// bundle to devices from the start (they may fetch it before they can send).
+static bool start_service(GstRtcoinferSrc *self, const std::string &model) {
   rtcoinfer::ResultsService::Options http;
   GST_OBJECT_LOCK(self);
   http.port = self->http_port;
   http.address = self->state->http_address;
   http.token = self->state->http_token;
   GST_OBJECT_UNLOCK(self);
+  const std::optional<std::string> file = rtcoinfer::resolve_bundle_for(GST_ELEMENT(self), model);
+  if (!file) return false;
+  rtcoinfer::ServedModel served;
+  try {
+    served.bundle = rtcoinfer::read_bundle_bytes(*file);
+    const rtcoinfer::BundleManifest manifest = rtcoinfer::read_manifest(served.bundle.data(), served.bundle.size());
+    served.id = manifest.info.model_id;
+    served.metadata_json = manifest.info.metadata_json;
+  } catch (const std::exception &e) {
+    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("Cannot load model bundle %s: %s", file->c_str(), e.what()),
+                      ("give the bundle the devices run (rtcoinfer-train writes one)"));
+    return false;
+  }
   if (http.port == 0) return true;
+  http.model = std::make_shared<const rtcoinfer::ServedModel>(std::move(served));
   std::string error;
   std::shared_ptr<rtcoinfer::ResultsService> service = rtcoinfer::ResultsService::start(http, &error);
   if (!service) {
@@ -628,7 +658,7 @@ static GstStateChangeReturn gst_rtcoinfer_src_change_state(GstElement *element, 
                         ("set model=<bundle>, the same the devices run"));
       return GST_STATE_CHANGE_FAILURE;
     }
-    if (!configure_transport(self) || !start_service(self)) return GST_STATE_CHANGE_FAILURE;
+    if (!configure_transport(self) || !start_service(self, model)) return GST_STATE_CHANGE_FAILURE;
   }
   GstStateChangeReturn ret = GST_ELEMENT_CLASS(parent_class)->change_state(element, transition);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_PLAYING && ret != GST_STATE_CHANGE_FAILURE) start_idle_check(self);
@@ -843,8 +873,8 @@ static void gst_rtcoinfer_src_class_init(GstRtcoinferSrcClass *klass) {
   /**
    * GstRtcoinferSrc:idle-timeout:
    *
-   * Seconds without a result, after the first one, after which the server ends (EOS);
-   * 0 serves until stopped. Read when the element starts playing.
+   * Seconds without an RTP packet of any stream, after the first one, after which the
+   * server ends (EOS); 0 serves until stopped. Read when the element starts playing.
    */
   g_object_class_install_property(
       gobject_class, PROP_IDLE_TIMEOUT,

@@ -62,7 +62,7 @@ struct TailState {
   int http_port = DEFAULT_HTTP_PORT;
   std::string http_address = DEFAULT_HTTP_ADDRESS;
   std::string http_token;
-  std::string stream_id;                               // "stream" of every result; unset: the element's name
+  std::string stream_id;                              // "stream" of every result; unset: the element's name
   std::shared_ptr<rtcoinfer::ResultsService> shared;  // a server bin's service, given before start
 
   // streaming thread only (and start/stop, when it is not running)

@@ -14,8 +14,14 @@ PIPELINES = os.path.join(REPO, "pipelines")
 MODEL = os.environ.get("RTCOINFER_TEST_MODEL", os.path.join(REPO, "models", "zoo", "fashion-mnist-swcnn.rcib"))
 
 
+STARTED = []  # every process start_server/start_device started: fail() ends them
+
+
 def fail(msg):
     print("FAIL: " + msg, file=sys.stderr, flush=True)
+    for p in STARTED:  # a failed test leaves no server or device running on its ports
+        if p.poll() is None:
+            p.kill()
     sys.exit(1)
 
 
@@ -40,6 +46,7 @@ def start_server(port, *extra):
     """Starts pipelines/server and waits for its 'listening' line."""
     p = subprocess.Popen([os.path.join(PIPELINES, "server"), "--model", MODEL, "--port", str(port), *extra],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    STARTED.append(p)
     line = p.stdout.readline()
     if not line:
         fail("server did not start: " + p.stderr.read())
@@ -47,8 +54,10 @@ def start_server(port, *extra):
 
 
 def start_device(port, *extra):
-    return subprocess.Popen([os.path.join(PIPELINES, "device"), "--model", MODEL, "--port", str(port), *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen([os.path.join(PIPELINES, "device"), "--model", MODEL, "--port", str(port), *extra],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    STARTED.append(p)
+    return p
 
 
 def summary(proc, role, timeout=600):

@@ -2,8 +2,9 @@
 """Process failures on loopback.
 1. The server is killed mid-stream and restarted: the device keeps running and
    results resume at the new server.
-2. The device is killed mid-stream: the server stays up, reports the stall, and counts
-   the restarted stream when a new device connects.
+2. The device is killed mid-stream: the server stays up, reports the stall, and serves
+   the new device that connects as a stream of its own (a restarted device sends with a
+   new SSRC), beside the first one's counts.
 Usage: test_restart.py PORT"""
 import json
 import signal
@@ -78,4 +79,8 @@ check(wait_for(lambda: len(results(lines_c)) >= before + 60, 30), "results from 
 server_c.send_signal(signal.SIGTERM)
 server_c.wait(timeout=30)
 summ = [x for x in lines_c if x.get("role") == "server" and "tail" in x]
-check(summ and summ[0]["tail"]["restarts"] >= 1, "tail counted the restarted frame sequence")
+check(summ and len(summ[0]["streams"]) == 2, "the second device is a stream of its own")
+# the first device was killed after 30 results at most a second in; the second sent 120 frames
+second = max(summ[0]["streams"].values(), key=lambda s: s["frames"])
+check(second["results"] + second["missing"] + second["dropped"] == 120 and second["restarts"] == 0,
+      "the second device's 120 frames are all accounted in its own stream: %s" % json.dumps(summ[0]["streams"]))

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""rtcoinfer-tail's HTTP results service on a live server pipeline, on loopback.
+"""The HTTP results service of a live server (the rtcoinfersrc bin), on loopback.
 
 One server with http-port; a device that fetches its model from the server's
 /models/<id> and sends 240 frames at 30 fps. While it runs, 21 clients hold
@@ -126,13 +126,16 @@ check(all(o.count >= len(results) for o in others), "all 20 other streams got ev
 
 families = {f.name: f for f in text_string_to_metric_families(http_get(http_port, "/metrics")[2].decode())}
 value = {(f.name, tuple(sorted(smp.labels.items())), smp.name): smp.value for f in families.values() for smp in f.samples}
-check(value[("rtcoinfer_frames", (), "rtcoinfer_frames_total")] == s["frames"], "metrics: frames = stats frames")
-check(value[("rtcoinfer_latency_seconds", (("le", "+Inf"),), "rtcoinfer_latency_seconds_bucket")] == s["results"]
-      and value[("rtcoinfer_latency_seconds", (), "rtcoinfer_latency_seconds_count")] == s["results"],
+(stream,) = [x["stream"] for x in json.loads(http_get(http_port, "/api/streams")[2])["streams"]]
+one = (("stream", stream),)
+check(value[("rtcoinfer_frames", one, "rtcoinfer_frames_total")] == s["frames"],
+      "metrics: frames = stats frames, labelled with the device's stream (%s)" % stream)
+check(value[("rtcoinfer_latency_seconds", (("le", "+Inf"), *one), "rtcoinfer_latency_seconds_bucket")] == s["results"]
+      and value[("rtcoinfer_latency_seconds", one, "rtcoinfer_latency_seconds_count")] == s["results"],
       "metrics: the latency histogram counts every result")
 check(sum(smp.value for smp in families["rtcoinfer_setup_results"].samples if smp.name.endswith("_total"))
       == s["results"], "metrics: per-setup counts add up to the results")
-check(value[("rtcoinfer_drops", (("reason", "late"),), "rtcoinfer_drops_total")] == 0, "metrics: no late drops")
+check(value[("rtcoinfer_drops", (("reason", "late"), *one), "rtcoinfer_drops_total")] == 0, "metrics: no late drops")
 
 for c in [main, *others]:
     c.close()

@@ -31,9 +31,9 @@ if server.poll() is not None:
     fail("server did not start: " + server.stderr.read())
 
 frames = {"a": 240, "b": 180}
-devices = {name: start_device(port, "--frames", str(n), "--policy", "mpc", "--rtcp-port", "0")
+devices = {name: start_device(port, "--frames", str(n), "--policy", "mpc")
            for name, n in frames.items()}
-victim = start_device(port, "--frames", "900", "--policy", "mpc", "--rtcp-port", "0")
+victim = start_device(port, "--frames", "900", "--policy", "mpc")
 
 # garbage while they stream: random datagrams to both ports, and RTP of a new SSRC
 junk = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -119,6 +119,43 @@ GST_START_TEST(test_device_bin_names_a_bad_server) {
 }
 GST_END_TEST;
 
+// A server bin checks its bundle when it starts, before any device comes: a missing or
+// corrupt file is an error naming it, not a failure at the first stream.
+GST_START_TEST(test_server_bin_names_a_bad_model) {
+  const int port = free_port_pair();
+  fail_unless(port > 0);
+  for (const char *bad : {"/nonexistent/model.rcib", "/etc/hostname"}) {
+    GstElement *e = gst_element_factory_make("rtcoinfersrc", nullptr);
+    fail_unless(e != nullptr);
+    g_object_set(e, "model", bad, "address", "127.0.0.1", "port", port, nullptr);
+    const std::string text = start_error(e, GST_STATE_READY);
+    fail_unless(text.find(bad) != std::string::npos, "%s", text.c_str());
+  }
+}
+GST_END_TEST;
+
+// A port another socket holds is an error, for the server's RTP and RTCP ports and for a
+// device's RTCP port: two sockets sharing one port would split its datagrams.
+GST_START_TEST(test_ports_in_use_are_errors) {
+  const int port = free_port_pair();
+  fail_unless(port > 0);
+  GstElement *first = gst_element_factory_make("rtcoinfersrc", nullptr);
+  g_object_set(first, "model", model_path().c_str(), "address", "127.0.0.1", "port", port, nullptr);
+  fail_unless(gst_element_set_state(first, GST_STATE_READY) == GST_STATE_CHANGE_SUCCESS);
+  GstElement *second = gst_element_factory_make("rtcoinfersrc", nullptr);
+  g_object_set(second, "model", model_path().c_str(), "address", "127.0.0.1", "port", port, nullptr);
+  std::string text = start_error(second, GST_STATE_READY);
+  fail_unless(text.find(std::to_string(port + 1)) != std::string::npos, "%s", text.c_str());
+  GstElement *device = gst_element_factory_make("rtcoinfersink", nullptr);
+  g_object_set(device, "model", model_path().c_str(), "server", ("127.0.0.1:" + std::to_string(port + 10)).c_str(),
+               "rtcp-port", port + 1, nullptr);
+  text = start_error(device, GST_STATE_READY);
+  fail_unless(text.find("Cannot bind the RTCP socket") != std::string::npos, "%s", text.c_str());
+  gst_element_set_state(first, GST_STATE_NULL);
+  gst_object_unref(first);
+}
+GST_END_TEST;
+
 static guint64 mpcrate_stat(GstElement *pipeline, const char *device, const char *field) {
   GstElement *bin = gst_bin_get_by_name(GST_BIN(pipeline), device);
   GstElement *rate = gst_bin_get_by_name(GST_BIN(bin), "rate");
@@ -338,6 +375,8 @@ static Suite *bins_suite(void) {
   suite_add_tcase(s, tc);
   tcase_add_test(tc, test_device_bin_sends_rtp_with_twcc_and_rtcp);
   tcase_add_test(tc, test_device_bin_names_a_bad_server);
+  tcase_add_test(tc, test_server_bin_names_a_bad_model);
+  tcase_add_test(tc, test_ports_in_use_are_errors);
   tcase_add_test(tc, test_server_bin_answers_two_devices_as_two_streams);
   tcase_add_test(tc, test_server_bin_keeps_an_ssrc_to_its_sender);
   tcase_add_test(tc, test_server_bin_ends_a_silent_stream);

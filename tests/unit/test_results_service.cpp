@@ -501,8 +501,9 @@ GST_START_TEST(test_streams_are_listed_and_filtered) {
   fail_unless_equals_int(get(s->port(), "/api/stats?stream=nobody").status, 404);
   fail_unless_equals_int(get(s->port(), "/api/results?stream=nobody").status, 404);
   const std::string metrics = s->metrics_text();
-  for (const char *line : {"rtcoinfer_results_total{stream=\"cam\"} 4\n", "rtcoinfer_results_total{stream=\"door \\\"2\\\"\"} 2\n",
-                           "rtcoinfer_drops_total{stream=\"door \\\"2\\\"\",reason=\"late\"} 1\n"})
+  for (const char *line :
+       {"rtcoinfer_results_total{stream=\"cam\"} 4\n", "rtcoinfer_results_total{stream=\"door \\\"2\\\"\"} 2\n",
+        "rtcoinfer_drops_total{stream=\"door \\\"2\\\"\",reason=\"late\"} 1\n"})
     fail_unless(metrics.find(line) != std::string::npos, "missing \"%s\" in:\n%s", line, metrics.c_str());
   // an ended stream stays listed with its counts, inactive
   (*s).end_stream("cam");
@@ -540,7 +541,7 @@ GST_START_TEST(test_events_of_one_stream) {
   EventStream every(s->port());
   wait_for_stat(*s, "event-clients", 2);
   for (int i = 0; i < 10; ++i) {
-    s->publish_result(result(i));                   // "cam"
+    s->publish_result(result(i));  // "cam"
     if (i % 2) (*s).publish_result("b", result(1000 + i));
   }
   (*s).publish_drop("b", "late", 1, 6);
