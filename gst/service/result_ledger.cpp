@@ -59,6 +59,7 @@ ResultLedger::Step ResultLedger::sequence(std::uint16_t seq) {
   Step step;
   if (!have_seq_) {
     have_seq_ = true;
+    first_seen_ = seq;
     last_seq_ = seq;
     step.seq = seq;
     return step;
@@ -121,8 +122,28 @@ bool ResultLedger::claim_drop(std::uint16_t seq) {
   return true;
 }
 
+void ResultLedger::device_report(const DeviceReport &report) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (have_report_ && (report.first_seq != report_.first_seq || report.numbered < report_.numbered)) {
+    if (report.first_seq != report_.first_seq) return;  // another numbering: not this stream's
+    if (!report.final) return;                          // an older report, reordered
+  }
+  const bool was_final = have_report_ && report_.final;
+  report_ = report;
+  report_.final = report.final || was_final;
+  have_report_ = true;
+}
+
+void ResultLedger::finish() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (have_report_) report_.final = true;
+}
+
 void ResultLedger::reset() {
   std::lock_guard<std::mutex> lock(mu_);
+  have_report_ = false;
+  report_ = DeviceReport();
+  first_seen_ = 0;
   have_seq_ = false;
   last_seq_ = 0;
   recent_missing_.clear();
@@ -133,12 +154,25 @@ void ResultLedger::reset() {
 
 void ResultLedger::add_to(Snapshot &into, std::vector<double> &window) const {
   std::lock_guard<std::mutex> lock(mu_);
-  const Snapshot &c = counts_;
+  Snapshot c = counts_;
+  if (have_report_) {
+    // before the first frame that arrived: missing as soon as the sender said where it began
+    if (have_seq_) c.missing += std::uint16_t(first_seen_ - report_.first_seq);
+    // after the newest: once the sender has ended, whatever it numbered and did not arrive
+    const std::uint64_t accounted = c.results + c.dropped + c.missing;
+    if (report_.final && report_.numbered > accounted) c.missing += report_.numbered - accounted;
+    c.skipped = report_.skipped;
+    c.device_frames = report_.numbered;
+  }
+  c.lost = c.missing > c.skipped ? c.missing - c.skipped : 0;
   into.frames += c.frames;
   into.results += c.results;
   into.dropped += c.dropped;
   into.missing += c.missing;
   into.restarts += c.restarts;
+  into.skipped += c.skipped;
+  into.lost += c.lost;
+  into.device_frames += c.device_frames;
   into.bytes += c.bytes;
   into.with_truth += c.with_truth;
   into.correct += c.correct;

@@ -37,7 +37,13 @@ class ResultLedger {
 
   struct Snapshot {
     std::uint64_t frames = 0;  // results + dropped
+    // missing: frames of the sender's numbering that never arrived, from the gaps in the
+    // sequence and, once the sender reported its count (device_report), before the first
+    // frame and after the last; skipped: the sender's own count of the frames its
+    // controller never sent; lost = missing - skipped (on the link, or in a sender that
+    // died); device_frames: the frames the sender numbered, 0 without a report.
     std::uint64_t results = 0, dropped = 0, missing = 0, restarts = 0, bytes = 0, with_truth = 0, correct = 0;
+    std::uint64_t skipped = 0, lost = 0, device_frames = 0;
     std::map<std::string, std::uint64_t> drops;      // every reason of drop_reasons(), and any other counted
     std::map<std::string, std::uint64_t> per_setup;  // results per setup name
     std::array<std::uint64_t, kLatencyBuckets.size()> latency_counts{};  // per bucket, not cumulative
@@ -70,6 +76,19 @@ class ResultLedger {
   // frame has its outcome already (a late slice of an answered frame), so a frame is
   // never counted twice. The caller counts the drop only on true.
   bool claim_drop(std::uint16_t seq);
+  // What the sender says it numbered (rtcoinfersink's RTCP APP report): its first frame's
+  // number, how many frames it has numbered since, and how many of those its controller
+  // skipped. `final`: the sender has ended (its report came with its BYE). With a final
+  // report, frames it numbered that never arrived after the newest one are missing too;
+  // before the first frame they are as soon as a report came. Reports only move forward.
+  struct DeviceReport {
+    std::uint16_t first_seq = 0;
+    std::uint64_t numbered = 0, skipped = 0;
+    bool final = false;
+  };
+  void device_report(const DeviceReport &report);
+  // The stream ended without a final report (the sender died): its last report is final.
+  void finish();
   void reset();
   // The whole count, with the latency percentiles (sorts the window: not for every frame).
   Snapshot snapshot() const;
@@ -90,6 +109,9 @@ class ResultLedger {
   bool have_seq_ = false;
   std::uint64_t last_seq_ = 0;
   std::deque<std::uint64_t> recent_missing_;  // ascending, within kLateWindow of last_seq_
+  bool have_report_ = false;
+  DeviceReport report_;
+  std::uint16_t first_seen_ = 0;  // the first frame number that arrived (with have_seq_)
 };
 
 }  // namespace rtcoinfer

@@ -228,6 +228,9 @@ nlohmann::json counters_json(const ResultLedger::Snapshot &c) {
           {"drops", c.drops},
           {"missing", c.missing},
           {"restarts", c.restarts},
+          {"skipped", c.skipped},
+          {"lost", c.lost},
+          {"device-frames", c.device_frames},
           {"bytes", c.bytes},
           {"with-truth", c.with_truth},
           {"correct", c.correct},
@@ -336,6 +339,10 @@ std::string ResultsService::Impl::metrics_text() const {
              [](const Snap &c) { return c.missing; });
   per_stream("rtcoinfer_stream_restarts_total", "counter", "Times the sender restarted its frame sequence.",
              [](const Snap &c) { return c.restarts; });
+  per_stream("rtcoinfer_skipped_frames_total", "counter",
+             "Missing frames the sender's controller skipped (its report).", [](const Snap &c) { return c.skipped; });
+  per_stream("rtcoinfer_lost_frames_total", "counter", "Missing frames lost on the link (missing minus skipped).",
+             [](const Snap &c) { return c.lost; });
   per_stream("rtcoinfer_feature_bytes_total", "counter", "Bytes of the frames that gave results.",
              [](const Snap &c) { return c.bytes; });
   per_stream("rtcoinfer_results_with_truth_total", "counter", "Results whose frame carried a ground-truth label.",

@@ -103,7 +103,9 @@ GstStructure *gst_rtcoinfer_snapshot_structure(const rtcoinfer::ResultLedger::Sn
       G_TYPE_UINT64, guint64(c.dropped), "missing", G_TYPE_UINT64, guint64(c.missing), "restarts", G_TYPE_UINT64,
       guint64(c.restarts), "bytes", G_TYPE_UINT64, guint64(c.bytes), "with-truth", G_TYPE_UINT64, guint64(c.with_truth),
       "correct", G_TYPE_UINT64, guint64(c.correct), "accuracy", G_TYPE_DOUBLE, c.accuracy(), "latency-p50-ms",
-      G_TYPE_DOUBLE, c.latency_p50_ms, "latency-p99-ms", G_TYPE_DOUBLE, c.latency_p99_ms, nullptr);
+      G_TYPE_DOUBLE, c.latency_p50_ms, "latency-p99-ms", G_TYPE_DOUBLE, c.latency_p99_ms, "skipped", G_TYPE_UINT64,
+      guint64(c.skipped), "lost", G_TYPE_UINT64, guint64(c.lost), "device-frames", G_TYPE_UINT64,
+      guint64(c.device_frames), nullptr);
   GstStructure *drops = gst_rtcoinfer_inference_drops_structure(c);
   gst_structure_set(s, "drops", GST_TYPE_STRUCTURE, drops, nullptr);
   gst_structure_free(drops);

@@ -62,7 +62,8 @@ guint64 gst_rtcoinfer_inference_count_drop(GstRtcoinferInference *self, const ch
 GstStructure *gst_rtcoinfer_inference_drops_structure(const rtcoinfer::ResultLedger::Snapshot &snapshot);
 // The ledger as the `stats` structure of an answering element, named `name`: frames,
 // results, dropped, drops, missing, restarts, bytes, with-truth, correct, accuracy,
-// latency-p50-ms, latency-p99-ms.
+// latency-p50-ms, latency-p99-ms, and from the sender's report skipped, lost and
+// device-frames (ResultLedger::Snapshot).
 GstStructure *gst_rtcoinfer_inference_ledger_structure(GstRtcoinferInference *self, const char *name);
 // The same structure from a snapshot (several streams' ledgers merged, for instance).
 GstStructure *gst_rtcoinfer_snapshot_structure(const rtcoinfer::ResultLedger::Snapshot &snapshot, const char *name);

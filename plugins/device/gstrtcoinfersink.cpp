@@ -17,6 +17,12 @@
  * `rtp-filter`, as playbin's video-filter does (pipelines/device puts an emulated
  * bottleneck link there).
  *
+ * Every RTCP compound the device sends carries an APP packet "RCIF"
+ * (docs/wire-format.md) with how many frames it has numbered since its first and how
+ * many of those its controller skipped, marked final with its BYE: the server counts
+ * from it the frames lost before the first one that arrived and after the last, and
+ * tells skipped frames from lost ones.
+ *
  * At EOS the bin ends the RTCP stream too: in GStreamer 1.22 rtpsession may send its BYE
  * before it marks the RTP side as ended, and then never forwards EOS to its RTCP pad,
  * so the pipeline would never post EOS although every packet went out.
@@ -31,13 +37,18 @@
 #include "gstrtcoinfersink.h"
 
 #include <gio/gio.h>
+#include <gst/rtp/gstrtcpbuffer.h>
 
+#include <algorithm>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "common/bin_parts.h"
 #include "common/host_port.h"
 #include "control/mpc_controller.h"
 #include "wire/feature_frame.h"
+#include "wire/rtcp_app.h"
 #include "device/gstrtcoinfercompress.h"
 #include "device/gstrtcoinfermpcrate.h"
 
@@ -69,6 +80,10 @@ struct _GstRtcoinferSink {
   GSocket *rtcp_socket;    // READY and up: the RTCP socket, shared by rtcpsrc and rtcpsink
   // with the object lock: the pending end of the RTCP stream after EOS
   GstClockID rtcp_eos_id;
+  // with the object lock: the frame numbers that entered mpcrate (the RCIF report)
+  bool have_first;
+  guint16 first_seq, newest_seq;
+  guint64 numbered;
 };
 
 enum {
@@ -137,6 +152,76 @@ static GstPadProbeReturn on_rtp_event(GstPad *, GstPadProbeInfo *info, gpointer 
   return GST_PAD_PROBE_OK;
 }
 
+// Every frame that enters mpcrate has its number: the span from the first to the newest
+// is what the device numbered (skipped frames are inside it).
+static GstPadProbeReturn on_numbered_frame(GstPad *, GstPadProbeInfo *info, gpointer user_data) {
+  auto *self = GST_RTCOINFER_SINK(user_data);
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  GstMapInfo map;
+  if (!gst_buffer_map(buf, &map, GST_MAP_READ)) return GST_PAD_PROBE_OK;
+  rtcoinfer::FrameHeader hdr;
+  const bool ok = rtcoinfer::FrameDecoder::parse_header(map.data, map.size, hdr).ok();
+  gst_buffer_unmap(buf, &map);
+  if (!ok) return GST_PAD_PROBE_OK;
+  GST_OBJECT_LOCK(self);
+  if (!self->have_first) {
+    self->have_first = true;
+    self->first_seq = self->newest_seq = hdr.seq;
+    self->numbered = 1;
+  } else {
+    const gint16 step = gint16(guint16(hdr.seq - self->newest_seq));
+    if (step > 0) {
+      self->numbered += guint64(step);
+      self->newest_seq = hdr.seq;
+    }
+  }
+  GST_OBJECT_UNLOCK(self);
+  return GST_PAD_PROBE_OK;
+}
+
+// rtpsession builds an RTCP compound: the RCIF report goes in, final when it has a BYE.
+static gboolean on_sending_rtcp(GObject *, GstBuffer *buffer, gboolean, gpointer user_data) {
+  auto *self = GST_RTCOINFER_SINK(user_data);
+  GstStructure *rate_stats = nullptr;
+  g_object_get(self->rate, "stats", &rate_stats, nullptr);
+  guint64 skips = 0;
+  if (rate_stats) {
+    gst_structure_get_uint64(rate_stats, "skips", &skips);
+    gst_structure_free(rate_stats);
+  }
+  guint ssrc = 0;
+  GstStructure *pay_stats = nullptr;
+  g_object_get(self->pay, "stats", &pay_stats, nullptr);
+  if (pay_stats) {
+    gst_structure_get_uint(pay_stats, "ssrc", &ssrc);
+    gst_structure_free(pay_stats);
+  }
+  rtcoinfer::FrameCountReport report;
+  GST_OBJECT_LOCK(self);
+  report.first_seq = self->first_seq;
+  report.numbered = guint32(self->numbered);
+  GST_OBJECT_UNLOCK(self);
+  report.skipped = guint32(std::min<guint64>(skips, report.numbered));
+  GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
+  if (!gst_rtcp_buffer_map(buffer, GST_MAP_READWRITE, &rtcp)) return FALSE;
+  GstRTCPPacket packet;
+  for (gboolean more = gst_rtcp_buffer_get_first_packet(&rtcp, &packet); more;
+       more = gst_rtcp_packet_move_to_next(&packet))
+    if (gst_rtcp_packet_get_type(&packet) == GST_RTCP_TYPE_BYE) report.final = true;
+  const std::vector<guint8> data = report.encode();
+  if (gst_rtcp_buffer_add_packet(&rtcp, GST_RTCP_TYPE_APP, &packet)) {
+    gst_rtcp_packet_app_set_subtype(&packet, report.subtype());
+    gst_rtcp_packet_app_set_ssrc(&packet, ssrc);
+    gst_rtcp_packet_app_set_name(&packet, rtcoinfer::FrameCountReport::kName);
+    if (gst_rtcp_packet_app_set_data_length(&packet, guint16(data.size() / 4)))
+      memcpy(gst_rtcp_packet_app_get_data(&packet), data.data(), data.size());
+  } else {
+    GST_DEBUG_OBJECT(self, "no room for the frame report in this RTCP packet");
+  }
+  gst_rtcp_buffer_unmap(&rtcp);
+  return FALSE;  // rtpsession decides whether to send it, as without us
+}
+
 static void gst_rtcoinfer_sink_init(GstRtcoinferSink *self) {
   self->server = g_strdup(DEFAULT_SERVER);
   self->rtcp_port = DEFAULT_RTCP_PORT;
@@ -181,6 +266,17 @@ static void gst_rtcoinfer_sink_init(GstRtcoinferSink *self) {
   GstPad *rtp_in = gst_element_get_static_pad(self->rtpsink, "sink");
   gst_pad_add_probe(rtp_in, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_rtp_event, self, nullptr);
   gst_object_unref(rtp_in);
+  GstPad *numbered = gst_element_get_static_pad(self->rate, "sink");
+  gst_pad_add_probe(numbered, GST_PAD_PROBE_TYPE_BUFFER, on_numbered_frame, self, nullptr);
+  gst_object_unref(numbered);
+  GObject *session = nullptr;
+  g_signal_emit_by_name(self->rtpbin, "get-internal-session", 0u, &session);
+  if (!session) {
+    GST_ERROR_OBJECT(self, "rtpbin has no session 0");
+    return;
+  }
+  g_signal_connect(session, "on-sending-rtcp", G_CALLBACK(on_sending_rtcp), self);
+  g_object_unref(session);
   self->built = true;
 }
 
@@ -234,6 +330,10 @@ static GstStateChangeReturn gst_rtcoinfer_sink_change_state(GstElement *element,
       return GST_STATE_CHANGE_FAILURE;
     }
     if (!configure_transport(self)) return GST_STATE_CHANGE_FAILURE;
+    GST_OBJECT_LOCK(self);
+    self->have_first = false;
+    self->numbered = 0;
+    GST_OBJECT_UNLOCK(self);
   }
   const GstStateChangeReturn ret = GST_ELEMENT_CLASS(parent_class)->change_state(element, transition);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {

@@ -56,6 +56,7 @@
 #include "common/model_loading.h"
 #include "server/gstrtcoinfertail.h"
 #include "service/results_service.h"
+#include "wire/rtcp_app.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_src_debug);
 #define GST_CAT_DEFAULT gst_rtcoinfer_src_debug
@@ -273,6 +274,43 @@ static GstPadProbeReturn on_rtcp_packet(GstPad *, GstPadProbeInfo *info, gpointe
   return check_sender(GST_RTCOINFER_SRC(user_data), GST_PAD_PROBE_INFO_BUFFER(info), true);
 }
 
+// An RTCP APP packet of a session (its RTCP thread): the device's RCIF frame count goes
+// into that stream's ledger. The session is the device's own (demuxed by SSRC), so the
+// packet's SSRC field is not needed to find it.
+struct SessionTag {
+  GstRtcoinferSrc *self;
+  guint ssrc;
+};
+
+static void on_app_rtcp(GObject *, guint subtype, guint, const gchar *name, GstBuffer *data, gpointer user_data) {
+  const auto *tag = static_cast<const SessionTag *>(user_data);
+  GST_LOG_OBJECT(tag->self, "stream %u: APP %s", tag->ssrc, name ? name : "(none)");
+  if (!name || std::string(name) != rtcoinfer::FrameCountReport::kName || !data) return;
+  GstMapInfo map;
+  if (!gst_buffer_map(data, &map, GST_MAP_READ)) return;
+  const auto report = rtcoinfer::FrameCountReport::decode(subtype, map.data, map.size);
+  gst_buffer_unmap(data, &map);
+  if (!report) {
+    GST_DEBUG_OBJECT(tag->self, "stream %u: a malformed RCIF report, ignored", tag->ssrc);
+    return;
+  }
+  GstElement *tail = nullptr;
+  GST_OBJECT_LOCK(tag->self);
+  auto it = tag->self->state->streams.find(tag->ssrc);
+  if (it != tag->self->state->streams.end() && it->second.tail) tail = GST_ELEMENT(gst_object_ref(it->second.tail));
+  GST_OBJECT_UNLOCK(tag->self);
+  GST_LOG_OBJECT(tag->self, "stream %u: %u frames numbered from %u, %u skipped%s", tag->ssrc, report->numbered,
+                 report->first_seq, report->skipped, report->final ? " (final)" : "");
+  if (!tail) return;
+  rtcoinfer::ResultLedger::DeviceReport r;
+  r.first_seq = report->first_seq;
+  r.numbered = report->numbered;
+  r.skipped = report->skipped;
+  r.final = report->final;
+  gst_rtcoinfer_inference_get_ledger(GST_RTCOINFER_INFERENCE(tail))->device_report(r);
+  gst_object_unref(tail);
+}
+
 // rtpssrcdemux found a new sender: a session of its own in rtpbin (streaming thread).
 static void on_new_ssrc(GstElement *demux, guint ssrc, GstPad *rtp_pad, gpointer user_data) {
   auto *self = GST_RTCOINFER_SRC(user_data);
@@ -343,6 +381,14 @@ static void on_new_ssrc(GstElement *demux, guint ssrc, GstPad *rtp_pad, gpointer
   if (rtpsession) {
     if (rtcp_bw > 0) g_object_set(rtpsession, "rtcp-fraction", rtcp_bw, nullptr);
     g_object_unref(rtpsession);
+  }
+  GObject *internal = nullptr;
+  g_signal_emit_by_name(self->rtpbin, "get-internal-session", session, &internal);
+  if (internal) {
+    g_signal_connect_data(
+        internal, "on-app-rtcp", G_CALLBACK(on_app_rtcp), new SessionTag{self, ssrc},
+        +[](gpointer data, GClosure *) { delete static_cast<SessionTag *>(data); }, GConnectFlags(0));
+    g_object_unref(internal);
   }
   for (GstElement *e : {rtcp_out, depay, tail}) gst_element_sync_state_with_parent(e);
   if (!ok) {
@@ -429,7 +475,9 @@ static void end_stream_locked(GstRtcoinferSrc *self, guint ssrc) {
   }
   std::shared_ptr<const rtcoinfer::ResultLedger> ledger;
   if (stream.tail) {
-    ledger = gst_rtcoinfer_inference_get_ledger(GST_RTCOINFER_INFERENCE(stream.tail));
+    auto counting = gst_rtcoinfer_inference_get_ledger(GST_RTCOINFER_INFERENCE(stream.tail));
+    counting->finish();  // a device silent this long has ended: its last report is final
+    ledger = counting;
     GstPad *src = gst_element_get_static_pad(stream.tail, "src");
     if (GstPad *funnel_pad = gst_pad_get_peer(src)) {
       gst_pad_unlink(src, funnel_pad);

@@ -216,6 +216,8 @@ static gboolean gst_rtcoinfer_tail_sink_event(GstBaseTransform *trans, GstEvent 
     gst_event_unref(event);
     return TRUE;
   }
+  // the stream ends: what its sender reported numbering and never arrived is missing
+  if (GST_EVENT_TYPE(event) == GST_EVENT_EOS) gst_rtcoinfer_inference_get_ledger(base_of(self))->finish();
   return GST_BASE_TRANSFORM_CLASS(parent_class)->sink_event(trans, event);
 }
 

@@ -8,6 +8,7 @@
 
 #include "wire/feature_frame.h"
 #include "wire/half_float.h"
+#include "wire/rtcp_app.h"
 #include "wire/setup_table.h"
 
 using namespace rtcoinfer;
@@ -103,6 +104,30 @@ void expect_name(const Setup &s, const char *want) {
 const Setup kSetups[] = {{0, 4, 4}, {0, 8, 1}, {0, 3, 2}, {0, 8, 8}, {0, 2, 16}, {0, 5, 3}};
 
 }  // namespace
+
+// The RCIF frame report: big-endian, 12 bytes, and nothing else decodes.
+GST_START_TEST(test_frame_count_report_round_trip_and_refusals) {
+  rtcoinfer::FrameCountReport r;
+  r.first_seq = 0xfffe;
+  r.numbered = 70000;
+  r.skipped = 12;
+  r.final = true;
+  const std::vector<std::uint8_t> b = r.encode();
+  const std::vector<std::uint8_t> want = {0xff, 0xfe, 0, 0, 0, 1, 0x11, 0x70, 0, 0, 0, 12};
+  fail_unless(b == want);
+  auto back = rtcoinfer::FrameCountReport::decode(r.subtype(), b.data(), b.size());
+  fail_unless(back && back->first_seq == 0xfffe && back->numbered == 70000 && back->skipped == 12 && back->final);
+  fail_unless(!rtcoinfer::FrameCountReport::decode(2, b.data(), b.size()));      // unknown subtype
+  fail_unless(!rtcoinfer::FrameCountReport::decode(0, b.data(), b.size() - 4));  // short
+  fail_unless(!rtcoinfer::FrameCountReport::decode(0, nullptr, 0));              // none
+  std::vector<std::uint8_t> reserved = b;
+  reserved[3] = 1;
+  fail_unless(!rtcoinfer::FrameCountReport::decode(0, reserved.data(), reserved.size()));
+  r.skipped = r.numbered + 1;  // more skipped than numbered
+  const std::vector<std::uint8_t> bad = r.encode();
+  fail_unless(!rtcoinfer::FrameCountReport::decode(0, bad.data(), bad.size()));
+}
+GST_END_TEST;
 
 GST_START_TEST(test_reference_table_has_50_setups_in_paper_order) {
   SetupTable t = SetupTable::reference(32);
@@ -475,6 +500,7 @@ static Suite *codec_suite(void) {
   tcase_set_timeout(tc, 300);
   suite_add_tcase(s, tc);
   tcase_add_test(tc, test_reference_table_has_50_setups_in_paper_order);
+  tcase_add_test(tc, test_frame_count_report_round_trip_and_refusals);
   tcase_add_test(tc, test_reference_table_rounds_fractions_of_other_widths);
   tcase_add_test(tc, test_setup_text_parses_and_rejects);
   tcase_add_test(tc, test_half_rounding_is_outward_and_tight);

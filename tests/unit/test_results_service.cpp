@@ -262,6 +262,54 @@ GST_START_TEST(test_ledger_takes_late_frames_back_from_missing) {
 }
 GST_END_TEST;
 
+// The sender's frame count (rtcoinfersink's RCIF report) makes the ledger exact at both
+// ends: frames before the first that arrived count as missing once the sender says where
+// it began; frames after the newest once it has ended (a final report, or finish()
+// when it went silent); skipped frames are told from lost ones. A stream that wraps its
+// 16-bit numbering stays exact.
+GST_START_TEST(test_ledger_counts_both_ends_from_the_senders_report) {
+  auto result = [](ResultLedger &l, std::uint16_t seq) {
+    l.sequence(seq);
+    l.count_result("4x2", 100, 10, std::nullopt, false);
+  };
+  ResultLedger ledger;
+  // the device numbered 65530.. (it wraps); 65530..65532 are lost before the first arrives
+  for (std::uint16_t seq : {65533, 65534, 65535, 0, 2, 3}) result(ledger, seq);  // 1: skipped by its controller
+  ledger.device_report({65530, 8, 1, false});                                    // 8 numbered so far: 65530..3
+  auto c = ledger.snapshot();
+  fail_unless_equals_int(c.missing, 4);  // 3 before the first, 1 in the gap; the in-flight rest is not missing
+  fail_unless_equals_int(c.skipped, 1);
+  fail_unless_equals_int(c.lost, 3);
+  fail_unless_equals_int(c.device_frames, 8);
+  // the device ends after numbering 12 (4..9 sent, 8 and 9 lost on the way, 10 and 11 skipped)
+  for (std::uint16_t seq : {4, 5, 6, 7}) result(ledger, seq);
+  ledger.device_report({65530, 12, 3, false});
+  fail_unless_equals_int(ledger.snapshot().missing, 4);  // not ended: 8.. may still come
+  ledger.device_report({65530, 16, 3, true});            // the report with its BYE
+  c = ledger.snapshot();
+  fail_unless_equals_int(c.results + c.dropped + c.missing, 16);
+  fail_unless_equals_int(c.missing, 6);
+  fail_unless_equals_int(c.lost, 3);
+  ledger.device_report({65530, 12, 3, false});  // a reordered older one changes nothing
+  fail_unless_equals_int(ledger.snapshot().missing, 6);
+  ledger.device_report({7, 100, 0, true});  // another numbering: not this stream's
+  fail_unless_equals_int(ledger.snapshot().device_frames, 16);
+  // a device that died: its last report becomes final when the stream ends
+  ResultLedger died;
+  for (std::uint16_t seq : {0, 1, 2}) result(died, seq);
+  died.device_report({0, 5, 0, false});
+  fail_unless_equals_int(died.snapshot().missing, 0);
+  died.finish();
+  fail_unless_equals_int(died.snapshot().missing, 2);
+  // no report: as before, only the gaps
+  ResultLedger plain;
+  for (std::uint16_t seq : {3, 5}) result(plain, seq);
+  plain.finish();
+  fail_unless_equals_int(plain.snapshot().missing, 1);
+  fail_unless_equals_int(plain.snapshot().lost, 1);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_binds_loopback_by_default) {
   auto s = start_service();
   // /proc/net/tcp lists the listening socket: local address 127.0.0.1 (0100007F), state 0A.
@@ -727,6 +775,7 @@ static Suite *results_service_suite(void) {
   tcase_set_timeout(tc, 60);
   suite_add_tcase(s, tc);
   tcase_add_test(tc, test_ledger_takes_late_frames_back_from_missing);
+  tcase_add_test(tc, test_ledger_counts_both_ends_from_the_senders_report);
   tcase_add_test(tc, test_binds_loopback_by_default);
   tcase_add_test(tc, test_bad_address_is_an_error);
   tcase_add_test(tc, test_results_endpoint_returns_the_latest_in_order);
