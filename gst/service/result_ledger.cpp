@@ -162,7 +162,8 @@ void ResultLedger::add_to(Snapshot &into, std::vector<double> &window) const {
     const std::uint64_t accounted = c.results + c.dropped + c.missing;
     if (report_.final && report_.numbered > accounted) c.missing += report_.numbered - accounted;
     c.skipped = report_.skipped;
-    c.device_frames = report_.numbered;
+    // a device that died after its last report sent frames it never counted
+    c.device_frames = std::max(report_.numbered, c.results + c.dropped + c.missing);
   }
   c.lost = c.missing > c.skipped ? c.missing - c.skipped : 0;
   into.frames += c.frames;

@@ -47,6 +47,7 @@
 #include <gio/gio.h>
 #include <gst/net/gstnetaddressmeta.h>
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <memory>
@@ -89,6 +90,7 @@ struct Stream {
   std::string rtcp_to;        // where the device's RTCP came from ("" until it did)
   gint64 last_packet_us = 0;  // g_get_monotonic_time() of its newest RTP packet
   bool ending = false;        // torn down after stream-timeout of silence
+  bool linked = false;        // its tail feeds the results funnel
 };
 
 // What is left of a stream that was torn down: its counts.
@@ -425,6 +427,11 @@ static void on_rtpbin_pad(GstElement *, GstPad *pad, gpointer user_data) {
       !link_pads(gst_element_get_static_pad(tail, "src"), gst_element_request_pad_simple(self->funnel, "sink_%u")) ||
       !link_pads(GST_PAD(gst_object_ref(pad)), sink)) {
     GST_ELEMENT_ERROR(self, CORE, PAD, ("Cannot link %s", GST_PAD_NAME(pad)), (nullptr));
+  } else {
+    GST_OBJECT_LOCK(self);
+    for (auto &[key, s] : self->state->streams)
+      if (s.session == session) s.linked = true;
+    GST_OBJECT_UNLOCK(self);
   }
   gst_object_unref(depay);
   gst_object_unref(tail);
@@ -529,10 +536,21 @@ static gboolean periodic_check(GstClock *, GstClockTime, GstClockID id, gpointer
   if (!current || timeout <= 0 || last == 0 || double(now - last) / 1e6 < timeout) return TRUE;
   GST_INFO_OBJECT(self, "no packet for %g s: ending", timeout);
   gst_clock_id_unschedule(id);
+  GST_OBJECT_LOCK(self);
+  const bool linked = std::any_of(self->state->streams.begin(), self->state->streams.end(),
+                                  [](const auto &kv) { return kv.second.linked; });
+  GST_OBJECT_UNLOCK(self);
   // RTCP first: the RTP EOS ends the pipeline, which the application may then stop at
   // once, so nothing here touches a child after it
   gst_element_send_event(self->rtcp_in, gst_event_new_eos());
-  gst_element_send_event(self->rtp_in, gst_event_new_eos());
+  gst_element_send_event(self->rtp_in, gst_event_new_eos());  // through every stream, into the funnel
+  if (!linked) {
+    // every stream ended (torn down) or none ever gave results: the funnel has no pad an
+    // EOS could come through, and nothing else pushes on its src pad
+    GstPad *out = gst_element_get_static_pad(self->funnel, "src");
+    gst_pad_push_event(out, gst_event_new_eos());
+    gst_object_unref(out);
+  }
   return TRUE;
 }
 

@@ -306,12 +306,13 @@ GST_END_TEST;
 // A stream silent for stream-timeout is torn down: its session and elements go, its
 // counts stay in `stats` (ended-<ssrc>) and in the results service (listed inactive), an
 // rtcoinfer-stream-ended message says so, and the same device sending again, even from
-// another port, is a new stream.
+// another port, is a new stream. With every stream gone, idle-timeout still ends it.
 GST_START_TEST(test_server_bin_ends_a_silent_stream) {
   const int port = free_port_pair(), http = free_tcp_port();
   fail_unless(port > 0 && http > 0);
   gchar *desc = g_strdup_printf(
-      "rtcoinfersrc name=server model=%s address=127.0.0.1 port=%d stream-timeout=0.5 http-port=%d ! fakesink",
+      "rtcoinfersrc name=server model=%s address=127.0.0.1 port=%d stream-timeout=0.5 idle-timeout=1.5 "
+      "http-port=%d ! fakesink",
       model_path().c_str(), port, http);
   GstElement *pipeline = gst_parse_launch(desc, nullptr);
   g_free(desc);
@@ -359,6 +360,12 @@ GST_START_TEST(test_server_bin_ends_a_silent_stream) {
   };
   while (!active() && g_get_monotonic_time() < until) g_usleep(10000);
   fail_unless(active(), "%s", listed.dump().c_str());
+  // silent again: torn down, and then the idle server ends although no stream is left
+  // for an EOS to pass through
+  GstMessage *eos = gst_bus_timed_pop_filtered(bus, 60 * GST_SECOND, GST_MESSAGE_EOS);
+  fail_unless(eos != nullptr, "the server ends after idle-timeout with every stream gone");
+  gst_message_unref(eos);
+  fail_unless_equals_int(server_count(server, "streams-ended"), 2);
   g_object_unref(device);
   g_object_unref(moved);
   gst_element_set_state(pipeline, GST_STATE_NULL);
