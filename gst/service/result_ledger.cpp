@@ -122,6 +122,27 @@ bool ResultLedger::claim_drop(std::uint16_t seq) {
   return true;
 }
 
+bool ResultLedger::claim_arrived(std::uint16_t seq) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (have_seq_) {
+      const std::int16_t delta = std::int16_t(std::uint16_t(seq - std::uint16_t(last_seq_)));
+      if (delta > std::int16_t(kPlausibleAhead)) return false;
+      if (delta <= 0) {
+        const std::uint64_t back = std::uint64_t(-std::int32_t(delta));
+        if (back > last_seq_ || !std::binary_search(recent_missing_.begin(), recent_missing_.end(), last_seq_ - back))
+          return false;
+      }
+    }
+  }
+  return claim_drop(seq);
+}
+
+void ResultLedger::count_unreadable() {
+  std::lock_guard<std::mutex> lock(mu_);
+  counts_.unreadable++;
+}
+
 void ResultLedger::device_report(const DeviceReport &report) {
   std::lock_guard<std::mutex> lock(mu_);
   if (have_report_ && (report.first_seq != report_.first_seq || report.numbered < report_.numbered)) {
@@ -174,6 +195,7 @@ void ResultLedger::add_to(Snapshot &into, std::vector<double> &window) const {
   into.skipped += c.skipped;
   into.lost += c.lost;
   into.device_frames += c.device_frames;
+  into.unreadable += c.unreadable;
   into.bytes += c.bytes;
   into.with_truth += c.with_truth;
   into.correct += c.correct;

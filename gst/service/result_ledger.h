@@ -44,6 +44,9 @@ class ResultLedger {
     // died); device_frames: the frames the sender numbered, 0 without a report.
     std::uint64_t results = 0, dropped = 0, missing = 0, restarts = 0, bytes = 0, with_truth = 0, correct = 0;
     std::uint64_t skipped = 0, lost = 0, device_frames = 0;
+    // frames that arrived so damaged that their number could not be trusted: not an
+    // outcome of their own (the gap counts them missing), a diagnostic only
+    std::uint64_t unreadable = 0;
     std::map<std::string, std::uint64_t> drops;      // every reason of drop_reasons(), and any other counted
     std::map<std::string, std::uint64_t> per_setup;  // results per setup name
     std::array<std::uint64_t, kLatencyBuckets.size()> latency_counts{};  // per bucket, not cumulative
@@ -76,6 +79,14 @@ class ResultLedger {
   // frame has its outcome already (a late slice of an answered frame), so a frame is
   // never counted twice. The caller counts the drop only on true.
   bool claim_drop(std::uint16_t seq);
+  // A frame that arrived with this number in its header and gives no result (malformed,
+  // wrong model): claim_drop for a number that is plausible, i.e. a frame counted missing,
+  // the next ones (at most kPlausibleAhead ahead) or the first; false for any other (a
+  // damaged header), which the caller counts unreadable: the gap then counts that frame
+  // as missing, and a wrong number cannot move the sequence.
+  static constexpr std::uint64_t kPlausibleAhead = 32;
+  bool claim_arrived(std::uint16_t seq);
+  void count_unreadable();
   // What the sender says it numbered (rtcoinfersink's RTCP APP report): its first frame's
   // number, how many frames it has numbered since, and how many of those its controller
   // skipped. `final`: the sender has ended (its report came with its BYE). With a final

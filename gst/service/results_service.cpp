@@ -231,6 +231,7 @@ nlohmann::json counters_json(const ResultLedger::Snapshot &c) {
           {"skipped", c.skipped},
           {"lost", c.lost},
           {"device-frames", c.device_frames},
+          {"unreadable", c.unreadable},
           {"bytes", c.bytes},
           {"with-truth", c.with_truth},
           {"correct", c.correct},

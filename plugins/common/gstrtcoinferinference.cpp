@@ -105,7 +105,7 @@ GstStructure *gst_rtcoinfer_snapshot_structure(const rtcoinfer::ResultLedger::Sn
       "correct", G_TYPE_UINT64, guint64(c.correct), "accuracy", G_TYPE_DOUBLE, c.accuracy(), "latency-p50-ms",
       G_TYPE_DOUBLE, c.latency_p50_ms, "latency-p99-ms", G_TYPE_DOUBLE, c.latency_p99_ms, "skipped", G_TYPE_UINT64,
       guint64(c.skipped), "lost", G_TYPE_UINT64, guint64(c.lost), "device-frames", G_TYPE_UINT64,
-      guint64(c.device_frames), nullptr);
+      guint64(c.device_frames), "unreadable", G_TYPE_UINT64, guint64(c.unreadable), nullptr);
   GstStructure *drops = gst_rtcoinfer_inference_drops_structure(c);
   gst_structure_set(s, "drops", GST_TYPE_STRUCTURE, drops, nullptr);
   gst_structure_free(drops);

@@ -129,6 +129,22 @@ static void serve_model(GstRtcoinferTail *self, rtcoinfer::ResultsService &servi
 
 // Joins the server bin's results service, or starts one of its own with http-port, as
 // the stream `st->stream`.
+// A frame that arrived and gives no result. With its header's number trusted (the
+// ledger finds it plausible), the drop is its outcome and the sequence moves past it, so
+// the gap does not count it missing too; a frame whose number cannot be trusted (or
+// read) is left to the gap, as missing, and counted unreadable apart: no frame is
+// counted twice (365 outcomes for 300 frames at 5 % corrupted packets, before).
+static void drop_arrived(GstRtcoinferTail *self, std::optional<guint16> seq, const char *reason,
+                         const std::string &detail) {
+  auto ledger = gst_rtcoinfer_inference_get_ledger(base_of(self));
+  if (seq && ledger->claim_arrived(*seq)) {
+    drop(self, reason, detail);
+    return;
+  }
+  ledger->count_unreadable();
+  GST_DEBUG_OBJECT(self, "a %s frame whose number cannot be trusted: left to the gap (%s)", reason, detail.c_str());
+}
+
 static gboolean gst_rtcoinfer_tail_model_ready(GstRtcoinferInference *base, rtcoinfer::InferenceModel &model) {
   auto *self = GST_RTCOINFER_TAIL(base);
   TailState *st = self->state;
@@ -238,36 +254,43 @@ static GstBuffer *answer(GstRtcoinferTail *self, GstBuffer *inbuf) {
 
   GstMapInfo map;
   if (!gst_buffer_map(inbuf, &map, GST_MAP_READ)) {
-    drop(self, "malformed", "buffer could not be mapped");
+    drop_arrived(self, std::nullopt, "malformed", "buffer could not be mapped");
     return nullptr;
   }
   rtcoinfer::FrameHeader hdr;
   rtcoinfer::FrameStatus status = rtcoinfer::FrameDecoder::parse_header(map.data, map.size, hdr);
   if (status.ok() && hdr.model_id != info.frame_model_id) {
     gst_buffer_unmap(inbuf, &map);
-    drop(self, "wrong-model",
-         "frame of model " + rtcoinfer::model_id_to_string(hdr.model_id) + ", this tail runs " +
-             rtcoinfer::model_id_to_string(info.frame_model_id) + " (" + info.model_id.substr(0, 16) + "...)");
+    drop_arrived(self, hdr.seq, "wrong-model",
+                 "frame of model " + rtcoinfer::model_id_to_string(hdr.model_id) + ", this tail runs " +
+                     rtcoinfer::model_id_to_string(info.frame_model_id) + " (" + info.model_id.substr(0, 16) + "...)");
     return nullptr;
   }
   if (status.ok() && hdr.slice) {
     gst_buffer_unmap(inbuf, &map);
-    drop(self, "malformed",
-         "a CLIO-style slice: put rtcoinfer-sliceassembler (rtcoinferbaselines) before the tail to join them");
+    drop_arrived(self, hdr.seq, "malformed",
+                 "a CLIO-style slice: put rtcoinfer-sliceassembler (rtcoinferbaselines) before the tail to join them");
     return nullptr;
   }
+  // the number was read unless the bytes are no frame header at all (parse_header reads
+  // the fields before it checks lengths and the checksum)
+  const bool number_read = status.ok() || (map.size >= rtcoinfer::FrameLayout::kHeaderSize &&
+                                           status.error != rtcoinfer::FrameError::BadMagic &&
+                                           status.error != rtcoinfer::FrameError::UnsupportedVersion);
   if (status.ok()) status = st->decoder.decode(map.data, map.size, hdr, st->values);
   const gsize bytes = map.size;
   gst_buffer_unmap(inbuf, &map);
   if (!status.ok()) {
-    drop(self, "malformed", std::string(rtcoinfer::frame_error_name(status.error)) + ": " + status.message);
+    drop_arrived(self, number_read ? std::optional<guint16>(hdr.seq) : std::nullopt, "malformed",
+                 std::string(rtcoinfer::frame_error_name(status.error)) + ": " + status.message);
     return nullptr;
   }
   auto setup = info.setups.find(hdr.channels, hdr.bits);
   if (!setup || hdr.height != info.partition_height || hdr.width != info.partition_width) {
-    drop(self, "malformed",
-         "frame shape " + std::to_string(hdr.channels) + "x" + std::to_string(hdr.height) + "x" +
-             std::to_string(hdr.width) + " at " + std::to_string(hdr.bits) + " bits is not a setup of this model");
+    drop_arrived(self, hdr.seq, "malformed",
+                 "frame shape " + std::to_string(hdr.channels) + "x" + std::to_string(hdr.height) + "x" +
+                     std::to_string(hdr.width) + " at " + std::to_string(hdr.bits) +
+                     " bits is not a setup of this model");
     return nullptr;
   }
 

@@ -103,8 +103,30 @@ GST_START_TEST(test_tail_counts_malformed_and_foreign_frames) {
   // a valid frame of another model (id 0x12345678 is not the bundle's, by a 2^-32 chance)
   fail_unless_equals_int(gst_harness_push(h, frame_buffer(0x12345678, 32, 14, 14)), GST_FLOW_OK);
   fail_unless_equals_int(gst_harness_buffers_in_queue(h), 0);
-  fail_unless_equals_int(drops_of(tail, "malformed"), 1);
+  // garbage has no frame number to be the outcome of: unreadable, left to the gap
+  fail_unless_equals_int(drops_of(tail, "malformed"), 0);
+  fail_unless_equals_int(stat_of(tail, "unreadable"), 1);
   fail_unless_equals_int(drops_of(tail, "wrong-model"), 1);
+  // a frame whose payload is damaged but whose number is plausible: malformed, its own outcome
+  GstBuffer *damaged = frame_buffer(bundle_frame_model_id(), 32, 14, 14, 1);
+  GstMapInfo map;
+  gst_buffer_map(damaged, &map, GST_MAP_WRITE);
+  map.data[map.size - 1] ^= 0xff;  // the checksum no longer matches
+  gst_buffer_unmap(damaged, &map);
+  fail_unless_equals_int(gst_harness_push(h, damaged), GST_FLOW_OK);
+  fail_unless_equals_int(drops_of(tail, "malformed"), 1);
+  fail_unless_equals_int(stat_of(tail, "missing"), 0);  // not counted twice
+  // a damaged number far ahead cannot move the sequence: unreadable
+  GstBuffer *far = frame_buffer(bundle_frame_model_id(), 32, 14, 14, 40000);
+  gst_buffer_map(far, &map, GST_MAP_WRITE);
+  map.data[map.size - 1] ^= 0xff;
+  gst_buffer_unmap(far, &map);
+  fail_unless_equals_int(gst_harness_push(h, far), GST_FLOW_OK);
+  fail_unless_equals_int(stat_of(tail, "unreadable"), 2);
+  fail_unless_equals_int(gst_harness_push(h, frame_buffer(bundle_frame_model_id(), 32, 14, 14, 2)), GST_FLOW_OK);
+  gst_buffer_unref(gst_harness_pull(h));
+  fail_unless_equals_int(stat_of(tail, "missing"), 0);
+  fail_unless_equals_int(stat_of(tail, "restarts"), 0);
   gst_object_unref(tail);
   gst_harness_teardown(h);
 }
@@ -204,10 +226,10 @@ GST_START_TEST(test_stats_api_and_metrics_agree) {
   for (std::uint16_t seq = 0; seq < 3; ++seq) gst_harness_push(h, frame_buffer(id, 32, 14, 14, seq));
   GstBuffer *junk = gst_buffer_new_allocate(nullptr, 77, nullptr);
   gst_buffer_memset(junk, 0, 0x5a, 77);
-  gst_harness_push(h, junk);                                     // malformed
-  gst_harness_push(h, frame_buffer(0x12345678, 32, 14, 14, 9));  // wrong-model: not this stream's numbering
-  fail_unless(gst_harness_push_event(h, dropped_event_new(3, "incomplete")));
-  gst_harness_push(h, frame_buffer(id, 32, 14, 14, 6));  // 4 and 5 never came: missing
+  gst_harness_push(h, junk);                                     // unreadable: no number to count it by
+  gst_harness_push(h, frame_buffer(0x12345678, 32, 14, 14, 3));  // wrong-model: frame 3's outcome
+  fail_unless(gst_harness_push_event(h, dropped_event_new(4, "incomplete")));
+  gst_harness_push(h, frame_buffer(id, 32, 14, 14, 7));  // 5 and 6 never came: missing
   GstElement *tail = gst_harness_find_element(h, "rtcoinfer-tail");
   GstStructure *s = nullptr;
   g_object_get(tail, "stats", &s, nullptr);
@@ -225,7 +247,7 @@ GST_START_TEST(test_stats_api_and_metrics_agree) {
   fail_unless_equals_int(results, 4);
   fail_unless_equals_int(missing, 2);
   fail_unless(from_property ==
-              (std::map<std::string, guint64>{{"malformed", 1}, {"wrong-model", 1}, {"late", 0}, {"incomplete", 1}}));
+              (std::map<std::string, guint64>{{"malformed", 0}, {"wrong-model", 1}, {"late", 0}, {"incomplete", 1}}));
 
   const nlohmann::json api = nlohmann::json::parse(http_body(port, "/api/stats"));
   std::map<std::string, guint64> from_api;
