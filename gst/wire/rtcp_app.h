@@ -1,6 +1,7 @@
 // The RTCP APP packets of RTCoInfer (docs/wire-format.md, "RTCP APP packets"): what a
-// device reports about its frames, in every RTCP compound it sends. Plain C++, strict
-// decoding: anything but the exact layout is refused.
+// device reports about its frames, in every RTCP compound it sends, and the results the
+// server returns to it. Plain C++, strict decoding: anything but the exact layout is
+// refused.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +24,31 @@ struct FrameCountReport {
   // nullopt unless `size` is kSize, the reserved bytes are 0, skipped <= numbered and
   // the subtype is 0 or 1
   static std::optional<FrameCountReport> decode(unsigned subtype, const std::uint8_t *data, std::size_t size);
+};
+
+}  // namespace rtcoinfer
+
+namespace rtcoinfer {
+
+// name "RCIR", subtype 0: results the server returns to the device that sent the frames,
+// in the RTCP of that device's session. 12 bytes each, big-endian, at most kMaxEntries
+// per packet.
+struct ReturnedResult {
+  std::uint16_t seq = 0;          // the frame's number
+  std::uint16_t class_index = 0;  // top-1 class
+  double score = 0;               // its probability, 0..1 (16 bits on the wire)
+  std::uint32_t server_us = 0;    // wall-clock µs mod 2^32 when the server answered
+};
+
+struct ResultBatch {
+  static constexpr char kName[5] = "RCIR";
+  static constexpr std::size_t kEntrySize = 12;
+  static constexpr std::size_t kMaxEntries = 64;
+  static std::vector<std::uint8_t> encode(const std::vector<ReturnedResult> &results);
+  // nullopt unless the size is a whole number (1..kMaxEntries) of entries, the subtype 0
+  // and the reserved bytes 0
+  static std::optional<std::vector<ReturnedResult>> decode(unsigned subtype, const std::uint8_t *data,
+                                                           std::size_t size);
 };
 
 }  // namespace rtcoinfer

@@ -21,7 +21,10 @@
  * (docs/wire-format.md) with how many frames it has numbered since its first and how
  * many of those its controller skipped, marked final with its BYE: the server counts
  * from it the frames lost before the first one that arrived and after the last, and
- * tells skipped frames from lost ones.
+ * tells skipped frames from lost ones. The server returns the device's results in the
+ * RTCP of its session (APP "RCIR"): each is posted as an `rtcoinfer-result` element
+ * message and counted in `stats` with its capture -> received latency; at EOS the bin
+ * waits up to 2 s for the results of its last frames.
  *
  * At EOS the bin ends the RTCP stream too: in GStreamer 1.22 rtpsession may send its BYE
  * before it marks the RTP side as ended, and then never forwards EOS to its RTCP pad,
@@ -49,6 +52,11 @@
 #include "control/mpc_controller.h"
 #include "wire/feature_frame.h"
 #include "wire/rtcp_app.h"
+#include "common/gstrtcoinferinference.h"
+#include "contract/rtcoinfer_meta.h"
+#include "service/result_ledger.h"
+
+#include <nlohmann/json.hpp>
 #include "device/gstrtcoinfercompress.h"
 #include "device/gstrtcoinfermpcrate.h"
 
@@ -62,11 +70,25 @@ GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_sink_debug);
 #define DEFAULT_RTCP_PORT 0
 #define DEFAULT_MTU 1200
 #define DEFAULT_CAMERA_QUEUE 4
+// Frames remembered for matching returned results (34 s at 30 fps)
+#define SENT_KEPT 1024
+// At EOS the device waits for the results of its last frames: until nothing was sent or
+// returned for RESULTS_QUIET, at most RESULTS_DRAIN
+#define RESULTS_QUIET_US (300 * G_TIME_SPAN_MILLISECOND)
+#define RESULTS_DRAIN_US (2 * G_TIME_SPAN_SECOND)
 // How long after the RTP side's EOS the RTCP side may still wait for rtpsession's own
 #define RTCP_EOS_GRACE (1 * GST_SECOND)
 
 // The TWCC header extension: mpcrate's only view of each packet's arrival.
 #define TWCC_URI "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+
+// A frame the device sent, for matching the result the server returns for it.
+struct Sent {
+  bool valid;
+  guint16 seq;
+  guint32 capture_us;
+  gint truth;  // -1: unknown
+};
 
 struct _GstRtcoinferSink {
   GstBin parent;
@@ -84,6 +106,11 @@ struct _GstRtcoinferSink {
   bool have_first;
   guint16 first_seq, newest_seq;
   guint64 numbered;
+  // with the object lock: what was sent, by frame number modulo SENT_KEPT, to match the
+  // results the server returns (RCIR); and their count (the device's own ledger)
+  struct Sent *sent;
+  rtcoinfer::ResultLedger *returned;
+  gint64 last_activity_us;  // g_get_monotonic_time() of the newest frame numbered or result returned
 };
 
 enum {
@@ -97,7 +124,8 @@ enum {
   PROP_ENTROPY,
   PROP_RTCP_PORT,
   PROP_MTU,
-  PROP_RTP_FILTER
+  PROP_RTP_FILTER,
+  PROP_STATS
 };
 
 static GstStaticPadTemplate sink_template =
@@ -164,6 +192,9 @@ static GstPadProbeReturn on_numbered_frame(GstPad *, GstPadProbeInfo *info, gpoi
   gst_buffer_unmap(buf, &map);
   if (!ok) return GST_PAD_PROBE_OK;
   GST_OBJECT_LOCK(self);
+  Sent &slot = self->sent[hdr.seq % SENT_KEPT];
+  slot = {true, hdr.seq, hdr.capture_us, hdr.truth ? int(*hdr.truth) : -1};
+  self->last_activity_us = g_get_monotonic_time();
   if (!self->have_first) {
     self->have_first = true;
     self->first_seq = self->newest_seq = hdr.seq;
@@ -222,7 +253,77 @@ static gboolean on_sending_rtcp(GObject *, GstBuffer *buffer, gboolean, gpointer
   return FALSE;  // rtpsession decides whether to send it, as without us
 }
 
+// The server's RTCP for this device: its results (APP "RCIR", the RTCP receive thread).
+// Each is matched to the frame sent under its number, counted with its capture ->
+// received latency, and posted as an rtcoinfer-result message.
+static void on_device_app(GObject *, guint subtype, guint, const gchar *name, GstBuffer *data, gpointer user_data) {
+  auto *self = GST_RTCOINFER_SINK(user_data);
+  if (!name || std::string(name) != rtcoinfer::ResultBatch::kName || !data) return;
+  GstMapInfo map;
+  if (!gst_buffer_map(data, &map, GST_MAP_READ)) return;
+  const auto batch = rtcoinfer::ResultBatch::decode(subtype, map.data, map.size);
+  gst_buffer_unmap(data, &map);
+  if (!batch) {
+    GST_DEBUG_OBJECT(self, "a malformed RCIR packet, ignored");
+    return;
+  }
+  const auto model = gst_rtcoinfer_inference_get_model(GST_RTCOINFER_INFERENCE(self->head));
+  const guint32 now = guint32(rtcoinfer::realtime_us());
+  GST_LOG_OBJECT(self, "%zu results returned", batch->size());
+  for (const rtcoinfer::ReturnedResult &r : *batch) {
+    GST_OBJECT_LOCK(self);
+    const Sent slot = self->sent[r.seq % SENT_KEPT];
+    GST_OBJECT_UNLOCK(self);
+    if (!slot.valid || slot.seq != r.seq) {
+      GST_DEBUG_OBJECT(self, "a result for frame %u, which this device did not send lately", r.seq);
+      continue;
+    }
+    const double latency_ms = gint32(now - slot.capture_us) / 1000.0;
+    GST_LOG_OBJECT(self, "result for frame %u", r.seq);
+    const std::optional<int> truth = slot.truth >= 0 ? std::optional<int>(slot.truth) : std::nullopt;
+    const bool correct = truth && *truth == r.class_index;
+    self->returned->count_result("", 0, latency_ms, truth, correct);
+    GST_OBJECT_LOCK(self);
+    self->last_activity_us = g_get_monotonic_time();
+    GST_OBJECT_UNLOCK(self);
+    nlohmann::json j = {{"seq", r.seq}, {"class", r.class_index}, {"score", r.score}, {"latency_ms", latency_ms}};
+    if (model && r.class_index < model->info().labels.size()) j["label"] = model->info().labels[r.class_index];
+    if (truth) {
+      j["truth"] = *truth;
+      j["correct"] = correct;
+    }
+    j["server_ms"] = gint32(r.server_us - slot.capture_us) / 1000.0;  // capture -> answered on the server
+    gst_element_post_message(
+        GST_ELEMENT(self),
+        gst_message_new_element(
+            GST_OBJECT(self),
+            gst_structure_new("rtcoinfer-result", "json", G_TYPE_STRING, j.dump().c_str(), "seq", G_TYPE_UINT,
+                              guint(r.seq), "class", G_TYPE_INT, int(r.class_index), "score", G_TYPE_DOUBLE, r.score,
+                              "latency-ms", G_TYPE_DOUBLE, latency_ms, nullptr)));
+  }
+}
+
+// The camera's EOS enters the bin (the source's thread): the frames still queued go out
+// meanwhile, and the EOS waits until their results are back (nothing sent or returned
+// for RESULTS_QUIET_US, at most RESULTS_DRAIN_US), so the device's summary has them.
+static GstPadProbeReturn on_camera_event(GstPad *, GstPadProbeInfo *info, gpointer user_data) {
+  if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) != GST_EVENT_EOS) return GST_PAD_PROBE_OK;
+  auto *self = GST_RTCOINFER_SINK(user_data);
+  const gint64 until = g_get_monotonic_time() + RESULTS_DRAIN_US;
+  while (g_get_monotonic_time() < until) {
+    GST_OBJECT_LOCK(self);
+    const gint64 last = self->last_activity_us;
+    GST_OBJECT_UNLOCK(self);
+    if (g_get_monotonic_time() - last >= RESULTS_QUIET_US) break;
+    g_usleep(20 * G_TIME_SPAN_MILLISECOND);
+  }
+  GST_INFO_OBJECT(self, "EOS after the results: %" G_GUINT64_FORMAT " received", self->returned->results());
+  return GST_PAD_PROBE_OK;
+}
+
 static void gst_rtcoinfer_sink_init(GstRtcoinferSink *self) {
+  self->sent = new Sent[SENT_KEPT]();
+  self->returned = new rtcoinfer::ResultLedger();
   self->server = g_strdup(DEFAULT_SERVER);
   self->rtcp_port = DEFAULT_RTCP_PORT;
   self->queue = make(self, "queue", "queue");
@@ -260,6 +361,7 @@ static void gst_rtcoinfer_sink_init(GstRtcoinferSink *self) {
     return;
   }
   GstPad *target = gst_element_get_static_pad(self->queue, "sink");
+  gst_pad_add_probe(target, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_camera_event, self, nullptr);
   GstPad *ghost = gst_ghost_pad_new_from_template("sink", target, gst_static_pad_template_get(&sink_template));
   gst_object_unref(target);
   gst_element_add_pad(GST_ELEMENT(self), ghost);
@@ -276,6 +378,7 @@ static void gst_rtcoinfer_sink_init(GstRtcoinferSink *self) {
     return;
   }
   g_signal_connect(session, "on-sending-rtcp", G_CALLBACK(on_sending_rtcp), self);
+  g_signal_connect(session, "on-app-rtcp", G_CALLBACK(on_device_app), self);
   g_object_unref(session);
   self->built = true;
 }
@@ -333,7 +436,9 @@ static GstStateChangeReturn gst_rtcoinfer_sink_change_state(GstElement *element,
     GST_OBJECT_LOCK(self);
     self->have_first = false;
     self->numbered = 0;
+    for (int i = 0; i < SENT_KEPT; ++i) self->sent[i].valid = false;
     GST_OBJECT_UNLOCK(self);
+    self->returned->reset();
   }
   const GstStateChangeReturn ret = GST_ELEMENT_CLASS(parent_class)->change_state(element, transition);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
@@ -462,6 +567,19 @@ static void gst_rtcoinfer_sink_get_property(GObject *object, guint prop_id, GVal
       g_value_set_object(value, self->rtp_filter);
       GST_OBJECT_UNLOCK(self);
       break;
+    case PROP_STATS: {
+      const rtcoinfer::ResultLedger::Snapshot c = self->returned->snapshot();
+      GST_OBJECT_LOCK(self);
+      const guint64 numbered = self->numbered;
+      GST_OBJECT_UNLOCK(self);
+      g_value_take_boxed(
+          value, gst_structure_new("rtcoinfersink-stats", "frames-numbered", G_TYPE_UINT64, numbered,
+                                   "results-received", G_TYPE_UINT64, guint64(c.results), "with-truth", G_TYPE_UINT64,
+                                   guint64(c.with_truth), "correct", G_TYPE_UINT64, guint64(c.correct), "accuracy",
+                                   G_TYPE_DOUBLE, c.accuracy(), "latency-p50-ms", G_TYPE_DOUBLE, c.latency_p50_ms,
+                                   "latency-p99-ms", G_TYPE_DOUBLE, c.latency_p99_ms, nullptr));
+      break;
+    }
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
 }
@@ -472,6 +590,8 @@ static void gst_rtcoinfer_sink_finalize(GObject *object) {
   if (self->rtp_filter) gst_object_unref(self->rtp_filter);
   if (self->rtcp_socket) g_object_unref(self->rtcp_socket);
   if (self->rtcp_eos_id) gst_clock_id_unref(self->rtcp_eos_id);
+  delete[] self->sent;
+  delete self->returned;
   G_OBJECT_CLASS(parent_class)->finalize(object);
 }
 
@@ -580,6 +700,20 @@ static void gst_rtcoinfer_sink_class_init(GstRtcoinferSinkClass *klass) {
       gobject_class, PROP_RTP_FILTER,
       g_param_spec_object("rtp-filter", "RTP filter", "Element between rtpbin and the RTP socket", GST_TYPE_ELEMENT,
                           rw));
+  /**
+   * GstRtcoinferSink:stats:
+   *
+   * Read-only, the device's view of its results, which the server returns in its RTCP
+   * (APP "RCIR", docs/wire-format.md): `frames-numbered` (guint64: frames that reached
+   * the controller), `results-received`, `with-truth`, `correct` (guint64), `accuracy`
+   * (double, %), `latency-p50-ms`, `latency-p99-ms` (double: capture to result received
+   * here). Each result is also posted as an `rtcoinfer-result` element message (`json`,
+   * `seq`, `class`, `score`, `latency-ms`).
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_STATS,
+      g_param_spec_boxed("stats", "Statistics", "Results returned to this device", GST_TYPE_STRUCTURE,
+                         GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_set_static_metadata(element_class, "RTCoInfer device", "Sink/Network",
                                         "Runs the first CNN layers on raw video and streams the compressed features "

@@ -20,7 +20,9 @@
  * datagrams that are no RTP of the stream's payload type, and RTCP of an SSRC that sent
  * no RTP from that host, are dropped before they can make a stream (`junk`).
  *
- * Each result carries the stream's SSRC as `stream`. The children keep their names:
+ * Each device's RTCP reports how many frames it numbered (APP "RCIF"), so each stream's
+ * count is exact at both ends, and each device gets its own results back in its
+ * session's RTCP (APP "RCIR"). Each result carries the stream's SSRC as `stream`. The children keep their names:
  * rtp (rtpbin), demux, and per stream depay_<ssrc> and tail_<ssrc>; `stats` lists every
  * stream's counters and their total.
  *
@@ -46,6 +48,7 @@
 
 #include <gio/gio.h>
 #include <gst/net/gstnetaddressmeta.h>
+#include <gst/rtp/gstrtcpbuffer.h>
 
 #include <algorithm>
 #include <deque>
@@ -55,6 +58,7 @@
 
 #include "common/bin_parts.h"
 #include "common/model_loading.h"
+#include "contract/rtcoinfer_meta.h"
 #include "server/gstrtcoinfertail.h"
 #include "service/results_service.h"
 #include "wire/rtcp_app.h"
@@ -74,6 +78,10 @@ GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_src_debug);
 #define DEFAULT_HTTP_PORT 0
 #define DEFAULT_HTTP_ADDRESS "127.0.0.1"
 #define IDLE_CHECK_INTERVAL (100 * GST_MSECOND)
+// Results waiting for a stream's next RTCP, at most (a device whose RTCP stalls costs this)
+#define MAX_RETURNS_PENDING 256
+// How soon after a result its session is asked to send RTCP
+#define RETURN_DELAY (20 * GST_MSECOND)
 // Ended streams whose counts `stats` keeps (older ones are only counted in streams-ended)
 #define ENDED_STREAMS_KEPT 64
 #define RTP_CAPS                                                                                            \
@@ -91,6 +99,11 @@ struct Stream {
   gint64 last_packet_us = 0;  // g_get_monotonic_time() of its newest RTP packet
   bool ending = false;        // torn down after stream-timeout of silence
   bool linked = false;        // its tail feeds the results funnel
+  // results not yet returned to the device (in its session's next RTCP), oldest first;
+  // at most MAX_RETURNS_PENDING, older ones are dropped and counted
+  std::deque<rtcoinfer::ReturnedResult> returns;
+  guint64 returned = 0, returns_dropped = 0;
+  GObject *rtp_session = nullptr;  // the session's RTPSession (a reference), to ask for early RTCP
 };
 
 // What is left of a stream that was torn down: its counts.
@@ -98,6 +111,7 @@ struct EndedStream {
   guint ssrc = 0;
   std::string address;
   std::shared_ptr<const rtcoinfer::ResultLedger> ledger;
+  guint64 returned = 0, returns_dropped = 0;
 };
 
 // The C++ members, with the object lock.
@@ -313,6 +327,94 @@ static void on_app_rtcp(GObject *, guint subtype, guint, const gchar *name, GstB
   gst_object_unref(tail);
 }
 
+// A result of a stream's tail (its streaming thread): queued for the device's return path.
+static GstPadProbeReturn on_tail_result(GstPad *, GstPadProbeInfo *info, gpointer user_data) {
+  const auto *tag = static_cast<const SessionTag *>(user_data);
+  const GstRtcoinferResultMeta *meta = gst_buffer_get_rtcoinfer_result_meta(GST_PAD_PROBE_INFO_BUFFER(info));
+  if (!meta) return GST_PAD_PROBE_OK;
+  rtcoinfer::ReturnedResult r;
+  r.seq = guint16(meta->seq);
+  r.class_index = guint16(meta->class_index);
+  r.score = meta->score;
+  r.server_us = guint32(rtcoinfer::realtime_us());
+  GObject *session = nullptr;
+  GST_OBJECT_LOCK(tag->self);
+  auto it = tag->self->state->streams.find(tag->ssrc);
+  if (it != tag->self->state->streams.end()) {
+    Stream &s = it->second;
+    s.returns.push_back(r);
+    if (s.returns.size() > MAX_RETURNS_PENDING) {
+      s.returns.pop_front();
+      s.returns_dropped++;
+    }
+    if (s.rtp_session) session = G_OBJECT(g_object_ref(s.rtp_session));
+  }
+  GST_OBJECT_UNLOCK(tag->self);
+  // the next RTCP soon (AVPF early feedback, as for TWCC), not at the next regular
+  // interval: after a device's last frame the regular one is seconds away
+  if (session) {
+    g_signal_emit_by_name(session, "send-rtcp", guint64(RETURN_DELAY));
+    g_object_unref(session);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+// A session builds an RTCP compound for its device (TWCC feedback goes out every few
+// tens of ms): the results waiting for that device go in as APP "RCIR" packets.
+static gboolean on_server_rtcp(GObject *, GstBuffer *buffer, gboolean, gpointer user_data) {
+  const auto *tag = static_cast<const SessionTag *>(user_data);
+  std::vector<rtcoinfer::ReturnedResult> batch;
+  GST_OBJECT_LOCK(tag->self);
+  auto it = tag->self->state->streams.find(tag->ssrc);
+  // until the device's first RTCP says where it listens, RTCP goes nowhere: keep them
+  if (it != tag->self->state->streams.end() && !it->second.rtcp_to.empty()) {
+    Stream &s = it->second;
+    while (!s.returns.empty() && batch.size() < rtcoinfer::ResultBatch::kMaxEntries) {
+      batch.push_back(s.returns.front());
+      s.returns.pop_front();
+    }
+  }
+  GST_OBJECT_UNLOCK(tag->self);
+  if (batch.empty()) return FALSE;
+  const std::vector<guint8> data = rtcoinfer::ResultBatch::encode(batch);
+  GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
+  bool sent = false;
+  if (gst_rtcp_buffer_map(buffer, GST_MAP_READWRITE, &rtcp)) {
+    GstRTCPPacket packet;
+    if (gst_rtcp_buffer_add_packet(&rtcp, GST_RTCP_TYPE_APP, &packet)) {
+      gst_rtcp_packet_app_set_subtype(&packet, 0);
+      gst_rtcp_packet_app_set_ssrc(&packet, tag->ssrc);
+      gst_rtcp_packet_app_set_name(&packet, rtcoinfer::ResultBatch::kName);
+      if (gst_rtcp_packet_app_set_data_length(&packet, guint16(data.size() / 4))) {
+        memcpy(gst_rtcp_packet_app_get_data(&packet), data.data(), data.size());
+        sent = true;
+      } else {
+        gst_rtcp_packet_remove(&packet);
+      }
+    }
+    gst_rtcp_buffer_unmap(&rtcp);
+  }
+  GST_OBJECT_LOCK(tag->self);
+  it = tag->self->state->streams.find(tag->ssrc);
+  if (it != tag->self->state->streams.end()) {
+    Stream &s = it->second;
+    if (sent) {
+      s.returned += batch.size();
+    } else {  // no room in this one: back to the front, for the next
+      s.returns.insert(s.returns.begin(), batch.begin(), batch.end());
+      while (s.returns.size() > MAX_RETURNS_PENDING) {
+        s.returns.pop_back();
+        s.returns_dropped++;
+      }
+    }
+  }
+  GST_OBJECT_UNLOCK(tag->self);
+  GST_LOG_OBJECT(tag->self, "stream %u: %zu results into RTCP, the last for frame %u%s", tag->ssrc, batch.size(),
+                 batch.back().seq, sent ? "" : " (no room: kept)");
+  // an early packet with nothing but our results would be suppressed otherwise
+  return sent ? TRUE : FALSE;
+}
+
 // rtpssrcdemux found a new sender: a session of its own in rtpbin (streaming thread).
 static void on_new_ssrc(GstElement *demux, guint ssrc, GstPad *rtp_pad, gpointer user_data) {
   auto *self = GST_RTCOINFER_SRC(user_data);
@@ -386,12 +488,21 @@ static void on_new_ssrc(GstElement *demux, guint ssrc, GstPad *rtp_pad, gpointer
   }
   GObject *internal = nullptr;
   g_signal_emit_by_name(self->rtpbin, "get-internal-session", session, &internal);
+  auto forget_tag = +[](gpointer data, GClosure *) { delete static_cast<SessionTag *>(data); };
   if (internal) {
-    g_signal_connect_data(
-        internal, "on-app-rtcp", G_CALLBACK(on_app_rtcp), new SessionTag{self, ssrc},
-        +[](gpointer data, GClosure *) { delete static_cast<SessionTag *>(data); }, GConnectFlags(0));
-    g_object_unref(internal);
+    g_signal_connect_data(internal, "on-app-rtcp", G_CALLBACK(on_app_rtcp), new SessionTag{self, ssrc}, forget_tag,
+                          GConnectFlags(0));
+    g_signal_connect_data(internal, "on-sending-rtcp", G_CALLBACK(on_server_rtcp), new SessionTag{self, ssrc},
+                          forget_tag, GConnectFlags(0));
+    GST_OBJECT_LOCK(self);
+    self->state->streams[ssrc].rtp_session = internal;  // takes the reference
+    GST_OBJECT_UNLOCK(self);
   }
+  GstPad *results = gst_element_get_static_pad(tail, "src");
+  gst_pad_add_probe(
+      results, GST_PAD_PROBE_TYPE_BUFFER, on_tail_result, new SessionTag{self, ssrc},
+      +[](gpointer data) { delete static_cast<SessionTag *>(data); });
+  gst_object_unref(results);
   for (GstElement *e : {rtcp_out, depay, tail}) gst_element_sync_state_with_parent(e);
   if (!ok) {
     GST_ELEMENT_ERROR(self, CORE, PAD, ("Cannot link the stream of SSRC %u", ssrc), (nullptr));
@@ -465,6 +576,7 @@ static void end_stream_locked(GstRtcoinferSrc *self, guint ssrc) {
   }
   const Stream stream = it->second;
   self->state->streams.erase(it);
+  if (stream.rtp_session) g_object_unref(stream.rtp_session);  // its reference, from the map
   auto from = self->state->rtp_from.find(ssrc);
   const std::string address = from != self->state->rtp_from.end() ? from->second : "";
   self->state->rtp_from.erase(ssrc);  // the device may come back, from anywhere
@@ -502,7 +614,7 @@ static void end_stream_locked(GstRtcoinferSrc *self, guint ssrc) {
   GstStructure *counts =
       gst_rtcoinfer_snapshot_structure(ledger ? ledger->snapshot() : rtcoinfer::ResultLedger().snapshot(), "counts");
   GST_OBJECT_LOCK(self);
-  self->state->ended.push_back({ssrc, address, ledger});
+  self->state->ended.push_back({ssrc, address, ledger, stream.returned, stream.returns_dropped});
   if (self->state->ended.size() > ENDED_STREAMS_KEPT) self->state->ended.pop_front();
   self->state->streams_ended++;
   const double timeout = self->stream_timeout_s;
@@ -743,9 +855,10 @@ static GstStateChangeReturn gst_rtcoinfer_src_change_state(GstElement *element, 
 
 // A stream's counts in `stats`: its ledger's, with the address its RTP comes from.
 static void add_stream_stats(GstStructure *out, const char *form, guint ssrc, const std::string &address,
-                             const rtcoinfer::ResultLedger &ledger) {
+                             const rtcoinfer::ResultLedger &ledger, guint64 returned, guint64 returns_dropped) {
   GstStructure *s = gst_rtcoinfer_snapshot_structure(ledger.snapshot(), "stream");
-  gst_structure_set(s, "address", G_TYPE_STRING, address.c_str(), nullptr);
+  gst_structure_set(s, "address", G_TYPE_STRING, address.c_str(), "returned", G_TYPE_UINT64, returned,
+                    "returns-dropped", G_TYPE_UINT64, returns_dropped, nullptr);
   gchar *field = g_strdup_printf(form, ssrc);
   gst_structure_set(out, field, GST_TYPE_STRUCTURE, s, nullptr);
   g_free(field);
@@ -757,6 +870,7 @@ static GstStructure *collect_stats(GstRtcoinferSrc *self) {
     guint ssrc;
     std::string address;
     std::shared_ptr<const rtcoinfer::ResultLedger> ledger;
+    guint64 returned, returns_dropped;
   };
   std::vector<Row> active, ended;
   GST_OBJECT_LOCK(self);
@@ -764,10 +878,11 @@ static GstStructure *collect_stats(GstRtcoinferSrc *self) {
     if (!s.tail) continue;
     auto from = self->state->rtp_from.find(ssrc);
     active.push_back({ssrc, from != self->state->rtp_from.end() ? from->second : "",
-                      gst_rtcoinfer_inference_get_ledger(GST_RTCOINFER_INFERENCE(s.tail))});
+                      gst_rtcoinfer_inference_get_ledger(GST_RTCOINFER_INFERENCE(s.tail)), s.returned,
+                      s.returns_dropped});
   }
   for (const EndedStream &e : self->state->ended)
-    if (e.ledger) ended.push_back({e.ssrc, e.address, e.ledger});
+    if (e.ledger) ended.push_back({e.ssrc, e.address, e.ledger, e.returned, e.returns_dropped});
   const guint64 foreign = self->foreign, junk = self->junk, streams_ended = self->state->streams_ended;
   GST_OBJECT_UNLOCK(self);
   GstStructure *out = gst_structure_new("rtcoinfersrc-stats", "streams", G_TYPE_UINT, guint(active.size()),
@@ -775,11 +890,11 @@ static GstStructure *collect_stats(GstRtcoinferSrc *self) {
                                         foreign, "junk", G_TYPE_UINT64, junk, nullptr);
   std::vector<const rtcoinfer::ResultLedger *> all;
   for (const Row &r : active) {
-    add_stream_stats(out, "stream-%u", r.ssrc, r.address, *r.ledger);
+    add_stream_stats(out, "stream-%u", r.ssrc, r.address, *r.ledger, r.returned, r.returns_dropped);
     all.push_back(r.ledger.get());
   }
   for (const Row &r : ended) {
-    add_stream_stats(out, "ended-%u", r.ssrc, r.address, *r.ledger);
+    add_stream_stats(out, "ended-%u", r.ssrc, r.address, *r.ledger, r.returned, r.returns_dropped);
     all.push_back(r.ledger.get());
   }
   GstStructure *total = gst_rtcoinfer_snapshot_structure(rtcoinfer::ResultLedger::merged(all), "total");
@@ -852,6 +967,8 @@ static void gst_rtcoinfer_src_finalize(GObject *object) {
   g_free(self->address);
   if (self->rtcp_socket) g_object_unref(self->rtcp_socket);
   if (self->idle_check) gst_clock_id_unref(self->idle_check);
+  for (auto &[ssrc, s] : self->state->streams)
+    if (s.rtp_session) g_object_unref(s.rtp_session);
   delete self->state;
   G_OBJECT_CLASS(parent_class)->finalize(object);
 }

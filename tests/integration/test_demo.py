@@ -45,3 +45,5 @@ for cam, stream, coded, results, dropped, missing, skipped, lost, accounted, of 
           and int(skipped) + int(lost) == int(missing),
           "camera %s: every one of its 150 frames is accounted on the server (missing = skipped + lost)" % cam)
 check(len(re.findall(r"^t=.*stream (\d+) ", text, re.M)) >= 2, "live lines for the cameras")
+back = [int(n) for n in re.findall(r"^  results back at the camera: (\d+), capture -> received p50", text, re.M)]
+check(len(back) == 2 and all(0 < n <= 150 for n in back), "each camera got its results back (%s)" % back)

@@ -18,7 +18,9 @@ replays the captured packets. It checks:
   junk) or make no results;
 - the killed device's stream is torn down after --stream-timeout;
 - every stream's ledger is exact: results + drops + missing = the frames its device
-  numbered, and for the devices that finished, the device's own count.
+  numbered, and for the devices that finished, the device's own count;
+- each device that finished got its own results back (RTCP APP "RCIR"), and only its
+  own, with its capture -> received latency in its summary.
 Needs root (ip netns, tc): without it the test fails, it does not skip.
 Usage: test_four_devices.py PORT"""
 import atexit
@@ -229,6 +231,11 @@ for i in range(1, 5):
           and st["skipped"] + st["lost"] == st["missing"],
           "device %d: %d results + %d dropped + %d missing (%d skipped, %d lost) = %d numbered"
           % (i, st["results"], st["dropped"], st["missing"], st["skipped"], st["lost"], st["device-frames"]))
+for i in (1, 2, 4):
+    st, r = stream[i][1], summaries[i]["returned"]
+    check(st["results"] - 3 <= r["results-received"] <= st["results"] and r["latency-p50-ms"] > 0,
+          "device %d got its own results back: %d of the server's %d, capture -> received p50 %.1f ms (server %.1f)"
+          % (i, r["results-received"], st["results"], r["latency-p50-ms"], st["latency-p50-ms"]))
 for i in (1, 2, 4):
     st, d = stream[i][1], summaries[i]
     check(st["device-frames"] == d["rate"]["frames"] == FRAMES and st["skipped"] == d["rate"]["skips"],

@@ -215,6 +215,15 @@ GST_START_TEST(test_server_bin_answers_two_devices_as_two_streams) {
   fail_unless_equals_int(by_setup["8x4"], 25 - mpcrate_stat(pipeline, "b", "skips"));
   fail_unless(mpcrate_stat(pipeline, "a", "feedback") > 0 && mpcrate_stat(pipeline, "b", "feedback") > 0,
               "each device got TWCC feedback");
+  // each device got its own results back, and only its own (both number their frames
+  // from 0, so another's would count as its own and show as too many)
+  for (auto [name, setup] : {std::pair{"a", "2x4"}, std::pair{"b", "8x4"}}) {
+    GstElement *dev = gst_bin_get_by_name(GST_BIN(pipeline), name);
+    const guint64 received = stat_of(dev, "results-received");
+    gst_object_unref(dev);
+    fail_unless(received <= by_setup[setup] && received + 3 >= by_setup[setup],
+                "device %s received %" G_GUINT64_FORMAT " results of its %zu", name, received, by_setup[setup]);
+  }
   GstElement *server = gst_bin_get_by_name(GST_BIN(pipeline), "server");
   GstStructure *stats = nullptr;
   g_object_get(server, "stats", &stats, nullptr);

@@ -1,6 +1,7 @@
 // Feature-frame codec and setup table: round trips, bounds and hostile input.
 #include <gst/check/gstcheck.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -126,6 +127,29 @@ GST_START_TEST(test_frame_count_report_round_trip_and_refusals) {
   r.skipped = r.numbered + 1;  // more skipped than numbered
   const std::vector<std::uint8_t> bad = r.encode();
   fail_unless(!rtcoinfer::FrameCountReport::decode(0, bad.data(), bad.size()));
+}
+GST_END_TEST;
+
+// The RCIR result batch: 12 bytes per result, 1..64 of them, nothing else decodes.
+GST_START_TEST(test_result_batch_round_trip_and_refusals) {
+  std::vector<rtcoinfer::ReturnedResult> in(3);
+  for (int i = 0; i < 3; ++i) in[i] = {std::uint16_t(65534 + i), std::uint16_t(i + 7), 0.25 * i, 0xfedcba98u + i};
+  const std::vector<std::uint8_t> b = rtcoinfer::ResultBatch::encode(in);
+  fail_unless_equals_int(b.size(), 36);
+  const std::vector<std::uint8_t> first = {0xff, 0xfe, 0, 7, 0, 0, 0, 0, 0xfe, 0xdc, 0xba, 0x98};
+  fail_unless(std::equal(first.begin(), first.end(), b.begin()));
+  auto out = rtcoinfer::ResultBatch::decode(0, b.data(), b.size());
+  fail_unless(out && out->size() == 3);
+  fail_unless((*out)[1].seq == 65535 && (*out)[2].seq == 0 && (*out)[2].class_index == 9);
+  fail_unless(std::abs((*out)[2].score - 0.5) < 1e-4 && (*out)[2].server_us == 0xfedcba9au);
+  fail_unless(!rtcoinfer::ResultBatch::decode(1, b.data(), b.size()));      // subtype
+  fail_unless(!rtcoinfer::ResultBatch::decode(0, b.data(), b.size() - 1));  // not whole entries
+  fail_unless(!rtcoinfer::ResultBatch::decode(0, b.data(), 0));             // none
+  std::vector<std::uint8_t> reserved = b;
+  reserved[6] = 1;
+  fail_unless(!rtcoinfer::ResultBatch::decode(0, reserved.data(), reserved.size()));
+  std::vector<std::uint8_t> many(12 * 65, 0);  // more than a packet may carry
+  fail_unless(!rtcoinfer::ResultBatch::decode(0, many.data(), many.size()));
 }
 GST_END_TEST;
 
@@ -501,6 +525,7 @@ static Suite *codec_suite(void) {
   suite_add_tcase(s, tc);
   tcase_add_test(tc, test_reference_table_has_50_setups_in_paper_order);
   tcase_add_test(tc, test_frame_count_report_round_trip_and_refusals);
+  tcase_add_test(tc, test_result_batch_round_trip_and_refusals);
   tcase_add_test(tc, test_reference_table_rounds_fractions_of_other_widths);
   tcase_add_test(tc, test_setup_text_parses_and_rejects);
   tcase_add_test(tc, test_half_rounding_is_outward_and_tight);
