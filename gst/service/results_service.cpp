@@ -186,6 +186,27 @@ void ResultsService::end_stream(const std::string &id) {
   if (ended > kEndedStreamsKept) s.streams.erase(oldest);
 }
 
+bool valid_stream_name(const std::string &name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name)
+    if (c < 0x20 || c > 0x7e) return false;
+  return true;
+}
+
+std::string ResultsService::rename_stream(const std::string &id, const std::string &name) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  Impl &s = *impl_;
+  auto it = s.streams.find(id);
+  if (it == s.streams.end() || name == id) return id;
+  std::string to = name;
+  auto taken = s.streams.find(to);
+  if (taken != s.streams.end() && taken->second.active) to = name + "-" + id;
+  StreamEntry moved = std::move(it->second);
+  s.streams.erase(it);
+  s.streams[to] = std::move(moved);
+  return to;
+}
+
 bool ResultsService::has_model() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return impl_->model != nullptr;

@@ -19,6 +19,9 @@
 
 namespace rtcoinfer {
 
+// A stream name a sender may choose: 1 to 64 printable ASCII characters.
+bool valid_stream_name(const std::string &name);
+
 // One tail result, as the service needs it. `json` is the result object exactly as the
 // tail writes it on its src pad (one line, no newline).
 struct ResultEvent {
@@ -72,6 +75,9 @@ class ResultsService {
   // The stream ended: it stays listed with its final counts (active false), up to
   // kEndedStreamsKept ended streams; its history stays until it is forgotten.
   void end_stream(const std::string &id);
+  // The stream `id` is renamed `name` (its sender named it); when an active stream has
+  // that name already, `name-id` instead. Returns the name it has now.
+  std::string rename_stream(const std::string &id, const std::string &name);
 
   // Streaming-thread side: constant time, no I/O. These feed /api/results and the event
   // stream; the counts are the ledger's.

@@ -24,7 +24,8 @@
  * tells skipped frames from lost ones. The server returns the device's results in the
  * RTCP of its session (APP "RCIR"): each is posted as an `rtcoinfer-result` element
  * message and counted in `stats` with its capture -> received latency; at EOS the bin
- * waits up to 2 s for the results of its last frames.
+ * waits up to 2 s for the results of its last frames. A requested `src` pad pushes them
+ * out as JSON lines (`rtcoinfersink name=d ... d.src ! filesink location=back.jsonl`).
  *
  * At EOS the bin ends the RTCP stream too: in GStreamer 1.22 rtpsession may send its BYE
  * before it marks the RTP side as ended, and then never forwards EOS to its RTCP pad,
@@ -40,6 +41,7 @@
 #include "gstrtcoinfersink.h"
 
 #include <gio/gio.h>
+#include <gst/app/gstappsrc.h>
 #include <gst/rtp/gstrtcpbuffer.h>
 
 #include <algorithm>
@@ -55,6 +57,7 @@
 #include "common/gstrtcoinferinference.h"
 #include "contract/rtcoinfer_meta.h"
 #include "service/result_ledger.h"
+#include "service/results_service.h"
 
 #include <nlohmann/json.hpp>
 #include "device/gstrtcoinfercompress.h"
@@ -97,6 +100,7 @@ struct _GstRtcoinferSink {
   bool built;  // every child made and linked (init); else the bin refuses to start
   // with the object lock
   gchar *server;
+  gchar *stream_id;  // the name the server gives this device's stream; null: its SSRC
   gint rtcp_port;
   GstElement *rtp_filter;  // between rtpbin and the RTP socket; set in NULL state only
   GSocket *rtcp_socket;    // READY and up: the RTCP socket, shared by rtcpsrc and rtcpsink
@@ -111,6 +115,7 @@ struct _GstRtcoinferSink {
   struct Sent *sent;
   rtcoinfer::ResultLedger *returned;
   gint64 last_activity_us;  // g_get_monotonic_time() of the newest frame numbered or result returned
+  GstElement *results_src;  // with the object lock: the appsrc behind the requested src pad, or null
 };
 
 enum {
@@ -124,12 +129,16 @@ enum {
   PROP_ENTROPY,
   PROP_RTCP_PORT,
   PROP_MTU,
+  PROP_STREAM_ID,
   PROP_RTP_FILTER,
   PROP_STATS
 };
 
 static GstStaticPadTemplate sink_template =
     GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/x-raw"));
+// Requested: the results the server returns, one JSON object per line
+static GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_REQUEST, GST_STATIC_CAPS("application/x-ndjson"));
 
 #define gst_rtcoinfer_sink_parent_class parent_class
 G_DEFINE_TYPE_WITH_CODE(GstRtcoinferSink, gst_rtcoinfer_sink, GST_TYPE_BIN,
@@ -166,6 +175,14 @@ static gboolean end_rtcp(GstClock *, GstClockTime, GstClockID, gpointer user_dat
 static GstPadProbeReturn on_rtp_event(GstPad *, GstPadProbeInfo *info, gpointer user_data) {
   auto *self = GST_RTCOINFER_SINK(user_data);
   if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) != GST_EVENT_EOS) return GST_PAD_PROBE_OK;
+  // the last results are back (the camera's EOS waited for them): the results pad ends too
+  GST_OBJECT_LOCK(self);
+  GstElement *results = self->results_src ? GST_ELEMENT(gst_object_ref(self->results_src)) : nullptr;
+  GST_OBJECT_UNLOCK(self);
+  if (results) {
+    gst_app_src_end_of_stream(GST_APP_SRC(results));
+    gst_object_unref(results);
+  }
   GstClock *clock = gst_system_clock_obtain();
   GstClockID id = gst_clock_new_single_shot_id(clock, gst_clock_get_time(clock) + RTCP_EOS_GRACE);
   gst_object_unref(clock);
@@ -293,14 +310,43 @@ static void on_device_app(GObject *, guint subtype, guint, const gchar *name, Gs
       j["correct"] = correct;
     }
     j["server_ms"] = gint32(r.server_us - slot.capture_us) / 1000.0;  // capture -> answered on the server
+    const std::string line = j.dump();
+    GST_OBJECT_LOCK(self);
+    GstElement *out = self->results_src ? GST_ELEMENT(gst_object_ref(self->results_src)) : nullptr;
+    GST_OBJECT_UNLOCK(self);
+    if (out) {
+      GstBuffer *buf = gst_buffer_new_memdup((line + "\n").data(), line.size() + 1);
+      gst_app_src_push_buffer(GST_APP_SRC(out), buf);  // takes it
+      gst_object_unref(out);
+    }
     gst_element_post_message(
         GST_ELEMENT(self),
         gst_message_new_element(
             GST_OBJECT(self),
-            gst_structure_new("rtcoinfer-result", "json", G_TYPE_STRING, j.dump().c_str(), "seq", G_TYPE_UINT,
-                              guint(r.seq), "class", G_TYPE_INT, int(r.class_index), "score", G_TYPE_DOUBLE, r.score,
-                              "latency-ms", G_TYPE_DOUBLE, latency_ms, nullptr)));
+            gst_structure_new("rtcoinfer-result", "json", G_TYPE_STRING, line.c_str(), "seq", G_TYPE_UINT, guint(r.seq),
+                              "class", G_TYPE_INT, int(r.class_index), "score", G_TYPE_DOUBLE, r.score, "latency-ms",
+                              G_TYPE_DOUBLE, latency_ms, nullptr)));
   }
+}
+
+// The stream's caps on their way into the payloader, which sends them in-band: they carry
+// stream-id, so the server names the stream by it before its first frame.
+static GstPadProbeReturn on_pay_caps(GstPad *, GstPadProbeInfo *info, gpointer user_data) {
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+  if (GST_EVENT_TYPE(event) != GST_EVENT_CAPS) return GST_PAD_PROBE_OK;
+  auto *self = GST_RTCOINFER_SINK(user_data);
+  GST_OBJECT_LOCK(self);
+  const std::string id = self->stream_id ? self->stream_id : "";
+  GST_OBJECT_UNLOCK(self);
+  if (!rtcoinfer::valid_stream_name(id)) return GST_PAD_PROBE_OK;  // unset (checked at start)
+  GstCaps *caps = nullptr;
+  gst_event_parse_caps(event, &caps);
+  GstCaps *named = gst_caps_copy(caps);
+  gst_caps_set_simple(named, "stream-id", G_TYPE_STRING, id.c_str(), nullptr);
+  GST_PAD_PROBE_INFO_DATA(info) = gst_event_new_caps(named);
+  gst_caps_unref(named);
+  gst_event_unref(event);
+  return GST_PAD_PROBE_OK;
 }
 
 // The camera's EOS enters the bin (the source's thread): the frames still queued go out
@@ -368,6 +414,9 @@ static void gst_rtcoinfer_sink_init(GstRtcoinferSink *self) {
   GstPad *rtp_in = gst_element_get_static_pad(self->rtpsink, "sink");
   gst_pad_add_probe(rtp_in, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_rtp_event, self, nullptr);
   gst_object_unref(rtp_in);
+  GstPad *pay_in = gst_element_get_static_pad(self->pay, "sink");
+  gst_pad_add_probe(pay_in, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_pay_caps, self, nullptr);
+  gst_object_unref(pay_in);
   GstPad *numbered = gst_element_get_static_pad(self->rate, "sink");
   gst_pad_add_probe(numbered, GST_PAD_PROBE_TYPE_BUFFER, on_numbered_frame, self, nullptr);
   gst_object_unref(numbered);
@@ -430,6 +479,14 @@ static GstStateChangeReturn gst_rtcoinfer_sink_change_state(GstElement *element,
       GST_ELEMENT_ERROR(self, CORE, MISSING_PLUGIN, ("rtcoinfersink could not build its pipeline"),
                         ("it needs rtcoinfer-head (LibTorch build), rtpgstpay and rtpbin (gst-plugins-good) and "
                          "udpsink/udpsrc; GST_DEBUG=rtcoinfersink:1 names the one missing"));
+      return GST_STATE_CHANGE_FAILURE;
+    }
+    GST_OBJECT_LOCK(self);
+    const std::string name = self->stream_id ? self->stream_id : "";
+    GST_OBJECT_UNLOCK(self);
+    if (!name.empty() && !rtcoinfer::valid_stream_name(name)) {
+      GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("stream-id \"%s\" is no stream name", name.c_str()),
+                        ("1 to 64 printable ASCII characters"));
       return GST_STATE_CHANGE_FAILURE;
     }
     if (!configure_transport(self)) return GST_STATE_CHANGE_FAILURE;
@@ -526,6 +583,12 @@ static void gst_rtcoinfer_sink_set_property(GObject *object, guint prop_id, cons
       GST_OBJECT_UNLOCK(self);
       break;
     case PROP_MTU: g_object_set_property(G_OBJECT(self->pay), "mtu", value); break;
+    case PROP_STREAM_ID:
+      GST_OBJECT_LOCK(self);
+      g_free(self->stream_id);
+      self->stream_id = g_value_dup_string(value);
+      GST_OBJECT_UNLOCK(self);
+      break;
     case PROP_RTP_FILTER: set_rtp_filter(self, GST_ELEMENT(g_value_get_object(value))); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
@@ -562,6 +625,11 @@ static void gst_rtcoinfer_sink_get_property(GObject *object, guint prop_id, GVal
       break;
     }
     case PROP_MTU: g_object_get_property(G_OBJECT(self->pay), "mtu", value); break;
+    case PROP_STREAM_ID:
+      GST_OBJECT_LOCK(self);
+      g_value_set_string(value, self->stream_id);
+      GST_OBJECT_UNLOCK(self);
+      break;
     case PROP_RTP_FILTER:
       GST_OBJECT_LOCK(self);
       g_value_set_object(value, self->rtp_filter);
@@ -587,12 +655,56 @@ static void gst_rtcoinfer_sink_get_property(GObject *object, guint prop_id, GVal
 static void gst_rtcoinfer_sink_finalize(GObject *object) {
   auto *self = GST_RTCOINFER_SINK(object);
   g_free(self->server);
+  g_free(self->stream_id);
   if (self->rtp_filter) gst_object_unref(self->rtp_filter);
   if (self->rtcp_socket) g_object_unref(self->rtcp_socket);
   if (self->rtcp_eos_id) gst_clock_id_unref(self->rtcp_eos_id);
+  if (self->results_src) gst_object_unref(self->results_src);
   delete[] self->sent;
   delete self->returned;
   G_OBJECT_CLASS(parent_class)->finalize(object);
+}
+
+// The src pad, on request: the returned results as JSON lines, from an appsrc that drops
+// its oldest lines beyond 1 MB when nothing downstream reads them.
+static GstPad *gst_rtcoinfer_sink_request_new_pad(GstElement *element, GstPadTemplate *templ, const gchar *,
+                                                  const GstCaps *) {
+  auto *self = GST_RTCOINFER_SINK(element);
+  GST_OBJECT_LOCK(self);
+  const bool taken = self->results_src != nullptr;
+  GST_OBJECT_UNLOCK(self);
+  if (taken) return nullptr;  // one results pad
+  GstElement *app = gst_element_factory_make("appsrc", "results");
+  if (!app) return nullptr;
+  GstCaps *caps = gst_caps_new_empty_simple("application/x-ndjson");
+  g_object_set(app, "caps", caps, "format", GST_FORMAT_BYTES, "is-live", TRUE, "max-bytes", guint64(1 << 20), nullptr);
+  gst_caps_unref(caps);
+  gst_util_set_object_arg(G_OBJECT(app), "leaky-type", "downstream");
+  gst_bin_add(GST_BIN(self), app);
+  GstPad *target = gst_element_get_static_pad(app, "src");
+  GstPad *pad = gst_ghost_pad_new_from_template("src", target, templ);
+  gst_object_unref(target);
+  gst_pad_set_active(pad, TRUE);
+  gst_element_add_pad(element, pad);
+  gst_element_sync_state_with_parent(app);
+  GST_OBJECT_LOCK(self);
+  self->results_src = GST_ELEMENT(gst_object_ref(app));
+  GST_OBJECT_UNLOCK(self);
+  return pad;
+}
+
+static void gst_rtcoinfer_sink_release_pad(GstElement *element, GstPad *pad) {
+  auto *self = GST_RTCOINFER_SINK(element);
+  GST_OBJECT_LOCK(self);
+  GstElement *app = self->results_src;
+  self->results_src = nullptr;
+  GST_OBJECT_UNLOCK(self);
+  gst_element_remove_pad(element, pad);
+  if (app) {
+    gst_element_set_state(app, GST_STATE_NULL);
+    gst_bin_remove(GST_BIN(self), app);
+    gst_object_unref(app);
+  }
 }
 
 static void gst_rtcoinfer_sink_class_init(GstRtcoinferSinkClass *klass) {
@@ -690,6 +802,19 @@ static void gst_rtcoinfer_sink_class_init(GstRtcoinferSinkClass *klass) {
       gobject_class, PROP_MTU,
       g_param_spec_uint("mtu", "MTU", "Largest RTP packet, bytes", 28, G_MAXINT, DEFAULT_MTU, rw));
   /**
+   * GstRtcoinferSink:stream-id:
+   *
+   * The name of this device's stream on the server: its results carry it as `stream`,
+   * and the results service lists the stream under it (/api/streams, ?stream=, the
+   * `stream` label). It travels in the stream's caps, which the payloader sends in-band
+   * before the first frame and every second. Unset: the server names the stream by the
+   * device's SSRC. At most 64 printable characters. Read when the element starts.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_STREAM_ID,
+      g_param_spec_string("stream-id", "Stream id", "Name of this device's stream on the server; unset = its SSRC",
+                          nullptr, rw));
+  /**
    * GstRtcoinferSink:rtp-filter:
    *
    * An element with one sink and one src pad for RTP, placed between rtpbin and the
@@ -715,6 +840,9 @@ static void gst_rtcoinfer_sink_class_init(GstRtcoinferSinkClass *klass) {
       g_param_spec_boxed("stats", "Statistics", "Results returned to this device", GST_TYPE_STRUCTURE,
                          GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
   gst_element_class_add_static_pad_template(element_class, &sink_template);
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+  element_class->request_new_pad = GST_DEBUG_FUNCPTR(gst_rtcoinfer_sink_request_new_pad);
+  element_class->release_pad = GST_DEBUG_FUNCPTR(gst_rtcoinfer_sink_release_pad);
   gst_element_class_set_static_metadata(element_class, "RTCoInfer device", "Sink/Network",
                                         "Runs the first CNN layers on raw video and streams the compressed features "
                                         "to an rtcoinfersrc, each frame's setup chosen from the network feedback",

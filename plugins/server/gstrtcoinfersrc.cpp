@@ -112,6 +112,7 @@ struct EndedStream {
   std::string address;
   std::shared_ptr<const rtcoinfer::ResultLedger> ledger;
   guint64 returned = 0, returns_dropped = 0;
+  std::string name;
 };
 
 // The C++ members, with the object lock.
@@ -593,10 +594,15 @@ static void end_stream_locked(GstRtcoinferSrc *self, guint ssrc) {
     g_free(name);
   }
   std::shared_ptr<const rtcoinfer::ResultLedger> ledger;
+  std::string name;
   if (stream.tail) {
     auto counting = gst_rtcoinfer_inference_get_ledger(GST_RTCOINFER_INFERENCE(stream.tail));
     counting->finish();  // a device silent this long has ended: its last report is final
     ledger = counting;
+    gchar *named = nullptr;
+    g_object_get(stream.tail, "stream-id", &named, nullptr);
+    name = named ? named : "";
+    g_free(named);
     GstPad *src = gst_element_get_static_pad(stream.tail, "src");
     if (GstPad *funnel_pad = gst_pad_get_peer(src)) {
       gst_pad_unlink(src, funnel_pad);
@@ -614,7 +620,7 @@ static void end_stream_locked(GstRtcoinferSrc *self, guint ssrc) {
   GstStructure *counts =
       gst_rtcoinfer_snapshot_structure(ledger ? ledger->snapshot() : rtcoinfer::ResultLedger().snapshot(), "counts");
   GST_OBJECT_LOCK(self);
-  self->state->ended.push_back({ssrc, address, ledger, stream.returned, stream.returns_dropped});
+  self->state->ended.push_back({ssrc, address, ledger, stream.returned, stream.returns_dropped, name});
   if (self->state->ended.size() > ENDED_STREAMS_KEPT) self->state->ended.pop_front();
   self->state->streams_ended++;
   const double timeout = self->stream_timeout_s;
@@ -855,10 +861,11 @@ static GstStateChangeReturn gst_rtcoinfer_src_change_state(GstElement *element, 
 
 // A stream's counts in `stats`: its ledger's, with the address its RTP comes from.
 static void add_stream_stats(GstStructure *out, const char *form, guint ssrc, const std::string &address,
-                             const rtcoinfer::ResultLedger &ledger, guint64 returned, guint64 returns_dropped) {
+                             const std::string &name, const rtcoinfer::ResultLedger &ledger, guint64 returned,
+                             guint64 returns_dropped) {
   GstStructure *s = gst_rtcoinfer_snapshot_structure(ledger.snapshot(), "stream");
-  gst_structure_set(s, "address", G_TYPE_STRING, address.c_str(), "returned", G_TYPE_UINT64, returned,
-                    "returns-dropped", G_TYPE_UINT64, returns_dropped, nullptr);
+  gst_structure_set(s, "address", G_TYPE_STRING, address.c_str(), "name", G_TYPE_STRING, name.c_str(), "returned",
+                    G_TYPE_UINT64, returned, "returns-dropped", G_TYPE_UINT64, returns_dropped, nullptr);
   gchar *field = g_strdup_printf(form, ssrc);
   gst_structure_set(out, field, GST_TYPE_STRUCTURE, s, nullptr);
   g_free(field);
@@ -871,6 +878,8 @@ static GstStructure *collect_stats(GstRtcoinferSrc *self) {
     std::string address;
     std::shared_ptr<const rtcoinfer::ResultLedger> ledger;
     guint64 returned, returns_dropped;
+    std::string name;
+    GstElement *tail;  // a reference, for active streams
   };
   std::vector<Row> active, ended;
   GST_OBJECT_LOCK(self);
@@ -879,10 +888,10 @@ static GstStructure *collect_stats(GstRtcoinferSrc *self) {
     auto from = self->state->rtp_from.find(ssrc);
     active.push_back({ssrc, from != self->state->rtp_from.end() ? from->second : "",
                       gst_rtcoinfer_inference_get_ledger(GST_RTCOINFER_INFERENCE(s.tail)), s.returned,
-                      s.returns_dropped});
+                      s.returns_dropped, "", GST_ELEMENT(gst_object_ref(s.tail))});
   }
   for (const EndedStream &e : self->state->ended)
-    if (e.ledger) ended.push_back({e.ssrc, e.address, e.ledger, e.returned, e.returns_dropped});
+    if (e.ledger) ended.push_back({e.ssrc, e.address, e.ledger, e.returned, e.returns_dropped, e.name, nullptr});
   const guint64 foreign = self->foreign, junk = self->junk, streams_ended = self->state->streams_ended;
   GST_OBJECT_UNLOCK(self);
   GstStructure *out = gst_structure_new("rtcoinfersrc-stats", "streams", G_TYPE_UINT, guint(active.size()),
@@ -890,11 +899,15 @@ static GstStructure *collect_stats(GstRtcoinferSrc *self) {
                                         foreign, "junk", G_TYPE_UINT64, junk, nullptr);
   std::vector<const rtcoinfer::ResultLedger *> all;
   for (const Row &r : active) {
-    add_stream_stats(out, "stream-%u", r.ssrc, r.address, *r.ledger, r.returned, r.returns_dropped);
+    gchar *name = nullptr;
+    g_object_get(r.tail, "stream-id", &name, nullptr);
+    gst_object_unref(r.tail);
+    add_stream_stats(out, "stream-%u", r.ssrc, r.address, name ? name : "", *r.ledger, r.returned, r.returns_dropped);
+    g_free(name);
     all.push_back(r.ledger.get());
   }
   for (const Row &r : ended) {
-    add_stream_stats(out, "ended-%u", r.ssrc, r.address, *r.ledger, r.returned, r.returns_dropped);
+    add_stream_stats(out, "ended-%u", r.ssrc, r.address, r.name, *r.ledger, r.returned, r.returns_dropped);
     all.push_back(r.ledger.get());
   }
   GstStructure *total = gst_rtcoinfer_snapshot_structure(rtcoinfer::ResultLedger::merged(all), "total");

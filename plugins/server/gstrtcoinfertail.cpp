@@ -200,6 +200,19 @@ static GstCaps *gst_rtcoinfer_tail_transform_caps(GstBaseTransform *, GstPadDire
 static gboolean gst_rtcoinfer_tail_set_caps(GstBaseTransform *trans, GstCaps *incaps, GstCaps *) {
   auto *self = GST_RTCOINFER_TAIL(trans);
   const GstStructure *s = gst_caps_get_structure(incaps, 0);
+  // the sender's name for its stream (rtcoinfersink stream-id), before its first frame
+  const char *named = gst_structure_get_string(s, "stream-id");
+  if (named && rtcoinfer::valid_stream_name(named) && self->state->stream != named) {
+    TailState *st = self->state;
+    const std::string was = st->stream;
+    st->stream = st->service ? st->service->rename_stream(was, named) : std::string(named);
+    GST_OBJECT_LOCK(self);
+    st->stream_id = st->stream;
+    GST_OBJECT_UNLOCK(self);
+    GST_INFO_OBJECT(self, "stream %s is named %s by its sender", was.c_str(), st->stream.c_str());
+  } else if (named && !rtcoinfer::valid_stream_name(named)) {
+    GST_WARNING_OBJECT(self, "ignored a stream-id that is no name (1-64 printable ASCII characters)");
+  }
   auto id = rtcoinfer::model_id_from_string(gst_structure_get_string(s, "model-id"));
   const auto model = gst_rtcoinfer_inference_get_model(base_of(self));
   if (id && model && *id != model->info().frame_model_id)

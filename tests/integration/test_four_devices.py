@@ -11,9 +11,9 @@ replays the captured packets. It checks:
 - every device is a stream of its own, at its own address;
 - the 100 kbit/s and the 1 Mbit/s devices run different setups at the same time (the
   feedback is per device);
-- the kill costs the others nothing: no frame of devices 2 and 4 is lost, and device 1
-  has no gap after its first result but its controller's skips (its link loses its
-  first second: mpcrate starts at the largest setup, and the stream's caps go with it);
+- the kill costs the others nothing: no frame of devices 2 and 4 is lost; device 1's
+  thin link loses its first second (mpcrate starts at the largest setup, and the
+  stream's caps go with it) and, later, at most a few frames of its own;
 - the fifth source changes nothing for the four: its packets are refused (foreign,
   junk) or make no results;
 - the killed device's stream is torn down after --stream-timeout;
@@ -212,10 +212,10 @@ for i in (2, 4):
 st1 = stream[1][1]
 seq1 = [x["seq"] for _, x in lines if "latency_ms" in x and x["stream"] == stream[1][0]]
 gaps = [b - a - 1 for a, b in zip(seq1, seq1[1:]) if b - a > 1]
-check(st1["dropped"] == 0 and st1["restarts"] == 0 and sum(gaps) <= st1["skipped"],
-      "device 1 lost %d frames on its 100 kbit/s link, all before its first result (the first second at its "
-      "first setup, and the stream's caps with it); after that no gap but its %d skips"
-      % (st1["lost"], st1["skipped"]))
+check(st1["dropped"] == 0 and st1["restarts"] == 0 and sum(gaps) <= st1["skipped"] + 0.03 * FRAMES,
+      "device 1 lost %d frames on its 100 kbit/s link, most before its first result (its first second at its "
+      "first setup, and the stream's caps with it); after that gaps of %d frames, its %d skips included"
+      % (st1["lost"], sum(gaps), st1["skipped"]))
 check(srv["foreign"] >= len(captured) and srv["junk"] >= len(junk_rtp),
       "the replay is refused as foreign (%d) and the junk as junk (%d)" % (srv["foreign"], srv["junk"]))
 made = [st for sid, st in srv["streams"].items() if sid == str(0xdeadbeef)]

@@ -11,7 +11,9 @@
 #include <gst/net/gstnetaddressmeta.h>
 #include <gst/rtp/gstrtpbuffer.h>
 
+#include <algorithm>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -236,6 +238,106 @@ GST_START_TEST(test_server_bin_answers_two_devices_as_two_streams) {
 }
 GST_END_TEST;
 
+// The device bin's requested src pad pushes the results the server returned, one JSON
+// line each, and ends with the device.
+GST_START_TEST(test_device_bin_pushes_returned_results) {
+  const int port = free_port_pair();
+  fail_unless(port > 0);
+  const std::string m = model_path();
+  gchar *desc = g_strdup_printf(
+      "rtcoinfersrc model=%s address=127.0.0.1 port=%d idle-timeout=1 ! fakesink "
+      "rtcoinfer-datasetsrc is-live=true num-buffers=30 ! rtcoinfersink name=a model=%s server=127.0.0.1:%d "
+      "policy=fixed setup=4x2 a.src ! appsink name=back sync=false wait-on-eos=false max-buffers=100000",
+      m.c_str(), port, m.c_str(), port);
+  GstElement *pipeline = gst_parse_launch(desc, nullptr);
+  g_free(desc);
+  fail_unless(pipeline != nullptr);
+  fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  GstBus *bus = gst_element_get_bus(pipeline);
+  GstMessage *msg =
+      gst_bus_timed_pop_filtered(bus, 90 * GST_SECOND, GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  fail_unless(msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS, "the pipeline ends with EOS");
+  gst_message_unref(msg);
+  gst_object_unref(bus);
+  GstAppSink *back = GST_APP_SINK(gst_bin_get_by_name(GST_BIN(pipeline), "back"));
+  std::string text;
+  for (GstSample *s; (s = gst_app_sink_try_pull_sample(back, 0)) != nullptr; gst_sample_unref(s)) {
+    GstMapInfo map;
+    gst_buffer_map(gst_sample_get_buffer(s), &map, GST_MAP_READ);
+    text.append(reinterpret_cast<const char *>(map.data), map.size);
+    gst_buffer_unmap(gst_sample_get_buffer(s), &map);
+  }
+  gst_object_unref(back);
+  std::vector<nlohmann::json> lines;
+  for (std::size_t at = 0, nl; (nl = text.find('\n', at)) != std::string::npos; at = nl + 1)
+    lines.push_back(nlohmann::json::parse(text.substr(at, nl - at)));
+  GstElement *a = gst_bin_get_by_name(GST_BIN(pipeline), "a");
+  const guint64 received = stat_of(a, "results-received");
+  gst_object_unref(a);
+  fail_unless(received >= 27 && lines.size() == received, "%zu lines, %" G_GUINT64_FORMAT " received", lines.size(),
+              received);
+  for (const auto &j : lines)
+    fail_unless(j.contains("seq") && j.contains("class") && j.contains("label") && j["latency_ms"] > 0, "%s",
+                j.dump().c_str());
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
+// A device names its stream (stream-id, in its caps): the server's results and service
+// use that name; a second device with the same name gets name-<ssrc>; a name that is no
+// name is an error at start.
+GST_START_TEST(test_device_names_its_stream) {
+  GstElement *bad = gst_element_factory_make("rtcoinfersink", nullptr);
+  g_object_set(bad, "model", model_path().c_str(), "stream-id", "line\nbreak", nullptr);
+  const std::string text = start_error(bad, GST_STATE_READY);
+  fail_unless(text.find("no stream name") != std::string::npos, "%s", text.c_str());
+  const int port = free_port_pair(), http = free_tcp_port();
+  const std::string m = model_path();
+  gchar *desc = g_strdup_printf(
+      "rtcoinfersrc name=server model=%s address=127.0.0.1 port=%d idle-timeout=1 http-port=%d ! appsink name=results "
+      "sync=false wait-on-eos=false max-buffers=100000 "
+      "rtcoinfer-datasetsrc is-live=true num-buffers=20 ! rtcoinfersink model=%s server=127.0.0.1:%d "
+      "stream-id=door policy=fixed setup=2x4 "
+      "rtcoinfer-datasetsrc is-live=true num-buffers=20 ! rtcoinfersink model=%s server=127.0.0.1:%d "
+      "stream-id=door policy=fixed setup=8x4",
+      m.c_str(), port, http, m.c_str(), port, m.c_str(), port);
+  GstElement *pipeline = gst_parse_launch(desc, nullptr);
+  g_free(desc);
+  fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  nlohmann::json listed;
+  const gint64 until = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time() < until) {  // both named, while they run
+    listed = nlohmann::json::parse(http_body(http, "/api/streams"))["streams"];
+    if (listed.size() == 2 && listed[0]["results"] > 0 && listed[1]["results"] > 0) break;
+    g_usleep(20000);
+  }
+  std::set<std::string> names;
+  for (const auto &row : listed) names.insert(row["stream"].get<std::string>());
+  fail_unless(
+      names.size() == 2 && names.count("door") &&
+          std::any_of(names.begin(), names.end(), [](const auto &n) { return g_str_has_prefix(n.c_str(), "door-"); }),
+      "%s", listed.dump().c_str());
+  GstBus *bus = gst_element_get_bus(pipeline);
+  GstMessage *msg = gst_bus_timed_pop_filtered(bus, 90 * GST_SECOND, GST_MESSAGE_EOS);
+  fail_unless(msg != nullptr);
+  gst_message_unref(msg);
+  gst_object_unref(bus);
+  GstAppSink *results = GST_APP_SINK(gst_bin_get_by_name(GST_BIN(pipeline), "results"));
+  std::set<std::string> carried;
+  for (GstSample *s; (s = gst_app_sink_try_pull_sample(results, 0)) != nullptr; gst_sample_unref(s)) {
+    GstMapInfo map;
+    gst_buffer_map(gst_sample_get_buffer(s), &map, GST_MAP_READ);
+    carried.insert(nlohmann::json::parse(std::string(reinterpret_cast<const char *>(map.data), map.size))["stream"]);
+    gst_buffer_unmap(gst_sample_get_buffer(s), &map);
+  }
+  gst_object_unref(results);
+  fail_unless(carried == names, "every result carries its stream's name");
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
 // Sends `n` datagrams of `bytes` from `from` to the server's `port`.
 static void send_from(GSocket *from, int port, const std::vector<guint8> &bytes, int n) {
   GInetAddress *lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
@@ -394,6 +496,8 @@ static Suite *bins_suite(void) {
   tcase_add_test(tc, test_server_bin_names_a_bad_model);
   tcase_add_test(tc, test_ports_in_use_are_errors);
   tcase_add_test(tc, test_server_bin_answers_two_devices_as_two_streams);
+  tcase_add_test(tc, test_device_bin_pushes_returned_results);
+  tcase_add_test(tc, test_device_names_its_stream);
   tcase_add_test(tc, test_server_bin_keeps_an_ssrc_to_its_sender);
   tcase_add_test(tc, test_server_bin_ends_a_silent_stream);
   return s;
