@@ -57,6 +57,7 @@
 #include <string>
 
 #include "common/bin_parts.h"
+#include "common/http_properties.h"
 #include "common/model_loading.h"
 #include "contract/rtcoinfer_meta.h"
 #include "server/gstrtcoinfertail.h"
@@ -75,8 +76,6 @@ GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_src_debug);
 #define DEFAULT_THREADS 1
 #define DEFAULT_IDLE_TIMEOUT_S 0.0
 #define DEFAULT_STREAM_TIMEOUT_S 30.0
-#define DEFAULT_HTTP_PORT 0
-#define DEFAULT_HTTP_ADDRESS "127.0.0.1"
 #define IDLE_CHECK_INTERVAL (100 * GST_MSECOND)
 // Results waiting for a stream's next RTCP, at most (a device whose RTCP stalls costs this)
 #define MAX_RETURNS_PENDING 256
@@ -123,7 +122,7 @@ struct SrcState {
   std::map<guint, std::string> rtp_from, rtcp_from;
   std::deque<EndedStream> ended;  // the newest ENDED_STREAMS_KEPT
   guint64 streams_ended = 0;
-  std::string http_address = DEFAULT_HTTP_ADDRESS, http_token;
+  std::string http_address = RTCOINFER_DEFAULT_HTTP_ADDRESS, http_token;
   std::shared_ptr<rtcoinfer::ResultsService> service;  // READY and up, with http-port
 };
 
@@ -707,7 +706,7 @@ static void gst_rtcoinfer_src_init(GstRtcoinferSrc *self) {
   self->threads = DEFAULT_THREADS;
   self->idle_timeout_s = DEFAULT_IDLE_TIMEOUT_S;
   self->stream_timeout_s = DEFAULT_STREAM_TIMEOUT_S;
-  self->http_port = DEFAULT_HTTP_PORT;
+  self->http_port = RTCOINFER_DEFAULT_HTTP_PORT;
   self->max_streams = DEFAULT_MAX_STREAMS;
   self->rtcp_bandwidth = DEFAULT_RTCP_BANDWIDTH;
   self->max_latency_ms = DEFAULT_MAX_LATENCY_MS;
@@ -938,7 +937,8 @@ static void gst_rtcoinfer_src_set_property(GObject *object, guint prop_id, const
     case PROP_STREAM_TIMEOUT: self->stream_timeout_s = g_value_get_double(value); break;
     case PROP_HTTP_PORT: self->http_port = g_value_get_int(value); break;
     case PROP_HTTP_ADDRESS:
-      self->state->http_address = g_value_get_string(value) ? g_value_get_string(value) : DEFAULT_HTTP_ADDRESS;
+      self->state->http_address =
+          g_value_get_string(value) ? g_value_get_string(value) : RTCOINFER_DEFAULT_HTTP_ADDRESS;
       break;
     case PROP_HTTP_TOKEN: self->state->http_token = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -1089,38 +1089,8 @@ static void gst_rtcoinfer_src_class_init(GstRtcoinferSrcClass *klass) {
       gobject_class, PROP_STREAM_TIMEOUT,
       g_param_spec_double("stream-timeout", "Stream timeout", "End a stream after this many silent seconds; 0 = never",
                           0, 86400, DEFAULT_STREAM_TIMEOUT_S, rw));
-  /**
-   * GstRtcoinferSrc:http-port:
-   *
-   * TCP port of one results service for every stream (docs/results-service.md):
-   * /api/streams lists them, ?stream=<ssrc> narrows /api/results, /api/events and
-   * /api/stats to one, /metrics labels every count with its `stream`, and the dashboard
-   * at / has a stream picker. 0: no service. Read when the element starts.
-   */
-  g_object_class_install_property(
-      gobject_class, PROP_HTTP_PORT,
-      g_param_spec_int("http-port", "HTTP port", "Results service port, 1..65535; 0 = no HTTP service", 0, 65535,
-                       DEFAULT_HTTP_PORT, rw));
-  /**
-   * GstRtcoinferSrc:http-address:
-   *
-   * Local IP address the results service binds: loopback by default; 0.0.0.0 or :: for
-   * every interface. Read when the element starts.
-   */
-  g_object_class_install_property(
-      gobject_class, PROP_HTTP_ADDRESS,
-      g_param_spec_string("http-address", "HTTP address", "Local IP address the results service binds",
-                          DEFAULT_HTTP_ADDRESS, rw));
-  /**
-   * GstRtcoinferSrc:http-token:
-   *
-   * When set, every HTTP request must carry `Authorization: Bearer <token>` (or
-   * `?token=<token>`); others get 401. Read when the element starts.
-   */
-  g_object_class_install_property(
-      gobject_class, PROP_HTTP_TOKEN,
-      g_param_spec_string("http-token", "HTTP bearer token", "Bearer token every HTTP request must carry; unset = none",
-                          nullptr, rw));
+  // http-port, http-address, http-token: plugins/common/http_properties.h
+  rtcoinfer::install_http_properties(gobject_class, PROP_HTTP_PORT, PROP_HTTP_ADDRESS, PROP_HTTP_TOKEN);
   /**
    * GstRtcoinferSrc:stats:
    *

@@ -39,6 +39,7 @@
 #include <string>
 #include <vector>
 
+#include "common/http_properties.h"
 #include "common/result_output.h"
 #include "contract/rtcoinfer_meta.h"
 #include "contract/setup_event.h"
@@ -50,8 +51,6 @@ GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_tail_debug);
 
 #define DEFAULT_TOP_K 5
 #define DEFAULT_MAX_LATENCY_MS 0.0
-#define DEFAULT_HTTP_PORT 0
-#define DEFAULT_HTTP_ADDRESS "127.0.0.1"
 
 namespace {
 
@@ -59,8 +58,8 @@ struct TailState {
   // properties, with the object lock
   int top_k = DEFAULT_TOP_K;
   double max_latency_ms = DEFAULT_MAX_LATENCY_MS;
-  int http_port = DEFAULT_HTTP_PORT;
-  std::string http_address = DEFAULT_HTTP_ADDRESS;
+  int http_port = RTCOINFER_DEFAULT_HTTP_PORT;
+  std::string http_address = RTCOINFER_DEFAULT_HTTP_ADDRESS;
   std::string http_token;
   std::string stream_id;                              // "stream" of every result; unset: the element's name
   std::shared_ptr<rtcoinfer::ResultsService> shared;  // a server bin's service, given before start
@@ -355,7 +354,7 @@ static void gst_rtcoinfer_tail_set_property(GObject *object, guint prop_id, cons
     case PROP_MAX_LATENCY: st->max_latency_ms = g_value_get_double(value); break;
     case PROP_HTTP_PORT: st->http_port = g_value_get_int(value); break;
     case PROP_HTTP_ADDRESS:
-      st->http_address = g_value_get_string(value) ? g_value_get_string(value) : DEFAULT_HTTP_ADDRESS;
+      st->http_address = g_value_get_string(value) ? g_value_get_string(value) : RTCOINFER_DEFAULT_HTTP_ADDRESS;
       break;
     case PROP_HTTP_TOKEN: st->http_token = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
     case PROP_STREAM_ID: st->stream_id = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
@@ -420,37 +419,8 @@ static void gst_rtcoinfer_tail_class_init(GstRtcoinferTailClass *klass) {
                                                       "Drop as late frames older than this (ms since capture); "
                                                       "0 = never",
                                                       0, 3600000, DEFAULT_MAX_LATENCY_MS, rw_playing));
-  /**
-   * GstRtcoinferTail:http-port:
-   *
-   * TCP port of the results service (JSON API, event stream, Prometheus metrics, model
-   * download, dashboard at /), 1..65535; 0 serves nothing. Read when the element starts.
-   */
-  g_object_class_install_property(
-      gobject_class, PROP_HTTP_PORT,
-      g_param_spec_int("http-port", "HTTP port", "Results service port, 1..65535; 0 = no HTTP service", 0, 65535,
-                       DEFAULT_HTTP_PORT, rw));
-  /**
-   * GstRtcoinferTail:http-address:
-   *
-   * The local IP address the results service binds: loopback by default; 0.0.0.0 or ::
-   * for every interface. Read when the element starts.
-   */
-  g_object_class_install_property(
-      gobject_class, PROP_HTTP_ADDRESS,
-      g_param_spec_string("http-address", "HTTP address", "Local IP address the results service binds",
-                          DEFAULT_HTTP_ADDRESS, rw));
-  /**
-   * GstRtcoinferTail:http-token:
-   *
-   * When set, every HTTP request must carry `Authorization: Bearer <token>` (or
-   * `?token=<token>`, for the dashboard); others get 401. Plain HTTP: put a TLS proxy in
-   * front off the host. Read when the element starts.
-   */
-  g_object_class_install_property(
-      gobject_class, PROP_HTTP_TOKEN,
-      g_param_spec_string("http-token", "HTTP bearer token", "Bearer token every HTTP request must carry; unset = none",
-                          nullptr, rw));
+  // http-port, http-address, http-token: plugins/common/http_properties.h
+  rtcoinfer::install_http_properties(gobject_class, PROP_HTTP_PORT, PROP_HTTP_ADDRESS, PROP_HTTP_TOKEN);
   /**
    * GstRtcoinferTail:stream-id:
    *

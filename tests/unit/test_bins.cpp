@@ -167,6 +167,39 @@ static guint64 mpcrate_stat(GstElement *pipeline, const char *device, const char
   return n;
 }
 
+// Waits (bounded) for the pipeline's EOS; an error fails the test with its text.
+static void wait_for_eos(GstElement *pipeline) {
+  GstBus *bus = gst_element_get_bus(pipeline);
+  GstMessage *msg =
+      gst_bus_timed_pop_filtered(bus, 90 * GST_SECOND, GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  if (msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
+    GError *err = nullptr;
+    gchar *dbg = nullptr;
+    gst_message_parse_error(msg, &err, &dbg);
+    fail("error from %s: %s (%s)", GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)), err->message, dbg ? dbg : "");
+  }
+  fail_unless(msg != nullptr, "the pipeline ends with EOS");
+  gst_message_unref(msg);
+  gst_object_unref(bus);
+}
+
+// Every JSON line the appsink `name` of `pipeline` received (buffers may hold several).
+static std::vector<nlohmann::json> json_lines(GstElement *pipeline, const char *name) {
+  GstAppSink *sink = GST_APP_SINK(gst_bin_get_by_name(GST_BIN(pipeline), name));
+  std::string text;
+  for (GstSample *s; (s = gst_app_sink_try_pull_sample(sink, 0)) != nullptr; gst_sample_unref(s)) {
+    GstMapInfo map;
+    gst_buffer_map(gst_sample_get_buffer(s), &map, GST_MAP_READ);
+    text.append(reinterpret_cast<const char *>(map.data), map.size);
+    gst_buffer_unmap(gst_sample_get_buffer(s), &map);
+  }
+  gst_object_unref(sink);
+  std::vector<nlohmann::json> lines;
+  for (std::size_t at = 0, nl; (nl = text.find('\n', at)) != std::string::npos; at = nl + 1)
+    lines.push_back(nlohmann::json::parse(text.substr(at, nl - at)));
+  return lines;
+}
+
 GST_START_TEST(test_server_bin_answers_two_devices_as_two_streams) {
   const int port = free_port_pair();
   fail_unless(port > 0);
@@ -184,29 +217,12 @@ GST_START_TEST(test_server_bin_answers_two_devices_as_two_streams) {
   g_free(desc);
   fail_unless(pipeline != nullptr);
   fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
-  GstBus *bus = gst_element_get_bus(pipeline);
-  GstMessage *msg =
-      gst_bus_timed_pop_filtered(bus, 90 * GST_SECOND, GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-  if (msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
-    GError *err = nullptr;
-    gchar *dbg = nullptr;
-    gst_message_parse_error(msg, &err, &dbg);
-    fail("error from %s: %s (%s)", GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)), err->message, dbg ? dbg : "");
-  }
-  fail_unless(msg != nullptr, "ends with EOS after the idle timeout");
-  gst_message_unref(msg);
-  gst_object_unref(bus);
+  wait_for_eos(pipeline);  // after the idle timeout
   std::map<std::string, std::vector<nlohmann::json>> streams;
-  GstAppSink *results = GST_APP_SINK(gst_bin_get_by_name(GST_BIN(pipeline), "results"));
-  for (GstSample *s; (s = gst_app_sink_try_pull_sample(results, 0)) != nullptr; gst_sample_unref(s)) {
-    GstMapInfo map;
-    gst_buffer_map(gst_sample_get_buffer(s), &map, GST_MAP_READ);
-    nlohmann::json r = nlohmann::json::parse(std::string(reinterpret_cast<const char *>(map.data), map.size));
-    gst_buffer_unmap(gst_sample_get_buffer(s), &map);
+  for (const nlohmann::json &r : json_lines(pipeline, "results")) {
     fail_unless(r.contains("stream"), "%s", r.dump().c_str());
     streams[r["stream"].get<std::string>()].push_back(r);
   }
-  gst_object_unref(results);
   fail_unless_equals_int(streams.size(), 2);
   std::map<std::string, size_t> by_setup;
   for (auto &[id, rs] : streams) {
@@ -253,24 +269,8 @@ GST_START_TEST(test_device_bin_pushes_returned_results) {
   g_free(desc);
   fail_unless(pipeline != nullptr);
   fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
-  GstBus *bus = gst_element_get_bus(pipeline);
-  GstMessage *msg =
-      gst_bus_timed_pop_filtered(bus, 90 * GST_SECOND, GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-  fail_unless(msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS, "the pipeline ends with EOS");
-  gst_message_unref(msg);
-  gst_object_unref(bus);
-  GstAppSink *back = GST_APP_SINK(gst_bin_get_by_name(GST_BIN(pipeline), "back"));
-  std::string text;
-  for (GstSample *s; (s = gst_app_sink_try_pull_sample(back, 0)) != nullptr; gst_sample_unref(s)) {
-    GstMapInfo map;
-    gst_buffer_map(gst_sample_get_buffer(s), &map, GST_MAP_READ);
-    text.append(reinterpret_cast<const char *>(map.data), map.size);
-    gst_buffer_unmap(gst_sample_get_buffer(s), &map);
-  }
-  gst_object_unref(back);
-  std::vector<nlohmann::json> lines;
-  for (std::size_t at = 0, nl; (nl = text.find('\n', at)) != std::string::npos; at = nl + 1)
-    lines.push_back(nlohmann::json::parse(text.substr(at, nl - at)));
+  wait_for_eos(pipeline);
+  const std::vector<nlohmann::json> lines = json_lines(pipeline, "back");
   GstElement *a = gst_bin_get_by_name(GST_BIN(pipeline), "a");
   const guint64 received = stat_of(a, "results-received");
   gst_object_unref(a);
@@ -318,20 +318,9 @@ GST_START_TEST(test_device_names_its_stream) {
       names.size() == 2 && names.count("door") &&
           std::any_of(names.begin(), names.end(), [](const auto &n) { return g_str_has_prefix(n.c_str(), "door-"); }),
       "%s", listed.dump().c_str());
-  GstBus *bus = gst_element_get_bus(pipeline);
-  GstMessage *msg = gst_bus_timed_pop_filtered(bus, 90 * GST_SECOND, GST_MESSAGE_EOS);
-  fail_unless(msg != nullptr);
-  gst_message_unref(msg);
-  gst_object_unref(bus);
-  GstAppSink *results = GST_APP_SINK(gst_bin_get_by_name(GST_BIN(pipeline), "results"));
+  wait_for_eos(pipeline);
   std::set<std::string> carried;
-  for (GstSample *s; (s = gst_app_sink_try_pull_sample(results, 0)) != nullptr; gst_sample_unref(s)) {
-    GstMapInfo map;
-    gst_buffer_map(gst_sample_get_buffer(s), &map, GST_MAP_READ);
-    carried.insert(nlohmann::json::parse(std::string(reinterpret_cast<const char *>(map.data), map.size))["stream"]);
-    gst_buffer_unmap(gst_sample_get_buffer(s), &map);
-  }
-  gst_object_unref(results);
+  for (const nlohmann::json &r : json_lines(pipeline, "results")) carried.insert(r["stream"].get<std::string>());
   fail_unless(carried == names, "every result carries its stream's name");
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(pipeline);
