@@ -68,7 +68,8 @@ struct TailState {
   rtcoinfer::FrameDecoder decoder;
   std::vector<float> values;                           // a feature frame, dequantized
   std::shared_ptr<rtcoinfer::ResultsService> service;  // `shared`, or its own with http-port; else null
-  std::string stream;                                  // the stream id, fixed at start
+  std::string stream;                                  // the stream id: set at start, renamed by its sender
+  std::string named;                                   // the name the sender asked for, once it did
 };
 
 }  // namespace
@@ -153,6 +154,7 @@ static gboolean gst_rtcoinfer_tail_model_ready(GstRtcoinferInference *base, rtco
   http.address = st->http_address;
   http.token = st->http_token;
   st->stream = st->stream_id.empty() ? GST_OBJECT_NAME(self) : st->stream_id;
+  st->named.clear();
   std::shared_ptr<rtcoinfer::ResultsService> service = st->shared;
   GST_OBJECT_UNLOCK(self);
   if (!service && http.port != 0) {
@@ -201,8 +203,11 @@ static gboolean gst_rtcoinfer_tail_set_caps(GstBaseTransform *trans, GstCaps *in
   const GstStructure *s = gst_caps_get_structure(incaps, 0);
   // the sender's name for its stream (rtcoinfersink stream-id), before its first frame
   const char *named = gst_structure_get_string(s, "stream-id");
-  if (named && rtcoinfer::valid_stream_name(named) && self->state->stream != named) {
+  // once per name: a name another stream had became name-<id>, which must not be renamed
+  // again if the caps change later
+  if (named && rtcoinfer::valid_stream_name(named) && self->state->named != named) {
     TailState *st = self->state;
+    st->named = named;
     const std::string was = st->stream;
     st->stream = st->service ? st->service->rename_stream(was, named) : std::string(named);
     GST_OBJECT_LOCK(self);

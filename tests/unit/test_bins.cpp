@@ -285,8 +285,9 @@ GST_START_TEST(test_device_bin_pushes_returned_results) {
 GST_END_TEST;
 
 // A device names its stream (stream-id, in its caps): the server's results and service
-// use that name; a second device with the same name gets name-<ssrc>; a name that is no
-// name is an error at start.
+// use that name; a second device with the same name gets name-<ssrc> and keeps it while
+// the payloader repeats the caps (every second: 45 frames see them twice); a name that
+// is no name is an error at start.
 GST_START_TEST(test_device_names_its_stream) {
   GstElement *bad = gst_element_factory_make("rtcoinfersink", nullptr);
   g_object_set(bad, "model", model_path().c_str(), "stream-id", "line\nbreak", nullptr);
@@ -297,9 +298,9 @@ GST_START_TEST(test_device_names_its_stream) {
   gchar *desc = g_strdup_printf(
       "rtcoinfersrc name=server model=%s address=127.0.0.1 port=%d idle-timeout=1 http-port=%d ! appsink name=results "
       "sync=false wait-on-eos=false max-buffers=100000 "
-      "rtcoinfer-datasetsrc is-live=true num-buffers=20 ! rtcoinfersink model=%s server=127.0.0.1:%d "
+      "rtcoinfer-datasetsrc is-live=true num-buffers=45 ! rtcoinfersink model=%s server=127.0.0.1:%d "
       "stream-id=door policy=fixed setup=2x4 "
-      "rtcoinfer-datasetsrc is-live=true num-buffers=20 ! rtcoinfersink model=%s server=127.0.0.1:%d "
+      "rtcoinfer-datasetsrc is-live=true num-buffers=45 ! rtcoinfersink model=%s server=127.0.0.1:%d "
       "stream-id=door policy=fixed setup=8x4",
       m.c_str(), port, http, m.c_str(), port, m.c_str(), port);
   GstElement *pipeline = gst_parse_launch(desc, nullptr);
