@@ -1,10 +1,17 @@
 // What the two bins (rtcoinfersink, rtcoinfersrc) build themselves from: children made
-// by factory name, pads linked, and the UDP socket they share between a udpsrc and the
-// sinks that answer from it.
+// by factory name, pads linked, the UDP socket they share between a udpsrc and the
+// sinks that answer from it, and the RTCP APP packets they add to their sessions' RTCP
+// and read from the other side's.
 #pragma once
 
 #include <gio/gio.h>
 #include <gst/gst.h>
+#include <gst/rtp/gstrtcpbuffer.h>
+
+#include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace rtcoinfer {
 
@@ -51,6 +58,53 @@ inline void close_socket(GSocket *socket) {
   if (!socket) return;
   g_socket_close(socket, nullptr);
   g_object_unref(socket);
+}
+
+// Appends an APP packet (`data`: whole 32-bit words) to the RTCP compound rtpsession
+// is building (its on-sending-rtcp signal); false, and the compound as it was, when
+// there is no room in it.
+inline bool add_rtcp_app(GstBuffer *compound, guint8 subtype, guint32 ssrc, const char *name,
+                         const std::vector<guint8> &data) {
+  GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
+  if (!gst_rtcp_buffer_map(compound, GST_MAP_READWRITE, &rtcp)) return false;
+  GstRTCPPacket packet;
+  bool added = false;
+  if (gst_rtcp_buffer_add_packet(&rtcp, GST_RTCP_TYPE_APP, &packet)) {
+    gst_rtcp_packet_app_set_subtype(&packet, subtype);
+    gst_rtcp_packet_app_set_ssrc(&packet, ssrc);
+    gst_rtcp_packet_app_set_name(&packet, name);
+    added = gst_rtcp_packet_app_set_data_length(&packet, guint16(data.size() / 4));
+    if (added)
+      memcpy(gst_rtcp_packet_app_get_data(&packet), data.data(), data.size());
+    else
+      gst_rtcp_packet_remove(&packet);
+  }
+  gst_rtcp_buffer_unmap(&rtcp);
+  return added;
+}
+
+// Whether an RTCP compound holds a BYE.
+inline bool rtcp_has_bye(GstBuffer *compound) {
+  GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
+  if (!gst_rtcp_buffer_map(compound, GST_MAP_READ, &rtcp)) return false;
+  GstRTCPPacket packet;
+  bool bye = false;
+  for (gboolean more = gst_rtcp_buffer_get_first_packet(&rtcp, &packet); more && !bye;
+       more = gst_rtcp_packet_move_to_next(&packet))
+    bye = gst_rtcp_packet_get_type(&packet) == GST_RTCP_TYPE_BYE;
+  gst_rtcp_buffer_unmap(&rtcp);
+  return bye;
+}
+
+// The data of an APP packet that rtpsession hands to its on-app-rtcp signal, when the
+// packet is named `want`; nullopt for any other.
+inline std::optional<std::vector<guint8>> rtcp_app_data(const gchar *name, const char *want, GstBuffer *data) {
+  if (!name || std::strcmp(name, want) != 0 || !data) return std::nullopt;
+  GstMapInfo map;
+  if (!gst_buffer_map(data, &map, GST_MAP_READ)) return std::nullopt;
+  std::vector<guint8> bytes(map.data, map.data + map.size);
+  gst_buffer_unmap(data, &map);
+  return bytes;
 }
 
 }  // namespace rtcoinfer

@@ -42,7 +42,6 @@
 
 #include <gio/gio.h>
 #include <gst/app/gstappsrc.h>
-#include <gst/rtp/gstrtcpbuffer.h>
 
 #include <algorithm>
 #include <cstring>
@@ -250,23 +249,9 @@ static gboolean on_sending_rtcp(GObject *, GstBuffer *buffer, gboolean, gpointer
   report.numbered = guint32(self->numbered);
   GST_OBJECT_UNLOCK(self);
   report.skipped = guint32(std::min<guint64>(skips, report.numbered));
-  GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
-  if (!gst_rtcp_buffer_map(buffer, GST_MAP_READWRITE, &rtcp)) return FALSE;
-  GstRTCPPacket packet;
-  for (gboolean more = gst_rtcp_buffer_get_first_packet(&rtcp, &packet); more;
-       more = gst_rtcp_packet_move_to_next(&packet))
-    if (gst_rtcp_packet_get_type(&packet) == GST_RTCP_TYPE_BYE) report.final = true;
-  const std::vector<guint8> data = report.encode();
-  if (gst_rtcp_buffer_add_packet(&rtcp, GST_RTCP_TYPE_APP, &packet)) {
-    gst_rtcp_packet_app_set_subtype(&packet, report.subtype());
-    gst_rtcp_packet_app_set_ssrc(&packet, ssrc);
-    gst_rtcp_packet_app_set_name(&packet, rtcoinfer::FrameCountReport::kName);
-    if (gst_rtcp_packet_app_set_data_length(&packet, guint16(data.size() / 4)))
-      memcpy(gst_rtcp_packet_app_get_data(&packet), data.data(), data.size());
-  } else {
+  report.final = rtcoinfer::rtcp_has_bye(buffer);
+  if (!rtcoinfer::add_rtcp_app(buffer, report.subtype(), ssrc, rtcoinfer::FrameCountReport::kName, report.encode()))
     GST_DEBUG_OBJECT(self, "no room for the frame report in this RTCP packet");
-  }
-  gst_rtcp_buffer_unmap(&rtcp);
   return FALSE;  // rtpsession decides whether to send it, as without us
 }
 
@@ -275,11 +260,9 @@ static gboolean on_sending_rtcp(GObject *, GstBuffer *buffer, gboolean, gpointer
 // received latency, and posted as an rtcoinfer-result message.
 static void on_device_app(GObject *, guint subtype, guint, const gchar *name, GstBuffer *data, gpointer user_data) {
   auto *self = GST_RTCOINFER_SINK(user_data);
-  if (!name || std::string(name) != rtcoinfer::ResultBatch::kName || !data) return;
-  GstMapInfo map;
-  if (!gst_buffer_map(data, &map, GST_MAP_READ)) return;
-  const auto batch = rtcoinfer::ResultBatch::decode(subtype, map.data, map.size);
-  gst_buffer_unmap(data, &map);
+  const auto bytes = rtcoinfer::rtcp_app_data(name, rtcoinfer::ResultBatch::kName, data);
+  if (!bytes) return;
+  const auto batch = rtcoinfer::ResultBatch::decode(subtype, bytes->data(), bytes->size());
   if (!batch) {
     GST_DEBUG_OBJECT(self, "a malformed RCIR packet, ignored");
     return;

@@ -48,7 +48,6 @@
 
 #include <gio/gio.h>
 #include <gst/net/gstnetaddressmeta.h>
-#include <gst/rtp/gstrtcpbuffer.h>
 
 #include <algorithm>
 #include <deque>
@@ -301,11 +300,9 @@ struct SessionTag {
 static void on_app_rtcp(GObject *, guint subtype, guint, const gchar *name, GstBuffer *data, gpointer user_data) {
   const auto *tag = static_cast<const SessionTag *>(user_data);
   GST_LOG_OBJECT(tag->self, "stream %u: APP %s", tag->ssrc, name ? name : "(none)");
-  if (!name || std::string(name) != rtcoinfer::FrameCountReport::kName || !data) return;
-  GstMapInfo map;
-  if (!gst_buffer_map(data, &map, GST_MAP_READ)) return;
-  const auto report = rtcoinfer::FrameCountReport::decode(subtype, map.data, map.size);
-  gst_buffer_unmap(data, &map);
+  const auto bytes = rtcoinfer::rtcp_app_data(name, rtcoinfer::FrameCountReport::kName, data);
+  if (!bytes) return;
+  const auto report = rtcoinfer::FrameCountReport::decode(subtype, bytes->data(), bytes->size());
   if (!report) {
     GST_DEBUG_OBJECT(tag->self, "stream %u: a malformed RCIF report, ignored", tag->ssrc);
     return;
@@ -376,24 +373,8 @@ static gboolean on_server_rtcp(GObject *, GstBuffer *buffer, gboolean, gpointer 
   }
   GST_OBJECT_UNLOCK(tag->self);
   if (batch.empty()) return FALSE;
-  const std::vector<guint8> data = rtcoinfer::ResultBatch::encode(batch);
-  GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
-  bool sent = false;
-  if (gst_rtcp_buffer_map(buffer, GST_MAP_READWRITE, &rtcp)) {
-    GstRTCPPacket packet;
-    if (gst_rtcp_buffer_add_packet(&rtcp, GST_RTCP_TYPE_APP, &packet)) {
-      gst_rtcp_packet_app_set_subtype(&packet, 0);
-      gst_rtcp_packet_app_set_ssrc(&packet, tag->ssrc);
-      gst_rtcp_packet_app_set_name(&packet, rtcoinfer::ResultBatch::kName);
-      if (gst_rtcp_packet_app_set_data_length(&packet, guint16(data.size() / 4))) {
-        memcpy(gst_rtcp_packet_app_get_data(&packet), data.data(), data.size());
-        sent = true;
-      } else {
-        gst_rtcp_packet_remove(&packet);
-      }
-    }
-    gst_rtcp_buffer_unmap(&rtcp);
-  }
+  const bool sent = rtcoinfer::add_rtcp_app(buffer, 0, tag->ssrc, rtcoinfer::ResultBatch::kName,
+                                            rtcoinfer::ResultBatch::encode(batch));
   GST_OBJECT_LOCK(tag->self);
   it = tag->self->state->streams.find(tag->ssrc);
   if (it != tag->self->state->streams.end()) {
