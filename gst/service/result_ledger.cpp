@@ -124,16 +124,11 @@ bool ResultLedger::claim_drop(std::uint16_t seq) {
 
 bool ResultLedger::claim_arrived(std::uint16_t seq) {
   {
+    // behind the newest, claim_drop takes only a frame counted missing; ahead, it would
+    // move the sequence to any number, so a damaged one far ahead stops here
     std::lock_guard<std::mutex> lock(mu_);
-    if (have_seq_) {
-      const std::int16_t delta = std::int16_t(std::uint16_t(seq - std::uint16_t(last_seq_)));
-      if (delta > std::int16_t(kPlausibleAhead)) return false;
-      if (delta <= 0) {
-        const std::uint64_t back = std::uint64_t(-std::int32_t(delta));
-        if (back > last_seq_ || !std::binary_search(recent_missing_.begin(), recent_missing_.end(), last_seq_ - back))
-          return false;
-      }
-    }
+    if (have_seq_ && std::int16_t(std::uint16_t(seq - std::uint16_t(last_seq_))) > std::int16_t(kPlausibleAhead))
+      return false;
   }
   return claim_drop(seq);
 }

@@ -26,10 +26,6 @@ struct FrameCountReport {
   static std::optional<FrameCountReport> decode(unsigned subtype, const std::uint8_t *data, std::size_t size);
 };
 
-}  // namespace rtcoinfer
-
-namespace rtcoinfer {
-
 // name "RCIR", subtype 0: results the server returns to the device that sent the frames,
 // in the RTCP of that device's session. 12 bytes each, big-endian, at most kMaxEntries
 // per packet.
