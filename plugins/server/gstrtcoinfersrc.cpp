@@ -53,6 +53,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/bin_parts.h"
@@ -180,15 +181,28 @@ static GstElement *make(GstRtcoinferSrc *self, const char *factory, const char *
 using rtcoinfer::link_pads;
 
 // The device's RTCP source address: where its session's RTCP goes back to.
+// Where a datagram came from (udpsrc's net address meta), or nullopt.
+struct SourceAddress {
+  std::string host;
+  int port = 0;
+  std::string text() const { return host + ":" + std::to_string(port); }
+};
+
+static std::optional<SourceAddress> source_of(GstBuffer *buf) {
+  GstNetAddressMeta *meta = gst_buffer_get_net_address_meta(buf);
+  if (!meta || !G_IS_INET_SOCKET_ADDRESS(meta->addr)) return std::nullopt;
+  GInetSocketAddress *addr = G_INET_SOCKET_ADDRESS(meta->addr);
+  gchar *host = g_inet_address_to_string(g_inet_socket_address_get_address(addr));
+  SourceAddress out{host, g_inet_socket_address_get_port(addr)};
+  g_free(host);
+  return out;
+}
+
 static GstPadProbeReturn on_device_rtcp(GstPad *, GstPadProbeInfo *info, gpointer user_data) {
   auto *self = GST_RTCOINFER_SRC(gst_object_get_parent(GST_OBJECT(user_data)));
   if (!self) return GST_PAD_PROBE_OK;
-  GstNetAddressMeta *meta = gst_buffer_get_net_address_meta(GST_PAD_PROBE_INFO_BUFFER(info));
-  if (meta && G_IS_INET_SOCKET_ADDRESS(meta->addr)) {
-    GInetSocketAddress *addr = G_INET_SOCKET_ADDRESS(meta->addr);
-    gchar *host = g_inet_address_to_string(g_inet_socket_address_get_address(addr));
-    const int port = g_inet_socket_address_get_port(addr);
-    const std::string to = std::string(host) + ":" + std::to_string(port);
+  if (const auto source = source_of(GST_PAD_PROBE_INFO_BUFFER(info))) {
+    const std::string to = source->text();
     GstElement *out = GST_ELEMENT(user_data);
     bool changed = false;
     GST_OBJECT_LOCK(self);
@@ -201,9 +215,8 @@ static GstPadProbeReturn on_device_rtcp(GstPad *, GstPadProbeInfo *info, gpointe
     if (changed) {
       GST_INFO_OBJECT(self, "RTCP of %s goes back to %s", GST_OBJECT_NAME(out), to.c_str());
       g_signal_emit_by_name(out, "clear");
-      g_signal_emit_by_name(out, "add", host, port);
+      g_signal_emit_by_name(out, "add", source->host.c_str(), source->port);
     }
-    g_free(host);
   }
   gst_object_unref(self);
   return GST_PAD_PROBE_OK;
@@ -212,16 +225,6 @@ static GstPadProbeReturn on_device_rtcp(GstPad *, GstPadProbeInfo *info, gpointe
 // Senders remembered, at most (further SSRCs pass unchecked: rtpssrcdemux's
 // max-streams refuses them anyway).
 #define MAX_SENDERS 4096
-
-static std::string source_of(GstBuffer *buf) {
-  GstNetAddressMeta *meta = gst_buffer_get_net_address_meta(buf);
-  if (!meta || !G_IS_INET_SOCKET_ADDRESS(meta->addr)) return {};
-  GInetSocketAddress *addr = G_INET_SOCKET_ADDRESS(meta->addr);
-  gchar *host = g_inet_address_to_string(g_inet_socket_address_get_address(addr));
-  std::string out = std::string(host) + ":" + std::to_string(g_inet_socket_address_get_port(addr));
-  g_free(host);
-  return out;
-}
 
 static std::string host_of(const std::string &host_port) { return host_port.substr(0, host_port.rfind(':')); }
 
@@ -236,7 +239,8 @@ static std::string host_of(const std::string &host_port) { return host_port.subs
 static GstPadProbeReturn check_sender(GstRtcoinferSrc *self, GstBuffer *buf, bool rtcp) {
   guint8 b[12];
   const gsize need = rtcp ? 8 : 12;
-  const std::string from = source_of(buf);
+  const auto source = source_of(buf);
+  const std::string from = source ? source->text() : "";
   const bool plausible = gst_buffer_extract(buf, 0, b, need) == need && (b[0] >> 6) == 2 && !from.empty() &&
                          (rtcp ? b[1] >= 200 && b[1] <= 206 : (b[1] & 0x7f) == 96);
   const gsize at = rtcp ? 4 : 8;
