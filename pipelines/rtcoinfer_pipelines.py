@@ -243,11 +243,11 @@ def server_bin_description(args):
     """The product server: the rtcoinfersrc bin, any number of devices on one port."""
     return ("rtcoinfersrc name=server model={model} address={bind} port={port} latency={jitter} "
             "max-latency={max_latency:g} threads={threads} rtcp-bandwidth={bw:g} idle-timeout={idle:g} "
-            "stream-timeout={stream_timeout:g} {http}! {sink}"
+            "stream-timeout={stream_timeout:g} max-queue={max_queue} {http}! {sink}"
             .format(model=args.model, bind=args.bind, port=args.port, jitter=args.jitter,
                     max_latency=args.max_latency, threads=args.threads, bw=args.rtcp_bandwidth,
-                    idle=args.idle_exit, stream_timeout=args.stream_timeout, http=http_properties(args),
-                    sink=results_sink(args)))
+                    idle=args.idle_exit, stream_timeout=args.stream_timeout, max_queue=args.max_queue,
+                    http=http_properties(args), sink=results_sink(args)))
 
 
 def server_description(args, link_rtpbin=True):
@@ -359,6 +359,7 @@ class Runner:
         self.loop = GLib.MainLoop()
         self.on_element_message = on_element_message
         self.error = None
+        self.stopping = False
         bus = self.pipeline.get_bus()
         bus.add_signal_watch()
         bus.connect("message", self._on_message)
@@ -397,7 +398,24 @@ class Runner:
 
         rtp_sink.get_static_pad("sink").add_probe(Gst.PadProbeType.EVENT_DOWNSTREAM, on_rtp_event)
 
+    # On SIGINT/SIGTERM the pipeline gets an EOS, as gst-launch-1.0 -e gives it: a device
+    # sends its last frames and its BYE (its final frame count), a server counts each
+    # stream up to its newest frame and tells the device where its next server begins.
+    # It ends at that EOS, at a second signal, or after this many seconds.
+    STOP_GRACE_S = 5
+
     def _on_signal(self):
+        if self.stopping:
+            self.loop.quit()
+            return GLib.SOURCE_CONTINUE
+        self.stopping = True
+        self.pipeline.send_event(Gst.Event.new_eos())
+        GLib.timeout_add_seconds(self.STOP_GRACE_S, self._on_stop_timeout)
+        return GLib.SOURCE_CONTINUE
+
+    def _on_stop_timeout(self):
+        print("note: the pipeline did not end within %d s of the stop signal; stopping it" % self.STOP_GRACE_S,
+              file=sys.stderr, flush=True)
         self.loop.quit()
         return GLib.SOURCE_REMOVE
 

@@ -12,7 +12,7 @@ double percentile(std::vector<double> v, double p) {
 }
 
 const std::vector<std::string> &ResultLedger::drop_reasons() {
-  static const std::vector<std::string> reasons = {"malformed", "wrong-model", "late", "incomplete"};
+  static const std::vector<std::string> reasons = {"malformed", "wrong-model", "late", "incomplete", "busy"};
   return reasons;
 }
 
@@ -140,10 +140,16 @@ void ResultLedger::count_unreadable() {
 
 void ResultLedger::device_report(const DeviceReport &report) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (have_report_ && (report.first_seq != report_.first_seq || report.numbered < report_.numbered)) {
-    if (report.first_seq != report_.first_seq) return;  // another numbering: not this stream's
-    if (!report.final) return;                          // an older report, reordered
+  if (have_report_ && report.first_seq != report_.first_seq) {
+    // a base moved forward (the previous server accounted for the frames before it), to
+    // no later than the first frame here; anything else is another numbering, or older
+    const std::int16_t moved = std::int16_t(std::uint16_t(report.first_seq - report_.first_seq));
+    if (moved < 0) return;
+    if (have_seq_ && std::int16_t(std::uint16_t(first_seen_ - report.first_seq)) < 0) return;
+    report_ = report;
+    return;
   }
+  if (have_report_ && report.numbered < report_.numbered && !report.final) return;  // an older one, reordered
   const bool was_final = have_report_ && report_.final;
   report_ = report;
   report_.final = report.final || was_final;
@@ -152,13 +158,37 @@ void ResultLedger::device_report(const DeviceReport &report) {
 
 void ResultLedger::finish() {
   std::lock_guard<std::mutex> lock(mu_);
-  if (have_report_) report_.final = true;
+  finished_ = true;
+}
+
+std::optional<ResultLedger::Coverage> ResultLedger::coverage() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!have_seq_ && !have_report_) return std::nullopt;
+  const Snapshot c = counted_locked();
+  Coverage out;
+  out.accounted = c.results + c.dropped + c.missing;
+  // the frame after the newest; with no frame yet, where the sender began
+  out.horizon = have_seq_ ? std::uint16_t(last_seq_ + 1) : report_.first_seq;
+  if (!handed_over_ && have_report_ && (report_.final || finished_))
+    out.horizon = std::uint16_t(report_.first_seq + out.accounted);  // it counts what followed too
+  return out;
+}
+
+std::optional<ResultLedger::Coverage> ResultLedger::hand_over() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if ((have_report_ && report_.final) || (!have_seq_ && !have_report_)) return std::nullopt;
+    handed_over_ = true;
+  }
+  return coverage();
 }
 
 void ResultLedger::reset() {
   std::lock_guard<std::mutex> lock(mu_);
   have_report_ = false;
   report_ = DeviceReport();
+  finished_ = false;
+  handed_over_ = false;
   first_seen_ = 0;
   have_seq_ = false;
   last_seq_ = 0;
@@ -168,20 +198,33 @@ void ResultLedger::reset() {
   latency_next_ = 0;
 }
 
-void ResultLedger::add_to(Snapshot &into, std::vector<double> &window) const {
-  std::lock_guard<std::mutex> lock(mu_);
+ResultLedger::Snapshot ResultLedger::counted_locked() const {
   Snapshot c = counts_;
   if (have_report_) {
-    // before the first frame that arrived: missing as soon as the sender said where it began
-    if (have_seq_) c.missing += std::uint16_t(first_seen_ - report_.first_seq);
-    // after the newest: once the sender has ended, whatever it numbered and did not arrive
+    // before the first frame that arrived: missing as soon as the sender said where it
+    // began (a first frame before that base came late across a server change: none)
+    if (have_seq_) {
+      const std::int16_t before = std::int16_t(std::uint16_t(first_seen_ - report_.first_seq));
+      if (before > 0) c.missing += std::uint64_t(before);
+    }
+    // after the newest: once the sender has ended, whatever it numbered and did not
+    // arrive; not when this server handed the stream over to the next
     const std::uint64_t accounted = c.results + c.dropped + c.missing;
-    if (report_.final && report_.numbered > accounted) c.missing += report_.numbered - accounted;
-    c.skipped = report_.skipped;
-    // a device that died after its last report sent frames it never counted
-    c.device_frames = std::max(report_.numbered, c.results + c.dropped + c.missing);
+    if ((report_.final || finished_) && !handed_over_ && report_.numbered > accounted)
+      c.missing += report_.numbered - accounted;
+    c.skipped = std::min<std::uint64_t>(report_.skipped, c.missing);
+    // a device that died after its last report sent frames it never counted; a stream
+    // handed over numbered for this server only what arrived up to its newest
+    c.device_frames = handed_over_ ? c.results + c.dropped + c.missing
+                                   : std::max(report_.numbered, c.results + c.dropped + c.missing);
   }
   c.lost = c.missing > c.skipped ? c.missing - c.skipped : 0;
+  return c;
+}
+
+void ResultLedger::add_to(Snapshot &into, std::vector<double> &window) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const Snapshot c = counted_locked();
   into.frames += c.frames;
   into.results += c.results;
   into.dropped += c.dropped;
@@ -212,5 +255,27 @@ ResultLedger::Snapshot ResultLedger::merged(const std::vector<const ResultLedger
 }
 
 ResultLedger::Snapshot ResultLedger::snapshot() const { return merged({this}); }
+
+void QueueWatch::entered(std::uint16_t seq) {
+  std::lock_guard<std::mutex> lock(mu_);
+  noted_.push_back(seq);
+  if (noted_.size() > kMaxNoted) noted_.pop_front();
+}
+
+std::vector<std::uint16_t> QueueWatch::left(std::uint16_t seq) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto it = std::find(noted_.begin(), noted_.end(), seq);
+  if (it == noted_.end()) return {};
+  std::vector<std::uint16_t> dropped(noted_.begin(), it);
+  noted_.erase(noted_.begin(), it + 1);
+  return dropped;
+}
+
+std::vector<std::uint16_t> QueueWatch::ended() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::uint16_t> dropped(noted_.begin(), noted_.end());
+  noted_.clear();
+  return dropped;
+}
 
 }  // namespace rtcoinfer

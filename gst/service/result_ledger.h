@@ -27,7 +27,8 @@ class ResultLedger {
   // Every drop reason an element may count; each is listed (with 0) in every snapshot.
   //  malformed: not a valid frame of this model's setups; wrong-model: another bundle's;
   //  late: older than max-latency, or a slice after its frame was answered;
-  //  incomplete: a sliced frame with no usable prefix at its deadline.
+  //  incomplete: a sliced frame with no usable prefix at its deadline;
+  //  busy: the server could not take it (its queue for the tail was full).
   static const std::vector<std::string> &drop_reasons();
   // Prometheus histogram bounds of the capture-to-result latency, seconds.
   static constexpr std::array<double, 11> kLatencyBuckets = {0.005, 0.01, 0.02, 0.035, 0.05, 0.075,
@@ -97,9 +98,25 @@ class ResultLedger {
     std::uint64_t numbered = 0, skipped = 0;
     bool final = false;
   };
+  // A report may also move first_seq forward, to at most the first frame that arrived:
+  // the device's previous server has accounted for the frames before it (a server
+  // restart, see hand_over), so this ledger counts from there.
   void device_report(const DeviceReport &report);
   // The stream ended without a final report (the sender died): its last report is final.
   void finish();
+  // How far this ledger has accounted for the sender's frames: every frame before
+  // `horizon` (from the report's first_seq, `accounted` of them) has its outcome here.
+  // nullopt before any frame or report.
+  struct Coverage {
+    std::uint16_t horizon = 0;
+    std::uint64_t accounted = 0;
+  };
+  std::optional<Coverage> coverage() const;
+  // This server stops while the sender still runs: the frames after the newest that
+  // arrived are not counted missing here (not even after finish()) but left to the
+  // sender's next server, which counts from the coverage returned. nullopt (and nothing
+  // changes) when the sender has ended itself (a final report) or nothing was counted.
+  std::optional<Coverage> hand_over();
   void reset();
   // The whole count, with the latency percentiles (sorts the window: not for every frame).
   Snapshot snapshot() const;
@@ -120,9 +137,31 @@ class ResultLedger {
   bool have_seq_ = false;
   std::uint64_t last_seq_ = 0;
   std::deque<std::uint64_t> recent_missing_;  // ascending, within kLateWindow of last_seq_
+  // Counts_ with the sender's report applied (before the first frame, after the newest).
+  Snapshot counted_locked() const;
   bool have_report_ = false;
-  DeviceReport report_;
+  DeviceReport report_;           // final: the sender said it ended
+  bool finished_ = false;         // the stream ended (finish()): the last report counts as final
+  bool handed_over_ = false;      // hand_over(): nothing after the newest frame is counted here
   std::uint16_t first_seen_ = 0;  // the first frame number that arrived (with have_seq_)
+};
+
+// The frames a leaky queue in front of a ledger's element dropped (rtcoinfersrc's
+// per-stream queue, which drops its oldest frame when the tail cannot keep up): each
+// frame's number is noted going in and coming out, and the ones still noted ahead of a
+// frame that came out, or at the end, were dropped. Thread-safe.
+class QueueWatch {
+ public:
+  static constexpr std::size_t kMaxNoted = 4096;  // beyond, the oldest notes are forgotten
+  void entered(std::uint16_t seq);
+  // The frames dropped before this one; none when it was never noted.
+  std::vector<std::uint16_t> left(std::uint16_t seq);
+  // The end of the stream: every frame still noted was dropped.
+  std::vector<std::uint16_t> ended();
+
+ private:
+  std::mutex mu_;
+  std::deque<std::uint16_t> noted_;
 };
 
 }  // namespace rtcoinfer

@@ -44,6 +44,22 @@ std::optional<FrameCountReport> FrameCountReport::decode(unsigned subtype, const
   return r;
 }
 
+std::vector<std::uint8_t> AccountedReport::encode() const {
+  std::vector<std::uint8_t> out(kSize, 0);
+  put16(out.data(), horizon);
+  put32(out.data() + 4, accounted);
+  return out;
+}
+
+std::optional<AccountedReport> AccountedReport::decode(unsigned subtype, const std::uint8_t *data, std::size_t size) {
+  if (!data || size != kSize || subtype > 1 || data[2] != 0 || data[3] != 0) return std::nullopt;
+  AccountedReport r;
+  r.horizon = get16(data);
+  r.accounted = get32(data + 4);
+  r.final = subtype == 1;
+  return r;
+}
+
 std::vector<std::uint8_t> ResultBatch::encode(const std::vector<ReturnedResult> &results) {
   std::vector<std::uint8_t> out(results.size() * kEntrySize, 0);
   std::uint8_t *e = out.data();

@@ -47,4 +47,22 @@ struct ResultBatch {
                                                            std::size_t size);
 };
 
+// name "RCIA", subtype 0 (the server runs) or 1 (it lets the stream go: it is stopping
+// while the device still runs): how far the server has accounted for the device's frames,
+// in every RTCP compound of the device's session. The device's next server counts from
+// `horizon` (the device moves its RCIF first_seq there), so a server restart counts
+// each frame once. The APP packet's SSRC is the server session's own.
+struct AccountedReport {
+  static constexpr char kName[5] = "RCIA";
+  static constexpr std::size_t kSize = 8;
+  std::uint16_t horizon = 0;    // the first frame number this server has not accounted for
+  std::uint32_t accounted = 0;  // frames it accounted for, from the RCIF first_seq it has to horizon
+  bool final = false;
+
+  std::vector<std::uint8_t> encode() const;  // u16 horizon, u16 0, u32 accounted
+  std::uint8_t subtype() const { return final ? 1 : 0; }
+  // nullopt unless `size` is kSize, the reserved bytes are 0 and the subtype 0 or 1
+  static std::optional<AccountedReport> decode(unsigned subtype, const std::uint8_t *data, std::size_t size);
+};
+
 }  // namespace rtcoinfer

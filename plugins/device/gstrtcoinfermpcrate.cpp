@@ -432,6 +432,13 @@ static GstFlowReturn gst_rtcoinfer_mpc_rate_transform_ip(GstBaseTransform *trans
   return GST_FLOW_OK;
 }
 
+guint64 gst_rtcoinfer_mpc_rate_skips(GstRtcoinferMpcRate *self) {
+  GST_OBJECT_LOCK(self);
+  const guint64 skips = self->state->rate ? self->state->rate->stats().skips : 0;
+  GST_OBJECT_UNLOCK(self);
+  return skips;
+}
+
 static GstStructure *build_stats(GstRtcoinferMpcRate *self) {
   RateState *st = self->state;
   GST_OBJECT_LOCK(self);

@@ -13,4 +13,8 @@ GType gst_rtcoinfer_policy_get_type(void);
 
 GST_ELEMENT_REGISTER_DECLARE(rtcoinfer_mpcrate);
 
+// The frames skipped so far (`stats` skips), without building the structure: the device
+// bin reads it for every frame.
+guint64 gst_rtcoinfer_mpc_rate_skips(GstRtcoinferMpcRate *self);
+
 G_END_DECLS

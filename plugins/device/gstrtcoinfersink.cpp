@@ -21,7 +21,9 @@
  * (docs/wire-format.md) with how many frames it has numbered since its first and how
  * many of those its controller skipped, marked final with its BYE: the server counts
  * from it the frames lost before the first one that arrived and after the last, and
- * tells skipped frames from lost ones. The server returns the device's results in the
+ * tells skipped frames from lost ones. A server that stops while the device runs tells it
+ * (APP "RCIA") up to which frame it counted, and the reports to the next server begin
+ * there, so a restarted server counts no frame twice. The server returns the device's results in the
  * RTCP of its session (APP "RCIR"): each is posted as an `rtcoinfer-result` element
  * message and counted in `stats` with its capture -> received latency; at EOS the bin
  * waits up to 2 s for the results of its last frames. A requested `src` pad pushes them
@@ -78,6 +80,8 @@ GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_sink_debug);
 // returned for RESULTS_QUIET, at most RESULTS_DRAIN
 #define RESULTS_QUIET_US (300 * G_TIME_SPAN_MILLISECOND)
 #define RESULTS_DRAIN_US (2 * G_TIME_SPAN_SECOND)
+// The device's regular RTCP (its sender reports and RCIF), at least this often
+#define RTCP_MIN_INTERVAL (1 * GST_SECOND)
 // How long after the RTP side's EOS the RTCP side may still wait for rtpsession's own
 #define RTCP_EOS_GRACE (1 * GST_SECOND)
 
@@ -89,7 +93,9 @@ struct Sent {
   bool valid;
   guint16 seq;
   guint32 capture_us;
-  gint truth;  // -1: unknown
+  gint truth;            // -1: unknown
+  guint64 skips_before;  // mpcrate's skips when it entered: the frames before it that it skipped
+  bool answered;         // its result came back (a second one, repeated or replayed, is not counted)
 };
 
 struct _GstRtcoinferSink {
@@ -109,6 +115,16 @@ struct _GstRtcoinferSink {
   bool have_first;
   guint16 first_seq, newest_seq;
   guint64 numbered;
+  // with the object lock: where the current server's count begins (RCIF first_seq): the
+  // device's first frame, or the horizon of its previous server (RCIA, a server restart),
+  // with the frames numbered and skipped before it
+  guint16 base_seq;
+  guint64 base_numbered, base_skips, server_changes;
+  // with the object lock: the server whose RCIA came last (its session SSRC), whether it
+  // let the stream go (final), and its newest horizon
+  bool have_server, server_final, have_horizon;
+  guint32 server_ssrc;
+  guint16 server_horizon;
   // with the object lock: what was sent, by frame number modulo SENT_KEPT, to match the
   // results the server returns (RCIR); and their count (the device's own ledger)
   struct Sent *sent;
@@ -207,13 +223,15 @@ static GstPadProbeReturn on_numbered_frame(GstPad *, GstPadProbeInfo *info, gpoi
   const bool ok = rtcoinfer::FrameDecoder::parse_header(map.data, map.size, hdr).ok();
   gst_buffer_unmap(buf, &map);
   if (!ok) return GST_PAD_PROBE_OK;
+  const guint64 skips =
+      gst_rtcoinfer_mpc_rate_skips(GST_RTCOINFER_MPC_RATE(self->rate));  // mpcrate is done with the one before
   GST_OBJECT_LOCK(self);
   Sent &slot = self->sent[hdr.seq % SENT_KEPT];
-  slot = {true, hdr.seq, hdr.capture_us, hdr.truth ? int(*hdr.truth) : -1};
+  slot = {true, hdr.seq, hdr.capture_us, hdr.truth ? int(*hdr.truth) : -1, skips, false};
   self->last_activity_us = g_get_monotonic_time();
   if (!self->have_first) {
     self->have_first = true;
-    self->first_seq = self->newest_seq = hdr.seq;
+    self->first_seq = self->newest_seq = self->base_seq = hdr.seq;
     self->numbered = 1;
   } else {
     const gint16 step = gint16(guint16(hdr.seq - self->newest_seq));
@@ -229,13 +247,7 @@ static GstPadProbeReturn on_numbered_frame(GstPad *, GstPadProbeInfo *info, gpoi
 // rtpsession builds an RTCP compound: the RCIF report goes in, final when it has a BYE.
 static gboolean on_sending_rtcp(GObject *, GstBuffer *buffer, gboolean, gpointer user_data) {
   auto *self = GST_RTCOINFER_SINK(user_data);
-  GstStructure *rate_stats = nullptr;
-  g_object_get(self->rate, "stats", &rate_stats, nullptr);
-  guint64 skips = 0;
-  if (rate_stats) {
-    gst_structure_get_uint64(rate_stats, "skips", &skips);
-    gst_structure_free(rate_stats);
-  }
+  guint64 skips = gst_rtcoinfer_mpc_rate_skips(GST_RTCOINFER_MPC_RATE(self->rate));
   guint ssrc = 0;
   GstStructure *pay_stats = nullptr;
   g_object_get(self->pay, "stats", &pay_stats, nullptr);
@@ -245,8 +257,9 @@ static gboolean on_sending_rtcp(GObject *, GstBuffer *buffer, gboolean, gpointer
   }
   rtcoinfer::FrameCountReport report;
   GST_OBJECT_LOCK(self);
-  report.first_seq = self->first_seq;
-  report.numbered = guint32(self->numbered);
+  report.first_seq = self->base_seq;  // from where the current server counts
+  report.numbered = guint32(self->numbered - self->base_numbered);
+  skips = skips > self->base_skips ? skips - self->base_skips : 0;
   GST_OBJECT_UNLOCK(self);
   report.skipped = guint32(std::min<guint64>(skips, report.numbered));
   report.final = rtcoinfer::rtcp_has_bye(buffer);
@@ -255,11 +268,64 @@ static gboolean on_sending_rtcp(GObject *, GstBuffer *buffer, gboolean, gpointer
   return FALSE;  // rtpsession decides whether to send it, as without us
 }
 
+// The device's server counts from `horizon` on (its previous one accounted for the frames
+// before it): the RCIF reports move their first frame there. With the object lock.
+static void count_from_locked(GstRtcoinferSink *self, guint16 horizon, guint64 skips_now) {
+  if (!self->have_first) return;
+  const guint16 ahead = guint16(horizon - self->base_seq);  // frames the previous server took
+  const guint64 in_base = self->numbered - self->base_numbered;
+  if (ahead == 0 || ahead > in_base) return;  // nothing, or not a frame numbered since the base
+  const Sent &slot = self->sent[horizon % SENT_KEPT];
+  // the horizon's own skip count; past the newest frame (or forgotten), the current one
+  self->base_skips = slot.valid && slot.seq == horizon && ahead < in_base ? slot.skips_before : skips_now;
+  self->base_numbered += ahead;
+  self->base_seq = horizon;
+  GST_INFO_OBJECT(self, "the server counts from frame %u: %" G_GUINT64_FORMAT " frames were its predecessor's", horizon,
+                  self->base_numbered);
+}
+
+// A server's RCIA: how far it accounted for this device's frames. Final: the server
+// stopped while the device runs, so its successor counts from there. A new server
+// (another session SSRC) without a final one from the old: the old one died, and the new
+// one counts from the old one's last horizon.
+static void on_accounted(GstRtcoinferSink *self, guint subtype, guint ssrc, const gchar *name, GstBuffer *data) {
+  const auto bytes = rtcoinfer::rtcp_app_data(name, rtcoinfer::AccountedReport::kName, data);
+  const auto report = bytes ? rtcoinfer::AccountedReport::decode(subtype, bytes->data(), bytes->size()) : std::nullopt;
+  if (!report) {
+    GST_DEBUG_OBJECT(self, "a malformed RCIA packet, ignored");
+    return;
+  }
+  const guint64 skips = gst_rtcoinfer_mpc_rate_skips(GST_RTCOINFER_MPC_RATE(self->rate));
+  GST_OBJECT_LOCK(self);
+  if (!self->have_server || ssrc != self->server_ssrc) {
+    if (self->have_server) {
+      if (!self->server_final && self->have_horizon) count_from_locked(self, self->server_horizon, skips);
+      self->server_changes++;
+    }
+    self->have_server = true;
+    self->server_ssrc = ssrc;
+    self->server_final = self->have_horizon = false;
+  }
+  if (report->final && !self->server_final) {
+    self->server_final = true;
+    count_from_locked(self, report->horizon, skips);
+  } else if (!report->final) {
+    self->have_horizon = true;
+    self->server_horizon = report->horizon;
+  }
+  GST_OBJECT_UNLOCK(self);
+}
+
 // The server's RTCP for this device: its results (APP "RCIR", the RTCP receive thread).
 // Each is matched to the frame sent under its number, counted with its capture ->
 // received latency, and posted as an rtcoinfer-result message.
-static void on_device_app(GObject *, guint subtype, guint, const gchar *name, GstBuffer *data, gpointer user_data) {
+static void on_device_app(GObject *, guint subtype, guint ssrc, const gchar *name, GstBuffer *data,
+                          gpointer user_data) {
   auto *self = GST_RTCOINFER_SINK(user_data);
+  if (name && std::strcmp(name, rtcoinfer::AccountedReport::kName) == 0) {
+    on_accounted(self, subtype, ssrc, name, data);
+    return;
+  }
   const auto bytes = rtcoinfer::rtcp_app_data(name, rtcoinfer::ResultBatch::kName, data);
   if (!bytes) return;
   const auto batch = rtcoinfer::ResultBatch::decode(subtype, bytes->data(), bytes->size());
@@ -272,10 +338,16 @@ static void on_device_app(GObject *, guint subtype, guint, const gchar *name, Gs
   GST_LOG_OBJECT(self, "%zu results returned", batch->size());
   for (const rtcoinfer::ReturnedResult &r : *batch) {
     GST_OBJECT_LOCK(self);
-    const Sent slot = self->sent[r.seq % SENT_KEPT];
+    Sent &kept = self->sent[r.seq % SENT_KEPT];
+    const Sent slot = kept;
+    if (slot.valid && slot.seq == r.seq) kept.answered = true;
     GST_OBJECT_UNLOCK(self);
     if (!slot.valid || slot.seq != r.seq) {
       GST_DEBUG_OBJECT(self, "a result for frame %u, which this device did not send lately", r.seq);
+      continue;
+    }
+    if (slot.answered) {
+      GST_DEBUG_OBJECT(self, "a second result for frame %u, not counted", r.seq);
       continue;
     }
     const double latency_ms = gint32(now - slot.capture_us) / 1000.0;
@@ -409,6 +481,10 @@ static void gst_rtcoinfer_sink_init(GstRtcoinferSink *self) {
     GST_ERROR_OBJECT(self, "rtpbin has no session 0");
     return;
   }
+  // RTCP at least every RTCP_MIN_INTERVAL instead of every 5 s: a server that comes up
+  // while the device streams (a restart) learns from it where to send its feedback and
+  // results, and from where to count (RCIF)
+  g_object_set(session, "rtcp-min-interval", guint64(RTCP_MIN_INTERVAL), nullptr);
   g_signal_connect(session, "on-sending-rtcp", G_CALLBACK(on_sending_rtcp), self);
   g_signal_connect(session, "on-app-rtcp", G_CALLBACK(on_device_app), self);
   g_object_unref(session);
@@ -476,6 +552,9 @@ static GstStateChangeReturn gst_rtcoinfer_sink_change_state(GstElement *element,
     GST_OBJECT_LOCK(self);
     self->have_first = false;
     self->numbered = 0;
+    self->base_seq = 0;
+    self->base_numbered = self->base_skips = self->server_changes = 0;
+    self->have_server = self->server_final = self->have_horizon = false;
     for (int i = 0; i < SENT_KEPT; ++i) self->sent[i].valid = false;
     GST_OBJECT_UNLOCK(self);
     self->returned->reset();
@@ -621,14 +700,15 @@ static void gst_rtcoinfer_sink_get_property(GObject *object, guint prop_id, GVal
     case PROP_STATS: {
       const rtcoinfer::ResultLedger::Snapshot c = self->returned->snapshot();
       GST_OBJECT_LOCK(self);
-      const guint64 numbered = self->numbered;
+      const guint64 numbered = self->numbered, handed = self->base_numbered, changes = self->server_changes;
       GST_OBJECT_UNLOCK(self);
       g_value_take_boxed(
           value, gst_structure_new("rtcoinfersink-stats", "frames-numbered", G_TYPE_UINT64, numbered,
-                                   "results-received", G_TYPE_UINT64, guint64(c.results), "with-truth", G_TYPE_UINT64,
-                                   guint64(c.with_truth), "correct", G_TYPE_UINT64, guint64(c.correct), "accuracy",
-                                   G_TYPE_DOUBLE, c.accuracy(), "latency-p50-ms", G_TYPE_DOUBLE, c.latency_p50_ms,
-                                   "latency-p99-ms", G_TYPE_DOUBLE, c.latency_p99_ms, nullptr));
+                                   "counted-by-earlier-servers", G_TYPE_UINT64, handed, "server-changes", G_TYPE_UINT64,
+                                   changes, "results-received", G_TYPE_UINT64, guint64(c.results), "with-truth",
+                                   G_TYPE_UINT64, guint64(c.with_truth), "correct", G_TYPE_UINT64, guint64(c.correct),
+                                   "accuracy", G_TYPE_DOUBLE, c.accuracy(), "latency-p50-ms", G_TYPE_DOUBLE,
+                                   c.latency_p50_ms, "latency-p99-ms", G_TYPE_DOUBLE, c.latency_p99_ms, nullptr));
       break;
     }
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -813,9 +893,11 @@ static void gst_rtcoinfer_sink_class_init(GstRtcoinferSinkClass *klass) {
    *
    * Read-only, the device's view of its results, which the server returns in its RTCP
    * (APP "RCIR", docs/wire-format.md): `frames-numbered` (guint64: frames that reached
-   * the controller), `results-received`, `with-truth`, `correct` (guint64), `accuracy`
-   * (double, %), `latency-p50-ms`, `latency-p99-ms` (double: capture to result received
-   * here). Each result is also posted as an `rtcoinfer-result` element message (`json`,
+   * the controller), `counted-by-earlier-servers` (guint64: of those, the frames a server
+   * that was stopped or restarted meanwhile accounted for, APP "RCIA"; the current server
+   * counts the rest), `server-changes` (guint64: servers that took over the stream),
+   * `results-received`, `with-truth`, `correct` (guint64), `accuracy` (double, %),
+   * `latency-p50-ms`, `latency-p99-ms` (double: capture to result received here). Each result is also posted as an `rtcoinfer-result` element message (`json`,
    * `seq`, `class`, `score`, `latency-ms`).
    */
   g_object_class_install_property(

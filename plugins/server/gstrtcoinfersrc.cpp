@@ -8,7 +8,7 @@
  * Inside, RTP on `port` and RTCP on `port` + 1 go through rtpssrcdemux, and every sender
  * SSRC (a device, an rtcoinfersink) gets an rtpbin session of its own, with its own
  * jitterbuffer, its own RTCP and TWCC feedback (TWCC sequence numbers of two senders
- * must not meet in one session), its own `rtpgstdepay ! rtcoinfer-tail` and so its own
+ * must not meet in one session), its own `rtpgstdepay ! queue ! rtcoinfer-tail` and so its own
  * ledger; the tails share one model instance. Each session's RTCP goes back to the
  * address the device's RTCP came from, from the server's RTCP socket, so devices behind
  * any address or port get their feedback. The receiving sessions' RTCP bandwidth is set
@@ -18,12 +18,18 @@
  * belongs to the address its RTP (and, apart, its RTCP) first came from: packets of it
  * from anywhere else, a replay or a spoofed SSRC, are dropped and counted (`foreign`);
  * datagrams that are no RTP of the stream's payload type, and RTCP of an SSRC that sent
- * no RTP from that host, are dropped before they can make a stream (`junk`).
+ * no RTP from that host, are dropped before they can make a stream (`junk`). A tail that
+ * cannot keep up costs only its own stream frames: its queue holds at most `max-queue`
+ * frames and drops the oldest, counted `busy`.
  *
  * Each device's RTCP reports how many frames it numbered (APP "RCIF"), so each stream's
  * count is exact at both ends, and each device gets its own results back in its
- * session's RTCP (APP "RCIR"). Each result carries the stream's SSRC as `stream`. The children keep their names:
- * rtp (rtpbin), demux, and per stream depay_<ssrc> and tail_<ssrc>; `stats` lists every
+ * session's RTCP (APP "RCIR"). The server tells each device how far it has accounted for
+ * its frames (APP "RCIA"); stopped with an EOS (gst-launch-1.0 -e, Ctrl-C) or by a state
+ * change while devices still run, it counts each stream up to its newest frame and tells
+ * the device, whose next server then counts from there: across a server restart every
+ * frame is counted once. Each result carries the stream's SSRC as `stream`. The children keep their names:
+ * rtp (rtpbin), demux, and per stream depay_<ssrc>, queue_<ssrc> and tail_<ssrc>; `stats` lists every
  * stream's counters and their total.
  *
  * A stream silent for `stream-timeout` seconds is torn down (its session and elements
@@ -57,11 +63,13 @@
 #include <string>
 
 #include "common/bin_parts.h"
+#include "common/drop_warning.h"
 #include "common/http_properties.h"
 #include "common/model_loading.h"
 #include "contract/rtcoinfer_meta.h"
 #include "server/gstrtcoinfertail.h"
 #include "service/results_service.h"
+#include "wire/feature_frame.h"
 #include "wire/rtcp_app.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_src_debug);
@@ -76,6 +84,7 @@ GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_src_debug);
 #define DEFAULT_THREADS 1
 #define DEFAULT_IDLE_TIMEOUT_S 0.0
 #define DEFAULT_STREAM_TIMEOUT_S 30.0
+#define DEFAULT_MAX_QUEUE 8
 #define IDLE_CHECK_INTERVAL (100 * GST_MSECOND)
 // Results waiting for a stream's next RTCP, at most (a device whose RTCP stalls costs this)
 #define MAX_RETURNS_PENDING 256
@@ -93,7 +102,7 @@ namespace {
 struct Stream {
   guint session = 0;
   GstElement *rtcp_out = nullptr;  // multiudpsink: this session's RTCP, back to the device
-  GstElement *depay = nullptr, *tail = nullptr;
+  GstElement *depay = nullptr, *queue = nullptr, *tail = nullptr;
   std::string rtcp_to;        // where the device's RTCP came from ("" until it did)
   gint64 last_packet_us = 0;  // g_get_monotonic_time() of its newest RTP packet
   bool ending = false;        // torn down after stream-timeout of silence
@@ -103,6 +112,9 @@ struct Stream {
   std::deque<rtcoinfer::ReturnedResult> returns;
   guint64 returned = 0, returns_dropped = 0;
   GObject *rtp_session = nullptr;  // the session's RTPSession (a reference), to ask for early RTCP
+  // the server stops while the device runs: its final RCIA went out, its ledger counts no
+  // further (the device's next server counts from its horizon)
+  bool handed_over = false;
 };
 
 // What is left of a stream that was torn down: its counts.
@@ -140,12 +152,13 @@ struct _GstRtcoinferSrc {
   gint http_port;
   GstClockID idle_check;  // the periodic check while PLAYING with idle-timeout or stream-timeout set
   gint64 last_packet_us;  // g_get_monotonic_time() of the newest RTP packet taken; 0 before the first
-  guint max_streams;
+  guint max_streams, max_queue;
   gdouble rtcp_bandwidth, max_latency_ms;
   GSocket *rtcp_socket;  // READY and up: the RTCP socket, both ways, shared by every session
   SrcState *state;
   guint64 foreign, junk;
   guint next_session;
+  bool stopping;  // with the object lock: an EOS came from outside (the application stops the server)
 };
 
 enum {
@@ -160,6 +173,7 @@ enum {
   PROP_THREADS,
   PROP_IDLE_TIMEOUT,
   PROP_STREAM_TIMEOUT,
+  PROP_MAX_QUEUE,
   PROP_HTTP_PORT,
   PROP_HTTP_ADDRESS,
   PROP_HTTP_TOKEN,
@@ -360,11 +374,27 @@ static GstPadProbeReturn on_tail_result(GstPad *, GstPadProbeInfo *info, gpointe
   return GST_PAD_PROBE_OK;
 }
 
+// The APP "RCIA" packet: how far this server accounted for a device's frames, under the
+// SSRC of the server's session with it (the device sees a new server by a new SSRC).
+static bool add_accounted(GstBuffer *compound, GObject *session, const rtcoinfer::ResultLedger::Coverage &cov,
+                          bool final) {
+  guint internal = 0;
+  g_object_get(session, "internal-ssrc", &internal, nullptr);
+  rtcoinfer::AccountedReport report;
+  report.horizon = cov.horizon;
+  report.accounted = guint32(std::min<guint64>(cov.accounted, G_MAXUINT32));
+  report.final = final;
+  return rtcoinfer::add_rtcp_app(compound, report.subtype(), internal, rtcoinfer::AccountedReport::kName,
+                                 report.encode());
+}
+
 // A session builds an RTCP compound for its device (TWCC feedback goes out every few
-// tens of ms): the results waiting for that device go in as APP "RCIR" packets.
-static gboolean on_server_rtcp(GObject *, GstBuffer *buffer, gboolean, gpointer user_data) {
+// tens of ms): how far this server has accounted for the device's frames goes in (APP
+// "RCIA"), and the results waiting for that device (APP "RCIR").
+static gboolean on_server_rtcp(GObject *session, GstBuffer *buffer, gboolean, gpointer user_data) {
   const auto *tag = static_cast<const SessionTag *>(user_data);
   std::vector<rtcoinfer::ReturnedResult> batch;
+  GstElement *tail = nullptr;
   GST_OBJECT_LOCK(tag->self);
   auto it = tag->self->state->streams.find(tag->ssrc);
   // until the device's first RTCP says where it listens, RTCP goes nowhere: keep them
@@ -374,8 +404,14 @@ static gboolean on_server_rtcp(GObject *, GstBuffer *buffer, gboolean, gpointer 
       batch.push_back(s.returns.front());
       s.returns.pop_front();
     }
+    if (s.tail && !s.handed_over) tail = GST_ELEMENT(gst_object_ref(s.tail));
   }
   GST_OBJECT_UNLOCK(tag->self);
+  if (tail) {  // how far this server has accounted for the device's frames (RCIA)
+    if (const auto cov = gst_rtcoinfer_inference_get_ledger(GST_RTCOINFER_INFERENCE(tail))->coverage())
+      add_accounted(buffer, session, *cov, false);
+    gst_object_unref(tail);
+  }
   if (batch.empty()) return FALSE;
   const bool sent = rtcoinfer::add_rtcp_app(buffer, 0, tag->ssrc, rtcoinfer::ResultBatch::kName,
                                             rtcoinfer::ResultBatch::encode(batch));
@@ -400,6 +436,133 @@ static gboolean on_server_rtcp(GObject *, GstBuffer *buffer, gboolean, gpointer 
   return sent ? TRUE : FALSE;
 }
 
+// The server stops while a device still runs (an EOS from outside, or the state going
+// down): that stream's ledger stops at the newest frame that arrived, and the device is
+// told so in a final RCIA, sent at once from the RTCP socket (twice: it is one datagram
+// that a restart must not lose). The device counts the frames after it for its next
+// server, so a server restart counts each frame once (docs/wire-format.md).
+static void hand_over(GstRtcoinferSrc *self, guint ssrc) {
+  GST_OBJECT_LOCK(self);
+  auto it = self->state->streams.find(ssrc);
+  if (it == self->state->streams.end() || it->second.handed_over || !it->second.tail) {
+    GST_OBJECT_UNLOCK(self);
+    return;
+  }
+  Stream &s = it->second;
+  s.handed_over = true;
+  GstElement *tail = GST_ELEMENT(gst_object_ref(s.tail));
+  GObject *session = s.rtp_session ? G_OBJECT(g_object_ref(s.rtp_session)) : nullptr;
+  GSocket *socket = self->rtcp_socket ? G_SOCKET(g_object_ref(self->rtcp_socket)) : nullptr;
+  const std::string to = s.rtcp_to;
+  std::vector<rtcoinfer::ReturnedResult> batch;  // the last results go with it
+  while (!to.empty() && !s.returns.empty() && batch.size() < rtcoinfer::ResultBatch::kMaxEntries) {
+    batch.push_back(s.returns.front());
+    s.returns.pop_front();
+  }
+  s.returned += batch.size();
+  GST_OBJECT_UNLOCK(self);
+  const auto cov = gst_rtcoinfer_inference_get_ledger(GST_RTCOINFER_INFERENCE(tail))->hand_over();
+  gst_object_unref(tail);
+  const std::size_t colon = to.rfind(':');
+  if (cov && session && socket && colon != std::string::npos) {
+    GSocketAddress *addr =
+        g_inet_socket_address_new_from_string(to.substr(0, colon).c_str(), guint(std::stoi(to.substr(colon + 1))));
+    GstBuffer *compound = gst_rtcp_buffer_new(1500);
+    GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
+    GstRTCPPacket packet;
+    guint internal = 0;
+    g_object_get(session, "internal-ssrc", &internal, nullptr);
+    bool ok = gst_rtcp_buffer_map(compound, GST_MAP_READWRITE, &rtcp);
+    ok = ok && gst_rtcp_buffer_add_packet(&rtcp, GST_RTCP_TYPE_RR, &packet);  // a compound begins with SR or RR
+    if (ok) gst_rtcp_packet_rr_set_ssrc(&packet, internal);
+    if (rtcp.buffer) gst_rtcp_buffer_unmap(&rtcp);
+    ok = ok && addr && add_accounted(compound, session, *cov, true);
+    if (ok && !batch.empty())
+      rtcoinfer::add_rtcp_app(compound, 0, ssrc, rtcoinfer::ResultBatch::kName, rtcoinfer::ResultBatch::encode(batch));
+    GstMapInfo map;
+    if (ok && gst_buffer_map(compound, &map, GST_MAP_READ)) {
+      for (int i = 0; i < 2; ++i)
+        g_socket_send_to(socket, addr, reinterpret_cast<const gchar *>(map.data), map.size, nullptr, nullptr);
+      gst_buffer_unmap(compound, &map);
+    }
+    gst_buffer_unref(compound);
+    if (addr) g_object_unref(addr);
+    GST_INFO_OBJECT(self, "stream %u handed over at frame %u (%" G_GUINT64_FORMAT " accounted here) to %s", ssrc,
+                    cov->horizon, cov->accounted, to.c_str());
+  }
+  if (session) g_object_unref(session);
+  if (socket) g_object_unref(socket);
+}
+
+// A stream's tail ends (its streaming thread): when the server is being stopped, after
+// its last frame the stream is handed over.
+static GstPadProbeReturn on_tail_event(GstPad *, GstPadProbeInfo *info, gpointer user_data) {
+  if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) != GST_EVENT_EOS) return GST_PAD_PROBE_OK;
+  const auto *tag = static_cast<const SessionTag *>(user_data);
+  GST_OBJECT_LOCK(tag->self);
+  const bool stopping = tag->self->stopping;
+  GST_OBJECT_UNLOCK(tag->self);
+  if (stopping) hand_over(tag->self, tag->ssrc);
+  return GST_PAD_PROBE_OK;
+}
+
+// A stream's queue in front of its tail (the tail runs on the queue's thread, so
+// inference never holds up the session's RTP and RTCP): a frame the queue drops because
+// the tail cannot keep up is counted `busy` in the tail's ledger, before the tail sees
+// the frame after it.
+struct QueueTag {
+  GstRtcoinferSrc *self;
+  guint ssrc;
+  std::shared_ptr<rtcoinfer::QueueWatch> watch;
+  std::shared_ptr<rtcoinfer::ResultLedger> ledger;
+};
+
+static std::optional<guint16> frame_number(GstBuffer *buf) {
+  GstMapInfo map;
+  if (!gst_buffer_map(buf, &map, GST_MAP_READ)) return std::nullopt;
+  rtcoinfer::FrameHeader hdr;
+  const bool ok = rtcoinfer::FrameDecoder::parse_header(map.data, map.size, hdr).ok();
+  gst_buffer_unmap(buf, &map);
+  return ok ? std::optional<guint16>(hdr.seq) : std::nullopt;
+}
+
+static void count_busy(const QueueTag *tag, const std::vector<guint16> &dropped) {
+  guint64 busy = 0;
+  for (guint16 seq : dropped) {
+    if (tag->ledger->claim_arrived(seq))
+      busy = tag->ledger->count_drop("busy");
+    else
+      tag->ledger->count_unreadable();
+  }
+  if (busy && rtcoinfer::drop_worth_a_warning(busy))
+    GST_ELEMENT_WARNING(
+        tag->self, RESOURCE, BUSY,
+        ("Stream %u: dropped a frame the server could not take (%" G_GUINT64_FORMAT " so far)", tag->ssrc, busy),
+        ("its queue for inference was full (max-queue); counted as busy"));
+}
+
+static GstPadProbeReturn on_queue_in(GstPad *, GstPadProbeInfo *info, gpointer user_data) {
+  const auto *tag = static_cast<const QueueTag *>(user_data);
+  if (const auto seq = frame_number(GST_PAD_PROBE_INFO_BUFFER(info))) tag->watch->entered(*seq);
+  return GST_PAD_PROBE_OK;
+}
+
+static GstPadProbeReturn on_queue_out(GstPad *, GstPadProbeInfo *info, gpointer user_data) {
+  const auto *tag = static_cast<const QueueTag *>(user_data);
+  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER) {
+    if (const auto seq = frame_number(GST_PAD_PROBE_INFO_BUFFER(info))) {
+      const std::vector<guint16> dropped = tag->watch->left(*seq);
+      if (!dropped.empty())
+        GST_DEBUG_OBJECT(tag->self, "stream %u: frame %u leaves the queue, %zu before it were dropped (%u..%u)",
+                         tag->ssrc, *seq, dropped.size(), dropped.front(), dropped.back());
+      count_busy(tag, dropped);
+    }
+  } else if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_EOS) {
+    count_busy(tag, tag->watch->ended());
+  }
+  return GST_PAD_PROBE_OK;
+}
+
 // rtpssrcdemux found a new sender: a session of its own in rtpbin (streaming thread).
 static void on_new_ssrc(GstElement *demux, guint ssrc, GstPad *rtp_pad, gpointer user_data) {
   auto *self = GST_RTCOINFER_SRC(user_data);
@@ -413,6 +576,7 @@ static void on_new_ssrc(GstElement *demux, guint ssrc, GstPad *rtp_pad, gpointer
   const std::string model = self->model ? self->model : "";
   const int threads = self->threads;
   const double max_latency = self->max_latency_ms;
+  const guint max_queue = self->max_queue;
   GSocket *socket = self->rtcp_socket ? G_SOCKET(g_object_ref(self->rtcp_socket)) : nullptr;
   std::shared_ptr<rtcoinfer::ResultsService> service = self->state->service;
   Stream &fresh = self->state->streams[ssrc];
@@ -426,12 +590,15 @@ static void on_new_ssrc(GstElement *demux, guint ssrc, GstPad *rtp_pad, gpointer
   name = g_strdup_printf("depay_%u", ssrc);
   GstElement *depay = gst_element_factory_make("rtpgstdepay", name);
   g_free(name);
+  name = g_strdup_printf("queue_%u", ssrc);
+  GstElement *queue = gst_element_factory_make("queue", name);
+  g_free(name);
   name = g_strdup_printf("tail_%u", ssrc);
   GstElement *tail = gst_element_factory_make("rtcoinfer-tail", name);
   g_free(name);
-  if (!rtcp_out || !depay || !tail) {
+  if (!rtcp_out || !depay || !queue || !tail) {
     GST_ELEMENT_ERROR(self, CORE, MISSING_PLUGIN, ("Cannot make a stream's elements"),
-                      ("needs multiudpsink, rtpgstdepay and rtcoinfer-tail"));
+                      ("needs multiudpsink, rtpgstdepay, queue and rtcoinfer-tail"));
     if (socket) g_object_unref(socket);
     return;
   }
@@ -443,11 +610,24 @@ static void on_new_ssrc(GstElement *demux, guint ssrc, GstPad *rtp_pad, gpointer
   g_object_set(tail, "model", model.c_str(), "threads", threads, "max-latency", max_latency, "stream-id",
                stream_id.c_str(), nullptr);
   if (service) gst_rtcoinfer_tail_share_service(GST_RTCOINFER_TAIL(tail), std::move(service));
-  gst_bin_add_many(GST_BIN(self), rtcp_out, depay, tail, nullptr);
+  g_object_set(queue, "max-size-buffers", max_queue, "max-size-bytes", 0u, "max-size-time", guint64(0), nullptr);
+  gst_util_set_object_arg(G_OBJECT(queue), "leaky", "downstream");  // the oldest frame goes
+  const QueueTag queue_tag{self, ssrc, std::make_shared<rtcoinfer::QueueWatch>(),
+                           gst_rtcoinfer_inference_get_ledger(GST_RTCOINFER_INFERENCE(tail))};
+  auto forget_queue_tag = +[](gpointer data) { delete static_cast<QueueTag *>(data); };
+  GstPad *queue_in = gst_element_get_static_pad(queue, "sink");
+  gst_pad_add_probe(queue_in, GST_PAD_PROBE_TYPE_BUFFER, on_queue_in, new QueueTag(queue_tag), forget_queue_tag);
+  gst_object_unref(queue_in);
+  GstPad *queue_out = gst_element_get_static_pad(queue, "src");
+  gst_pad_add_probe(queue_out, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+                    on_queue_out, new QueueTag(queue_tag), forget_queue_tag);
+  gst_object_unref(queue_out);
+  gst_bin_add_many(GST_BIN(self), rtcp_out, depay, queue, tail, nullptr);
   GST_OBJECT_LOCK(self);
   Stream &s = self->state->streams[ssrc];
   s.rtcp_out = rtcp_out;
   s.depay = depay;
+  s.queue = queue;
   s.tail = tail;
   GST_OBJECT_UNLOCK(self);
 
@@ -464,7 +644,7 @@ static void on_new_ssrc(GstElement *demux, guint ssrc, GstPad *rtp_pad, gpointer
   pad = g_strdup_printf("send_rtcp_src_%u", session);
   ok = ok && link_pads(gst_element_request_pad_simple(self->rtpbin, pad), gst_element_get_static_pad(rtcp_out, "sink"));
   g_free(pad);
-  ok = ok && gst_element_link(depay, tail);
+  ok = ok && gst_element_link_many(depay, queue, tail, nullptr);
   GObject *rtpsession = nullptr;
   g_signal_emit_by_name(self->rtpbin, "get-session", session, &rtpsession);
   if (rtpsession) {
@@ -487,8 +667,11 @@ static void on_new_ssrc(GstElement *demux, guint ssrc, GstPad *rtp_pad, gpointer
   gst_pad_add_probe(
       results, GST_PAD_PROBE_TYPE_BUFFER, on_tail_result, new SessionTag{self, ssrc},
       +[](gpointer data) { delete static_cast<SessionTag *>(data); });
+  gst_pad_add_probe(
+      results, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_tail_event, new SessionTag{self, ssrc},
+      +[](gpointer data) { delete static_cast<SessionTag *>(data); });
   gst_object_unref(results);
-  for (GstElement *e : {rtcp_out, depay, tail}) gst_element_sync_state_with_parent(e);
+  for (GstElement *e : {rtcp_out, depay, queue, tail}) gst_element_sync_state_with_parent(e);
   if (!ok) {
     GST_ELEMENT_ERROR(self, CORE, PAD, ("Cannot link the stream of SSRC %u", ssrc), (nullptr));
     return;
@@ -595,7 +778,7 @@ static void end_stream_locked(GstRtcoinferSrc *self, guint ssrc) {
     }
     gst_object_unref(src);
   }
-  for (GstElement *e : {stream.rtcp_out, stream.depay, stream.tail}) {
+  for (GstElement *e : {stream.rtcp_out, stream.depay, stream.queue, stream.tail}) {
     if (!e) continue;
     gst_element_set_locked_state(e, TRUE);
     gst_element_set_state(e, GST_STATE_NULL);
@@ -693,6 +876,7 @@ static void gst_rtcoinfer_src_init(GstRtcoinferSrc *self) {
   self->stream_timeout_s = DEFAULT_STREAM_TIMEOUT_S;
   self->http_port = RTCOINFER_DEFAULT_HTTP_PORT;
   self->max_streams = DEFAULT_MAX_STREAMS;
+  self->max_queue = DEFAULT_MAX_QUEUE;
   self->rtcp_bandwidth = DEFAULT_RTCP_BANDWIDTH;
   self->max_latency_ms = DEFAULT_MAX_LATENCY_MS;
   self->state = new SrcState();
@@ -809,6 +993,19 @@ static bool start_service(GstRtcoinferSrc *self, const std::string &model) {
   return true;
 }
 
+// An EOS sent to the bin is the application stopping the server (gst-launch-1.0 -e on
+// Ctrl-C, pipelines/server on a signal): each stream is handed over once its tail has
+// its last frame. The bin's own EOS (idle-timeout) goes to its sockets directly.
+static gboolean gst_rtcoinfer_src_send_event(GstElement *element, GstEvent *event) {
+  auto *self = GST_RTCOINFER_SRC(element);
+  if (GST_EVENT_TYPE(event) == GST_EVENT_EOS) {
+    GST_OBJECT_LOCK(self);
+    self->stopping = true;
+    GST_OBJECT_UNLOCK(self);
+  }
+  return GST_ELEMENT_CLASS(parent_class)->send_event(element, event);
+}
+
 static GstStateChangeReturn gst_rtcoinfer_src_change_state(GstElement *element, GstStateChange transition) {
   auto *self = GST_RTCOINFER_SRC(element);
   if (transition == GST_STATE_CHANGE_NULL_TO_READY) {
@@ -828,6 +1025,20 @@ static GstStateChangeReturn gst_rtcoinfer_src_change_state(GstElement *element, 
     }
     if (!configure_transport(self) || !start_service(self, model)) return GST_STATE_CHANGE_FAILURE;
   }
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY || transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
+    GST_OBJECT_LOCK(self);
+    self->stopping = false;
+    GST_OBJECT_UNLOCK(self);
+  }
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
+    // stopped without an EOS: the streams not handed over yet are, while the RTCP socket
+    // is still open
+    std::vector<guint> ssrcs;
+    GST_OBJECT_LOCK(self);
+    for (const auto &[ssrc, st] : self->state->streams) ssrcs.push_back(ssrc);
+    GST_OBJECT_UNLOCK(self);
+    for (guint ssrc : ssrcs) hand_over(self, ssrc);
+  }
   GstStateChangeReturn ret = GST_ELEMENT_CLASS(parent_class)->change_state(element, transition);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_PLAYING && ret != GST_STATE_CHANGE_FAILURE) start_idle_check(self);
   if (transition == GST_STATE_CHANGE_PLAYING_TO_PAUSED) stop_idle_check(self);
@@ -846,10 +1057,11 @@ static GstStateChangeReturn gst_rtcoinfer_src_change_state(GstElement *element, 
 // A stream's counts in `stats`: its ledger's, with the address its RTP comes from.
 static void add_stream_stats(GstStructure *out, const char *form, guint ssrc, const std::string &address,
                              const std::string &name, const rtcoinfer::ResultLedger &ledger, guint64 returned,
-                             guint64 returns_dropped) {
+                             guint64 returns_dropped, bool handed_over) {
   GstStructure *s = gst_rtcoinfer_snapshot_structure(ledger.snapshot(), "stream");
   gst_structure_set(s, "address", G_TYPE_STRING, address.c_str(), "name", G_TYPE_STRING, name.c_str(), "returned",
-                    G_TYPE_UINT64, returned, "returns-dropped", G_TYPE_UINT64, returns_dropped, nullptr);
+                    G_TYPE_UINT64, returned, "returns-dropped", G_TYPE_UINT64, returns_dropped, "handed-over",
+                    G_TYPE_BOOLEAN, handed_over, nullptr);
   gchar *field = g_strdup_printf(form, ssrc);
   gst_structure_set(out, field, GST_TYPE_STRUCTURE, s, nullptr);
   g_free(field);
@@ -864,6 +1076,7 @@ static GstStructure *collect_stats(GstRtcoinferSrc *self) {
     guint64 returned, returns_dropped;
     std::string name;
     GstElement *tail;  // a reference, for active streams
+    bool handed_over;
   };
   std::vector<Row> active, ended;
   GST_OBJECT_LOCK(self);
@@ -872,10 +1085,10 @@ static GstStructure *collect_stats(GstRtcoinferSrc *self) {
     auto from = self->state->rtp_from.find(ssrc);
     active.push_back({ssrc, from != self->state->rtp_from.end() ? from->second : "",
                       gst_rtcoinfer_inference_get_ledger(GST_RTCOINFER_INFERENCE(s.tail)), s.returned,
-                      s.returns_dropped, "", GST_ELEMENT(gst_object_ref(s.tail))});
+                      s.returns_dropped, "", GST_ELEMENT(gst_object_ref(s.tail)), s.handed_over});
   }
   for (const EndedStream &e : self->state->ended)
-    if (e.ledger) ended.push_back({e.ssrc, e.address, e.ledger, e.returned, e.returns_dropped, e.name, nullptr});
+    if (e.ledger) ended.push_back({e.ssrc, e.address, e.ledger, e.returned, e.returns_dropped, e.name, nullptr, false});
   const guint64 foreign = self->foreign, junk = self->junk, streams_ended = self->state->streams_ended;
   GST_OBJECT_UNLOCK(self);
   GstStructure *out = gst_structure_new("rtcoinfersrc-stats", "streams", G_TYPE_UINT, guint(active.size()),
@@ -886,12 +1099,13 @@ static GstStructure *collect_stats(GstRtcoinferSrc *self) {
     gchar *name = nullptr;
     g_object_get(r.tail, "stream-id", &name, nullptr);
     gst_object_unref(r.tail);
-    add_stream_stats(out, "stream-%u", r.ssrc, r.address, name ? name : "", *r.ledger, r.returned, r.returns_dropped);
+    add_stream_stats(out, "stream-%u", r.ssrc, r.address, name ? name : "", *r.ledger, r.returned, r.returns_dropped,
+                     r.handed_over);
     g_free(name);
     all.push_back(r.ledger.get());
   }
   for (const Row &r : ended) {
-    add_stream_stats(out, "ended-%u", r.ssrc, r.address, r.name, *r.ledger, r.returned, r.returns_dropped);
+    add_stream_stats(out, "ended-%u", r.ssrc, r.address, r.name, *r.ledger, r.returned, r.returns_dropped, false);
     all.push_back(r.ledger.get());
   }
   GstStructure *total = gst_rtcoinfer_snapshot_structure(rtcoinfer::ResultLedger::merged(all), "total");
@@ -920,6 +1134,7 @@ static void gst_rtcoinfer_src_set_property(GObject *object, guint prop_id, const
     case PROP_THREADS: self->threads = g_value_get_int(value); break;
     case PROP_IDLE_TIMEOUT: self->idle_timeout_s = g_value_get_double(value); break;
     case PROP_STREAM_TIMEOUT: self->stream_timeout_s = g_value_get_double(value); break;
+    case PROP_MAX_QUEUE: self->max_queue = g_value_get_uint(value); break;
     case PROP_HTTP_PORT: self->http_port = g_value_get_int(value); break;
     case PROP_HTTP_ADDRESS:
       self->state->http_address =
@@ -949,6 +1164,7 @@ static void gst_rtcoinfer_src_get_property(GObject *object, guint prop_id, GValu
     case PROP_THREADS: g_value_set_int(value, self->threads); break;
     case PROP_IDLE_TIMEOUT: g_value_set_double(value, self->idle_timeout_s); break;
     case PROP_STREAM_TIMEOUT: g_value_set_double(value, self->stream_timeout_s); break;
+    case PROP_MAX_QUEUE: g_value_set_uint(value, self->max_queue); break;
     case PROP_HTTP_PORT: g_value_set_int(value, self->http_port); break;
     case PROP_HTTP_ADDRESS: g_value_set_string(value, self->state->http_address.c_str()); break;
     case PROP_HTTP_TOKEN:
@@ -1074,6 +1290,20 @@ static void gst_rtcoinfer_src_class_init(GstRtcoinferSrcClass *klass) {
       gobject_class, PROP_STREAM_TIMEOUT,
       g_param_spec_double("stream-timeout", "Stream timeout", "End a stream after this many silent seconds; 0 = never",
                           0, 86400, DEFAULT_STREAM_TIMEOUT_S, rw));
+  /**
+   * GstRtcoinferSrc:max-queue:
+   *
+   * Frames of one stream that may wait for its tail (a leaky queue in front of it; the
+   * tail runs on the queue's thread, so inference never holds up the stream's RTP and
+   * RTCP). When the tail cannot keep up, the oldest waiting frame is dropped and counted
+   * in that stream's ledger as `busy`: memory stays bounded and the newest frames, the
+   * ones that can still be on time, are answered. Read when a stream starts.
+   */
+  g_object_class_install_property(gobject_class, PROP_MAX_QUEUE,
+                                  g_param_spec_uint("max-queue", "Max queue",
+                                                    "Frames per stream waiting for inference; older ones are dropped "
+                                                    "(busy)",
+                                                    1, 65536, DEFAULT_MAX_QUEUE, rw));
   // http-port, http-address, http-token: plugins/common/http_properties.h
   rtcoinfer::install_http_properties(gobject_class, PROP_HTTP_PORT, PROP_HTTP_ADDRESS, PROP_HTTP_TOKEN);
   /**
@@ -1083,9 +1313,12 @@ static void gst_rtcoinfer_src_class_init(GstRtcoinferSrcClass *klass) {
    * down after stream-timeout), `foreign` (guint64: packets dropped because their SSRC
    * came first from another address), `junk` (guint64: packets dropped as no RTP of this
    * stream type, or RTCP of no stream); for each stream a `stream-<ssrc>` structure with
-   * its tail's counters (rtcoinfer-tail's `stats`) and the `address` its RTP comes from,
-   * the same as `ended-<ssrc>` for the newest 64 ended streams, and `total`: the counters
-   * of all of these together.
+   * its tail's counters (rtcoinfer-tail's `stats`), the `address` its RTP comes from, its
+   * `name`, `returned` and `returns-dropped` (results sent back to the device, and the
+   * ones dropped because its RTCP stalled) and `handed-over` (gboolean: the server was
+   * stopped while the device ran, and its counts end at the newest frame that arrived:
+   * the device's next server counts from there); the same as `ended-<ssrc>` for the
+   * newest 64 ended streams, and `total`: the counters of all of these together.
    */
   g_object_class_install_property(
       gobject_class, PROP_STATS,
@@ -1097,4 +1330,5 @@ static void gst_rtcoinfer_src_class_init(GstRtcoinferSrcClass *klass) {
                                         "RTP session each, and finishes their inference",
                                         "gst-rtcoinfer developers");
   element_class->change_state = GST_DEBUG_FUNCPTR(gst_rtcoinfer_src_change_state);
+  element_class->send_event = GST_DEBUG_FUNCPTR(gst_rtcoinfer_src_send_event);
 }

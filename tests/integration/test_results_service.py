@@ -78,7 +78,7 @@ check(status == 200 and len(res) == 5 and all(b["seq"] == a["seq"] + 1 for a, b 
       "/api/results?limit=5: the 5 latest results, in order, with every field")
 check(http_get(http_port, "/api/results?limit=x")[0] == 400, "/api/results with a bad limit: 400")
 s = stats()
-check(s["frames"] >= 30 and s["results"] >= 30 and s["drops"] == {"malformed": 0, "wrong-model": 0, "late": 0, "incomplete": 0}
+check(s["frames"] >= 30 and s["results"] >= 30 and s["drops"] == {"malformed": 0, "wrong-model": 0, "late": 0, "incomplete": 0, "busy": 0}
       and s["model"] == model_id, "/api/stats counts frames and results, no drops")
 status, headers, body = http_get(http_port, "/")
 check(status == 200 and headers["Content-Type"].startswith("text/html") and b"<canvas id=\"latency\"" in body,

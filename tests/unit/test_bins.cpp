@@ -476,6 +476,165 @@ GST_START_TEST(test_server_bin_ends_a_silent_stream) {
 }
 GST_END_TEST;
 
+// The one stream of a server bin's `stats` (stream-<ssrc>), as a copy to free.
+static GstStructure *only_stream(GstElement *server) {
+  GstStructure *stats = nullptr;
+  g_object_get(server, "stats", &stats, nullptr);
+  GstStructure *found = nullptr;
+  for (int i = 0; i < gst_structure_n_fields(stats); ++i) {
+    const gchar *field = gst_structure_nth_field_name(stats, i);
+    if (!g_str_has_prefix(field, "stream-")) continue;
+    fail_unless(found == nullptr, "one stream: %s", gst_structure_to_string(stats));
+    GstStructure *st = nullptr;
+    gst_structure_get(stats, field, GST_TYPE_STRUCTURE, &st, nullptr);
+    found = st;
+  }
+  fail_unless(found != nullptr, "a stream: %s", gst_structure_to_string(stats));
+  gst_structure_free(stats);
+  return found;
+}
+
+static guint64 field_of(const GstStructure *s, const char *field) {
+  guint64 n = 0;
+  fail_unless(gst_structure_get_uint64(s, field, &n), "%s in %s", field, gst_structure_to_string(s));
+  return n;
+}
+
+static guint64 drops_of(const GstStructure *s, const char *reason) {
+  GstStructure *drops = nullptr;
+  fail_unless(gst_structure_get(s, "drops", GST_TYPE_STRUCTURE, &drops, nullptr));
+  const guint64 n = field_of(drops, reason);
+  gst_structure_free(drops);
+  return n;
+}
+
+// A server restart: the first server, stopped with an EOS while the device streams,
+// hands the stream over; the device reports to the next from there on. The two servers'
+// counts add up to the device's frames, each exact on its own.
+GST_START_TEST(test_server_restart_counts_each_frame_once) {
+  const int port = free_port_pair();
+  fail_unless(port > 0);
+  const std::string m = model_path();
+  gchar *desc = g_strdup_printf(
+      "rtcoinfer-datasetsrc is-live=true num-buffers=150 ! videoconvert ! rtcoinfersink name=d model=%s "
+      "server=127.0.0.1:%d policy=fixed setup=4x2",
+      m.c_str(), port);
+  GstElement *device = gst_parse_launch(desc, nullptr);
+  g_free(desc);
+  desc = g_strdup_printf("rtcoinfersrc name=server model=%s address=127.0.0.1 port=%d ! fakesink", m.c_str(), port);
+  GstElement *first = gst_parse_launch(desc, nullptr);
+  g_free(desc);
+  fail_unless(device && first);
+  fail_unless(gst_element_set_state(first, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  fail_unless(gst_element_set_state(device, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  GstElement *server = gst_bin_get_by_name(GST_BIN(first), "server");
+  const gint64 until = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+  auto results = [&] {
+    GstStructure *total = nullptr;
+    GstStructure *stats = nullptr;
+    g_object_get(server, "stats", &stats, nullptr);
+    gst_structure_get(stats, "total", GST_TYPE_STRUCTURE, &total, nullptr);
+    const guint64 n = field_of(total, "results");
+    gst_structure_free(total);
+    gst_structure_free(stats);
+    return n;
+  };
+  while (results() < 20 && g_get_monotonic_time() < until) g_usleep(20000);
+  fail_unless(results() >= 20, "the first server answers");
+  fail_unless(gst_element_send_event(first, gst_event_new_eos()));
+  wait_for_eos(first);
+  GstStructure *a = only_stream(server);
+  gboolean handed = FALSE;
+  fail_unless(gst_structure_get_boolean(a, "handed-over", &handed) && handed);
+  gst_object_unref(server);
+  gst_element_set_state(first, GST_STATE_NULL);
+  gst_object_unref(first);
+  desc = g_strdup_printf("rtcoinfersrc name=server model=%s address=127.0.0.1 port=%d idle-timeout=1 ! fakesink",
+                         m.c_str(), port);
+  GstElement *second = gst_parse_launch(desc, nullptr);
+  g_free(desc);
+  fail_unless(gst_element_set_state(second, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  wait_for_eos(device);
+  wait_for_eos(second);
+  server = gst_bin_get_by_name(GST_BIN(second), "server");
+  GstStructure *b = only_stream(server);
+  gst_object_unref(server);
+  GstElement *d = gst_bin_get_by_name(GST_BIN(device), "d");
+  const guint64 earlier = stat_of(d, "counted-by-earlier-servers"), changes = stat_of(d, "server-changes");
+  gst_object_unref(d);
+  for (const GstStructure *st : {a, b})
+    fail_unless(
+        field_of(st, "results") + field_of(st, "dropped") + field_of(st, "missing") == field_of(st, "device-frames"),
+        "exact on its own: %s", gst_structure_to_string(st));
+  fail_unless_equals_int(field_of(a, "device-frames"), earlier);
+  fail_unless_equals_int(field_of(a, "device-frames") + field_of(b, "device-frames"), 150);
+  fail_unless_equals_int(changes, 1);
+  gst_structure_free(a);
+  gst_structure_free(b);
+  for (GstElement *p : {device, second}) {
+    gst_element_set_state(p, GST_STATE_NULL);
+    gst_object_unref(p);
+  }
+}
+GST_END_TEST;
+
+// A tail that cannot keep up: its stream's queue (max-queue) drops the oldest waiting
+// frames, counted busy, and the ledger still adds up to the device's frames.
+static GstPadProbeReturn stall_tail(GstPad *, GstPadProbeInfo *, gpointer user_data) {
+  auto *stalls = static_cast<int *>(user_data);
+  if (*stalls > 0) {
+    --*stalls;
+    g_usleep(300 * G_TIME_SPAN_MILLISECOND);  // the tail's thread, as a slow inference would
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+GST_START_TEST(test_server_bin_counts_frames_it_cannot_take_as_busy) {
+  const int port = free_port_pair();
+  fail_unless(port > 0);
+  const std::string m = model_path();
+  gchar *desc = g_strdup_printf(
+      "rtcoinfersrc name=server model=%s address=127.0.0.1 port=%d idle-timeout=1 max-queue=2 ! fakesink "
+      "rtcoinfer-datasetsrc is-live=true num-buffers=90 ! videoconvert ! rtcoinfersink model=%s "
+      "server=127.0.0.1:%d policy=fixed setup=4x2",
+      m.c_str(), port, m.c_str(), port);
+  GstElement *pipeline = gst_parse_launch(desc, nullptr);
+  g_free(desc);
+  fail_unless(pipeline != nullptr);
+  GstElement *server = gst_bin_get_by_name(GST_BIN(pipeline), "server");
+  GstBus *bus = gst_element_get_bus(pipeline);
+  fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  GstMessage *msg = gst_bus_timed_pop_filtered(bus, 60 * GST_SECOND, GST_MESSAGE_ELEMENT);
+  while (msg && !gst_message_has_name(msg, "rtcoinfer-stream")) {
+    gst_message_unref(msg);
+    msg = gst_bus_timed_pop_filtered(bus, 60 * GST_SECOND, GST_MESSAGE_ELEMENT);
+  }
+  fail_unless(msg != nullptr, "a stream");
+  guint ssrc = 0;
+  gst_structure_get_uint(gst_message_get_structure(msg), "ssrc", &ssrc);
+  gst_message_unref(msg);
+  GstElement *tail = gst_bin_get_by_name(GST_BIN(server), ("tail_" + std::to_string(ssrc)).c_str());
+  fail_unless(tail != nullptr);
+  int stalls = 3;  // 0.9 s: ~27 frames come meanwhile, the queue keeps 2
+  GstPad *in = gst_element_get_static_pad(tail, "sink");
+  gst_pad_add_probe(in, GST_PAD_PROBE_TYPE_BUFFER, stall_tail, &stalls, nullptr);
+  gst_object_unref(in);
+  gst_object_unref(tail);
+  wait_for_eos(pipeline);
+  GstStructure *st = only_stream(server);
+  const guint64 busy = drops_of(st, "busy");
+  fail_unless(busy >= 10, "frames that came while the tail stalled are busy: %s", gst_structure_to_string(st));
+  fail_unless_equals_int(field_of(st, "dropped"), busy);
+  fail_unless_equals_int(field_of(st, "device-frames"), 90);
+  fail_unless_equals_int(field_of(st, "results") + field_of(st, "dropped") + field_of(st, "missing"), 90);
+  gst_structure_free(st);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(bus);
+  gst_object_unref(server);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
 static Suite *bins_suite(void) {
   Suite *s = suite_create("bins");
   TCase *tc = tcase_create("general");
@@ -490,6 +649,8 @@ static Suite *bins_suite(void) {
   tcase_add_test(tc, test_device_names_its_stream);
   tcase_add_test(tc, test_server_bin_keeps_an_ssrc_to_its_sender);
   tcase_add_test(tc, test_server_bin_ends_a_silent_stream);
+  tcase_add_test(tc, test_server_restart_counts_each_frame_once);
+  tcase_add_test(tc, test_server_bin_counts_frames_it_cannot_take_as_busy);
   return s;
 }
 

@@ -130,6 +130,27 @@ GST_START_TEST(test_frame_count_report_round_trip_and_refusals) {
 }
 GST_END_TEST;
 
+// The RCIA accounted report: 8 bytes, big-endian, nothing else decodes.
+GST_START_TEST(test_accounted_report_round_trip_and_refusals) {
+  rtcoinfer::AccountedReport r;
+  r.horizon = 0x1234;
+  r.accounted = 70000;
+  r.final = true;
+  const std::vector<std::uint8_t> b = r.encode();
+  const std::vector<std::uint8_t> want = {0x12, 0x34, 0, 0, 0, 1, 0x11, 0x70};
+  fail_unless(b == want);
+  auto back = rtcoinfer::AccountedReport::decode(r.subtype(), b.data(), b.size());
+  fail_unless(back && back->horizon == 0x1234 && back->accounted == 70000 && back->final);
+  fail_unless(!rtcoinfer::AccountedReport::decode(0, b.data(), b.size())->final);
+  fail_unless(!rtcoinfer::AccountedReport::decode(2, b.data(), b.size()));      // unknown subtype
+  fail_unless(!rtcoinfer::AccountedReport::decode(0, b.data(), b.size() - 1));  // short
+  fail_unless(!rtcoinfer::AccountedReport::decode(0, nullptr, 0));              // none
+  std::vector<std::uint8_t> reserved = b;
+  reserved[2] = 1;
+  fail_unless(!rtcoinfer::AccountedReport::decode(0, reserved.data(), reserved.size()));
+}
+GST_END_TEST;
+
 // The RCIR result batch: 12 bytes per result, 1..64 of them, nothing else decodes.
 GST_START_TEST(test_result_batch_round_trip_and_refusals) {
   std::vector<rtcoinfer::ReturnedResult> in(3);
@@ -525,6 +546,7 @@ static Suite *codec_suite(void) {
   suite_add_tcase(s, tc);
   tcase_add_test(tc, test_reference_table_has_50_setups_in_paper_order);
   tcase_add_test(tc, test_frame_count_report_round_trip_and_refusals);
+  tcase_add_test(tc, test_accounted_report_round_trip_and_refusals);
   tcase_add_test(tc, test_result_batch_round_trip_and_refusals);
   tcase_add_test(tc, test_reference_table_rounds_fractions_of_other_widths);
   tcase_add_test(tc, test_setup_text_parses_and_rejects);

@@ -246,8 +246,8 @@ GST_START_TEST(test_stats_api_and_metrics_agree) {
   gst_structure_free(s);
   fail_unless_equals_int(results, 4);
   fail_unless_equals_int(missing, 2);
-  fail_unless(from_property ==
-              (std::map<std::string, guint64>{{"malformed", 0}, {"wrong-model", 1}, {"late", 0}, {"incomplete", 1}}));
+  fail_unless(from_property == (std::map<std::string, guint64>{
+                                   {"malformed", 0}, {"wrong-model", 1}, {"late", 0}, {"incomplete", 1}, {"busy", 0}}));
 
   const nlohmann::json api = nlohmann::json::parse(http_body(port, "/api/stats"));
   std::map<std::string, guint64> from_api;

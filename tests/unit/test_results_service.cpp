@@ -311,6 +311,72 @@ GST_START_TEST(test_ledger_counts_both_ends_from_the_senders_report) {
 }
 GST_END_TEST;
 
+// A server restart: the old server hands the stream over at its newest frame (its
+// trailing frames are not counted missing there, even once the stream ends), and the new
+// one counts from that horizon, the base the device moved its report to. Together they
+// count each of the device's frames once.
+GST_START_TEST(test_ledger_hands_a_stream_over_to_the_next_server) {
+  auto result = [](ResultLedger &l, std::uint16_t seq) {
+    l.sequence(seq);
+    l.count_result("4x2", 100, 10, std::nullopt, false);
+  };
+  // server A: the device numbers from 65534; 65534 lost, 65535..3 arrive but 1 (skipped)
+  ResultLedger a;
+  fail_unless(!a.coverage());
+  for (std::uint16_t seq : {65535, 0, 2, 3}) result(a, seq);
+  a.device_report({65534, 9, 2, false});  // 65534..6 numbered; 4..6 still on their way
+  auto cov = a.coverage();
+  fail_unless(cov && cov->horizon == 4 && cov->accounted == 6);
+  cov = a.hand_over();
+  fail_unless(cov && cov->horizon == 4 && cov->accounted == 6, "horizon %d, %d accounted", cov ? cov->horizon : -1,
+              cov ? int(cov->accounted) : -1);
+  a.finish();  // the tail's EOS after the handover counts nothing after the newest
+  auto c = a.snapshot();
+  fail_unless_equals_int(c.results + c.dropped + c.missing, 6);
+  fail_unless_equals_int(c.device_frames, 6);
+  fail_unless_equals_int(c.missing, 2);
+  fail_unless_equals_int(c.skipped, 2);  // at most its missing: the report's skips may lie after the horizon
+  // server B: the device reports from A's horizon (4); 4, 5 were lost in the restart
+  ResultLedger b;
+  for (std::uint16_t seq : {6, 7}) result(b, seq);
+  b.device_report({4, 4, 0, true});
+  c = b.snapshot();
+  fail_unless_equals_int(c.missing, 2);
+  fail_unless_equals_int(c.device_frames, 4);
+  fail_unless_equals_int(a.snapshot().device_frames + c.device_frames, 10);  // 65534..7, each once
+  fail_unless(!b.hand_over());  // the device ended itself: nothing to hand over
+  // a server killed without handing over: the device moves the new server's base
+  // forward once it sees the new server, to no later than the first frame that arrived
+  ResultLedger late;
+  result(late, 100);
+  late.device_report({0, 101, 0, false});
+  fail_unless_equals_int(late.snapshot().missing, 100);
+  late.device_report({90, 11, 0, false});
+  fail_unless_equals_int(late.snapshot().missing, 10);
+  late.device_report({101, 0, 0, false});  // past its first frame: another numbering
+  late.device_report({80, 21, 0, false});  // back: an older report
+  fail_unless_equals_int(late.snapshot().missing, 10);
+  fail_unless_equals_int(late.snapshot().device_frames, 11);
+}
+GST_END_TEST;
+
+// QueueWatch: the frames that went into a leaky queue and never came out before a later
+// one did, or before the end, were dropped by it.
+GST_START_TEST(test_queue_watch_names_the_frames_a_queue_dropped) {
+  rtcoinfer::QueueWatch w;
+  for (std::uint16_t seq : {65534, 65535, 0, 1}) w.entered(seq);
+  fail_unless(w.left(65534).empty());
+  fail_unless(w.left(1) == (std::vector<std::uint16_t>{65535, 0}));  // dropped while 1 waited
+  fail_unless(w.left(7).empty());                                    // never noted: nothing known
+  w.entered(2);
+  w.entered(3);
+  fail_unless(w.ended() == (std::vector<std::uint16_t>{2, 3}));
+  fail_unless(w.ended().empty());
+  for (std::size_t i = 0; i < rtcoinfer::QueueWatch::kMaxNoted + 10; ++i) w.entered(std::uint16_t(i));
+  fail_unless_equals_int(w.ended().size(), rtcoinfer::QueueWatch::kMaxNoted);  // bounded
+}
+GST_END_TEST;
+
 GST_START_TEST(test_binds_loopback_by_default) {
   auto s = start_service();
   // /proc/net/tcp lists the listening socket: local address 127.0.0.1 (0100007F), state 0A.
@@ -777,6 +843,8 @@ static Suite *results_service_suite(void) {
   suite_add_tcase(s, tc);
   tcase_add_test(tc, test_ledger_takes_late_frames_back_from_missing);
   tcase_add_test(tc, test_ledger_counts_both_ends_from_the_senders_report);
+  tcase_add_test(tc, test_ledger_hands_a_stream_over_to_the_next_server);
+  tcase_add_test(tc, test_queue_watch_names_the_frames_a_queue_dropped);
   tcase_add_test(tc, test_binds_loopback_by_default);
   tcase_add_test(tc, test_bad_address_is_an_error);
   tcase_add_test(tc, test_results_endpoint_returns_the_latest_in_order);
