@@ -167,6 +167,10 @@ static guint64 mpcrate_stat(GstElement *pipeline, const char *device, const char
   return n;
 }
 
+// The tests that count every frame's result give their server a queue that holds all
+// of a stream's frames (max-queue=64): a slow machine (or a sanitizer build) must not
+// shed frames as busy there; shedding has a test of its own.
+
 // Waits (bounded) for the pipeline's EOS; an error fails the test with its text.
 static void wait_for_eos(GstElement *pipeline) {
   GstBus *bus = gst_element_get_bus(pipeline);
@@ -205,8 +209,8 @@ GST_START_TEST(test_server_bin_answers_two_devices_as_two_streams) {
   fail_unless(port > 0);
   const std::string m = model_path();
   gchar *desc = g_strdup_printf(
-      "rtcoinfersrc name=server model=%s address=127.0.0.1 port=%d idle-timeout=1 ! appsink name=results sync=false "
-      "wait-on-eos=false "
+      "rtcoinfersrc name=server model=%s address=127.0.0.1 port=%d idle-timeout=1 max-queue=64 ! appsink name=results "
+      "sync=false wait-on-eos=false "
       "max-buffers=100000 "
       "rtcoinfer-datasetsrc is-live=true num-buffers=40 ! videoconvert ! rtcoinfersink name=a model=%s "
       "server=127.0.0.1:%d rtcp-port=0 policy=fixed setup=2x4 "
@@ -261,7 +265,7 @@ GST_START_TEST(test_device_bin_pushes_returned_results) {
   fail_unless(port > 0);
   const std::string m = model_path();
   gchar *desc = g_strdup_printf(
-      "rtcoinfersrc model=%s address=127.0.0.1 port=%d idle-timeout=1 ! fakesink "
+      "rtcoinfersrc model=%s address=127.0.0.1 port=%d idle-timeout=1 max-queue=64 ! fakesink "
       "rtcoinfer-datasetsrc is-live=true num-buffers=30 ! rtcoinfersink name=a model=%s server=127.0.0.1:%d "
       "policy=fixed setup=4x2 a.src ! appsink name=back sync=false wait-on-eos=false max-buffers=100000",
       m.c_str(), port, m.c_str(), port);
@@ -296,7 +300,8 @@ GST_START_TEST(test_device_names_its_stream) {
   const int port = free_port_pair(), http = free_tcp_port();
   const std::string m = model_path();
   gchar *desc = g_strdup_printf(
-      "rtcoinfersrc name=server model=%s address=127.0.0.1 port=%d idle-timeout=1 http-port=%d ! appsink name=results "
+      "rtcoinfersrc name=server model=%s address=127.0.0.1 port=%d idle-timeout=1 max-queue=64 http-port=%d ! "
+      "appsink name=results "
       "sync=false wait-on-eos=false max-buffers=100000 "
       "rtcoinfer-datasetsrc is-live=true num-buffers=45 ! rtcoinfersink model=%s server=127.0.0.1:%d "
       "stream-id=door policy=fixed setup=2x4 "
