@@ -19,6 +19,7 @@ struct CompactConvSetting {
 struct ConvBnReluImpl : torch::nn::Module {
   ConvBnReluImpl(int in, int out, int stride, int setups);
   torch::Tensor forward(const torch::Tensor &x, int64_t setup);
+  torch::Tensor forward_mixed(const torch::Tensor &x, const torch::Tensor &setup_of);
   torch::nn::Conv2d conv{nullptr};
   SwitchableBatchNorm2d bn{nullptr};
 };
@@ -41,6 +42,8 @@ class CompactSwNet : public SwNet {
 
   torch::Tensor head(const torch::Tensor &x, int64_t setup) override;
   torch::Tensor tail(const torch::Tensor &features, int64_t setup) override;
+  // The whole mixed batch at once: zero-padded channels, per-sample BatchNorm affine.
+  torch::Tensor tail_mixed(const torch::Tensor &features, const torch::Tensor &setup_of) override;
   torch::Tensor receiving_weight() override { return receiving_->weight; }
 
  private:

@@ -86,6 +86,13 @@ std::vector<float> InferenceModel::head(const float *nchw, int batch, int setup_
   }
 }
 
+// One frame runs as a batch of two (the frame twice, the second result dropped): LibTorch
+// 1.13 convolves a single small input (this tail's 1 x C x 14 x 14) with its native
+// kernel, 8x slower on this machine than the oneDNN kernel it takes from a batch of two
+// (tests/bench/batch-bench: 8.2 ms for one frame alone, 1.1 ms for two).
+static torch::Tensor pair_if_single(const torch::Tensor &x) { return x.size(0) == 1 ? torch::cat({x, x}) : x; }
+static torch::Tensor first_rows(const torch::Tensor &out, int64_t n) { return n == 1 ? out.narrow(0, 0, 1) : out; }
+
 std::vector<float> InferenceModel::tail(const float *features, int batch, int k, int setup_index) {
   const auto &info = impl_->info;
   try {
@@ -96,7 +103,35 @@ std::vector<float> InferenceModel::tail(const float *features, int batch, int k,
                 " outside the bundle's ", info.setups.size(), " setups");
     torch::InferenceMode guard;
     auto f = torch::from_blob(const_cast<float *>(features), {batch, k, info.partition_height, info.partition_width});
-    return to_vector(impl_->net->tail(f, setup_index));
+    return to_vector(first_rows(impl_->net->tail(pair_if_single(f), setup_index), batch));
+  } catch (const std::exception &e) {
+    last_error_text = std::string(e.what()).substr(0, std::string(e.what()).find('\n'));
+    return {};
+  }
+}
+
+std::vector<float> InferenceModel::tail_mixed(const std::vector<TailInput> &inputs) {
+  const auto &info = impl_->info;
+  try {
+    TORCH_CHECK(!inputs.empty(), "tail_mixed: empty batch");
+    const int64_t n = int64_t(inputs.size()), c = info.partition_channels,
+                  plane = info.partition_height * int64_t(info.partition_width);
+    torch::InferenceMode guard;
+    auto f = torch::zeros({n, c, info.partition_height, info.partition_width});
+    auto setup_of = torch::empty({n}, torch::kInt64);
+    float *dst = f.data_ptr<float>();
+    int64_t *setups = setup_of.data_ptr<int64_t>();
+    for (int64_t i = 0; i < n; ++i) {
+      const TailInput &in = inputs[std::size_t(i)];
+      TORCH_CHECK(in.features, "tail_mixed: frame ", i, " has no features");
+      TORCH_CHECK(in.setup_index >= 0 && std::size_t(in.setup_index) < info.setups.size(), "tail_mixed: setup index ",
+                  in.setup_index, " outside the bundle's ", info.setups.size(), " setups");
+      TORCH_CHECK(in.k == info.setups.at(std::size_t(in.setup_index)).channels, "tail_mixed: frame ", i, " has ", in.k,
+                  " channels, its setup ", info.setups.at(std::size_t(in.setup_index)).channels);
+      std::copy(in.features, in.features + in.k * plane, dst + i * c * plane);
+      setups[i] = in.setup_index;
+    }
+    return to_vector(first_rows(impl_->net->tail_mixed(pair_if_single(f), pair_if_single(setup_of)), n));
   } catch (const std::exception &e) {
     last_error_text = std::string(e.what()).substr(0, std::string(e.what()).find('\n'));
     return {};

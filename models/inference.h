@@ -36,6 +36,16 @@ class InferenceModel {
   // features: batch x k x H x W dequantized features (k = channels of the frame, which
   // may differ from the setup's when a caller experiments). Returns batch x classes logits.
   std::vector<float> tail(const float *features, int batch, int k, int setup_index);
+  // One frame of a batch that mixes setups: k x H x W dequantized features at setup_index.
+  struct TailInput {
+    const float *features = nullptr;
+    int k = 0;
+    int setup_index = 0;
+  };
+  // The tail of frames of any setups in one forward (untransmitted channels zero, each
+  // frame's BatchNorm statistics as a per-sample affine): inputs.size() x classes
+  // logits, row i equal to tail() of inputs[i] alone within float rounding.
+  std::vector<float> tail_mixed(const std::vector<TailInput> &inputs);
   // The whole network without compression (largest setup's statistics): batch x classes.
   std::vector<float> full(const float *nchw, int batch);
 

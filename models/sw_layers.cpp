@@ -25,6 +25,19 @@ torch::Tensor SwitchableBatchNorm2dImpl::forward(const torch::Tensor &x, int64_t
                            /*cudnn_enabled=*/false);
 }
 
+torch::Tensor SwitchableBatchNorm2dImpl::forward_mixed(const torch::Tensor &x, const torch::Tensor &setup_of) {
+  TORCH_CHECK(!is_training(), "SwitchableBatchNorm2d: mixed setups are for inference");
+  TORCH_CHECK(x.dim() == 4 && x.size(1) == channels, "SwitchableBatchNorm2d: mixed setups need all ", channels,
+              " channels");
+  TORCH_CHECK(setup_of.dim() == 1 && setup_of.size(0) == x.size(0), "SwitchableBatchNorm2d: one setup per sample");
+  TORCH_CHECK(setup_of.min().item<int64_t>() >= 0 && setup_of.max().item<int64_t>() < setups,
+              "SwitchableBatchNorm2d: a setup outside 0..", setups - 1);
+  const auto mean = running_mean.index_select(0, setup_of), var = running_var.index_select(0, setup_of);
+  const auto alpha = weight.unsqueeze(0) / torch::sqrt(var + eps);  // N x channels
+  const auto beta = bias.unsqueeze(0) - mean * alpha;
+  return x * alpha.unsqueeze(2).unsqueeze(3) + beta.unsqueeze(2).unsqueeze(3);
+}
+
 ReceivingConv2dImpl::ReceivingConv2dImpl(int64_t in, int64_t out, int64_t k, int64_t s)
     : in_channels(in), out_channels(out), kernel(k), stride(s) {
   weight = register_parameter("weight", torch::empty({out, in, k, k}));

@@ -20,6 +20,11 @@ struct SwitchableBatchNorm2dImpl : torch::nn::Module {
   // x: N x c x H x W with c <= channels; uses the first c affine entries and the
   // running statistics of `setup`.
   torch::Tensor forward(const torch::Tensor &x, int64_t setup);
+  // Inference on a batch whose samples have different setups: x is N x channels x H x W,
+  // setup_of [N] (int64) each sample's setup. Each sample gets its setup's statistics
+  // as the per-channel affine that eval-mode batch_norm applies (w / sqrt(var + eps),
+  // b - mean * that), so a sample's output is its single-setup forward's.
+  torch::Tensor forward_mixed(const torch::Tensor &x, const torch::Tensor &setup_of);
 
   int64_t channels, setups;
   double momentum, eps;

@@ -13,6 +13,21 @@ torch::Tensor SwNet::forward(const torch::Tensor &x, int64_t setup) {
   return tail(quantize_like_codec(features, s.levels()), setup);
 }
 
+torch::Tensor SwNet::tail_mixed(const torch::Tensor &features, const torch::Tensor &setup_of) {
+  TORCH_CHECK(setup_of.dim() == 1 && setup_of.size(0) == features.size(0), "tail_mixed: one setup per sample");
+  torch::Tensor out;
+  const auto setups = std::get<0>(torch::_unique(setup_of));
+  for (int64_t i = 0; i < setups.size(0); ++i) {
+    const int64_t setup = setups[i].item<int64_t>();
+    const auto rows = torch::nonzero(setup_of == setup).flatten();
+    const int64_t k = setups_.at(std::size_t(setup)).channels;
+    const auto logits = tail(features.index_select(0, rows).narrow(1, 0, k), setup);
+    if (!out.defined()) out = torch::empty({features.size(0), logits.size(1)}, logits.options());
+    out.index_copy_(0, rows, logits);
+  }
+  return out;
+}
+
 torch::Tensor SwNet::forward_uncompressed(const torch::Tensor &x, int64_t setup) { return tail(head(x, setup), setup); }
 
 namespace {

@@ -38,6 +38,12 @@ class SwNet : public torch::nn::Module {
 
   virtual torch::Tensor head(const torch::Tensor &x, int64_t setup) = 0;
   virtual torch::Tensor tail(const torch::Tensor &features, int64_t setup) = 0;
+  // Inference on frames of different setups in one batch: features N x C x H x W with
+  // every partition channel (a sample's untransmitted channels zero: the receiving conv
+  // then gives what its sliced filters give), setup_of [N] int64. Returns N x classes,
+  // each row its sample's tail(). This default runs one tail() per setup in the batch;
+  // an architecture may run the whole batch at once.
+  virtual torch::Tensor tail_mixed(const torch::Tensor &features, const torch::Tensor &setup_of);
 
   // head -> first k channels -> quantize to L levels -> tail.
   torch::Tensor forward(const torch::Tensor &x, int64_t setup);
