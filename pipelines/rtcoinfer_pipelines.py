@@ -243,10 +243,12 @@ def server_bin_description(args):
     """The product server: the rtcoinfersrc bin, any number of devices on one port."""
     return ("rtcoinfersrc name=server model={model} address={bind} port={port} latency={jitter} "
             "max-latency={max_latency:g} threads={threads} rtcp-bandwidth={bw:g} idle-timeout={idle:g} "
-            "stream-timeout={stream_timeout:g} max-queue={max_queue} {http}! {sink}"
+            "stream-timeout={stream_timeout:g} max-queue={max_queue} max-batch={max_batch} "
+            "batch-timeout={batch_timeout:g} {http}! {sink}"
             .format(model=args.model, bind=args.bind, port=args.port, jitter=args.jitter,
                     max_latency=args.max_latency, threads=args.threads, bw=args.rtcp_bandwidth,
                     idle=args.idle_exit, stream_timeout=args.stream_timeout, max_queue=args.max_queue,
+                    max_batch=args.max_batch, batch_timeout=args.batch_timeout,
                     http=http_properties(args), sink=results_sink(args)))
 
 

@@ -65,7 +65,9 @@
 #include "common/bin_parts.h"
 #include "common/drop_warning.h"
 #include "common/http_properties.h"
+#include "common/model_instance.h"
 #include "common/model_loading.h"
+#include "common/tail_batcher.h"
 #include "contract/rtcoinfer_meta.h"
 #include "server/gstrtcoinfertail.h"
 #include "service/results_service.h"
@@ -85,6 +87,8 @@ GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_src_debug);
 #define DEFAULT_IDLE_TIMEOUT_S 0.0
 #define DEFAULT_STREAM_TIMEOUT_S 30.0
 #define DEFAULT_MAX_QUEUE 8
+#define DEFAULT_MAX_BATCH 8
+#define DEFAULT_BATCH_TIMEOUT_MS 2.0
 #define IDLE_CHECK_INTERVAL (100 * GST_MSECOND)
 // Results waiting for a stream's next RTCP, at most (a device whose RTCP stalls costs this)
 #define MAX_RETURNS_PENDING 256
@@ -136,6 +140,7 @@ struct SrcState {
   guint64 streams_ended = 0;
   std::string http_address = RTCOINFER_DEFAULT_HTTP_ADDRESS, http_token;
   std::shared_ptr<rtcoinfer::ResultsService> service;  // READY and up, with http-port
+  std::shared_ptr<rtcoinfer::TailBatcher> batcher;     // READY and up, with max-batch > 1
 };
 
 }  // namespace
@@ -152,7 +157,8 @@ struct _GstRtcoinferSrc {
   gint http_port;
   GstClockID idle_check;  // the periodic check while PLAYING with idle-timeout or stream-timeout set
   gint64 last_packet_us;  // g_get_monotonic_time() of the newest RTP packet taken; 0 before the first
-  guint max_streams, max_queue;
+  guint max_streams, max_queue, max_batch;
+  gdouble batch_timeout_ms;
   gdouble rtcp_bandwidth, max_latency_ms;
   GSocket *rtcp_socket;  // READY and up: the RTCP socket, both ways, shared by every session
   SrcState *state;
@@ -174,6 +180,8 @@ enum {
   PROP_IDLE_TIMEOUT,
   PROP_STREAM_TIMEOUT,
   PROP_MAX_QUEUE,
+  PROP_MAX_BATCH,
+  PROP_BATCH_TIMEOUT,
   PROP_HTTP_PORT,
   PROP_HTTP_ADDRESS,
   PROP_HTTP_TOKEN,
@@ -579,6 +587,7 @@ static void on_new_ssrc(GstElement *demux, guint ssrc, GstPad *rtp_pad, gpointer
   const guint max_queue = self->max_queue;
   GSocket *socket = self->rtcp_socket ? G_SOCKET(g_object_ref(self->rtcp_socket)) : nullptr;
   std::shared_ptr<rtcoinfer::ResultsService> service = self->state->service;
+  std::shared_ptr<rtcoinfer::TailBatcher> batcher = self->state->batcher;
   Stream &fresh = self->state->streams[ssrc];
   fresh.session = session;
   fresh.last_packet_us = g_get_monotonic_time();
@@ -610,6 +619,7 @@ static void on_new_ssrc(GstElement *demux, guint ssrc, GstPad *rtp_pad, gpointer
   g_object_set(tail, "model", model.c_str(), "threads", threads, "max-latency", max_latency, "stream-id",
                stream_id.c_str(), nullptr);
   if (service) gst_rtcoinfer_tail_share_service(GST_RTCOINFER_TAIL(tail), std::move(service));
+  if (batcher) gst_rtcoinfer_tail_share_batcher(GST_RTCOINFER_TAIL(tail), std::move(batcher));
   g_object_set(queue, "max-size-buffers", max_queue, "max-size-bytes", 0u, "max-size-time", guint64(0), nullptr);
   gst_util_set_object_arg(G_OBJECT(queue), "leaky", "downstream");  // the oldest frame goes
   const QueueTag queue_tag{self, ssrc, std::make_shared<rtcoinfer::QueueWatch>(),
@@ -877,6 +887,8 @@ static void gst_rtcoinfer_src_init(GstRtcoinferSrc *self) {
   self->http_port = RTCOINFER_DEFAULT_HTTP_PORT;
   self->max_streams = DEFAULT_MAX_STREAMS;
   self->max_queue = DEFAULT_MAX_QUEUE;
+  self->max_batch = DEFAULT_MAX_BATCH;
+  self->batch_timeout_ms = DEFAULT_BATCH_TIMEOUT_MS;
   self->rtcp_bandwidth = DEFAULT_RTCP_BANDWIDTH;
   self->max_latency_ms = DEFAULT_MAX_LATENCY_MS;
   self->state = new SrcState();
@@ -957,6 +969,25 @@ static bool configure_transport(GstRtcoinferSrc *self) {
 // Checks the bundle before any device comes (a wrong file is an error at start), and
 // with http-port set starts one results service for every stream's tail, offering the
 // bundle to devices from the start (they may fetch it before they can send).
+// With max-batch > 1: the one batcher of every stream's tail, on the process's instance
+// of the bundle (loaded here, before the first device comes).
+static bool start_batcher(GstRtcoinferSrc *self, const std::string &model) {
+  GST_OBJECT_LOCK(self);
+  rtcoinfer::TailBatcher::Options options;
+  options.max_batch = int(self->max_batch);
+  options.timeout_us = std::int64_t(self->batch_timeout_ms * 1000);
+  const int threads = self->threads;
+  GST_OBJECT_UNLOCK(self);
+  if (options.max_batch <= 1) return true;
+  std::shared_ptr<rtcoinfer::InferenceModel> instance = rtcoinfer::acquire_model_for(GST_ELEMENT(self), model, threads);
+  if (!instance) return false;  // it posted why
+  auto batcher = std::make_shared<rtcoinfer::TailBatcher>(std::move(instance), options);
+  GST_OBJECT_LOCK(self);
+  self->state->batcher = std::move(batcher);
+  GST_OBJECT_UNLOCK(self);
+  return true;
+}
+
 static bool start_service(GstRtcoinferSrc *self, const std::string &model) {
   rtcoinfer::ResultsService::Options http;
   GST_OBJECT_LOCK(self);
@@ -1023,7 +1054,8 @@ static GstStateChangeReturn gst_rtcoinfer_src_change_state(GstElement *element, 
                         ("set model=<bundle>, the same the devices run"));
       return GST_STATE_CHANGE_FAILURE;
     }
-    if (!configure_transport(self) || !start_service(self, model)) return GST_STATE_CHANGE_FAILURE;
+    if (!configure_transport(self) || !start_service(self, model) || !start_batcher(self, model))
+      return GST_STATE_CHANGE_FAILURE;
   }
   if (transition == GST_STATE_CHANGE_NULL_TO_READY || transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
     GST_OBJECT_LOCK(self);
@@ -1047,9 +1079,11 @@ static GstStateChangeReturn gst_rtcoinfer_src_change_state(GstElement *element, 
     GSocket *socket = self->rtcp_socket;
     self->rtcp_socket = nullptr;
     std::shared_ptr<rtcoinfer::ResultsService> service = std::move(self->state->service);
+    std::shared_ptr<rtcoinfer::TailBatcher> batcher = std::move(self->state->batcher);
     GST_OBJECT_UNLOCK(self);
     rtcoinfer::close_socket(socket);
     service.reset();  // after the tails stopped: joins the HTTP thread
+    batcher.reset();  // the tails that still hold it free it with them
   }
   return ret;
 }
@@ -1090,10 +1124,17 @@ static GstStructure *collect_stats(GstRtcoinferSrc *self) {
   for (const EndedStream &e : self->state->ended)
     if (e.ledger) ended.push_back({e.ssrc, e.address, e.ledger, e.returned, e.returns_dropped, e.name, nullptr, false});
   const guint64 foreign = self->foreign, junk = self->junk, streams_ended = self->state->streams_ended;
+  const std::shared_ptr<rtcoinfer::TailBatcher> batcher = self->state->batcher;
   GST_OBJECT_UNLOCK(self);
   GstStructure *out = gst_structure_new("rtcoinfersrc-stats", "streams", G_TYPE_UINT, guint(active.size()),
                                         "streams-ended", G_TYPE_UINT64, streams_ended, "foreign", G_TYPE_UINT64,
                                         foreign, "junk", G_TYPE_UINT64, junk, nullptr);
+  if (batcher) {
+    const rtcoinfer::TailBatcher::Stats b = batcher->stats();
+    gst_structure_set(out, "batches", G_TYPE_UINT64, guint64(b.batches), "largest-batch", G_TYPE_UINT64,
+                      guint64(b.largest), "mean-batch", G_TYPE_DOUBLE, b.mean_batch, "mean-forward-ms", G_TYPE_DOUBLE,
+                      b.mean_forward_ms, "mean-batch-wait-ms", G_TYPE_DOUBLE, b.mean_wait_ms, nullptr);
+  }
   std::vector<const rtcoinfer::ResultLedger *> all;
   for (const Row &r : active) {
     gchar *name = nullptr;
@@ -1135,6 +1176,8 @@ static void gst_rtcoinfer_src_set_property(GObject *object, guint prop_id, const
     case PROP_IDLE_TIMEOUT: self->idle_timeout_s = g_value_get_double(value); break;
     case PROP_STREAM_TIMEOUT: self->stream_timeout_s = g_value_get_double(value); break;
     case PROP_MAX_QUEUE: self->max_queue = g_value_get_uint(value); break;
+    case PROP_MAX_BATCH: self->max_batch = g_value_get_uint(value); break;
+    case PROP_BATCH_TIMEOUT: self->batch_timeout_ms = g_value_get_double(value); break;
     case PROP_HTTP_PORT: self->http_port = g_value_get_int(value); break;
     case PROP_HTTP_ADDRESS:
       self->state->http_address =
@@ -1165,6 +1208,8 @@ static void gst_rtcoinfer_src_get_property(GObject *object, guint prop_id, GValu
     case PROP_IDLE_TIMEOUT: g_value_set_double(value, self->idle_timeout_s); break;
     case PROP_STREAM_TIMEOUT: g_value_set_double(value, self->stream_timeout_s); break;
     case PROP_MAX_QUEUE: g_value_set_uint(value, self->max_queue); break;
+    case PROP_MAX_BATCH: g_value_set_uint(value, self->max_batch); break;
+    case PROP_BATCH_TIMEOUT: g_value_set_double(value, self->batch_timeout_ms); break;
     case PROP_HTTP_PORT: g_value_set_int(value, self->http_port); break;
     case PROP_HTTP_ADDRESS: g_value_set_string(value, self->state->http_address.c_str()); break;
     case PROP_HTTP_TOKEN:
@@ -1304,6 +1349,30 @@ static void gst_rtcoinfer_src_class_init(GstRtcoinferSrcClass *klass) {
                                                     "Frames per stream waiting for inference; older ones are dropped "
                                                     "(busy)",
                                                     1, 65536, DEFAULT_MAX_QUEUE, rw));
+  /**
+   * GstRtcoinferSrc:max-batch:
+   *
+   * The tails of all streams share one model instance and one batcher: frames of
+   * different streams, and of different setups, run in one forward of at most this many
+   * (each with its own channels and BatchNorm statistics; results are those of one
+   * forward per frame). A stream has at most one frame in a batch. 1 runs each frame on
+   * its stream's own thread, unbatched. Read when the element starts.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_MAX_BATCH,
+      g_param_spec_uint("max-batch", "Max batch", "Frames of all streams in one tail forward, at most (1: no batching)",
+                        1, 256, DEFAULT_MAX_BATCH, rw));
+  /**
+   * GstRtcoinferSrc:batch-timeout:
+   *
+   * Milliseconds the oldest waiting frame may wait for a fuller batch. A frame whose
+   * deadline (max-latency after its capture, when set) would come sooner starts its
+   * batch at once. Read when the element starts.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_BATCH_TIMEOUT,
+      g_param_spec_double("batch-timeout", "Batch timeout", "How long a frame may wait for a fuller batch, ms", 0, 1000,
+                          DEFAULT_BATCH_TIMEOUT_MS, rw));
   // http-port, http-address, http-token: plugins/common/http_properties.h
   rtcoinfer::install_http_properties(gobject_class, PROP_HTTP_PORT, PROP_HTTP_ADDRESS, PROP_HTTP_TOKEN);
   /**
@@ -1312,7 +1381,9 @@ static void gst_rtcoinfer_src_class_init(GstRtcoinferSrcClass *klass) {
    * Read-only: `streams` (guint: streams now), `streams-ended` (guint64: streams torn
    * down after stream-timeout), `foreign` (guint64: packets dropped because their SSRC
    * came first from another address), `junk` (guint64: packets dropped as no RTP of this
-   * stream type, or RTCP of no stream); for each stream a `stream-<ssrc>` structure with
+   * stream type, or RTCP of no stream); with max-batch > 1 the batcher's `batches`,
+   * `largest-batch` (guint64), `mean-batch`, `mean-forward-ms` (per batch) and
+   * `mean-batch-wait-ms` (per frame, before its batch started) (double); for each stream a `stream-<ssrc>` structure with
    * its tail's counters (rtcoinfer-tail's `stats`), the `address` its RTP comes from, its
    * `name`, `returned` and `returns-dropped` (results sent back to the device, and the
    * ones dropped because its RTCP stalled) and `handed-over` (gboolean: the server was

@@ -41,6 +41,7 @@
 
 #include "common/http_properties.h"
 #include "common/result_output.h"
+#include "common/tail_batcher.h"
 #include "contract/rtcoinfer_meta.h"
 #include "contract/setup_event.h"
 #include "service/results_service.h"
@@ -63,6 +64,7 @@ struct TailState {
   std::string http_token;
   std::string stream_id;                              // "stream" of every result; unset: the element's name
   std::shared_ptr<rtcoinfer::ResultsService> shared;  // a server bin's service, given before start
+  std::shared_ptr<rtcoinfer::TailBatcher> batcher;    // a server bin's batcher, given before start; else null
 
   // streaming thread only (and start/stop, when it is not running)
   rtcoinfer::FrameDecoder decoder;
@@ -187,6 +189,12 @@ void gst_rtcoinfer_tail_share_service(GstRtcoinferTail *tail, std::shared_ptr<rt
   GST_OBJECT_UNLOCK(tail);
 }
 
+void gst_rtcoinfer_tail_share_batcher(GstRtcoinferTail *tail, std::shared_ptr<rtcoinfer::TailBatcher> batcher) {
+  GST_OBJECT_LOCK(tail);
+  tail->state->batcher = std::move(batcher);
+  GST_OBJECT_UNLOCK(tail);
+}
+
 static GstCaps *gst_rtcoinfer_tail_transform_caps(GstBaseTransform *, GstPadDirection direction, GstCaps *,
                                                   GstCaps *filter) {
   GstCaps *out = gst_caps_from_string(direction == GST_PAD_SINK ? "application/x-ndjson" : RTCOINFER_FRAME_CAPS_NAME);
@@ -267,6 +275,7 @@ static GstBuffer *answer(GstRtcoinferTail *self, GstBuffer *inbuf) {
   GST_OBJECT_LOCK(self);
   const int top_k = st->top_k;
   const double max_latency = st->max_latency_ms;
+  const std::shared_ptr<rtcoinfer::TailBatcher> batcher = st->batcher;
   GST_OBJECT_UNLOCK(self);
 
   GstMapInfo map;
@@ -325,9 +334,19 @@ static GstBuffer *answer(GstRtcoinferTail *self, GstBuffer *inbuf) {
     drop(self, "late", "seq " + std::to_string(facts.seq) + " is " + std::to_string(latency_now) + " ms old");
     return nullptr;
   }
-  const std::vector<float> logits = model->tail(st->values.data(), 1, hdr.channels, setup->index);
+  std::vector<float> logits;
+  std::string failed;
+  if (batcher) {
+    // with max-latency, its batch must start while the frame can still make it
+    const std::int64_t latest_start =
+        max_latency > 0 ? rtcoinfer::TailBatcher::now_us() + std::int64_t((max_latency - latency_now) * 1000) : 0;
+    logits = batcher->run({st->values.data(), hdr.channels, setup->index}, latest_start, &failed);
+  } else {
+    logits = model->tail(st->values.data(), 1, hdr.channels, setup->index);
+    if (logits.empty()) failed = model->last_error();
+  }
   if (logits.empty()) {
-    drop(self, "malformed", "inference failed: " + model->last_error());
+    drop(self, "malformed", "inference failed: " + failed);
     return nullptr;
   }
   facts.latency_ms = ms_since_capture(hdr.capture_us);

@@ -5,13 +5,16 @@
 #include <gio/gio.h>
 #include <gst/video/video.h>
 
+#include <cmath>
 #include <cstdlib>
+#include <thread>
 #include <fstream>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "common/model_instance.h"
+#include "common/tail_batcher.h"
 #include "contract/setup_event.h"
 
 using namespace rtcoinfer;
@@ -297,6 +300,55 @@ GST_START_TEST(test_tail_rejects_slices_with_the_remedy) {
 }
 GST_END_TEST;
 
+// The server's shared batcher: frames of four "streams" (threads), each at another
+// setup, wait for one batch of four (a long timeout, so only max-batch starts it), and
+// each gets the logits of its own single-frame tail(). A frame whose latest start has
+// come is not held for a fuller batch.
+GST_START_TEST(test_batcher_batches_mixed_setups_and_keeps_deadlines) {
+  std::string err;
+  std::shared_ptr<InferenceModel> model(InferenceModel::load(model_path(), &err).release());
+  fail_unless(model != nullptr, "%s", err.c_str());
+  const BundleInfo &info = model->info();
+  const std::size_t plane = std::size_t(info.partition_channels) * info.partition_height * info.partition_width;
+  TailBatcher batcher(model, {4, 30 * 1000 * 1000});  // 30 s: a batch starts when it is full
+  std::vector<std::vector<float>> features(4), got(4), want(4);
+  std::vector<std::thread> streams;
+  for (std::size_t i = 0; i < 4; ++i) {
+    const Setup &s = info.setups.at(i * 7 % info.setups.size());
+    features[i].resize(plane);
+    for (std::size_t v = 0; v < plane; ++v) features[i][v] = float((v * 37 + i * 11) % 100) / 50.0f;
+    want[i] = model->tail(features[i].data(), 1, s.channels, s.index);
+    streams.emplace_back([&, i, s] {
+      std::string e;
+      got[i] = batcher.run({features[i].data(), s.channels, s.index}, 0, &e);
+    });
+  }
+  for (auto &t : streams) t.join();
+  for (std::size_t i = 0; i < 4; ++i) {
+    fail_unless_equals_int(got[i].size(), want[i].size());
+    for (std::size_t c = 0; c < want[i].size(); ++c)
+      fail_unless(std::fabs(got[i][c] - want[i][c]) <= 1e-4, "frame %zu class %zu: %g, alone %g", i, c, got[i][c],
+                  want[i][c]);
+  }
+  TailBatcher::Stats st = batcher.stats();
+  fail_unless_equals_int(st.batches, 1);
+  fail_unless_equals_int(st.largest, 4);
+  // a frame due now runs alone, long before the 30 s timeout
+  const gint64 t0 = g_get_monotonic_time();
+  const Setup &s = info.setups.smallest();
+  std::string e;
+  fail_unless(!batcher.run({features[0].data(), s.channels, s.index}, TailBatcher::now_us(), &e).empty(), "%s",
+              e.c_str());
+  fail_unless(g_get_monotonic_time() - t0 < 15 * G_USEC_PER_SEC, "a due frame waited for the timeout");
+  st = batcher.stats();
+  fail_unless_equals_int(st.batches, 2);
+  fail_unless_equals_int(st.frames, 5);
+  // a frame of the wrong shape is refused, with the reason
+  fail_unless(batcher.run({features[0].data(), s.channels + 1, s.index}, TailBatcher::now_us(), &e).empty());
+  fail_unless(e.find("channels") != std::string::npos, "%s", e.c_str());
+}
+GST_END_TEST;
+
 static Suite *head_tail_suite(void) {
   Suite *s = suite_create("rtcoinfer-head-tail");
   TCase *tc = tcase_create("general");
@@ -312,6 +364,7 @@ static Suite *head_tail_suite(void) {
   tcase_add_test(tc, test_head_and_tail_share_one_model_instance);
   tcase_add_test(tc, test_stats_api_and_metrics_agree);
   tcase_add_test(tc, test_tail_rejects_slices_with_the_remedy);
+  tcase_add_test(tc, test_batcher_batches_mixed_setups_and_keeps_deadlines);
   return s;
 }
 
