@@ -19,8 +19,11 @@ setup = sys.argv[2] if len(sys.argv) > 2 else "32x8"
 def run(frames, fps, port):
     """Returns the tail's stats, the device's summary, and the result rate (results per
     second between the first and the last result the server printed)."""
+    # the server's queue may hold every frame: this measures what the pair sustains, not
+    # what the server sheds (busy) when it cannot keep up
     server = subprocess.Popen([os.path.join(PIPELINES, "server"), "--model", model, "--port", str(port),
-                               "--idle-exit", "2", "--print-results"], stdout=subprocess.PIPE, text=True)
+                               "--idle-exit", "2", "--print-results", "--max-queue", str(frames)],
+                              stdout=subprocess.PIPE, text=True)
     server.stdout.readline()
     device = subprocess.Popen([os.path.join(PIPELINES, "device"), "--model", model, "--port", str(port),
                                "--frames", str(frames), "--framerate", "%d/1" % fps, "--setup", setup],
