@@ -1,7 +1,7 @@
 // What the two bins (rtcoinfersink, rtcoinfersrc) build themselves from: children made
 // by factory name, pads linked, the UDP socket they share between a udpsrc and the
-// sinks that answer from it, and the RTCP APP packets they add to their sessions' RTCP
-// and read from the other side's.
+// sinks that answer from it, the RTCP APP packets they add to their sessions' RTCP
+// and read from the other side's, and the header of a feature frame passing a pad.
 #pragma once
 
 #include <gio/gio.h>
@@ -13,7 +13,20 @@
 #include <string>
 #include <vector>
 
+#include "wire/feature_frame.h"
+
 namespace rtcoinfer {
+
+// The header of the feature frame in `buf` (a probe's buffer), or nullopt when it holds
+// no valid frame.
+inline std::optional<FrameHeader> frame_header_of(GstBuffer *buf) {
+  GstMapInfo map;
+  if (!gst_buffer_map(buf, &map, GST_MAP_READ)) return std::nullopt;
+  FrameHeader hdr;
+  const bool ok = FrameDecoder::parse_header(map.data, map.size, hdr).ok();
+  gst_buffer_unmap(buf, &map);
+  return ok ? std::optional<FrameHeader>(hdr) : std::nullopt;
+}
 
 // A child made from `factory` and added to `bin`, or null (logged) when the factory is
 // not installed; the bin's change_state then refuses to start with the remedy.

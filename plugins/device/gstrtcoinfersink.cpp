@@ -216,13 +216,9 @@ static GstPadProbeReturn on_rtp_event(GstPad *, GstPadProbeInfo *info, gpointer 
 // is what the device numbered (skipped frames are inside it).
 static GstPadProbeReturn on_numbered_frame(GstPad *, GstPadProbeInfo *info, gpointer user_data) {
   auto *self = GST_RTCOINFER_SINK(user_data);
-  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
-  GstMapInfo map;
-  if (!gst_buffer_map(buf, &map, GST_MAP_READ)) return GST_PAD_PROBE_OK;
-  rtcoinfer::FrameHeader hdr;
-  const bool ok = rtcoinfer::FrameDecoder::parse_header(map.data, map.size, hdr).ok();
-  gst_buffer_unmap(buf, &map);
-  if (!ok) return GST_PAD_PROBE_OK;
+  const std::optional<rtcoinfer::FrameHeader> parsed = rtcoinfer::frame_header_of(GST_PAD_PROBE_INFO_BUFFER(info));
+  if (!parsed) return GST_PAD_PROBE_OK;
+  const rtcoinfer::FrameHeader &hdr = *parsed;
   const guint64 skips =
       gst_rtcoinfer_mpc_rate_skips(GST_RTCOINFER_MPC_RATE(self->rate));  // mpcrate is done with the one before
   GST_OBJECT_LOCK(self);

@@ -382,6 +382,17 @@ static GstPadProbeReturn on_tail_result(GstPad *, GstPadProbeInfo *info, gpointe
   return GST_PAD_PROBE_OK;
 }
 
+// The oldest results waiting for a stream's device, as many as one RCIR packet carries,
+// taken out of its queue. With the object lock.
+static std::vector<rtcoinfer::ReturnedResult> take_returns_locked(Stream &s) {
+  std::vector<rtcoinfer::ReturnedResult> batch;
+  while (!s.returns.empty() && batch.size() < rtcoinfer::ResultBatch::kMaxEntries) {
+    batch.push_back(s.returns.front());
+    s.returns.pop_front();
+  }
+  return batch;
+}
+
 // The APP "RCIA" packet: how far this server accounted for a device's frames, under the
 // SSRC of the server's session with it (the device sees a new server by a new SSRC).
 static bool add_accounted(GstBuffer *compound, GObject *session, const rtcoinfer::ResultLedger::Coverage &cov,
@@ -408,10 +419,7 @@ static gboolean on_server_rtcp(GObject *session, GstBuffer *buffer, gboolean, gp
   // until the device's first RTCP says where it listens, RTCP goes nowhere: keep them
   if (it != tag->self->state->streams.end() && !it->second.rtcp_to.empty()) {
     Stream &s = it->second;
-    while (!s.returns.empty() && batch.size() < rtcoinfer::ResultBatch::kMaxEntries) {
-      batch.push_back(s.returns.front());
-      s.returns.pop_front();
-    }
+    batch = take_returns_locked(s);
     if (s.tail && !s.handed_over) tail = GST_ELEMENT(gst_object_ref(s.tail));
   }
   GST_OBJECT_UNLOCK(tag->self);
@@ -462,11 +470,9 @@ static void hand_over(GstRtcoinferSrc *self, guint ssrc) {
   GObject *session = s.rtp_session ? G_OBJECT(g_object_ref(s.rtp_session)) : nullptr;
   GSocket *socket = self->rtcp_socket ? G_SOCKET(g_object_ref(self->rtcp_socket)) : nullptr;
   const std::string to = s.rtcp_to;
-  std::vector<rtcoinfer::ReturnedResult> batch;  // the last results go with it
-  while (!to.empty() && !s.returns.empty() && batch.size() < rtcoinfer::ResultBatch::kMaxEntries) {
-    batch.push_back(s.returns.front());
-    s.returns.pop_front();
-  }
+  // the last results go with it
+  const std::vector<rtcoinfer::ReturnedResult> batch =
+      to.empty() ? std::vector<rtcoinfer::ReturnedResult>() : take_returns_locked(s);
   s.returned += batch.size();
   GST_OBJECT_UNLOCK(self);
   const auto cov = gst_rtcoinfer_inference_get_ledger(GST_RTCOINFER_INFERENCE(tail))->hand_over();
@@ -525,15 +531,6 @@ struct QueueTag {
   std::shared_ptr<rtcoinfer::ResultLedger> ledger;
 };
 
-static std::optional<guint16> frame_number(GstBuffer *buf) {
-  GstMapInfo map;
-  if (!gst_buffer_map(buf, &map, GST_MAP_READ)) return std::nullopt;
-  rtcoinfer::FrameHeader hdr;
-  const bool ok = rtcoinfer::FrameDecoder::parse_header(map.data, map.size, hdr).ok();
-  gst_buffer_unmap(buf, &map);
-  return ok ? std::optional<guint16>(hdr.seq) : std::nullopt;
-}
-
 static void count_busy(const QueueTag *tag, const std::vector<guint16> &dropped) {
   guint64 busy = 0;
   for (guint16 seq : dropped) {
@@ -551,18 +548,18 @@ static void count_busy(const QueueTag *tag, const std::vector<guint16> &dropped)
 
 static GstPadProbeReturn on_queue_in(GstPad *, GstPadProbeInfo *info, gpointer user_data) {
   const auto *tag = static_cast<const QueueTag *>(user_data);
-  if (const auto seq = frame_number(GST_PAD_PROBE_INFO_BUFFER(info))) tag->watch->entered(*seq);
+  if (const auto hdr = rtcoinfer::frame_header_of(GST_PAD_PROBE_INFO_BUFFER(info))) tag->watch->entered(hdr->seq);
   return GST_PAD_PROBE_OK;
 }
 
 static GstPadProbeReturn on_queue_out(GstPad *, GstPadProbeInfo *info, gpointer user_data) {
   const auto *tag = static_cast<const QueueTag *>(user_data);
   if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER) {
-    if (const auto seq = frame_number(GST_PAD_PROBE_INFO_BUFFER(info))) {
-      const std::vector<guint16> dropped = tag->watch->left(*seq);
+    if (const auto hdr = rtcoinfer::frame_header_of(GST_PAD_PROBE_INFO_BUFFER(info))) {
+      const std::vector<guint16> dropped = tag->watch->left(hdr->seq);
       if (!dropped.empty())
         GST_DEBUG_OBJECT(tag->self, "stream %u: frame %u leaves the queue, %zu before it were dropped (%u..%u)",
-                         tag->ssrc, *seq, dropped.size(), dropped.front(), dropped.back());
+                         tag->ssrc, hdr->seq, dropped.size(), dropped.front(), dropped.back());
       count_busy(tag, dropped);
     }
   } else if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_EOS) {
@@ -966,9 +963,6 @@ static bool configure_transport(GstRtcoinferSrc *self) {
   return true;
 }
 
-// Checks the bundle before any device comes (a wrong file is an error at start), and
-// with http-port set starts one results service for every stream's tail, offering the
-// bundle to devices from the start (they may fetch it before they can send).
 // With max-batch > 1: the one batcher of every stream's tail, on the process's instance
 // of the bundle (loaded here, before the first device comes).
 static bool start_batcher(GstRtcoinferSrc *self, const std::string &model) {
@@ -988,6 +982,9 @@ static bool start_batcher(GstRtcoinferSrc *self, const std::string &model) {
   return true;
 }
 
+// Checks the bundle before any device comes (a wrong file is an error at start), and
+// with http-port set starts one results service for every stream's tail, offering the
+// bundle to devices from the start (they may fetch it before they can send).
 static bool start_service(GstRtcoinferSrc *self, const std::string &model) {
   rtcoinfer::ResultsService::Options http;
   GST_OBJECT_LOCK(self);
