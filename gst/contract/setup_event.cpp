@@ -1,5 +1,7 @@
 #include "setup_event.h"
 
+#include <cmath>
+
 namespace rtcoinfer {
 
 GstEvent *setup_event_new(const Setup &setup) {
@@ -96,6 +98,21 @@ std::optional<WireBytesSetup> wire_bytes_query_setup(GstQuery *query) {
       !gst_structure_get_uint64(s, "table-bytes", &w.bytes))
     return std::nullopt;
   return w;
+}
+
+GstEvent *server_time_event_new(double ms) {
+  return gst_event_new_custom(GST_EVENT_CUSTOM_UPSTREAM,
+                              gst_structure_new(kServerTimeEventName, "ms", G_TYPE_DOUBLE, ms, nullptr));
+}
+
+std::optional<double> server_time_event_parse(GstEvent *event) {
+  if (!event || GST_EVENT_TYPE(event) != GST_EVENT_CUSTOM_UPSTREAM) return std::nullopt;
+  const GstStructure *s = gst_event_get_structure(event);
+  double ms = 0;
+  if (!s || !gst_structure_has_name(s, kServerTimeEventName) || !gst_structure_get_double(s, "ms", &ms))
+    return std::nullopt;
+  if (!std::isfinite(ms) || ms < 0) return std::nullopt;
+  return ms;
 }
 
 }  // namespace rtcoinfer

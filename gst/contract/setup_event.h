@@ -21,6 +21,11 @@
 // what is sent (the baselines' rtcoinfer-slicer) answers with its bytes, so the
 // controller budgets what really leaves. Unanswered, the frame's own size counts.
 // Structure: rtcoinfer-wire-bytes, frame=(GstBuffer), bytes=(guint64, the answer).
+//
+// rtcoinfer-server-time (upstream, out of band): the server's time for this stream's
+// recent frames, arrival -> result (queue, batch, inference), as the server reported it
+// (rtcoinfersink: APP "RCIA"). rtcoinfer-mpcrate server-latency=auto plans with it.
+// Structure: rtcoinfer-server-time, ms=(double, >= 0).
 #pragma once
 
 #include <gst/gst.h>
@@ -71,5 +76,11 @@ struct WireBytesSetup {
 };
 // The setup asked about, or nullopt when `query` is not a per-setup rtcoinfer-wire-bytes query.
 std::optional<WireBytesSetup> wire_bytes_query_setup(GstQuery *query);
+
+constexpr const char *kServerTimeEventName = "rtcoinfer-server-time";
+GstEvent *server_time_event_new(double ms);
+// nullopt when the event is not an rtcoinfer-server-time event or its time is not a
+// finite number >= 0.
+std::optional<double> server_time_event_parse(GstEvent *event);
 
 }  // namespace rtcoinfer

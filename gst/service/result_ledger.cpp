@@ -278,4 +278,28 @@ std::vector<std::uint16_t> QueueWatch::ended() {
   return dropped;
 }
 
+void ServerTimer::arrived(std::uint16_t seq, std::int64_t now_us) {
+  std::lock_guard<std::mutex> lock(mu_);
+  arrivals_[seq % kArrivals] = {seq, now_us};
+}
+
+void ServerTimer::answered(std::uint16_t seq, std::int64_t now_us) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Arrival &a = arrivals_[seq % kArrivals];
+  if (a.us < 0 || a.seq != seq) return;
+  window_.push_back(double(std::max<std::int64_t>(0, now_us - a.us)) / 1000.0);
+  a.us = -1;
+  if (window_.size() > kWindow) window_.pop_front();
+}
+
+std::optional<double> ServerTimer::recent_ms(double quantile) const {
+  std::vector<double> v;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (window_.empty()) return std::nullopt;
+    v.assign(window_.begin(), window_.end());
+  }
+  return percentile(std::move(v), quantile);
+}
+
 }  // namespace rtcoinfer

@@ -164,4 +164,28 @@ class QueueWatch {
   std::deque<std::uint16_t> noted_;
 };
 
+// Each frame's server time: from its arrival (into rtcoinfersrc's per-stream queue) to
+// its result, so queueing, batching and inference. A high quantile of the newest goes
+// back to the device in every RCIA, and rtcoinfer-mpcrate server-latency=auto plans with
+// it. Thread-safe: arrivals come on the session's thread, results on the tail's.
+class ServerTimer {
+ public:
+  static constexpr std::size_t kWindow = 64;     // the newest answered frames
+  static constexpr std::size_t kArrivals = 256;  // arrivals kept, by frame number
+  void arrived(std::uint16_t seq, std::int64_t now_us);
+  // Adds the frame's server time, if its arrival was noted (once).
+  void answered(std::uint16_t seq, std::int64_t now_us);
+  // The `quantile` of the window, ms; nullopt before the first answer.
+  std::optional<double> recent_ms(double quantile = 0.95) const;
+
+ private:
+  mutable std::mutex mu_;
+  struct Arrival {
+    std::uint16_t seq = 0;
+    std::int64_t us = -1;  // -1: none
+  };
+  std::array<Arrival, kArrivals> arrivals_{};
+  std::deque<double> window_;
+};
+
 }  // namespace rtcoinfer

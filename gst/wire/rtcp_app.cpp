@@ -1,5 +1,8 @@
 #include "rtcp_app.h"
 
+#include <algorithm>
+#include <cmath>
+
 namespace rtcoinfer {
 
 namespace {
@@ -47,14 +50,22 @@ std::optional<FrameCountReport> FrameCountReport::decode(unsigned subtype, const
 std::vector<std::uint8_t> AccountedReport::encode() const {
   std::vector<std::uint8_t> out(kSize, 0);
   put16(out.data(), horizon);
+  put16(out.data() + 2, server_time);
   put32(out.data() + 4, accounted);
   return out;
 }
 
+std::uint16_t AccountedReport::server_time_of(double ms) {
+  if (!(ms > 0)) return 1;  // measured, and under one step
+  const double steps = std::ceil(ms * 1000.0 / kServerTimeStepUs);
+  return steps >= 65535.0 ? std::uint16_t(65535) : std::uint16_t(std::max(1.0, steps));
+}
+
 std::optional<AccountedReport> AccountedReport::decode(unsigned subtype, const std::uint8_t *data, std::size_t size) {
-  if (!data || size != kSize || subtype > 1 || data[2] != 0 || data[3] != 0) return std::nullopt;
+  if (!data || size != kSize || subtype > 1) return std::nullopt;
   AccountedReport r;
   r.horizon = get16(data);
+  r.server_time = get16(data + 2);
   r.accounted = get32(data + 4);
   r.final = subtype == 1;
   return r;

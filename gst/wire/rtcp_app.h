@@ -57,11 +57,19 @@ struct AccountedReport {
   static constexpr std::size_t kSize = 8;
   std::uint16_t horizon = 0;    // the first frame number this server has not accounted for
   std::uint32_t accounted = 0;  // frames it accounted for, from the RCIF first_seq it has to horizon
+  // The server time of this device's recent frames (arrival -> result: queue, batch,
+  // inference), in 100 µs steps (kServerTimeStepUs), saturating at 65535 (6.5 s); 0 while
+  // none was measured. rtcoinfer-mpcrate server-latency=auto plans with it.
+  std::uint16_t server_time = 0;
   bool final = false;
+  static constexpr double kServerTimeStepUs = 100;
 
-  std::vector<std::uint8_t> encode() const;  // u16 horizon, u16 0, u32 accounted
+  std::vector<std::uint8_t> encode() const;  // u16 horizon, u16 server_time, u32 accounted
   std::uint8_t subtype() const { return final ? 1 : 0; }
-  // nullopt unless `size` is kSize, the reserved bytes are 0 and the subtype 0 or 1
+  // the wire value for `ms` (rounded up to a step, at least 1 step, saturating)
+  static std::uint16_t server_time_of(double ms);
+  double server_time_ms() const { return server_time * kServerTimeStepUs / 1000.0; }
+  // nullopt unless `size` is kSize and the subtype 0 or 1
   static std::optional<AccountedReport> decode(unsigned subtype, const std::uint8_t *data, std::size_t size);
 };
 

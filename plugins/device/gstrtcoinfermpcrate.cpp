@@ -22,7 +22,8 @@
  * forecast, raised while probing a quiet link), `sample-bps` (the newest delivery-rate
  * sample), `feedback` (TWCC reports so far), `in-flight-bytes` (estimated bottleneck
  * queue before this frame), `predicted-latency-ms`, `frame-interval-ms` (smoothed from
- * the buffer timestamps), `rtt-ms` and `decide-us`. `pipelines/device --rate-log`
+ * the buffer timestamps), `rtt-ms`, `server-latency-ms` (what it planned with: see
+ * `server-latency`) and `decide-us`. `pipelines/device --rate-log`
  * writes them as JSON lines and `pipelines/plot-run` plots them.
  *
  * On a network it runs inside rtcoinfersink, the device bin, which adds the RTP
@@ -73,6 +74,13 @@ struct RateState {
   std::string model_path, fixed_text, min_text, max_text;
   int bits = DEFAULT_BITS;  // 0: every bit depth
   rtcoinfer::MpcConfig cfg;
+  // server-latency: auto plans with what the server reports for this stream
+  // (rtcoinfer-server-time), DEFAULT_SERVER_LATENCY_MS until the first report; a number
+  // plans with that number (cfg.tail_s)
+  bool server_auto = true;
+  double fixed_server_s = DEFAULT_SERVER_LATENCY_MS / 1000.0;
+  std::optional<double> reported_server_s;  // the newest report applied
+  guint64 server_reports = 0;
 
   // with the object lock: the controller, taken by the streaming thread for each decision
   std::unique_ptr<rtcoinfer::RateSession> rate;  // created in start(), from the bundle's setup table
@@ -83,6 +91,8 @@ struct RateState {
   GMutex feedback_lock;
   std::vector<std::pair<std::vector<rtcoinfer::PacketReport>, double>> pending_twcc;
   guint64 twcc_overflow = 0;
+  std::optional<double> pending_server_s;  // the newest server report, not yet applied
+  guint64 pending_server_reports = 0;
 
   // streaming thread only
   GstElement *rtp_session = nullptr;  // the rtpsession downstream, for RR statistics
@@ -151,12 +161,31 @@ static double setup_wire_bytes(GstRtcoinferMpcRate *self, const rtcoinfer::Setup
   return answer ? double(*answer) + (bytes - std::llround(bytes)) : bytes;
 }
 
+// A server-latency number: milliseconds, 0..10000, nothing else in the text.
+static bool parse_ms(const std::string &text, double *ms) {
+  if (text.empty()) return false;
+  gchar *end = nullptr;
+  const double v = g_ascii_strtod(text.c_str(), &end);
+  if (!end || *end != '\0' || !std::isfinite(v) || v < 0 || v > 10000) return false;
+  *ms = v;
+  return true;
+}
+
+// The server latency the controller plans with (object lock).
+static double planned_server_s_locked(const RateState *st) {
+  if (!st->server_auto) return st->fixed_server_s;
+  return st->reported_server_s.value_or(DEFAULT_SERVER_LATENCY_MS / 1000.0);
+}
+
 static gboolean gst_rtcoinfer_mpc_rate_start(GstBaseTransform *trans) {
   auto *self = GST_RTCOINFER_MPC_RATE(trans);
   RateState *st = self->state;
   GST_OBJECT_LOCK(self);
   const std::string path = st->model_path, fixed = st->fixed_text, lo = st->min_text, hi = st->max_text;
   const int bits = st->bits;
+  st->reported_server_s.reset();  // a new run waits for its server's first report
+  st->server_reports = 0;
+  st->cfg.tail_s = planned_server_s_locked(st);
   rtcoinfer::MpcConfig cfg = st->cfg;
   GST_OBJECT_UNLOCK(self);
   // the controller needs the bundle's per-setup accuracy and bytes table
@@ -214,6 +243,8 @@ static gboolean gst_rtcoinfer_mpc_rate_stop(GstBaseTransform *trans) {
   auto *self = GST_RTCOINFER_MPC_RATE(trans);
   FEEDBACK_LOCK(self);
   self->state->pending_twcc.clear();
+  self->state->pending_server_s.reset();
+  self->state->pending_server_reports = 0;
   FEEDBACK_UNLOCK(self);
   GST_OBJECT_LOCK(self);
   self->state->rate.reset();
@@ -329,6 +360,15 @@ static std::vector<rtcoinfer::PacketReport> parse_twcc(const GstStructure *s) {
 
 static gboolean gst_rtcoinfer_mpc_rate_src_event(GstBaseTransform *trans, GstEvent *event) {
   auto *self = GST_RTCOINFER_MPC_RATE(trans);
+  if (const auto server_ms = rtcoinfer::server_time_event_parse(event)) {
+    FEEDBACK_LOCK(self);
+    self->state->pending_server_s = *server_ms / 1000.0;
+    self->state->pending_server_reports++;
+    FEEDBACK_UNLOCK(self);
+    GST_LOG_OBJECT(self, "server time %.2f ms", *server_ms);
+    gst_event_unref(event);
+    return TRUE;  // consumed
+  }
   if (GST_EVENT_TYPE(event) == GST_EVENT_CUSTOM_UPSTREAM) {
     const GstStructure *s = gst_event_get_structure(event);
     if (s && gst_structure_has_name(s, "RTPTWCCPackets")) {
@@ -376,8 +416,13 @@ static GstFlowReturn gst_rtcoinfer_mpc_rate_transform_ip(GstBaseTransform *trans
   const double bytes = valid ? wire_bytes(self, buf) : double(size);
 
   std::vector<std::pair<std::vector<rtcoinfer::PacketReport>, double>> twcc;
+  std::optional<double> server_s;
   FEEDBACK_LOCK(self);
   twcc.swap(st->pending_twcc);
+  server_s = st->pending_server_s;
+  st->pending_server_s.reset();
+  const guint64 server_reports = st->pending_server_reports;
+  st->pending_server_reports = 0;
   FEEDBACK_UNLOCK(self);
   GST_OBJECT_LOCK(self);
   if (!st->rate) {
@@ -385,6 +430,16 @@ static GstFlowReturn gst_rtcoinfer_mpc_rate_transform_ip(GstBaseTransform *trans
     return GST_FLOW_NOT_NEGOTIATED;
   }
   rtcoinfer::RateSession &rate = *st->rate;
+  st->server_reports += server_reports;
+  if (server_s) {
+    st->reported_server_s = server_s;
+    if (st->server_auto && rate.controller().config().tail_s != *server_s) {
+      rtcoinfer::MpcConfig c = rate.controller().config();
+      c.tail_s = *server_s;
+      rate.set_config(c);
+    }
+  }
+  const double planned_server_ms = rate.controller().config().tail_s * 1000;
   for (const auto &[packets, arrived_s] : twcc) rate.on_twcc(packets, arrived_s);
   std::optional<double> pts_s;
   if (GST_BUFFER_PTS_IS_VALID(buf)) pts_s = double(GST_BUFFER_PTS(buf)) / GST_SECOND;
@@ -411,13 +466,14 @@ static GstFlowReturn gst_rtcoinfer_mpc_rate_transform_ip(GstBaseTransform *trans
       GST_ELEMENT(self),
       gst_message_new_element(
           GST_OBJECT(self),
-          gst_structure_new(
-              "rtcoinfer-rate", "setup", G_TYPE_STRING, chosen.c_str(), "requested", G_TYPE_STRING, requested.c_str(),
-              "skip", G_TYPE_BOOLEAN, d.skip, "forecast-bps", G_TYPE_DOUBLE, forecast_bps, "sample-bps", G_TYPE_DOUBLE,
-              sample_bps, "feedback", G_TYPE_UINT64, feedback, "predicted-latency-ms", G_TYPE_DOUBLE,
-              d.predicted_latency_s * 1000, "in-flight-bytes", G_TYPE_DOUBLE, queued, "frame-bytes", G_TYPE_UINT64,
-              guint64(size), "decide-us", G_TYPE_DOUBLE, d.decide_us, "planned-bps", G_TYPE_DOUBLE, out.planned_bps,
-              "frame-interval-ms", G_TYPE_DOUBLE, interval_ms, "rtt-ms", G_TYPE_DOUBLE, rtt_ms, nullptr)));
+          gst_structure_new("rtcoinfer-rate", "setup", G_TYPE_STRING, chosen.c_str(), "requested", G_TYPE_STRING,
+                            requested.c_str(), "skip", G_TYPE_BOOLEAN, d.skip, "forecast-bps", G_TYPE_DOUBLE,
+                            forecast_bps, "sample-bps", G_TYPE_DOUBLE, sample_bps, "feedback", G_TYPE_UINT64, feedback,
+                            "predicted-latency-ms", G_TYPE_DOUBLE, d.predicted_latency_s * 1000, "in-flight-bytes",
+                            G_TYPE_DOUBLE, queued, "frame-bytes", G_TYPE_UINT64, guint64(size), "decide-us",
+                            G_TYPE_DOUBLE, d.decide_us, "planned-bps", G_TYPE_DOUBLE, out.planned_bps,
+                            "frame-interval-ms", G_TYPE_DOUBLE, interval_ms, "rtt-ms", G_TYPE_DOUBLE, rtt_ms,
+                            "server-latency-ms", G_TYPE_DOUBLE, planned_server_ms, nullptr)));
   if (ask) {
     GST_INFO_OBJECT(self, "asking upstream for %s", ask->name().c_str());
     gst_pad_push_event(GST_BASE_TRANSFORM_SINK_PAD(trans), rtcoinfer::setup_event_new(*ask));
@@ -452,15 +508,19 @@ static GstStructure *build_stats(GstRtcoinferMpcRate *self) {
   const double queue_ms = est ? est->queue_delay_s() * 1000 : 0.0;
   const double loss = est ? est->loss_fraction() : 0.0;
   const double predicted_ms = rate ? rate->last().predicted_latency_s * 1000 : 0.0;
+  const double server_ms = rate ? rate->controller().config().tail_s * 1000 : planned_server_s_locked(st) * 1000;
+  const guint64 server_reports = st->server_reports;
+  const double reported_ms = st->reported_server_s.value_or(0) * 1000;
   const rtcoinfer::RateSessionStats counted = c;
   GST_OBJECT_UNLOCK(self);
-  return gst_structure_new("rtcoinfer-mpcrate-stats", "frames", G_TYPE_UINT64, counted.frames, "skips", G_TYPE_UINT64,
-                           counted.skips, "switches", G_TYPE_UINT64, c.switches, "feedback", G_TYPE_UINT64, c.feedback,
-                           "probes", G_TYPE_UINT64, c.probes, "setup", G_TYPE_STRING, setup.c_str(), "estimate-bps",
-                           G_TYPE_DOUBLE, estimate, "forecast-bps", G_TYPE_DOUBLE, forecast, "queue-delay-ms",
-                           G_TYPE_DOUBLE, queue_ms, "loss", G_TYPE_DOUBLE, loss, "predicted-latency-ms", G_TYPE_DOUBLE,
-                           predicted_ms, "mean-decide-us", G_TYPE_DOUBLE, c.frames ? c.decide_us_total / c.frames : 0.0,
-                           "max-decide-us", G_TYPE_DOUBLE, c.decide_us_max, nullptr);
+  return gst_structure_new(
+      "rtcoinfer-mpcrate-stats", "frames", G_TYPE_UINT64, counted.frames, "skips", G_TYPE_UINT64, counted.skips,
+      "switches", G_TYPE_UINT64, c.switches, "feedback", G_TYPE_UINT64, c.feedback, "probes", G_TYPE_UINT64, c.probes,
+      "setup", G_TYPE_STRING, setup.c_str(), "estimate-bps", G_TYPE_DOUBLE, estimate, "forecast-bps", G_TYPE_DOUBLE,
+      forecast, "queue-delay-ms", G_TYPE_DOUBLE, queue_ms, "loss", G_TYPE_DOUBLE, loss, "predicted-latency-ms",
+      G_TYPE_DOUBLE, predicted_ms, "mean-decide-us", G_TYPE_DOUBLE, c.frames ? c.decide_us_total / c.frames : 0.0,
+      "max-decide-us", G_TYPE_DOUBLE, c.decide_us_max, "server-latency-ms", G_TYPE_DOUBLE, server_ms, "server-reports",
+      G_TYPE_UINT64, server_reports, "reported-server-ms", G_TYPE_DOUBLE, reported_ms, nullptr);
 }
 
 static void gst_rtcoinfer_mpc_rate_set_property(GObject *object, guint prop_id, const GValue *value,
@@ -478,7 +538,23 @@ static void gst_rtcoinfer_mpc_rate_set_property(GObject *object, guint prop_id, 
     case PROP_SWITCH_PENALTY: st->cfg.switch_penalty = g_value_get_double(value); break;
     case PROP_MIN_SETUP: st->min_text = str(); break;
     case PROP_MAX_SETUP: st->max_text = str(); break;
-    case PROP_SERVER_LATENCY: st->cfg.tail_s = g_value_get_double(value) / 1000.0; break;
+    case PROP_SERVER_LATENCY: {
+      const std::string text = str();
+      double ms = 0;
+      if (text == "auto") {
+        st->server_auto = true;
+      } else if (parse_ms(text, &ms)) {
+        st->server_auto = false;
+        st->fixed_server_s = ms / 1000.0;
+      } else {
+        g_warning(
+            "rtcoinfer-mpcrate: server-latency must be \"auto\" or milliseconds 0..10000, not \"%s\"; "
+            "it stays %s",
+            text.c_str(), st->server_auto ? "auto" : std::to_string(st->fixed_server_s * 1000).c_str());
+      }
+      st->cfg.tail_s = planned_server_s_locked(st);
+      break;
+    }
     case PROP_MARGIN: st->cfg.margin_s = g_value_get_double(value) / 1000.0; break;
     case PROP_BITS: st->bits = g_value_get_int(value); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -514,7 +590,11 @@ static void gst_rtcoinfer_mpc_rate_get_property(GObject *object, guint prop_id, 
     case PROP_SWITCH_PENALTY: g_value_set_double(value, st->cfg.switch_penalty); break;
     case PROP_MIN_SETUP: g_value_set_string(value, st->min_text.c_str()); break;
     case PROP_MAX_SETUP: g_value_set_string(value, st->max_text.c_str()); break;
-    case PROP_SERVER_LATENCY: g_value_set_double(value, st->cfg.tail_s * 1000.0); break;
+    case PROP_SERVER_LATENCY: {
+      gchar *text = st->server_auto ? g_strdup("auto") : g_strdup_printf("%g", st->fixed_server_s * 1000.0);
+      g_value_take_string(value, text);
+      break;
+    }
     case PROP_MARGIN: g_value_set_double(value, st->cfg.margin_s * 1000.0); break;
     case PROP_BITS: g_value_set_int(value, st->bits); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -531,7 +611,7 @@ static void gst_rtcoinfer_mpc_rate_finalize(GObject *object) {
 static void gst_rtcoinfer_mpc_rate_init(GstRtcoinferMpcRate *self) {
   self->state = new RateState();
   g_mutex_init(&self->state->feedback_lock);
-  self->state->cfg.tail_s = DEFAULT_SERVER_LATENCY_MS / 1000.0;
+  self->state->cfg.tail_s = planned_server_s_locked(self->state);
   gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
 }
 
@@ -636,14 +716,20 @@ static void gst_rtcoinfer_mpc_rate_class_init(GstRtcoinferMpcRateClass *klass) {
   /**
    * GstRtcoinferMpcRate:server-latency:
    *
-   * Milliseconds (0..10000) a frame spends on the server after its last packet arrives:
-   * receiver jitterbuffer plus tail inference. Part of the predicted latency. May change
-   * while PLAYING.
+   * The time a frame spends on the server after it arrives (queue, batch, inference),
+   * part of the predicted latency. `auto` (the default) plans with what the server
+   * reports for this stream: rtcoinfersrc measures each stream's recent 95th percentile
+   * and sends it in every RTCP compound (APP "RCIA"); rtcoinfersink hands it to this
+   * element as an `rtcoinfer-server-time` event. Until the first report, and with no
+   * server that reports, auto plans with 30 ms. A number of milliseconds (0..10000)
+   * plans with that number whatever the server reports. `stats` shows the value in use
+   * (`server-latency-ms`). May change while PLAYING.
    */
   g_object_class_install_property(
       gobject_class, PROP_SERVER_LATENCY,
-      g_param_spec_double("server-latency", "Server latency", "ms a frame spends on the server after arriving", 0,
-                          10000, DEFAULT_SERVER_LATENCY_MS, rw_playing));
+      g_param_spec_string("server-latency", "Server latency",
+                          "ms a frame spends on the server after arriving, or auto: what the server reports", "auto",
+                          rw_playing));
   /**
    * GstRtcoinferMpcRate:bits:
    *
@@ -663,7 +749,10 @@ static void gst_rtcoinfer_mpc_rate_class_init(GstRtcoinferMpcRateClass *klass) {
    *   no rate sample came for a while);
    * - `setup` (the current one, string);
    * - `estimate-bps`, `forecast-bps` (bits/s), `queue-delay-ms`, `loss` (0..1),
-   *   `predicted-latency-ms`, `mean-decide-us`, `max-decide-us` (gdouble).
+   *   `predicted-latency-ms`, `mean-decide-us`, `max-decide-us` (gdouble);
+   * - `server-latency-ms` (gdouble: what the controller plans with now),
+   *   `server-reports` (guint64: server-time reports received), `reported-server-ms`
+   *   (gdouble: the newest, 0 before any).
    */
   g_object_class_install_property(
       gobject_class, PROP_STATS,

@@ -54,6 +54,7 @@
 #include "common/host_port.h"
 #include "control/mpc_controller.h"
 #include "wire/feature_frame.h"
+#include "contract/setup_event.h"
 #include "wire/rtcp_app.h"
 #include "common/gstrtcoinferinference.h"
 #include "contract/rtcoinfer_meta.h"
@@ -139,6 +140,7 @@ enum {
   PROP_SERVER,
   PROP_POLICY,
   PROP_DEADLINE,
+  PROP_SERVER_LATENCY,
   PROP_SETUP,
   PROP_THREADS,
   PROP_ENTROPY,
@@ -310,6 +312,14 @@ static void on_accounted(GstRtcoinferSink *self, guint subtype, guint ssrc, cons
     self->server_horizon = report->horizon;
   }
   GST_OBJECT_UNLOCK(self);
+  // the server's time for this stream's recent frames: what server-latency=auto plans with
+  if (report->server_time > 0) {
+    GstPad *pad = gst_element_get_static_pad(self->rate, "src");
+    if (pad) {
+      gst_pad_send_event(pad, rtcoinfer::server_time_event_new(report->server_time_ms()));
+      gst_object_unref(pad);
+    }
+  }
 }
 
 // The server's RTCP for this device: its results (APP "RCIR", the RTCP receive thread).
@@ -629,6 +639,7 @@ static void gst_rtcoinfer_sink_set_property(GObject *object, guint prop_id, cons
       break;
     case PROP_POLICY: g_object_set_property(G_OBJECT(self->rate), "policy", value); break;
     case PROP_DEADLINE: g_object_set_property(G_OBJECT(self->rate), "deadline", value); break;
+    case PROP_SERVER_LATENCY: g_object_set_property(G_OBJECT(self->rate), "server-latency", value); break;
     case PROP_SETUP:
       g_object_set_property(G_OBJECT(self->head), "setup", value);
       g_object_set_property(G_OBJECT(self->rate), "setup", value);
@@ -664,6 +675,7 @@ static void gst_rtcoinfer_sink_get_property(GObject *object, guint prop_id, GVal
       break;
     case PROP_POLICY: g_object_get_property(G_OBJECT(self->rate), "policy", value); break;
     case PROP_DEADLINE: g_object_get_property(G_OBJECT(self->rate), "deadline", value); break;
+    case PROP_SERVER_LATENCY: g_object_get_property(G_OBJECT(self->rate), "server-latency", value); break;
     case PROP_SETUP: g_object_get_property(G_OBJECT(self->rate), "setup", value); break;
     case PROP_THREADS: g_object_get_property(G_OBJECT(self->head), "threads", value); break;
     case PROP_ENTROPY: g_object_get_property(G_OBJECT(self->compress), "entropy", value); break;
@@ -811,6 +823,19 @@ static void gst_rtcoinfer_sink_class_init(GstRtcoinferSinkClass *klass) {
   g_object_class_install_property(gobject_class, PROP_DEADLINE,
                                   g_param_spec_double("deadline", "Deadline", "Capture-to-result deadline, ms", 1,
                                                       60000, DEFAULT_DEADLINE_MS, rw_playing));
+  /**
+   * GstRtcoinferSink:server-latency:
+   *
+   * What the controller plans a frame's time on the server to be: `auto` (the default)
+   * plans with the server's own measure for this stream (its recent 95th percentile,
+   * arrival -> result, sent in every RTCP compound as APP "RCIA"), 30 ms until the first
+   * report; a number of milliseconds (0..10000) plans with that number. May change while
+   * PLAYING.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_SERVER_LATENCY,
+      g_param_spec_string("server-latency", "Server latency",
+                          "ms a frame spends on the server, or auto: what the server reports", "auto", rw_playing));
   /**
    * GstRtcoinferSink:setup:
    *

@@ -119,6 +119,8 @@ struct Stream {
   // the server stops while the device runs: its final RCIA went out, its ledger counts no
   // further (the device's next server counts from its horizon)
   bool handed_over = false;
+  // each frame's arrival -> result time, whose recent 95th percentile goes in RCIA
+  std::shared_ptr<rtcoinfer::ServerTimer> timer = std::make_shared<rtcoinfer::ServerTimer>();
 };
 
 // What is left of a stream that was torn down: its counts.
@@ -360,11 +362,13 @@ static GstPadProbeReturn on_tail_result(GstPad *, GstPadProbeInfo *info, gpointe
   r.class_index = guint16(meta->class_index);
   r.score = meta->score;
   r.server_us = guint32(rtcoinfer::realtime_us());
+  const gint64 now = g_get_monotonic_time();
   GObject *session = nullptr;
   GST_OBJECT_LOCK(tag->self);
   auto it = tag->self->state->streams.find(tag->ssrc);
   if (it != tag->self->state->streams.end()) {
     Stream &s = it->second;
+    s.timer->answered(r.seq, now);
     s.returns.push_back(r);
     if (s.returns.size() > MAX_RETURNS_PENDING) {
       s.returns.pop_front();
@@ -396,12 +400,13 @@ static std::vector<rtcoinfer::ReturnedResult> take_returns_locked(Stream &s) {
 // The APP "RCIA" packet: how far this server accounted for a device's frames, under the
 // SSRC of the server's session with it (the device sees a new server by a new SSRC).
 static bool add_accounted(GstBuffer *compound, GObject *session, const rtcoinfer::ResultLedger::Coverage &cov,
-                          bool final) {
+                          std::optional<double> server_ms, bool final) {
   guint internal = 0;
   g_object_get(session, "internal-ssrc", &internal, nullptr);
   rtcoinfer::AccountedReport report;
   report.horizon = cov.horizon;
   report.accounted = guint32(std::min<guint64>(cov.accounted, G_MAXUINT32));
+  if (server_ms) report.server_time = rtcoinfer::AccountedReport::server_time_of(*server_ms);
   report.final = final;
   return rtcoinfer::add_rtcp_app(compound, report.subtype(), internal, rtcoinfer::AccountedReport::kName,
                                  report.encode());
@@ -409,11 +414,13 @@ static bool add_accounted(GstBuffer *compound, GObject *session, const rtcoinfer
 
 // A session builds an RTCP compound for its device (TWCC feedback goes out every few
 // tens of ms): how far this server has accounted for the device's frames goes in (APP
-// "RCIA"), and the results waiting for that device (APP "RCIR").
+// "RCIA", with the server time of its recent frames), and the results waiting for that
+// device (APP "RCIR").
 static gboolean on_server_rtcp(GObject *session, GstBuffer *buffer, gboolean, gpointer user_data) {
   const auto *tag = static_cast<const SessionTag *>(user_data);
   std::vector<rtcoinfer::ReturnedResult> batch;
   GstElement *tail = nullptr;
+  std::shared_ptr<const rtcoinfer::ServerTimer> timer;
   GST_OBJECT_LOCK(tag->self);
   auto it = tag->self->state->streams.find(tag->ssrc);
   // until the device's first RTCP says where it listens, RTCP goes nowhere: keep them
@@ -421,11 +428,12 @@ static gboolean on_server_rtcp(GObject *session, GstBuffer *buffer, gboolean, gp
     Stream &s = it->second;
     batch = take_returns_locked(s);
     if (s.tail && !s.handed_over) tail = GST_ELEMENT(gst_object_ref(s.tail));
+    timer = s.timer;
   }
   GST_OBJECT_UNLOCK(tag->self);
   if (tail) {  // how far this server has accounted for the device's frames (RCIA)
     if (const auto cov = gst_rtcoinfer_inference_get_ledger(GST_RTCOINFER_INFERENCE(tail))->coverage())
-      add_accounted(buffer, session, *cov, false);
+      add_accounted(buffer, session, *cov, timer->recent_ms(), false);
     gst_object_unref(tail);
   }
   if (batch.empty()) return FALSE;
@@ -470,6 +478,7 @@ static void hand_over(GstRtcoinferSrc *self, guint ssrc) {
   GObject *session = s.rtp_session ? G_OBJECT(g_object_ref(s.rtp_session)) : nullptr;
   GSocket *socket = self->rtcp_socket ? G_SOCKET(g_object_ref(self->rtcp_socket)) : nullptr;
   const std::string to = s.rtcp_to;
+  const std::optional<double> server_ms = s.timer->recent_ms();
   // the last results go with it
   const std::vector<rtcoinfer::ReturnedResult> batch =
       to.empty() ? std::vector<rtcoinfer::ReturnedResult>() : take_returns_locked(s);
@@ -490,7 +499,7 @@ static void hand_over(GstRtcoinferSrc *self, guint ssrc) {
     ok = ok && gst_rtcp_buffer_add_packet(&rtcp, GST_RTCP_TYPE_RR, &packet);  // a compound begins with SR or RR
     if (ok) gst_rtcp_packet_rr_set_ssrc(&packet, internal);
     if (rtcp.buffer) gst_rtcp_buffer_unmap(&rtcp);
-    ok = ok && addr && add_accounted(compound, session, *cov, true);
+    ok = ok && addr && add_accounted(compound, session, *cov, server_ms, true);
     if (ok && !batch.empty())
       rtcoinfer::add_rtcp_app(compound, 0, ssrc, rtcoinfer::ResultBatch::kName, rtcoinfer::ResultBatch::encode(batch));
     GstMapInfo map;
@@ -529,6 +538,7 @@ struct QueueTag {
   guint ssrc;
   std::shared_ptr<rtcoinfer::QueueWatch> watch;
   std::shared_ptr<rtcoinfer::ResultLedger> ledger;
+  std::shared_ptr<rtcoinfer::ServerTimer> timer;  // the stream's: a frame's server time starts here
 };
 
 static void count_busy(const QueueTag *tag, const std::vector<guint16> &dropped) {
@@ -548,7 +558,10 @@ static void count_busy(const QueueTag *tag, const std::vector<guint16> &dropped)
 
 static GstPadProbeReturn on_queue_in(GstPad *, GstPadProbeInfo *info, gpointer user_data) {
   const auto *tag = static_cast<const QueueTag *>(user_data);
-  if (const auto hdr = rtcoinfer::frame_header_of(GST_PAD_PROBE_INFO_BUFFER(info))) tag->watch->entered(hdr->seq);
+  if (const auto hdr = rtcoinfer::frame_header_of(GST_PAD_PROBE_INFO_BUFFER(info))) {
+    tag->watch->entered(hdr->seq);
+    tag->timer->arrived(hdr->seq, g_get_monotonic_time());
+  }
   return GST_PAD_PROBE_OK;
 }
 
@@ -588,6 +601,7 @@ static void on_new_ssrc(GstElement *demux, guint ssrc, GstPad *rtp_pad, gpointer
   Stream &fresh = self->state->streams[ssrc];
   fresh.session = session;
   fresh.last_packet_us = g_get_monotonic_time();
+  const std::shared_ptr<rtcoinfer::ServerTimer> timer = fresh.timer;
   GST_OBJECT_UNLOCK(self);
 
   gchar *name = g_strdup_printf("rtcp_out_%u", ssrc);
@@ -620,7 +634,7 @@ static void on_new_ssrc(GstElement *demux, guint ssrc, GstPad *rtp_pad, gpointer
   g_object_set(queue, "max-size-buffers", max_queue, "max-size-bytes", 0u, "max-size-time", guint64(0), nullptr);
   gst_util_set_object_arg(G_OBJECT(queue), "leaky", "downstream");  // the oldest frame goes
   const QueueTag queue_tag{self, ssrc, std::make_shared<rtcoinfer::QueueWatch>(),
-                           gst_rtcoinfer_inference_get_ledger(GST_RTCOINFER_INFERENCE(tail))};
+                           gst_rtcoinfer_inference_get_ledger(GST_RTCOINFER_INFERENCE(tail)), timer};
   auto forget_queue_tag = +[](gpointer data) { delete static_cast<QueueTag *>(data); };
   GstPad *queue_in = gst_element_get_static_pad(queue, "sink");
   gst_pad_add_probe(queue_in, GST_PAD_PROBE_TYPE_BUFFER, on_queue_in, new QueueTag(queue_tag), forget_queue_tag);
@@ -1088,11 +1102,11 @@ static GstStateChangeReturn gst_rtcoinfer_src_change_state(GstElement *element, 
 // A stream's counts in `stats`: its ledger's, with the address its RTP comes from.
 static void add_stream_stats(GstStructure *out, const char *form, guint ssrc, const std::string &address,
                              const std::string &name, const rtcoinfer::ResultLedger &ledger, guint64 returned,
-                             guint64 returns_dropped, bool handed_over) {
+                             guint64 returns_dropped, bool handed_over, double server_time_ms) {
   GstStructure *s = gst_rtcoinfer_snapshot_structure(ledger.snapshot(), "stream");
   gst_structure_set(s, "address", G_TYPE_STRING, address.c_str(), "name", G_TYPE_STRING, name.c_str(), "returned",
                     G_TYPE_UINT64, returned, "returns-dropped", G_TYPE_UINT64, returns_dropped, "handed-over",
-                    G_TYPE_BOOLEAN, handed_over, nullptr);
+                    G_TYPE_BOOLEAN, handed_over, "server-time-ms", G_TYPE_DOUBLE, server_time_ms, nullptr);
   gchar *field = g_strdup_printf(form, ssrc);
   gst_structure_set(out, field, GST_TYPE_STRUCTURE, s, nullptr);
   g_free(field);
@@ -1108,6 +1122,7 @@ static GstStructure *collect_stats(GstRtcoinferSrc *self) {
     std::string name;
     GstElement *tail;  // a reference, for active streams
     bool handed_over;
+    double server_time_ms;
   };
   std::vector<Row> active, ended;
   GST_OBJECT_LOCK(self);
@@ -1116,10 +1131,12 @@ static GstStructure *collect_stats(GstRtcoinferSrc *self) {
     auto from = self->state->rtp_from.find(ssrc);
     active.push_back({ssrc, from != self->state->rtp_from.end() ? from->second : "",
                       gst_rtcoinfer_inference_get_ledger(GST_RTCOINFER_INFERENCE(s.tail)), s.returned,
-                      s.returns_dropped, "", GST_ELEMENT(gst_object_ref(s.tail)), s.handed_over});
+                      s.returns_dropped, "", GST_ELEMENT(gst_object_ref(s.tail)), s.handed_over,
+                      s.timer->recent_ms().value_or(0)});
   }
   for (const EndedStream &e : self->state->ended)
-    if (e.ledger) ended.push_back({e.ssrc, e.address, e.ledger, e.returned, e.returns_dropped, e.name, nullptr, false});
+    if (e.ledger)
+      ended.push_back({e.ssrc, e.address, e.ledger, e.returned, e.returns_dropped, e.name, nullptr, false, 0});
   const guint64 foreign = self->foreign, junk = self->junk, streams_ended = self->state->streams_ended;
   const std::shared_ptr<rtcoinfer::TailBatcher> batcher = self->state->batcher;
   GST_OBJECT_UNLOCK(self);
@@ -1138,12 +1155,12 @@ static GstStructure *collect_stats(GstRtcoinferSrc *self) {
     g_object_get(r.tail, "stream-id", &name, nullptr);
     gst_object_unref(r.tail);
     add_stream_stats(out, "stream-%u", r.ssrc, r.address, name ? name : "", *r.ledger, r.returned, r.returns_dropped,
-                     r.handed_over);
+                     r.handed_over, r.server_time_ms);
     g_free(name);
     all.push_back(r.ledger.get());
   }
   for (const Row &r : ended) {
-    add_stream_stats(out, "ended-%u", r.ssrc, r.address, r.name, *r.ledger, r.returned, r.returns_dropped, false);
+    add_stream_stats(out, "ended-%u", r.ssrc, r.address, r.name, *r.ledger, r.returned, r.returns_dropped, false, 0);
     all.push_back(r.ledger.get());
   }
   GstStructure *total = gst_rtcoinfer_snapshot_structure(rtcoinfer::ResultLedger::merged(all), "total");
@@ -1385,7 +1402,10 @@ static void gst_rtcoinfer_src_class_init(GstRtcoinferSrcClass *klass) {
    * `name`, `returned` and `returns-dropped` (results sent back to the device, and the
    * ones dropped because its RTCP stalled) and `handed-over` (gboolean: the server was
    * stopped while the device ran, and its counts end at the newest frame that arrived:
-   * the device's next server counts from there); the same as `ended-<ssrc>` for the
+   * the device's next server counts from there), and `server-time-ms` (double: the 95th
+   * percentile of its last 64 frames' arrival -> result time, queue, batch and inference,
+   * 0 before any; sent to the device in RCIA for rtcoinfer-mpcrate server-latency=auto);
+   * the same as `ended-<ssrc>` for the
    * newest 64 ended streams, and `total`: the counters of all of these together.
    */
   g_object_class_install_property(

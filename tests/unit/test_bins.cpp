@@ -283,6 +283,21 @@ GST_START_TEST(test_device_bin_pushes_returned_results) {
   for (const auto &j : lines)
     fail_unless(j.contains("seq") && j.contains("class") && j.contains("label") && j["latency_ms"] > 0, "%s",
                 j.dump().c_str());
+  // the server's time for the stream came back with its RCIA, and server-latency=auto
+  // (the default) planned with it instead of the 30 ms it starts from
+  fail_unless(mpcrate_stat(pipeline, "a", "server-reports") > 0, "no server-time report reached the controller");
+  GstElement *bin = gst_bin_get_by_name(GST_BIN(pipeline), "a");
+  GstElement *rate = gst_bin_get_by_name(GST_BIN(bin), "rate");
+  GstStructure *rs = nullptr;
+  g_object_get(rate, "stats", &rs, nullptr);
+  double planned = -1, reported = -1;
+  gst_structure_get_double(rs, "server-latency-ms", &planned);
+  gst_structure_get_double(rs, "reported-server-ms", &reported);
+  gst_structure_free(rs);
+  gst_object_unref(rate);
+  gst_object_unref(bin);
+  fail_unless(reported > 0 && reported < 1000 && planned == reported, "planned %.2f ms, reported %.2f ms", planned,
+              reported);
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(pipeline);
 }

@@ -3,6 +3,7 @@
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 
+#include <cmath>
 #include <random>
 #include <string>
 #include <vector>
@@ -164,6 +165,74 @@ GST_START_TEST(test_starved_link_skips_and_counts) {
 }
 GST_END_TEST;
 
+static double stat_double(GstHarness *h, const char *field) {
+  GstStructure *stats = rate_stats(h);
+  double v = -1;
+  fail_unless(gst_structure_get_double(stats, field, &v), "no %s in stats", field);
+  gst_structure_free(stats);
+  return v;
+}
+
+// server-latency=auto (the default) plans with what the server reports
+// (rtcoinfer-server-time, which rtcoinfersink makes of the server's RCIA); a number
+// plans with that number whatever the server says.
+GST_START_TEST(test_server_latency_auto_follows_the_report) {
+  gchar *desc = g_strdup_printf("rtcoinfer-mpcrate model=%s deadline=150", g_getenv("RTCOINFER_TEST_MODEL"));
+  GstHarness *h = gst_harness_new_parse(desc);
+  g_free(desc);
+  gst_harness_set_src_caps_str(h, RTCOINFER_FRAME_CAPS_NAME);
+  GstElement *rate = gst_harness_find_element(h, "rtcoinfer-mpcrate");
+  gchar *text = nullptr;
+  g_object_get(rate, "server-latency", &text, nullptr);
+  fail_unless(g_strcmp0(text, "auto") == 0, "server-latency is %s", text);
+  g_free(text);
+  guint16 seq = 0;
+  double clock_s = 0;
+  int index = 0;
+  fail_unless(gst_harness_push_upstream_event(h, twcc_event(50e6, 10, 2, &seq, &clock_s)));
+  fail_unless_equals_int(gst_harness_push(h, frame(4, 2, index++)), GST_FLOW_OK);
+  fail_unless(std::abs(stat_double(h, "server-latency-ms") - 30) < 1e-9);  // no report yet
+  const double before = stat_double(h, "predicted-latency-ms");
+  // the server reports 80 ms: the next decision plans with it
+  fail_unless(gst_harness_push_upstream_event(h, server_time_event_new(80)));
+  fail_unless_equals_int(gst_harness_push(h, frame(4, 2, index++)), GST_FLOW_OK);
+  fail_unless(std::abs(stat_double(h, "server-latency-ms") - 80) < 1e-9);
+  const double after = stat_double(h, "predicted-latency-ms");
+  fail_unless(after - before > 40, "predicted %.1f ms before the report, %.1f after", before, after);
+  // the server reports more than the deadline leaves: frames are skipped, not sent late
+  fail_unless(gst_harness_push_upstream_event(h, server_time_event_new(160)));
+  const guint before_skip = gst_harness_buffers_received(h);
+  fail_unless_equals_int(gst_harness_push(h, frame(4, 2, index++)), GST_FLOW_OK);
+  fail_unless_equals_int(gst_harness_buffers_received(h), before_skip);
+  // a number: reports no longer move it
+  g_object_set(rate, "server-latency", "25", nullptr);
+  fail_unless(gst_harness_push_upstream_event(h, server_time_event_new(90)));
+  fail_unless_equals_int(gst_harness_push(h, frame(4, 2, index++)), GST_FLOW_OK);
+  fail_unless(std::abs(stat_double(h, "server-latency-ms") - 25) < 1e-9);
+  fail_unless(std::abs(stat_double(h, "reported-server-ms") - 90) < 1e-9);
+  GstStructure *stats = rate_stats(h);
+  guint64 reports = 0;
+  gst_structure_get_uint64(stats, "server-reports", &reports);
+  gst_structure_free(stats);
+  fail_unless_equals_int(reports, 3);
+  // back to auto: the newest report holds
+  g_object_set(rate, "server-latency", "auto", nullptr);
+  fail_unless_equals_int(gst_harness_push(h, frame(4, 2, index++)), GST_FLOW_OK);
+  fail_unless(std::abs(stat_double(h, "server-latency-ms") - 90) < 1e-9);
+  // not a number: a warning, and the value stays
+  ASSERT_WARNING(g_object_set(rate, "server-latency", "fast", nullptr));
+  ASSERT_WARNING(g_object_set(rate, "server-latency", "-3", nullptr));
+  g_object_get(rate, "server-latency", &text, nullptr);
+  fail_unless(g_strcmp0(text, "auto") == 0, "server-latency is %s", text);
+  g_free(text);
+  // an event that is no number is not a report
+  fail_if(server_time_event_parse(gst_event_new_custom(
+      GST_EVENT_CUSTOM_UPSTREAM, gst_structure_new(kServerTimeEventName, "ms", G_TYPE_STRING, "x", nullptr))));
+  gst_object_unref(rate);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 static Suite *mpcrate_suite(void) {
   Suite *s = suite_create("rtcoinfer-mpcrate");
   TCase *tc = tcase_create("general");
@@ -171,6 +240,7 @@ static Suite *mpcrate_suite(void) {
   tcase_add_test(tc, test_twcc_feedback_switches_the_setup);
   tcase_add_test(tc, test_fixed_policy_never_asks);
   tcase_add_test(tc, test_starved_link_skips_and_counts);
+  tcase_add_test(tc, test_server_latency_auto_follows_the_report);
   return s;
 }
 
