@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -294,7 +295,14 @@ int main(int argc, char **argv) {
   app.add_option("--margin", margin_ms, "MPC plans aim this far below the deadline, ms")->capture_default_str();
   app.add_option("--fps", sim.fps, "frame rate")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--delay", sim.delay_s, "one-way propagation delay, s")->capture_default_str();
-  app.add_option("--server", sim.server_s, "server latency (jitterbuffer + tail), s")->capture_default_str();
+  app.add_option("--server", sim.server_s, "server time (arrival -> result), s")->capture_default_str();
+  std::string server_profile, server_latency = "auto";
+  app.add_option("--server-profile", server_profile,
+                 "a server time that changes: T:MS,T:MS,... (from T seconds on, MS ms; before the first, --server)");
+  app.add_option("--server-latency", server_latency,
+                 "what the controller plans the server time to be: auto (the server's report, as "
+                 "rtcoinfer-mpcrate server-latency=auto) or ms")
+      ->capture_default_str();
   app.add_option("--head", sim.head_s, "device latency (head + compress), s")->capture_default_str();
   app.add_option("--queue", sim.queue_bytes, "bottleneck queue, bytes")->capture_default_str();
   app.add_option("--queue-latency", sim.queue_latency_s,
@@ -326,6 +334,25 @@ int main(int argc, char **argv) {
                  "(overrides --device-slowdown)")
       ->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
+  if (!server_profile.empty()) {
+    std::string err;
+    auto profile = parse_server_profile(server_profile, &err);
+    if (!profile) {
+      std::fprintf(stderr, "tracesim: %s\n", err.c_str());
+      return 2;
+    }
+    sim.server_profile = *profile;
+  }
+  if (server_latency != "auto") {
+    char *end = nullptr;
+    const double ms = std::strtod(server_latency.c_str(), &end);
+    if (server_latency.empty() || *end || !std::isfinite(ms) || ms < 0) {
+      std::fprintf(stderr, "tracesim: --server-latency wants auto or milliseconds, not \"%s\"\n",
+                   server_latency.c_str());
+      return 2;
+    }
+    sim.planned_server_s = ms / 1000.0;
+  }
 
   try {
     std::string err;

@@ -136,7 +136,7 @@ SimSummary simulate_oracle(const BandwidthTrace &trace, const std::vector<SetupP
       if (f.lost) {
         sum.lost++;
       } else {
-        f.latency_s = sim.head_s + (*last_arrival - send) + sim.server_s;
+        f.latency_s = sim.head_s + (*last_arrival - send) + server_time_at(sim, *last_arrival);
         latency_sum += f.latency_s;
         f.on_time = f.latency_s <= base.deadline_s;
         if (f.on_time) f.accuracy = p.accuracy;

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <deque>
+#include <string>
 
 namespace rtcoinfer {
 
@@ -17,6 +19,40 @@ struct SentPacket {
 constexpr double kReceiverClockOffsetS = 123.456;
 
 }  // namespace
+
+double server_time_at(const SimConfig &sim, double t) {
+  double v = sim.server_s;
+  for (const auto &[from, server] : sim.server_profile) {
+    if (t < from) break;
+    v = server;
+  }
+  return v;
+}
+
+std::optional<std::vector<std::pair<double, double>>> parse_server_profile(const std::string &text,
+                                                                           std::string *error) {
+  std::vector<std::pair<double, double>> out;
+  std::size_t at = 0;
+  while (at <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', at), text.size());
+    const std::string item = text.substr(at, comma - at);
+    const std::size_t colon = item.find(':');
+    char *end1 = nullptr, *end2 = nullptr;
+    const std::string t = colon == std::string::npos ? "" : item.substr(0, colon);
+    const std::string ms = colon == std::string::npos ? "" : item.substr(colon + 1);
+    const double tv = t.empty() ? NAN : std::strtod(t.c_str(), &end1);
+    const double mv = ms.empty() ? NAN : std::strtod(ms.c_str(), &end2);
+    if (!std::isfinite(tv) || !std::isfinite(mv) || *end1 || *end2 || tv < 0 || mv < 0 ||
+        (!out.empty() && tv <= out.back().first)) {
+      if (error)
+        *error = "server profile \"" + text + "\": want rising SECONDS:MS pairs, e.g. 0:30,60:90; not \"" + item + "\"";
+      return std::nullopt;
+    }
+    out.emplace_back(tv, mv / 1000.0);
+    at = comma + 1;
+  }
+  return out;
+}
 
 double wire_bytes(double bytes, const SimConfig &sim) {
   const double packets = std::max(1.0, std::ceil(bytes / double(sim.mtu)));
@@ -58,7 +94,7 @@ SimSummary simulate_trace(const BandwidthTrace &trace, const std::vector<SetupPr
   cfg.fixed_index = policy.fixed_index;
   cfg.frame_interval_s = 1.0 / sim.fps;
   cfg.head_s = sim.head_s;
-  cfg.tail_s = sim.server_s;
+  cfg.tail_s = sim.planned_server_s.value_or(server_time_at(sim, 0));
   RateSession session(profiles, cfg, EstimatorConfig{}, sim.probe);
 
   LinkConfig link_cfg;
@@ -80,6 +116,10 @@ SimSummary simulate_trace(const BandwidthTrace &trace, const std::vector<SetupPr
   double next_feedback_s = sim.feedback_interval_s;  // receiver time of the next batch
   double next_rr_s = sim.rr_interval_s;
   std::uint64_t rr_sent = 0, rr_lost = 0;
+  // server-latency auto: the server times of the newest delivered frames (arrival, time),
+  // as the server's ServerTimer keeps them; reported with each feedback
+  std::deque<std::pair<double, double>> server_times;
+  constexpr std::size_t kServerWindow = 64;
   double latency_sum = 0;
   int coded = -1;  // the setup compress codes at: the last request, the largest before any
   for (int i : session.controller().pareto()) coded = i;
@@ -106,6 +146,22 @@ SimSummary simulate_trace(const BandwidthTrace &trace, const std::vector<SetupPr
         unreported.pop_front();
       }
       if (!batch.empty()) session.on_twcc(batch, next_feedback_s + sim.delay_s);
+      if (!sim.planned_server_s) {  // the server's report rides with the feedback
+        std::vector<double> window;
+        for (const auto &[arrival, t] : server_times)
+          if (arrival <= next_feedback_s) window.push_back(t);
+        if (window.size() > kServerWindow) window.erase(window.begin(), window.end() - kServerWindow);
+        if (!window.empty()) {
+          const std::size_t i = std::min(window.size() - 1, std::size_t(0.95 * double(window.size() - 1) + 0.5));
+          std::nth_element(window.begin(), window.begin() + std::ptrdiff_t(i), window.end());
+          MpcConfig c = session.controller().config();
+          if (c.tail_s != window[i]) {
+            c.tail_s = window[i];
+            session.set_config(c);
+          }
+        }
+        while (server_times.size() > 4 * kServerWindow) server_times.pop_front();
+      }
       next_feedback_s += sim.feedback_interval_s;
     }
     while (next_rr_s + sim.delay_s <= send) {
@@ -167,7 +223,9 @@ SimSummary simulate_trace(const BandwidthTrace &trace, const std::vector<SetupPr
           if (part == 0) f.lost = true;
           continue;
         }
-        last_latency = sim.head_s + (*last_arrival - send) + sim.server_s;
+        const double server = server_time_at(sim, *last_arrival);
+        last_latency = sim.head_s + (*last_arrival - send) + server;
+        if (part == parts - 1) server_times.emplace_back(*last_arrival, server);
         if (usable == part - 1 && last_latency <= cfg.deadline_s) usable = part, usable_latency = last_latency;
       }
       if (f.lost) {

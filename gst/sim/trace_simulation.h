@@ -27,8 +27,17 @@ namespace rtcoinfer {
 
 struct SimConfig {
   double fps = 30;
-  double head_s = 0.002;                  // device: head + compress
-  double server_s = 0.030;                // server: jitterbuffer + tail (the element's server-latency)
+  double head_s = 0.002;    // device: head + compress
+  double server_s = 0.030;  // server: arrival -> result (queue, batch, tail)
+  // A server time that changes over time: (from this capture time s, the server time s),
+  // in time order, each holding until the next; before the first, server_s. Empty: always
+  // server_s. A frame's server time is the one in force when its last packet arrives.
+  std::vector<std::pair<double, double>> server_profile;
+  // What the controller plans the server time to be (rtcoinfer-mpcrate server-latency):
+  // nullopt is auto, what the server reports (the 95th percentile of the last 64 frames'
+  // server times, in every feedback, after the propagation delay; server_s before any);
+  // a value plans with that value whatever the server does.
+  std::optional<double> planned_server_s;
   double delay_s = 0.010;                 // one-way propagation, both directions
   std::uint64_t queue_bytes = 64 * 1024;  // bottleneck drop-tail queue
   std::uint64_t burst_bytes = 0;          // token-bucket burst (tc tbf's `burst`; 0: none)
@@ -82,6 +91,12 @@ struct SimSummary {
 // On-wire bytes of a frame of `bytes`: rtpgstpay packets of at most sim.mtu payload,
 // each with sim.packet_overhead header bytes (as send_packets sends them).
 double wire_bytes(double bytes, const SimConfig &sim);
+
+// The server time in force at `t` (SimConfig::server_profile, else server_s).
+double server_time_at(const SimConfig &sim, double t);
+// Parses "T:MS,T:MS,..." (seconds from the start : server time in ms) into a profile;
+// nullopt (and *error) when it is no such list or its times do not rise.
+std::optional<std::vector<std::pair<double, double>>> parse_server_profile(const std::string &text, std::string *error);
 
 // Cuts `bytes` into those packets and sends them through `link` at `send_s`, calling
 // on_packet(size on the wire, arrival or nullopt when dropped) for each. Returns the last

@@ -471,6 +471,54 @@ GST_START_TEST(test_simulation_mpc_follows_a_step) {
 }
 GST_END_TEST;
 
+// The server's time quadruples at 10 s (30 -> 120 ms, as when cameras pile onto a
+// shared server). Planning with the server's report (server-latency=auto) keeps frames
+// on time; planning with a fixed 30 ms sends frames the link carries in time but the
+// server does not finish in time. (Up to ~100 ms the fixed plan stays on time here: a
+// frame's transmission is bounded by the frame interval, and the plans keep a 30 ms
+// margin.) With a server that does not change, auto is the old fixed plan.
+GST_START_TEST(test_simulation_plans_with_the_reported_server_time) {
+  const auto profiles = reference_profiles();
+  BandwidthTrace trace;
+  trace.points = {{0, 1e6}, {15, 1e6}};  // 30 s at 1 Mbit/s
+  SimConfig sim;
+  sim.server_profile = {{10, 0.120}};
+  MpcConfig base = config();
+  std::vector<SimFrame> auto_frames, fixed_frames;
+  simulate_trace(trace, profiles, {Policy::Mpc, -1, "mpc"}, base, sim, &auto_frames);
+  SimConfig fixed = sim;
+  fixed.planned_server_s = 0.030;
+  simulate_trace(trace, profiles, {Policy::Mpc, -1, "mpc"}, base, fixed, &fixed_frames);
+  auto on_time_after = [](const std::vector<SimFrame> &frames, double from) {
+    int n = 0, on = 0;
+    for (const auto &f : frames)
+      if (f.capture_s >= from) n++, on += f.on_time;
+    return 100.0 * on / std::max(1, n);
+  };
+  const double a = on_time_after(auto_frames, 10.5), f = on_time_after(fixed_frames, 10.5);
+  fail_unless(a >= 97, "auto: %.1f %% on time after the server slowed", a);
+  fail_unless(f < a - 20, "fixed 30 ms: %.1f %% on time, auto %.1f %%", f, a);
+  fail_unless(on_time_after(auto_frames, 0) > 90);
+  // before the change both plan with 30 ms: the same frames
+  for (std::size_t i = 0; i < auto_frames.size() && auto_frames[i].capture_s < 9.9; ++i)
+    fail_unless(auto_frames[i].setup == fixed_frames[i].setup, "frame %zu", i);
+  // no change: auto gives exactly the fixed plan's numbers
+  SimConfig flat, flat_fixed;
+  flat_fixed.planned_server_s = flat.server_s;
+  const SimSummary x = simulate_trace(trace, profiles, {Policy::Mpc, -1, "mpc"}, base, flat);
+  const SimSummary y = simulate_trace(trace, profiles, {Policy::Mpc, -1, "mpc"}, base, flat_fixed);
+  fail_unless(x.effective_accuracy == y.effective_accuracy && x.switches == y.switches && x.on_time == y.on_time);
+  // the profile's text form
+  std::string err;
+  const auto parsed = parse_server_profile("0:30,12.5:90", &err);
+  fail_unless(parsed && parsed->size() == 2 && (*parsed)[1].first == 12.5 && (*parsed)[1].second == 0.090);
+  fail_unless(server_time_at(sim, 9.99) == sim.server_s && server_time_at(sim, 10) == 0.120);
+  for (const char *bad : {"", "30", "0:30,0:40", "5:-1", "a:b", "0:30,"})
+    fail_if(parse_server_profile(bad, &err), "\"%s\" parsed", bad);
+  fail_unless(err.find("SECONDS:MS") != std::string::npos, "%s", err.c_str());
+}
+GST_END_TEST;
+
 GST_START_TEST(test_trace_bytes_between_integrates_the_steps) {
   BandwidthTrace t;
   t.points = {{0.0, 8000.0}, {1.0, 16000.0}};  // 1000 B/s for 1 s, then 2000 B/s (lasts 1 s), looping
@@ -668,6 +716,7 @@ static Suite *control_suite(void) {
   tcase_add_test(tc, test_estimator_floor_from_a_fast_single_packet);
   tcase_add_test(tc, test_simulation_recovers_after_an_outage);
   tcase_add_test(tc, test_link_token_bucket_and_time_queue);
+  tcase_add_test(tc, test_simulation_plans_with_the_reported_server_time);
   return s;
 }
 
