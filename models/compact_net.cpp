@@ -29,7 +29,7 @@ torch::Tensor ConvBnReluImpl::forward(const torch::Tensor &x, int64_t setup) {
 }
 
 torch::Tensor ConvBnReluImpl::forward_mixed(const torch::Tensor &x, const torch::Tensor &setup_of) {
-  return torch::relu6(bn->forward_mixed(conv->forward(x), setup_of));
+  return bn->forward_mixed(conv->forward(x), setup_of).clamp_(0, 6);  // relu6, in place on a temporary
 }
 
 CompactSwNet::CompactSwNet(const SetupTable &setups, int classes, int input_size, int in_channels, double width,
@@ -87,7 +87,7 @@ torch::Tensor CompactSwNet::tail(const torch::Tensor &features, int64_t setup) {
 torch::Tensor CompactSwNet::tail_mixed(const torch::Tensor &features, const torch::Tensor &setup_of) {
   TORCH_CHECK(features.size(1) == partition_channels_, "tail_mixed: ", features.size(1),
               " channels, the partition has ", partition_channels_);
-  auto x = torch::relu6(receiving_bn_->forward_mixed(receiving_->forward(features), setup_of));
+  auto x = receiving_bn_->forward_mixed(receiving_->forward(features), setup_of).clamp_(0, 6);
   for (auto &m : *body_) x = m->as<ConvBnRelu>()->forward_mixed(x, setup_of);
   x = torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
   return classifier_->forward(drop_->forward(x));

@@ -35,7 +35,8 @@ torch::Tensor SwitchableBatchNorm2dImpl::forward_mixed(const torch::Tensor &x, c
   const auto mean = running_mean.index_select(0, setup_of), var = running_var.index_select(0, setup_of);
   const auto alpha = weight.unsqueeze(0) / torch::sqrt(var + eps);  // N x channels
   const auto beta = bias.unsqueeze(0) - mean * alpha;
-  return x * alpha.unsqueeze(2).unsqueeze(3) + beta.unsqueeze(2).unsqueeze(3);
+  // one pass over x: beta + x * alpha
+  return torch::addcmul(beta.unsqueeze(2).unsqueeze(3), x, alpha.unsqueeze(2).unsqueeze(3));
 }
 
 ReceivingConv2dImpl::ReceivingConv2dImpl(int64_t in, int64_t out, int64_t k, int64_t s)
