@@ -5,10 +5,16 @@
 
 namespace rtcoinfer {
 
+namespace {
+// how far past its deadline a forward may be expected to end before its frame is not run:
+// the batcher's own wake-up is that late, and the forward time is a moving average
+constexpr std::int64_t kLateSlackUs = 1000;
+}  // namespace
+
 struct TailBatcher::Job {
   InferenceModel::TailInput frame;
-  std::int64_t queued_us = 0, latest_start_us = 0;
-  bool done = false;
+  std::int64_t queued_us = 0, deadline_us = 0;
+  bool done = false, late = false;
   std::vector<float> logits;
   std::string error;
 };
@@ -34,12 +40,12 @@ TailBatcher::~TailBatcher() {
   thread_.join();
 }
 
-std::vector<float> TailBatcher::run(const InferenceModel::TailInput &frame, std::int64_t latest_start_us,
-                                    std::string *error) {
+std::vector<float> TailBatcher::run(const InferenceModel::TailInput &frame, std::int64_t deadline_us,
+                                    std::string *error, bool *late) {
   Job job;
   job.frame = frame;
   job.queued_us = now_us();
-  job.latest_start_us = latest_start_us;
+  job.deadline_us = deadline_us;
   std::unique_lock<std::mutex> lock(mu_);
   if (stopping_) {
     if (error) *error = "the server is stopping";
@@ -49,6 +55,7 @@ std::vector<float> TailBatcher::run(const InferenceModel::TailInput &frame, std:
   wake_.notify_all();
   wake_.wait(lock, [&] { return job.done; });
   if (error) *error = job.error;
+  if (late) *late = job.late;
   return std::move(job.logits);
 }
 
@@ -71,12 +78,31 @@ void TailBatcher::loop() {
       if (stopping_ || waiting_.size() >= std::size_t(options_.max_batch)) break;
       std::int64_t due = waiting_.front()->queued_us + options_.timeout_us;
       for (const Job *j : waiting_)
-        if (j->latest_start_us > 0) due = std::min(due, j->latest_start_us - std::int64_t(expected_forward_us_));
+        if (j->deadline_us > 0) due = std::min(due, j->deadline_us - std::int64_t(expected_forward_us_));
       const std::int64_t now = now_us();
       if (now >= due) break;
       wake_.wait_for(lock, std::chrono::microseconds(due - now));
     }
     if (stopping_) break;
+    // the frames a forward now would answer past their deadline are not run, oldest first
+    // (past it by more than kLateSlackUs: a frame woken at its latest start is on time)
+    {
+      const std::int64_t finish = now_us() + std::int64_t(expected_forward_us_) - kLateSlackUs;
+      bool dropped = false;
+      for (auto it = waiting_.begin(); it != waiting_.end();) {
+        Job *j = *it;
+        if (j->deadline_us > 0 && finish > j->deadline_us) {
+          j->late = j->done = true;
+          stats_.late++;
+          dropped = true;
+          it = waiting_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      if (dropped) wake_.notify_all();
+      if (waiting_.empty()) continue;
+    }
     const std::size_t n = std::min(waiting_.size(), std::size_t(options_.max_batch));
     std::vector<Job *> batch(waiting_.begin(), waiting_.begin() + std::ptrdiff_t(n));
     waiting_.erase(waiting_.begin(), waiting_.begin() + std::ptrdiff_t(n));

@@ -7,7 +7,10 @@
 // blocks until its frame is answered. The batcher's thread starts a batch once max_batch
 // frames wait, once the oldest has waited `timeout`, or once a frame's latest start (its
 // deadline, less the batch's expected time) has come: a frame that would miss its
-// deadline is not held for a fuller batch. A stream has at most one frame in the batcher
+// deadline is not held for a fuller batch. A frame that can no longer make its deadline
+// when a batch starts (its deadline is nearer than the batch's expected forward time:
+// it waited behind a batch that ran) is not run: it is answered `late`, oldest first, so
+// the forward goes to frames that can still be on time. A stream has at most one frame in the batcher
 // (its thread waits for it), so no stream can take another's place in a batch.
 //
 // Plain C++ and GLib-free; LibTorch stays behind models/inference.h.
@@ -35,6 +38,7 @@ class TailBatcher {
   struct Stats {
     std::uint64_t batches = 0, frames = 0;
     std::uint64_t largest = 0;   // the largest batch run
+    std::uint64_t late = 0;      // frames not run: they could no longer make their deadline
     double mean_batch = 0;       // frames / batches
     double mean_forward_ms = 0;  // per batch
     double mean_wait_ms = 0;     // from run() to its batch's start, per frame
@@ -46,9 +50,10 @@ class TailBatcher {
   TailBatcher &operator=(const TailBatcher &) = delete;
 
   // The frame's logits (classes), or empty with *error set (a bad frame, or the batcher
-  // stopping). latest_start_us: g_get_monotonic_time()-style µs by which its batch must
-  // start, 0 for no deadline.
-  std::vector<float> run(const InferenceModel::TailInput &frame, std::int64_t latest_start_us, std::string *error);
+  // stopping), or empty with *late set (not run: it could no longer make its deadline).
+  // deadline_us: now_us()-style µs by which its result is due, 0 for none.
+  std::vector<float> run(const InferenceModel::TailInput &frame, std::int64_t deadline_us, std::string *error,
+                         bool *late = nullptr);
 
   Stats stats() const;
   const Options &options() const { return options_; }

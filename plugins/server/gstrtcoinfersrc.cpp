@@ -1147,7 +1147,8 @@ static GstStructure *collect_stats(GstRtcoinferSrc *self) {
     const rtcoinfer::TailBatcher::Stats b = batcher->stats();
     gst_structure_set(out, "batches", G_TYPE_UINT64, guint64(b.batches), "largest-batch", G_TYPE_UINT64,
                       guint64(b.largest), "mean-batch", G_TYPE_DOUBLE, b.mean_batch, "mean-forward-ms", G_TYPE_DOUBLE,
-                      b.mean_forward_ms, "mean-batch-wait-ms", G_TYPE_DOUBLE, b.mean_wait_ms, nullptr);
+                      b.mean_forward_ms, "mean-batch-wait-ms", G_TYPE_DOUBLE, b.mean_wait_ms, "batcher-late",
+                      G_TYPE_UINT64, guint64(b.late), nullptr);
   }
   std::vector<const rtcoinfer::ResultLedger *> all;
   for (const Row &r : active) {
@@ -1397,7 +1398,9 @@ static void gst_rtcoinfer_src_class_init(GstRtcoinferSrcClass *klass) {
    * came first from another address), `junk` (guint64: packets dropped as no RTP of this
    * stream type, or RTCP of no stream); with max-batch > 1 the batcher's `batches`,
    * `largest-batch` (guint64), `mean-batch`, `mean-forward-ms` (per batch) and
-   * `mean-batch-wait-ms` (per frame, before its batch started) (double); for each stream a `stream-<ssrc>` structure with
+   * `mean-batch-wait-ms` (per frame, before its batch started) (double) and `batcher-late`
+   * (guint64: frames not run because a forward would have answered them past
+   * max-latency; each stream counts its own as `late`); for each stream a `stream-<ssrc>` structure with
    * its tail's counters (rtcoinfer-tail's `stats`), the `address` its RTP comes from, its
    * `name`, `returned` and `returns-dropped` (results sent back to the device, and the
    * ones dropped because its RTCP stalled) and `handed-over` (gboolean: the server was

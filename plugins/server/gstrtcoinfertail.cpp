@@ -337,10 +337,17 @@ static GstBuffer *answer(GstRtcoinferTail *self, GstBuffer *inbuf) {
   std::vector<float> logits;
   std::string failed;
   if (batcher) {
-    // with max-latency, its batch must start while the frame can still make it
-    const std::int64_t latest_start =
+    // with max-latency, the frame's deadline: the batcher does not hold it for a fuller
+    // batch past it, and does not run it when a forward would end past it
+    const std::int64_t deadline =
         max_latency > 0 ? rtcoinfer::TailBatcher::now_us() + std::int64_t((max_latency - latency_now) * 1000) : 0;
-    logits = batcher->run({st->values.data(), hdr.channels, setup->index}, latest_start, &failed);
+    bool late = false;
+    logits = batcher->run({st->values.data(), hdr.channels, setup->index}, deadline, &failed, &late);
+    if (late) {
+      drop(self, "late",
+           "seq " + std::to_string(facts.seq) + " waited for the server until it could no longer make max-latency");
+      return nullptr;
+    }
   } else {
     logits = model->tail(st->values.data(), 1, hdr.channels, setup->index);
     if (logits.empty()) failed = model->last_error();

@@ -303,7 +303,8 @@ GST_END_TEST;
 // The server's shared batcher: frames of four "streams" (threads), each at another
 // setup, wait for one batch of four (a long timeout, so only max-batch starts it), and
 // each gets the logits of its own single-frame tail(). A frame whose latest start has
-// come is not held for a fuller batch.
+// come is not held for a fuller batch; one that can no longer make its deadline is not
+// run at all, but answered late.
 GST_START_TEST(test_batcher_batches_mixed_setups_and_keeps_deadlines) {
   std::string err;
   std::shared_ptr<InferenceModel> model(InferenceModel::load(model_path(), &err).release());
@@ -333,19 +334,29 @@ GST_START_TEST(test_batcher_batches_mixed_setups_and_keeps_deadlines) {
   TailBatcher::Stats st = batcher.stats();
   fail_unless_equals_int(st.batches, 1);
   fail_unless_equals_int(st.largest, 4);
-  // a frame due now runs alone, long before the 30 s timeout
+  // a frame due in a second runs alone by then, long before the 30 s timeout
   const gint64 t0 = g_get_monotonic_time();
   const Setup &s = info.setups.smallest();
   std::string e;
-  fail_unless(!batcher.run({features[0].data(), s.channels, s.index}, TailBatcher::now_us(), &e).empty(), "%s",
-              e.c_str());
+  bool late = true;
+  fail_unless(
+      !batcher.run({features[0].data(), s.channels, s.index}, TailBatcher::now_us() + 1000000, &e, &late).empty(), "%s",
+      e.c_str());
+  fail_if(late);
   fail_unless(g_get_monotonic_time() - t0 < 15 * G_USEC_PER_SEC, "a due frame waited for the timeout");
   st = batcher.stats();
   fail_unless_equals_int(st.batches, 2);
   fail_unless_equals_int(st.frames, 5);
+  // a frame whose deadline has passed is not run: late, no error, no forward
+  fail_unless(batcher.run({features[0].data(), s.channels, s.index}, TailBatcher::now_us() - 1000, &e, &late).empty());
+  fail_unless(late && e.empty(), "late %d, error %s", late, e.c_str());
+  st = batcher.stats();
+  fail_unless_equals_int(st.late, 1);
+  fail_unless_equals_int(st.batches, 2);
   // a frame of the wrong shape is refused, with the reason
-  fail_unless(batcher.run({features[0].data(), s.channels + 1, s.index}, TailBatcher::now_us(), &e).empty());
-  fail_unless(e.find("channels") != std::string::npos, "%s", e.c_str());
+  fail_unless(
+      batcher.run({features[0].data(), s.channels + 1, s.index}, TailBatcher::now_us() + 1000000, &e, &late).empty());
+  fail_unless(!late && e.find("channels") != std::string::npos, "%s", e.c_str());
 }
 GST_END_TEST;
 
