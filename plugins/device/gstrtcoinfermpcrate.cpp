@@ -23,7 +23,8 @@
  * sample), `feedback` (TWCC reports so far), `in-flight-bytes` (estimated bottleneck
  * queue before this frame), `predicted-latency-ms`, `frame-interval-ms` (smoothed from
  * the buffer timestamps), `rtt-ms`, `server-latency-ms` (what it planned with: see
- * `server-latency`) and `decide-us`. `pipelines/device --rate-log`
+ * `server-latency`), `reported-server-ms` (the server's newest report, 0 before any) and
+ * `decide-us`. `pipelines/device --rate-log`
  * writes them as JSON lines and `pipelines/plot-run` plots them.
  *
  * On a network it runs inside rtcoinfersink, the device bin, which adds the RTP
@@ -440,6 +441,7 @@ static GstFlowReturn gst_rtcoinfer_mpc_rate_transform_ip(GstBaseTransform *trans
     }
   }
   const double planned_server_ms = rate.controller().config().tail_s * 1000;
+  const double reported_server_ms = st->reported_server_s.value_or(0) * 1000;
   for (const auto &[packets, arrived_s] : twcc) rate.on_twcc(packets, arrived_s);
   std::optional<double> pts_s;
   if (GST_BUFFER_PTS_IS_VALID(buf)) pts_s = double(GST_BUFFER_PTS(buf)) / GST_SECOND;
@@ -466,14 +468,14 @@ static GstFlowReturn gst_rtcoinfer_mpc_rate_transform_ip(GstBaseTransform *trans
       GST_ELEMENT(self),
       gst_message_new_element(
           GST_OBJECT(self),
-          gst_structure_new("rtcoinfer-rate", "setup", G_TYPE_STRING, chosen.c_str(), "requested", G_TYPE_STRING,
-                            requested.c_str(), "skip", G_TYPE_BOOLEAN, d.skip, "forecast-bps", G_TYPE_DOUBLE,
-                            forecast_bps, "sample-bps", G_TYPE_DOUBLE, sample_bps, "feedback", G_TYPE_UINT64, feedback,
-                            "predicted-latency-ms", G_TYPE_DOUBLE, d.predicted_latency_s * 1000, "in-flight-bytes",
-                            G_TYPE_DOUBLE, queued, "frame-bytes", G_TYPE_UINT64, guint64(size), "decide-us",
-                            G_TYPE_DOUBLE, d.decide_us, "planned-bps", G_TYPE_DOUBLE, out.planned_bps,
-                            "frame-interval-ms", G_TYPE_DOUBLE, interval_ms, "rtt-ms", G_TYPE_DOUBLE, rtt_ms,
-                            "server-latency-ms", G_TYPE_DOUBLE, planned_server_ms, nullptr)));
+          gst_structure_new(
+              "rtcoinfer-rate", "setup", G_TYPE_STRING, chosen.c_str(), "requested", G_TYPE_STRING, requested.c_str(),
+              "skip", G_TYPE_BOOLEAN, d.skip, "forecast-bps", G_TYPE_DOUBLE, forecast_bps, "sample-bps", G_TYPE_DOUBLE,
+              sample_bps, "feedback", G_TYPE_UINT64, feedback, "predicted-latency-ms", G_TYPE_DOUBLE,
+              d.predicted_latency_s * 1000, "in-flight-bytes", G_TYPE_DOUBLE, queued, "frame-bytes", G_TYPE_UINT64,
+              guint64(size), "decide-us", G_TYPE_DOUBLE, d.decide_us, "planned-bps", G_TYPE_DOUBLE, out.planned_bps,
+              "frame-interval-ms", G_TYPE_DOUBLE, interval_ms, "rtt-ms", G_TYPE_DOUBLE, rtt_ms, "server-latency-ms",
+              G_TYPE_DOUBLE, planned_server_ms, "reported-server-ms", G_TYPE_DOUBLE, reported_server_ms, nullptr)));
   if (ask) {
     GST_INFO_OBJECT(self, "asking upstream for %s", ask->name().c_str());
     gst_pad_push_event(GST_BASE_TRANSFORM_SINK_PAD(trans), rtcoinfer::setup_event_new(*ask));
