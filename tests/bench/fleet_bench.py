@@ -146,6 +146,8 @@ class Server:
         self.err.close()
         if self.summary is None:
             sys.exit("fleet-bench: the server printed no summary (see %s)" % self.err.name)
+        with open(os.path.join(os.path.dirname(self.err.name), "server-summary.json"), "w") as f:
+            json.dump(self.summary, f, indent=1)
         return self.summary
 
 
@@ -154,7 +156,7 @@ def start_device(args, i, frames, workdir, server_latency="auto"):
     err = open(os.path.join(workdir, "device%d.err" % i), "w")
     cmd = ["ip", "netns", "exec", ns_of(i), os.path.join(PIPELINES, "device"), "--model", args.model, "--server",
            "10.81.%d.2" % i, "--port", str(args.port), "--policy", "mpc", "--frames", str(frames), "--framerate",
-           "30/1", "--deadline", "%g" % args.deadline, "--server-latency", server_latency, "--stream-id",
+           "%d/1" % args.fps, "--deadline", "%g" % args.deadline, "--server-latency", server_latency, "--stream-id",
            "camera%d" % i, "--rate-log", os.path.join(workdir, "rate%d.jsonl" % i)]
     return subprocess.Popen(cmd, stdout=out, stderr=err, text=True), out, err
 
@@ -206,7 +208,7 @@ def accounting(server_summary, devices):
 def run_fleet(args, n, seconds, workdir):
     make_namespaces(n, args.link)
     server = Server(args, workdir)
-    frames = int((seconds + 0.5 * n + 3) * 30)  # every camera runs `seconds` with all the others
+    frames = int((seconds + 0.5 * n + 3) * args.fps)  # every camera runs `seconds` with all the others
     devices = {}
     for i in range(1, n + 1):
         devices[i] = start_device(args, i, frames, workdir)
@@ -226,6 +228,7 @@ def run_fleet(args, n, seconds, workdir):
     lats = [r[3] for r in window]
     late = {i: led["drops"]["late"] for i, (_, led) in rows.items() if led and led["drops"]["late"]}
     busy = {i: led["drops"]["busy"] for i, (_, led) in rows.items() if led and led["drops"]["busy"]}
+    answered = [led["results"] for _, led in rows.values() if led]
     rss = server.rss
     third = [mb for t, mb in rss if t >= rss[-1][0] / 3] if rss else [0]
     out = {
@@ -236,13 +239,14 @@ def run_fleet(args, n, seconds, workdir):
         "unaccounted": unaccounted, "frames": sum(r[0] for r in rows.values()),
         "rss_mb_third": round(third[0], 1), "rss_mb_end": round(rss[-1][1], 1) if rss else 0,
         "rss_mb_peak": round(max(mb for _, mb in rss), 1) if rss else 0,
-        "mean_batch": summary.get("mean-batch", summary.get("tail", {}).get("mean-batch", 0)),
+        "results_min": min(answered) if answered else 0, "results_max": max(answered) if answered else 0,
     }
     print("N=%(cameras)2d: %(results_per_s)6.1f results/s over %(seconds_all_running)ss, latency p50 %(p50_ms)s ms "
           "p99 %(p99_ms)s ms, late %(late)d, busy %(busy)d, unaccounted %(unaccounted)d of %(frames)d, server RSS "
           "%(rss_mb_third)s -> %(rss_mb_end)s MB (peak %(rss_mb_peak)s)" % out, flush=True)
-    if late:
-        print("       late per camera: %s" % late, flush=True)
+    if late or busy:
+        print("       late per camera: %s; busy per camera: %s; results per camera %d to %d"
+              % (late, busy, out["results_min"], out["results_max"]), flush=True)
     return out
 
 
@@ -271,7 +275,7 @@ def run_rising(args, server_latency, workdir):
     for i in range(1, n + 1):
         start_at = t0 + args.step * (i - 1)
         time.sleep(max(0, start_at - time.time()))
-        frames = int((t0 + total - start_at) * 30)
+        frames = int((t0 + total - start_at) * args.fps)
         devices[i] = start_device(args, i, frames, workdir, server_latency)
     summaries = finish_devices(devices)
     time.sleep(1)
@@ -288,7 +292,8 @@ def run_rising(args, server_latency, workdir):
                 on_time += 1
                 correct += 1 if ok else 0
     first_ms = reported_server_ms(workdir, 1, t0, t0 + args.step)
-    last_ms = percentile([reported_server_ms(workdir, i, t0 + total - args.hold / 2, t0 + total + 5)
+    # with every camera running, not in the last seconds (16 devices stopping at once load the machine)
+    last_ms = percentile([reported_server_ms(workdir, i, t0 + total - args.hold, t0 + total - 3)
                           for i in range(1, n + 1)], 0.5)
     out = {"mode": server_latency, "on_time": round(100.0 * on_time / max(1, captured), 2),
            "accuracy": round(100.0 * correct / max(1, captured), 2), "captured": captured,
@@ -307,9 +312,11 @@ def main():
     p.add_argument("--counts", default="1,2,4,8,16", help="camera counts to run")
     p.add_argument("--seconds", type=float, default=30, help="seconds with all cameras running, per count")
     p.add_argument("--overload-seconds", type=float, default=60, help="seconds for the largest count")
+    p.add_argument("--fps", type=int, default=30, help="each camera's frame rate")
     p.add_argument("--deadline", type=float, default=150, help="frame deadline, ms (the server drops later frames)")
     p.add_argument("--max-batch", type=int, default=8, help="the server's max-batch")
-    p.add_argument("--link", default="", help="tc rate of each device's bottleneck (e.g. 2mbit); none by default")
+    p.add_argument("--link", default="", help="tc rate of each device's bottleneck (e.g. 2mbit); none by default, "
+                   "2mbit with --rising")
     p.add_argument("--port", type=int, default=6300)
     p.add_argument("--rising", action="store_true", help="the rising-load run instead (see above)")
     p.add_argument("--cameras", type=int, default=16, help="--rising: cameras at the end")
@@ -324,13 +331,13 @@ def main():
     if not os.path.exists(args.model):
         sys.exit("fleet-bench: no model %s" % args.model)
     atexit.register(cleanup)
+    if args.rising and not args.link:
+        args.link = "2mbit"
     workdir = args.keep or tempfile.mkdtemp(prefix="fleet-bench-")
     os.makedirs(workdir, exist_ok=True)
     print("fleet-bench: model %s, deadline %g ms, link %s, logs in %s" % (args.model, args.deadline,
                                                                           args.link or "none", workdir), flush=True)
     if args.rising:
-        if args.link == "":
-            args.link = "2mbit"
         a = run_rising(args, "auto", os.path.join(workdir, "auto"))
         f = run_rising(args, "30", os.path.join(workdir, "fixed30"))
         print("fleet-bench-rising: server_time_ms_first=%s server_time_ms_last=%s on_time_auto=%s on_time_fixed30=%s "
