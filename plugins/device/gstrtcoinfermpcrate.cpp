@@ -730,8 +730,8 @@ static void gst_rtcoinfer_mpc_rate_class_init(GstRtcoinferMpcRateClass *klass) {
   g_object_class_install_property(
       gobject_class, PROP_SERVER_LATENCY,
       g_param_spec_string("server-latency", "Server latency",
-                          "ms a frame spends on the server after arriving, or auto: what the server reports", "auto",
-                          rw_playing));
+                          "ms (0..10000) a frame spends on the server after arriving, or auto: what the server reports",
+                          "auto", rw_playing));
   /**
    * GstRtcoinferMpcRate:bits:
    *

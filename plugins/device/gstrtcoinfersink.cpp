@@ -835,7 +835,8 @@ static void gst_rtcoinfer_sink_class_init(GstRtcoinferSinkClass *klass) {
   g_object_class_install_property(
       gobject_class, PROP_SERVER_LATENCY,
       g_param_spec_string("server-latency", "Server latency",
-                          "ms a frame spends on the server, or auto: what the server reports", "auto", rw_playing));
+                          "ms (0..10000) a frame spends on the server, or auto: what the server reports", "auto",
+                          rw_playing));
   /**
    * GstRtcoinferSink:setup:
    *
