@@ -40,6 +40,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+import netns  # noqa: E402  (tests/integration/netns.py)
 PIPELINES = os.path.join(ROOT, "pipelines")
 SRV = "rcifl-srv"
 MAX_CAMERAS = 32
@@ -49,37 +51,21 @@ def ns_of(i):
     return "rcifl-d%d" % i
 
 
-def sh(*cmd):
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        sys.exit("fleet-bench: %s failed: %s" % (" ".join(cmd), r.stderr.strip()))
+def bench_fail(msg):
+    sys.exit("fleet-bench: " + msg)
 
 
 def cleanup():
-    for ns in [SRV] + [ns_of(i) for i in range(1, MAX_CAMERAS + 1)]:
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    netns.delete([SRV] + [ns_of(i) for i in range(1, MAX_CAMERAS + 1)])
 
 
 def make_namespaces(n, link):
     """The server's namespace and n devices' namespaces, device i at 10.81.i.1 over a
-    veth pair to the server's 10.81.i.2; with `link` (a tc rate) the device's side is a
-    tbf bottleneck that queues 50 ms, as test_four_devices does."""
+    veth pair to the server's 10.81.i.2; with `link` (a tc rate) each device sits behind a
+    tbf bottleneck that queues 50 ms, as in test_four_devices."""
     cleanup()
-    sh("ip", "netns", "add", SRV)
-    sh("ip", "-n", SRV, "link", "set", "lo", "up")
-    for i in range(1, n + 1):
-        ns = ns_of(i)
-        sh("ip", "netns", "add", ns)
-        sh("ip", "link", "add", "rfd%d" % i, "type", "veth", "peer", "name", "rfs%d" % i)
-        sh("ip", "link", "set", "rfd%d" % i, "netns", ns)
-        sh("ip", "link", "set", "rfs%d" % i, "netns", SRV)
-        sh("ip", "-n", ns, "addr", "add", "10.81.%d.1/24" % i, "dev", "rfd%d" % i)
-        sh("ip", "-n", SRV, "addr", "add", "10.81.%d.2/24" % i, "dev", "rfs%d" % i)
-        for where, dev in ((ns, "rfd%d" % i), (SRV, "rfs%d" % i), (ns, "lo")):
-            sh("ip", "-n", where, "link", "set", dev, "up")
-        if link:
-            sh("tc", "-n", ns, "qdisc", "add", "dev", "rfd%d" % i, "root", "tbf", "rate", link, "burst", "1600",
-               "latency", "50ms")
+    netns.make_star(SRV, [ns_of(i) for i in range(1, n + 1)], "rf", "10.81",
+                    {i: link for i in range(1, n + 1)} if link else {}, bench_fail)
 
 
 def rss_mb(pid):

@@ -37,6 +37,7 @@ import threading
 import time
 
 import harness
+import netns
 from harness import MODEL, PIPELINES, check, fail
 
 port = int(sys.argv[1])
@@ -56,8 +57,7 @@ def sh(*cmd, check_rc=True):
 
 
 def cleanup():
-    for ns in [SRV, *DEVS]:
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    netns.delete([SRV, *DEVS])
 
 
 cleanup()
@@ -66,20 +66,8 @@ procs = harness.STARTED  # fail() kills them
 
 
 try:
-    sh("ip", "netns", "add", SRV)
-    sh("ip", "-n", SRV, "link", "set", "lo", "up")
-    for i, ns in enumerate(DEVS, 1):
-        sh("ip", "netns", "add", ns)
-        sh("ip", "link", "add", "r4d%d" % i, "type", "veth", "peer", "name", "r4s%d" % i)
-        sh("ip", "link", "set", "r4d%d" % i, "netns", ns)
-        sh("ip", "link", "set", "r4s%d" % i, "netns", SRV)
-        sh("ip", "-n", ns, "addr", "add", "10.79.%d.1/24" % i, "dev", "r4d%d" % i)
-        sh("ip", "-n", SRV, "addr", "add", "10.79.%d.2/24" % i, "dev", "r4s%d" % i)
-        for n, dev in ((ns, "r4d%d" % i), (SRV, "r4s%d" % i), (ns, "lo")):
-            sh("ip", "-n", n, "link", "set", dev, "up")
-        if i in RATES:  # device -> server: a bottleneck that queues 50 ms, then drops
-            sh("tc", "-n", ns, "qdisc", "add", "dev", "r4d%d" % i, "root", "tbf", "rate", RATES[i], "burst", "1600",
-               "latency", "50ms")
+    # device -> server: a bottleneck that queues 50 ms, then drops
+    netns.make_star(SRV, DEVS, "r4", "10.79", RATES, fail)
 except SystemExit:
     cleanup()
     raise
