@@ -73,6 +73,32 @@ bool same_secret(const std::string &secret, const char *given) {
   return diff == 0;
 }
 
+// How many Authorization headers a request carries, and the bearer token of the one:
+// the scheme is case-insensitive (RFC 7235: "bearer", "BEARER"), the spaces after it are
+// skipped; nullptr when there is no header or it is not a bearer one.
+struct Authorization {
+  int headers = 0;
+  const char *bearer = nullptr;
+};
+Authorization authorization_of(SoupMessageHeaders *headers) {
+  Authorization a;
+  soup_message_headers_foreach(
+      headers,
+      +[](const char *name, const char *value, gpointer data) {
+        auto *out = static_cast<Authorization *>(data);
+        if (g_ascii_strcasecmp(name, "Authorization") != 0) return;
+        out->headers++;
+        out->bearer = nullptr;
+        if (value && g_ascii_strncasecmp(value, "Bearer ", 7) == 0) {
+          const char *token = value + 7;
+          while (*token == ' ') ++token;
+          out->bearer = token;
+        }
+      },
+      &a);
+  return a;
+}
+
 std::string json_error(const std::string &message) { return nlohmann::json{{"error", message}}.dump(); }
 
 }  // namespace
@@ -517,10 +543,13 @@ void ResultsService::Impl::handle(SoupServerMessage *msg, const char *path, GHas
     return;
   }
   if (!opt.token.empty()) {
-    const char *auth = soup_message_headers_get_one(soup_server_message_get_request_headers(msg), "Authorization");
+    const Authorization auth = authorization_of(soup_server_message_get_request_headers(msg));
+    if (auth.headers > 1) {  // which one counts would depend on their order: neither does
+      respond(SOUP_STATUS_BAD_REQUEST, "application/json", json_error("more than one Authorization header"));
+      return;
+    }
     const char *query_token = query ? static_cast<const char *>(g_hash_table_lookup(query, "token")) : nullptr;
-    const bool ok = (auth && g_str_has_prefix(auth, "Bearer ") && same_secret(opt.token, auth + 7)) ||
-                    same_secret(opt.token, query_token);
+    const bool ok = (auth.bearer && same_secret(opt.token, auth.bearer)) || same_secret(opt.token, query_token);
     if (!ok) {
       {
         std::lock_guard<std::mutex> lock(mu);

@@ -489,6 +489,15 @@ GST_START_TEST(test_token_is_required_when_set) {
   fail_unless_equals_int(get(s->port(), "/api/stats?token=s3cretX").status, 401);
   fail_unless_equals_int(get(s->port(), "/api/stats", "Authorization: Bearer s3cret\r\n").status, 200);
   fail_unless_equals_int(get(s->port(), "/api/stats?token=s3cret").status, 200);
+  // the scheme is case-insensitive (RFC 7235), the spaces after it do not count
+  fail_unless_equals_int(get(s->port(), "/api/stats", "Authorization: bearer s3cret\r\n").status, 200);
+  fail_unless_equals_int(get(s->port(), "/api/stats", "Authorization: BEARER   s3cret\r\n").status, 200);
+  fail_unless_equals_int(get(s->port(), "/api/stats", "authorization: Bearer s3cret\r\n").status, 200);
+  // two Authorization headers: refused whatever their order, not answered by one of them
+  for (const char *two : {"Authorization: Bearer s3cret\r\nAuthorization: Bearer wrong\r\n",
+                          "Authorization: Bearer wrong\r\nAuthorization: Bearer s3cret\r\n",
+                          "Authorization: Bearer s3cret\r\nAuthorization: Bearer s3cret\r\n"})
+    fail_unless_equals_int(get(s->port(), "/api/stats", two).status, 400);
 }
 GST_END_TEST;
 
