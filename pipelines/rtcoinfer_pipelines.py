@@ -30,8 +30,10 @@ def source_description(args):
     n = "num-buffers=%d" % args.frames if args.frames > 0 else ""
     kind = args.source
     if kind == "dataset":
-        return ("rtcoinfer-datasetsrc is-live=%s framerate=%s split=%s %s"
-                % ("true" if args.live else "false", args.framerate, args.split, n))
+        # --frames N is N frames: past the split's end the images start over (loop)
+        return ("rtcoinfer-datasetsrc is-live=%s framerate=%s split=%s%s %s"
+                % ("true" if args.live else "false", args.framerate, args.split,
+                   " loop=true" if args.frames > 0 else "", n))
     if kind == "videotestsrc":
         return "videotestsrc is-live=true %s ! video/x-raw,framerate=%s" % (n, args.framerate)
     if kind.startswith("v4l2"):
