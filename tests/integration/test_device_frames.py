@@ -18,7 +18,7 @@ check(d["returned"]["frames-numbered"] == want,
       "the device numbered %d frames of the %d asked" % (d["returned"]["frames-numbered"], want))
 
 for rate in ("0/1", "-5/1", "30/0", "fast"):
-    p = start_device(port, "--source", "videotestsrc", "--frames", "30", "--framerate", rate)
+    p = start_device(port, "--source", "videotestsrc", "--frames", "30", "--framerate=" + rate)
     out, err = p.communicate(timeout=60)
     check(p.returncode == 2 and "--framerate" in err and "positive fraction" in err,
           "--framerate %s: rc %s, %s" % (rate, p.returncode, err.strip()[-300:]))
