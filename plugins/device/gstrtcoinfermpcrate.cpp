@@ -432,13 +432,11 @@ static GstFlowReturn gst_rtcoinfer_mpc_rate_transform_ip(GstBaseTransform *trans
   }
   rtcoinfer::RateSession &rate = *st->rate;
   st->server_reports += server_reports;
-  if (server_s) {
-    st->reported_server_s = server_s;
-    if (st->server_auto && rate.controller().config().tail_s != *server_s) {
-      rtcoinfer::MpcConfig c = rate.controller().config();
-      c.tail_s = *server_s;
-      rate.set_config(c);
-    }
+  if (server_s) st->reported_server_s = server_s;
+  if (const double plan = planned_server_s_locked(st); rate.controller().config().tail_s != plan) {
+    rtcoinfer::MpcConfig c = rate.controller().config();
+    c.tail_s = plan;
+    rate.set_config(c);
   }
   const double planned_server_ms = rate.controller().config().tail_s * 1000;
   const double reported_server_ms = st->reported_server_s.value_or(0) * 1000;
