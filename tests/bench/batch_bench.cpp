@@ -20,15 +20,11 @@
 #include "bundle.h"
 #include "data/labeled_images.h"
 #include "data/model_input.h"
+#include "bench_median.h"
 #include "inference.h"
 
 using namespace rtcoinfer;
 using Clock = std::chrono::steady_clock;
-
-static double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 int main(int argc, char **argv) {
   const std::string path = argc > 1 ? argv[1] : RTCOINFER_SHIPPED_MODEL;

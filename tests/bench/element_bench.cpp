@@ -17,17 +17,13 @@
 
 #include "bundle.h"
 #include "wire/feature_frame.h"
+#include "bench_median.h"
 #include "inference.h"
 #include "data/labeled_images.h"
 #include "contract/rtcoinfer_meta.h"
 
 using namespace rtcoinfer;
 using Clock = std::chrono::steady_clock;
-
-static double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 int main(int argc, char **argv) {
   if (argc < 2) {
