@@ -983,13 +983,17 @@ static bool start_batcher(GstRtcoinferSrc *self, const std::string &model) {
   GST_OBJECT_LOCK(self);
   rtcoinfer::TailBatcher::Options options;
   options.max_batch = int(self->max_batch);
-  options.timeout_us = std::int64_t(self->batch_timeout_ms * 1000);
+  options.timeout = GstClockTime(self->batch_timeout_ms * GST_MSECOND);
   const int threads = self->threads;
   GST_OBJECT_UNLOCK(self);
   if (options.max_batch <= 1) return true;
   std::shared_ptr<rtcoinfer::InferenceModel> instance = rtcoinfer::acquire_model_for(GST_ELEMENT(self), model, threads);
   if (!instance) return false;  // it posted why
+  // on the system clock until the bin gets the pipeline's (set_clock below)
+  GstClock *clock = gst_element_get_clock(GST_ELEMENT(self));
+  options.clock = clock;
   auto batcher = std::make_shared<rtcoinfer::TailBatcher>(std::move(instance), options);
+  if (clock) gst_object_unref(clock);
   GST_OBJECT_LOCK(self);
   self->state->batcher = std::move(batcher);
   GST_OBJECT_UNLOCK(self);
@@ -1247,6 +1251,16 @@ static void gst_rtcoinfer_src_finalize(GObject *object) {
   G_OBJECT_CLASS(parent_class)->finalize(object);
 }
 
+// The batcher times its batches on the pipeline's clock, as the bin's children do.
+static gboolean gst_rtcoinfer_src_set_clock(GstElement *element, GstClock *clock) {
+  GstRtcoinferSrc *self = GST_RTCOINFER_SRC(element);
+  GST_OBJECT_LOCK(self);
+  const std::shared_ptr<rtcoinfer::TailBatcher> batcher = self->state->batcher;
+  GST_OBJECT_UNLOCK(self);
+  if (batcher && clock) batcher->set_clock(clock);
+  return GST_ELEMENT_CLASS(parent_class)->set_clock(element, clock);
+}
+
 static void gst_rtcoinfer_src_class_init(GstRtcoinferSrcClass *klass) {
   GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
@@ -1422,4 +1436,5 @@ static void gst_rtcoinfer_src_class_init(GstRtcoinferSrcClass *klass) {
                                         "gst-rtcoinfer developers");
   element_class->change_state = GST_DEBUG_FUNCPTR(gst_rtcoinfer_src_change_state);
   element_class->send_event = GST_DEBUG_FUNCPTR(gst_rtcoinfer_src_send_event);
+  element_class->set_clock = GST_DEBUG_FUNCPTR(gst_rtcoinfer_src_set_clock);
 }

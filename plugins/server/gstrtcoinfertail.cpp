@@ -339,8 +339,9 @@ static GstBuffer *answer(GstRtcoinferTail *self, GstBuffer *inbuf) {
   if (batcher) {
     // with max-latency, the frame's deadline: the batcher does not hold it for a fuller
     // batch past it, and does not run it when a forward would end past it
-    const std::int64_t deadline =
-        max_latency > 0 ? rtcoinfer::TailBatcher::now_us() + std::int64_t((max_latency - latency_now) * 1000) : 0;
+    const GstClockTime deadline = max_latency > 0
+                                      ? batcher->now() + GstClockTime((max_latency - latency_now) * GST_MSECOND)
+                                      : GST_CLOCK_TIME_NONE;
     bool late = false;
     logits = batcher->run({st->values.data(), hdr.channels, setup->index}, deadline, &failed, &late);
     if (late) {

@@ -3,6 +3,7 @@
 #include "element_fixtures.h"
 
 #include <gio/gio.h>
+#include <gst/check/gsttestclock.h>
 #include <gst/video/video.h>
 
 #include <cmath>
@@ -300,18 +301,20 @@ GST_START_TEST(test_tail_rejects_slices_with_the_remedy) {
 }
 GST_END_TEST;
 
-// The server's shared batcher: frames of four "streams" (threads), each at another
-// setup, wait for one batch of four (a long timeout, so only max-batch starts it), and
-// each gets the logits of its own single-frame tail(). A frame whose latest start has
-// come is not held for a fuller batch; one that can no longer make its deadline is not
-// run at all, but answered late.
+// The server's shared batcher, on a GstTestClock: frames of four "streams" (threads),
+// each at another setup, wait for one batch of four (the clock stands still, so only
+// max-batch starts it), and each gets the logits of its own single-frame tail(). A lone
+// frame waits for the timeout; a frame whose latest start comes first is not held past
+// it; one that can no longer make its deadline is not run at all, but answered late.
 GST_START_TEST(test_batcher_batches_mixed_setups_and_keeps_deadlines) {
   std::string err;
   std::shared_ptr<InferenceModel> model(InferenceModel::load(model_path(), &err).release());
   fail_unless(model != nullptr, "%s", err.c_str());
   const BundleInfo &info = model->info();
   const std::size_t plane = std::size_t(info.partition_channels) * info.partition_height * info.partition_width;
-  TailBatcher batcher(model, {4, 30 * 1000 * 1000});  // 30 s: a batch starts when it is full
+  GstClock *clock = gst_test_clock_new_with_start_time(GST_SECOND);
+  GstTestClock *test_clock = GST_TEST_CLOCK(clock);
+  TailBatcher batcher(model, {4, 30 * GST_SECOND, clock});
   std::vector<std::vector<float>> features(4), got(4), want(4);
   std::vector<std::thread> streams;
   for (std::size_t i = 0; i < 4; ++i) {
@@ -321,7 +324,7 @@ GST_START_TEST(test_batcher_batches_mixed_setups_and_keeps_deadlines) {
     want[i] = model->tail(features[i].data(), 1, s.channels, s.index);
     streams.emplace_back([&, i, s] {
       std::string e;
-      got[i] = batcher.run({features[i].data(), s.channels, s.index}, 0, &e);
+      got[i] = batcher.run({features[i].data(), s.channels, s.index}, GST_CLOCK_TIME_NONE, &e);
     });
   }
   for (auto &t : streams) t.join();
@@ -334,29 +337,45 @@ GST_START_TEST(test_batcher_batches_mixed_setups_and_keeps_deadlines) {
   TailBatcher::Stats st = batcher.stats();
   fail_unless_equals_int(st.batches, 1);
   fail_unless_equals_int(st.largest, 4);
-  // a frame due in a second runs alone by then, long before the 30 s timeout
-  const gint64 t0 = g_get_monotonic_time();
+  fail_unless_equals_uint64(batcher.now(), GST_SECOND);
+
+  // a frame alone and due at `deadline`: the batcher waits on the clock until `wake`, then runs it
   const Setup &s = info.setups.smallest();
-  std::string e;
-  bool late = true;
-  fail_unless(
-      !batcher.run({features[0].data(), s.channels, s.index}, TailBatcher::now_us() + 1000000, &e, &late).empty(), "%s",
-      e.c_str());
-  fail_if(late);
-  fail_unless(g_get_monotonic_time() - t0 < 15 * G_USEC_PER_SEC, "a due frame waited for the timeout");
+  auto run_alone = [&](GstClockTime deadline, GstClockTime wake) {
+    std::vector<float> logits;
+    bool late = true;
+    std::string e;
+    std::thread stream([&] { logits = batcher.run({features[0].data(), s.channels, s.index}, deadline, &e, &late); });
+    GstClockID id = nullptr;
+    gst_test_clock_wait_for_next_pending_id(test_clock, &id);
+    fail_unless_equals_uint64(gst_clock_id_get_time(id), wake);
+    gst_clock_id_unref(id);
+    fail_unless(gst_test_clock_crank(test_clock));
+    stream.join();
+    fail_unless(!logits.empty() && !late, "late %d, error %s", late, e.c_str());
+  };
+  // no deadline: the timeout, 30 s after it came
+  run_alone(GST_CLOCK_TIME_NONE, 31 * GST_SECOND);
+  // due in a second: it starts then (the forward took no time on this clock), not after 30 s
+  run_alone(32 * GST_SECOND, 32 * GST_SECOND);
   st = batcher.stats();
-  fail_unless_equals_int(st.batches, 2);
-  fail_unless_equals_int(st.frames, 5);
+  fail_unless_equals_int(st.batches, 3);
+  fail_unless_equals_int(st.frames, 6);
+  fail_unless_equals_int(st.late, 0);
+  fail_unless(st.mean_wait_ms > 0.0, "%g", st.mean_wait_ms);
   // a frame whose deadline has passed is not run: late, no error, no forward
-  fail_unless(batcher.run({features[0].data(), s.channels, s.index}, TailBatcher::now_us() - 1000, &e, &late).empty());
+  std::string e;
+  bool late = false;
+  fail_unless(
+      batcher.run({features[0].data(), s.channels, s.index}, batcher.now() - 2 * GST_MSECOND, &e, &late).empty());
   fail_unless(late && e.empty(), "late %d, error %s", late, e.c_str());
   st = batcher.stats();
   fail_unless_equals_int(st.late, 1);
-  fail_unless_equals_int(st.batches, 2);
-  // a frame of the wrong shape is refused, with the reason
-  fail_unless(
-      batcher.run({features[0].data(), s.channels + 1, s.index}, TailBatcher::now_us() + 1000000, &e, &late).empty());
+  fail_unless_equals_int(st.batches, 3);
+  // a frame of the wrong shape is refused at once (its deadline is now), with the reason
+  fail_unless(batcher.run({features[0].data(), s.channels + 1, s.index}, batcher.now(), &e, &late).empty());
   fail_unless(!late && e.find("channels") != std::string::npos, "%s", e.c_str());
+  gst_object_unref(clock);
 }
 GST_END_TEST;
 
