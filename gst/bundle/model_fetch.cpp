@@ -3,8 +3,20 @@
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
 
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <deque>
 #include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include "wire/content_hash.h"
 
@@ -13,7 +25,7 @@ namespace rtcoinfer {
 namespace {
 
 constexpr std::size_t kHashBytes = 32;
-constexpr std::size_t kMaxBundleBytes = std::size_t(1100) << 20;  // format limits: 16 MiB metadata + 1 GiB weights
+constexpr std::size_t kReadBytes = 64 * 1024;
 
 bool is_model_id(const std::string &s) {
   if (s.size() != 2 * kHashBytes) return false;
@@ -31,33 +43,172 @@ struct GObjectDeleter {
   }
 };
 
-// One GET with a session of its own on a private main context. libsoup attaches its
-// sources to the thread-default context, and an element must leave none on the
-// application's. With the session on the default context, a device pipeline that had
+// A bundle of `size` bytes whose first size-32 bytes hash to `content` and whose last 32
+// are `stored`, checked against the id the URL asks for.
+bool verify_hashes(std::uint64_t size, const std::string &content, const std::string &stored,
+                   const std::string &expected_id, std::string *error) {
+  if (size < kHashBytes + 28) {
+    *error = "not a model bundle: " + std::to_string(size) + " bytes";
+    return false;
+  }
+  if (content != stored) {
+    *error = "corrupt bundle: its content hashes to " + content + " but it ends in " + stored;
+    return false;
+  }
+  if (content != expected_id) {
+    *error = "content hash mismatch: the bundle is " + content + ", the URL asks for " + expected_id;
+    return false;
+  }
+  return true;
+}
+
+// Cancels a download that passes its deadline or goes slower than the limits allow,
+// from a thread of its own (GCancellable is thread-safe): a server that drips a byte a
+// second never goes silent, so the session's idle timeout alone would wait for ever.
+class Watchdog {
+ public:
+  Watchdog(const FetchLimits &limits, GCancellable *cancel) : limits_(limits), cancel_(cancel) {
+    thread_ = std::thread([this] { watch(); });
+  }
+  ~Watchdog() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      finished_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+  void received(std::size_t n) { bytes_ += n; }
+  // why it cancelled; empty when it did not
+  std::string reason() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return reason_;
+  }
+
+ private:
+  void watch() {
+    std::deque<std::uint64_t> marks{0};  // bytes received by each whole second: the last window_s + 1
+    std::unique_lock<std::mutex> lock(mu_);
+    for (unsigned s = 1;; ++s) {
+      if (wake_.wait_for(lock, std::chrono::seconds(1), [&] { return finished_; })) return;
+      const std::uint64_t now = bytes_;
+      marks.push_back(now);
+      if (marks.size() > limits_.window_s + 1) marks.pop_front();
+      if (s >= limits_.deadline_s)
+        reason_ = "the download did not finish within " + std::to_string(limits_.deadline_s) + " s";
+      else if (limits_.window_s > 0 && marks.size() == limits_.window_s + 1 &&
+               now - marks.front() < limits_.min_bytes_per_window)
+        reason_ = "too slow: the server sent fewer than " + std::to_string(limits_.min_bytes_per_window) +
+                  " bytes in " + std::to_string(limits_.window_s) + " s";
+      if (!reason_.empty()) {
+        g_cancellable_cancel(cancel_);
+        return;
+      }
+    }
+  }
+
+  const FetchLimits limits_;
+  GCancellable *cancel_;
+  std::atomic<std::uint64_t> bytes_{0};
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool finished_ = false;
+  std::string reason_;
+  std::thread thread_;
+};
+
+struct Downloaded {
+  std::uint64_t bytes = 0;
+  std::string content_hash, stored_hash;  // of all but the last 32 bytes; the last 32
+};
+
+// One GET into `out`, with a session of its own on a private main context. libsoup
+// attaches its sources to the thread-default context, and an element must leave none on
+// the application's. With the session on the default context, a device pipeline that had
 // fetched its model stalled mid-stream in about half of the test runs (its live source
-// waiting on the clock; the exact path was not traced). With a private context, none
-// did.
-GBytes *download(const std::string &url, unsigned timeout_s, guint *status, std::string *reason, GError **err) {
+// waiting on the clock; the exact path was not traced). With a private context, none did.
+// The body is hashed as it comes and never held whole.
+bool download(const std::string &url, const FetchLimits &limits, FILE *out, Downloaded *got, std::string *why) {
   GMainContext *context = g_main_context_new();
   g_main_context_push_thread_default(context);
-  GBytes *body = nullptr;
+  bool ok = false;
   {
     std::unique_ptr<SoupSession, GObjectDeleter> session(
-        soup_session_new_with_options("timeout", timeout_s, "user-agent", "rtcoinfer ", nullptr));
+        soup_session_new_with_options("timeout", limits.idle_timeout_s, "user-agent", "rtcoinfer ", nullptr));
     std::unique_ptr<SoupMessage, GObjectDeleter> msg(soup_message_new("GET", url.c_str()));
+    std::unique_ptr<GCancellable, GObjectDeleter> cancel(g_cancellable_new());
+    GError *err = nullptr;
+    auto failed = [&](const std::string &prefix) {
+      *why = prefix + (err ? err->message : "");
+      g_clear_error(&err);
+      return false;
+    };
     if (!msg) {
-      g_set_error_literal(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "not a valid URL");
+      *why = "not a valid URL";
     } else {
-      body = soup_session_send_and_read(session.get(), msg.get(), nullptr, err);
-      *status = soup_message_get_status(msg.get());
-      *reason = soup_message_get_reason_phrase(msg.get()) ? soup_message_get_reason_phrase(msg.get()) : "";
+      Watchdog watchdog(limits, cancel.get());
+      ok = [&] {
+        std::unique_ptr<GInputStream, GObjectDeleter> in(
+            soup_session_send(session.get(), msg.get(), cancel.get(), &err));
+        if (!in) return failed("download failed: ");
+        const guint status = soup_message_get_status(msg.get());
+        if (status != SOUP_STATUS_OK) {
+          const char *reason = soup_message_get_reason_phrase(msg.get());
+          *why = "the server answered HTTP " + std::to_string(status) + " " + (reason ? reason : "");
+          return false;
+        }
+        SoupMessageHeaders *headers = soup_message_get_response_headers(msg.get());
+        if (soup_message_headers_get_encoding(headers) == SOUP_ENCODING_CONTENT_LENGTH &&
+            std::uint64_t(soup_message_headers_get_content_length(headers)) > limits.max_bytes) {
+          *why = "the response (" + std::to_string(soup_message_headers_get_content_length(headers)) +
+                 " bytes) is larger than any model bundle (" + std::to_string(limits.max_bytes) + ")";
+          return false;
+        }
+        GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+        std::vector<std::uint8_t> buf(kHashBytes + kReadBytes);
+        std::size_t held = 0;  // the last bytes read, not hashed yet: they may be the trailing hash
+        for (;;) {
+          const gssize n = g_input_stream_read(in.get(), buf.data() + held, kReadBytes, cancel.get(), &err);
+          if (n < 0) {
+            g_checksum_free(sum);
+            return failed("download failed: ");
+          }
+          if (n == 0) break;
+          watchdog.received(std::size_t(n));
+          got->bytes += std::uint64_t(n);
+          if (got->bytes > limits.max_bytes) {
+            g_checksum_free(sum);
+            *why = "the response is larger than any model bundle (" + std::to_string(limits.max_bytes) + " bytes)";
+            return false;
+          }
+          if (std::fwrite(buf.data() + held, 1, std::size_t(n), out) != std::size_t(n)) {
+            g_checksum_free(sum);
+            *why = std::string("cannot write the cache: ") + g_strerror(errno);
+            return false;
+          }
+          held += std::size_t(n);
+          if (held > kHashBytes) {
+            g_checksum_update(sum, buf.data(), gssize(held - kHashBytes));
+            std::memmove(buf.data(), buf.data() + held - kHashBytes, kHashBytes);
+            held = kHashBytes;
+          }
+        }
+        std::array<std::uint8_t, kHashBytes> digest{};
+        gsize len = digest.size();
+        g_checksum_get_digest(sum, digest.data(), &len);
+        g_checksum_free(sum);
+        got->content_hash = hex_string(digest.data(), digest.size());
+        got->stored_hash = hex_string(buf.data(), held);
+        return true;
+      }();
+      if (!ok && !watchdog.reason().empty()) *why = watchdog.reason();
     }
   }
   while (g_main_context_iteration(context, FALSE)) {
   }  // the session's clean-up, here rather than on someone else's loop
   g_main_context_pop_thread_default(context);
   g_main_context_unref(context);
-  return body;
+  return ok;
 }
 
 }  // namespace
@@ -73,25 +224,13 @@ std::string default_model_cache_dir() {
 
 bool verify_bundle_bytes(const std::uint8_t *data, std::size_t size, const std::string &expected_id,
                          std::string *error) {
-  if (size < kHashBytes + 28) {
-    *error = "not a model bundle: " + std::to_string(size) + " bytes";
-    return false;
-  }
-  const std::string content = sha256_hex(data, size - kHashBytes);
-  const std::string stored = hex_string(data + size - kHashBytes, kHashBytes);
-  if (content != stored) {
-    *error = "corrupt bundle: its content hashes to " + content + " but it ends in " + stored;
-    return false;
-  }
-  if (content != expected_id) {
-    *error = "content hash mismatch: the bundle is " + content + ", the URL asks for " + expected_id;
-    return false;
-  }
-  return true;
+  if (size < kHashBytes) return verify_hashes(size, "", "", expected_id, error);
+  return verify_hashes(size, sha256_hex(data, size - kHashBytes), hex_string(data + size - kHashBytes, kHashBytes),
+                       expected_id, error);
 }
 
 std::optional<std::string> fetch_model_bundle(const std::string &url, const std::string &cache_dir, std::string *error,
-                                              unsigned timeout_s) {
+                                              const FetchLimits &limits) {
   auto fail = [&](const std::string &why) -> std::optional<std::string> {
     *error = url + ": " + why;
     return std::nullopt;
@@ -118,29 +257,32 @@ std::optional<std::string> fetch_model_bundle(const std::string &url, const std:
     }
   }
 
-  GError *err = nullptr;
-  guint status = 0;
-  std::string reason;
-  GBytes *body = download(url, timeout_s, &status, &reason, &err);
-  if (!body) {
-    const std::string why = std::string("download failed: ") + err->message;
-    g_error_free(err);
-    return fail(why);
-  }
-  std::unique_ptr<GBytes, decltype(&g_bytes_unref)> bytes(body, g_bytes_unref);
-  if (status != SOUP_STATUS_OK) return fail("the server answered HTTP " + std::to_string(status) + " " + reason);
-  gsize size = 0;
-  const auto *data = static_cast<const std::uint8_t *>(g_bytes_get_data(body, &size));
-  if (size > kMaxBundleBytes) return fail("the response is larger than any model bundle");
-  std::string why;
-  if (!verify_bundle_bytes(data, size, id, &why)) return fail(why);
-
   if (g_mkdir_with_parents(cache_dir.c_str(), 0700) != 0)
     return fail("cannot create the cache directory " + cache_dir + ": " + g_strerror(errno));
-  // g_file_set_contents writes a temporary file and renames it: readers never see half a bundle.
-  if (!g_file_set_contents(cached.get(), reinterpret_cast<const gchar *>(data), gssize(size), &err)) {
-    why = std::string("cannot write the cache: ") + err->message;
-    g_error_free(err);
+  // into a temporary file next to the cache entry, renamed once verified: readers never
+  // see half a bundle, and a failed download leaves nothing
+  std::string part = std::string(cached.get()) + ".part-XXXXXX";
+  const int fd = g_mkstemp(part.data());
+  if (fd < 0) return fail("cannot write the cache: " + std::string(g_strerror(errno)));
+  FILE *out = fdopen(fd, "wb");
+  Downloaded got;
+  std::string why;
+  bool ok = out && download(url, limits, out, &got, &why) &&
+            verify_hashes(got.bytes, got.content_hash, got.stored_hash, id, &why);
+  if (out && std::fclose(out) != 0 && ok) {
+    why = std::string("cannot write the cache: ") + g_strerror(errno);
+    ok = false;
+  }
+  if (!out) {
+    close(fd);
+    why = std::string("cannot write the cache: ") + g_strerror(errno);
+  }
+  if (ok && g_rename(part.c_str(), cached.get()) != 0) {
+    why = std::string("cannot write the cache: ") + g_strerror(errno);
+    ok = false;
+  }
+  if (!ok) {
+    g_unlink(part.c_str());
     return fail(why);
   }
   return std::string(cached.get());

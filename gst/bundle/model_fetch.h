@@ -14,6 +14,9 @@
 
 namespace rtcoinfer {
 
+// The format's limits: 16 MiB of metadata and 1 GiB of weights, with headers.
+constexpr std::uint64_t kMaxBundleBytes = std::uint64_t(1100) << 20;
+
 // True for http:// and https:// locations (anything else is a file path).
 bool is_model_url(const std::string &location);
 
@@ -25,9 +28,21 @@ std::string default_model_cache_dir();
 bool verify_bundle_bytes(const std::uint8_t *data, std::size_t size, const std::string &expected_id,
                          std::string *error);
 
+// How long and how large a download may be. Memory stays one read buffer whatever the
+// server sends: the body goes to a temporary file in the cache directory as it comes,
+// hashed on the way, and is renamed into place once verified.
+struct FetchLimits {
+  unsigned idle_timeout_s = 30;                // the server is silent this long: it failed
+  unsigned deadline_s = 600;                   // the whole download, at most
+  std::uint64_t max_bytes = kMaxBundleBytes;   // larger than any bundle: refused, by its
+                                               // Content-Length or as soon as it is passed
+  std::uint64_t min_bytes_per_window = 16384;  // fewer bytes than this in any
+  unsigned window_s = 10;                      // window_s seconds: too slow, it failed
+};
+
 // Downloads (or finds in the cache) the bundle at url and returns the local path of a
 // verified copy; nullopt with *error (one line: the URL and what went wrong) otherwise.
 std::optional<std::string> fetch_model_bundle(const std::string &url, const std::string &cache_dir, std::string *error,
-                                              unsigned timeout_s = 30);
+                                              const FetchLimits &limits = {});
 
 }  // namespace rtcoinfer

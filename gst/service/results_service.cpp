@@ -23,8 +23,11 @@ namespace {
 
 // Capture-to-result latency buckets (seconds, Prometheus convention): a 30 fps stream
 // on loopback sits at a few ms, a deadline-bound one near 150 ms.
-constexpr std::size_t kMaxPendingEvents = 4096;  // if the server thread stalls, older events are lost
-constexpr guint kKeepAliveTicks = 15;            // seconds between SSE comments, so idle proxies keep the stream
+constexpr std::size_t kMaxPendingEvents = 4096;
+constexpr std::uint64_t kMaxDiscardedBody =
+    64 *
+    1024;  // of a refused request body, then the connection is cut  // if the server thread stalls, older events are lost
+constexpr guint kKeepAliveTicks = 15;  // seconds between SSE comments, so idle proxies keep the stream
 
 struct Event {
   std::uint64_t id;
@@ -131,7 +134,7 @@ struct ResultsService::Impl {
   std::uint64_t next_event_id = 1, events_lost = 0;
   std::shared_ptr<const ServedModel> model;
   std::size_t clients_now = 0;
-  std::uint64_t clients_dropped = 0, unauthorized = 0, not_found_count = 0;
+  std::uint64_t clients_dropped = 0, unauthorized = 0, not_found_count = 0, bodies_refused = 0;
 
   void push_event(const std::string &stream, const char *type, const std::string &data);
   // The ledgers of one stream (or of all: ""); false for an unknown stream.
@@ -144,6 +147,9 @@ struct ResultsService::Impl {
   bool listen(std::string *error);
   void flush_events();
   void tick();
+  bool admit(SoupServerMessage *msg, GHashTable *query);
+  void answer_before_body(SoupServerMessage *msg, guint status, const std::string &why,
+                          const std::string &extra_headers);
   void handle(SoupServerMessage *msg, const char *path, GHashTable *query);
   void open_event_stream(SoupServerMessage *msg, const std::string &stream);
   void append(EventClient &c, const std::string &text);
@@ -299,9 +305,10 @@ std::string ResultsService::Impl::stats_json(const std::string &stream) const {
   if (!stream.empty()) j["stream"] = stream;
   j["streams"] = s.streams.size();
   j["model"] = s.model ? nlohmann::json(s.model->id) : nlohmann::json(nullptr);
-  j["service"] = {{"events", s.next_event_id - 1},  {"events-lost", s.events_lost},
-                  {"event-clients", s.clients_now}, {"event-clients-dropped", s.clients_dropped},
-                  {"unauthorized", s.unauthorized}, {"not-found", s.not_found_count}};
+  j["service"] = {{"events", s.next_event_id - 1},     {"events-lost", s.events_lost},
+                  {"event-clients", s.clients_now},    {"event-clients-dropped", s.clients_dropped},
+                  {"unauthorized", s.unauthorized},    {"not-found", s.not_found_count},
+                  {"bodies-refused", s.bodies_refused}};
   return j.dump();
 }
 
@@ -522,6 +529,86 @@ void ResultsService::Impl::open_event_stream(SoupServerMessage *msg, const std::
   append(*c, "retry: 2000\n: rtcoinfer results\n\n");
 }
 
+// libsoup reads a request's body even when an early handler has answered, and answers
+// only after it: a 300 MB body would be read (and by default kept) first. So a request
+// with a body gets its answer written here, on the headers, with the write side shut
+// (the client sees the answer and the end); what libsoup then reads of the body is
+// discarded, and past kMaxDiscardedBody the connection is cut.
+void ResultsService::Impl::answer_before_body(SoupServerMessage *msg, guint status, const std::string &why,
+                                              const std::string &extra_headers) {
+  soup_server_message_set_status(msg, status, nullptr);  // no handler runs
+  soup_message_body_set_accumulate(soup_server_message_get_request_body(msg), FALSE);
+  GSocket *socket = soup_server_message_get_socket(msg);
+  if (!socket) return;
+  const std::string body = json_error(why);
+  const std::string answer = "HTTP/1.1 " + std::to_string(status) + " " + soup_status_get_phrase(status) +
+                             "\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n" +
+                             extra_headers + "Connection: close\r\nContent-Length: " + std::to_string(body.size()) +
+                             "\r\n\r\n" + body;
+  g_socket_send(socket, answer.data(), answer.size(), nullptr, nullptr);  // a fresh socket takes it whole
+  g_socket_shutdown(socket, FALSE, TRUE, nullptr);
+  auto *discarded = new std::uint64_t(0);
+  g_signal_connect_data(
+      msg, "got-chunk", G_CALLBACK(+[](SoupServerMessage *m, GBytes *chunk, gpointer data) {
+        auto *n = static_cast<std::uint64_t *>(data);
+        *n += g_bytes_get_size(chunk);
+        if (*n > kMaxDiscardedBody)
+          if (GSocket *s = soup_server_message_get_socket(m)) g_socket_shutdown(s, TRUE, TRUE, nullptr);
+      }),
+      discarded, +[](gpointer data, GClosure *) { delete static_cast<std::uint64_t *>(data); }, GConnectFlags(0));
+}
+
+// Run on the request's headers, before libsoup reads any body: every endpoint is GET or
+// HEAD and takes no body, so a request with one is answered here and its body never
+// kept (answer_before_body), whatever its method. The token is checked here too, so an
+// unauthorized client gets no further than its headers. False: the answer is set.
+bool ResultsService::Impl::admit(SoupServerMessage *msg, GHashTable *query) {
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
+  soup_message_headers_replace(headers, "X-Content-Type-Options", "nosniff");
+  auto respond = [&](guint status, const std::string &body) {
+    soup_server_message_set_status(msg, status, nullptr);
+    soup_server_message_set_response(msg, "application/json", SOUP_MEMORY_COPY, body.data(), body.size());
+    return false;
+  };
+  SoupMessageHeaders *request = soup_server_message_get_request_headers(msg);
+  const SoupEncoding encoding = soup_message_headers_get_encoding(request);
+  const bool has_body =
+      (encoding == SOUP_ENCODING_CONTENT_LENGTH && soup_message_headers_get_content_length(request) > 0) ||
+      encoding == SOUP_ENCODING_CHUNKED;
+  const char *method = soup_server_message_get_method(msg);
+  if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD) {
+    soup_message_headers_replace(headers, "Allow", "GET, HEAD");
+    if (!has_body) return respond(SOUP_STATUS_METHOD_NOT_ALLOWED, json_error("only GET and HEAD"));
+  }
+  if (has_body) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      bodies_refused++;
+    }
+    if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD)
+      answer_before_body(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "only GET and HEAD", "Allow: GET, HEAD\r\n");
+    else
+      answer_before_body(msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "GET and HEAD take no request body", "");
+    return false;
+  }
+  if (!opt.token.empty()) {
+    const Authorization auth = authorization_of(request);
+    if (auth.headers > 1)  // which one counts would depend on their order: neither does
+      return respond(SOUP_STATUS_BAD_REQUEST, json_error("more than one Authorization header"));
+    const char *query_token = query ? static_cast<const char *>(g_hash_table_lookup(query, "token")) : nullptr;
+    const bool ok = (auth.bearer && same_secret(opt.token, auth.bearer)) || same_secret(opt.token, query_token);
+    if (!ok) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        unauthorized++;
+      }
+      soup_message_headers_replace(headers, "WWW-Authenticate", "Bearer realm=\"rtcoinfer\"");
+      return respond(SOUP_STATUS_UNAUTHORIZED, json_error("missing or wrong bearer token"));
+    }
+  }
+  return true;
+}
+
 void ResultsService::Impl::handle(SoupServerMessage *msg, const char *path, GHashTable *query) {
   SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
   soup_message_headers_replace(headers, "X-Content-Type-Options", "nosniff");
@@ -536,30 +623,6 @@ void ResultsService::Impl::handle(SoupServerMessage *msg, const char *path, GHas
     }
     respond(SOUP_STATUS_NOT_FOUND, "application/json", json_error(why));
   };
-  const char *method = soup_server_message_get_method(msg);
-  if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD) {
-    soup_message_headers_replace(headers, "Allow", "GET, HEAD");
-    respond(SOUP_STATUS_METHOD_NOT_ALLOWED, "application/json", json_error("only GET and HEAD"));
-    return;
-  }
-  if (!opt.token.empty()) {
-    const Authorization auth = authorization_of(soup_server_message_get_request_headers(msg));
-    if (auth.headers > 1) {  // which one counts would depend on their order: neither does
-      respond(SOUP_STATUS_BAD_REQUEST, "application/json", json_error("more than one Authorization header"));
-      return;
-    }
-    const char *query_token = query ? static_cast<const char *>(g_hash_table_lookup(query, "token")) : nullptr;
-    const bool ok = (auth.bearer && same_secret(opt.token, auth.bearer)) || same_secret(opt.token, query_token);
-    if (!ok) {
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        unauthorized++;
-      }
-      soup_message_headers_replace(headers, "WWW-Authenticate", "Bearer realm=\"rtcoinfer\"");
-      respond(SOUP_STATUS_UNAUTHORIZED, "application/json", json_error("missing or wrong bearer token"));
-      return;
-    }
-  }
   soup_message_headers_replace(headers, "Cache-Control", "no-store");
   const std::string p = path ? path : "";
   const char *stream_arg = query ? static_cast<const char *>(g_hash_table_lookup(query, "stream")) : nullptr;
@@ -628,6 +691,12 @@ void ResultsService::Impl::handle(SoupServerMessage *msg, const char *path, GHas
 
 bool ResultsService::Impl::listen(std::string *error) {
   server = soup_server_new("server-header", "rtcoinfer ", nullptr);
+  soup_server_add_early_handler(
+      server, nullptr,
+      +[](SoupServer *, SoupServerMessage *msg, const char *, GHashTable *query, gpointer self) {
+        static_cast<Impl *>(self)->admit(msg, query);
+      },
+      this, nullptr);
   soup_server_add_handler(
       server, nullptr,
       +[](SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *query, gpointer self) {

@@ -8,10 +8,14 @@
 #include <glib/gstdio.h>
 #include <gst/check/gstcheck.h>
 
+#include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <string>
 #include <thread>
@@ -29,6 +33,13 @@ struct Reply {
   int status = 0;  // 0: the server closed the connection without an answer
   std::string head, body;
 };
+
+// The process's peak resident memory so far (each test runs in a process of its own).
+long peak_rss_kb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
+}
 
 // Decodes a chunked body; returns what could be decoded so far.
 std::string dechunk(const std::string &raw) {
@@ -511,6 +522,51 @@ GST_START_TEST(test_unknown_paths_and_methods_are_refused) {
 }
 GST_END_TEST;
 
+// Three 300 MB request bodies, with and without the token, and a chunked one: each is
+// refused on its headers (413, or 405 for POST) and never read, so the service's memory
+// stays where it was. The client writes its body while it waits for the answer.
+GST_START_TEST(test_request_bodies_are_refused_unread) {
+  ResultsService::Options opt;
+  opt.token = "s3cret";
+  auto s = start_service(opt);
+  const long before = peak_rss_kb();
+  const std::string body_of_300mb = "Content-Length: 314572800\r\n\r\n";
+  const std::vector<std::pair<std::string, int>> requests = {
+      {"GET /api/stats HTTP/1.1\r\nHost: x\r\n" + body_of_300mb, 413},
+      {"POST /api/stats HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\n" + body_of_300mb, 405},
+      {"GET /api/stats HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\n" + body_of_300mb, 413},
+      {"GET /api/stats HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\nTransfer-Encoding: chunked\r\n\r\n",
+       413}};
+  for (const auto &[head, status] : requests) {
+    GSocketConnection *conn = connect_to(s->port());
+    std::thread writer([conn, head = head] {
+      send_all(conn, head);
+      const std::string chunk = "100000\r\n" + std::string(1 << 20, 'x') + "\r\n";  // a chunk or plain bytes
+      GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(conn));
+      for (int i = 0; i < 300; ++i)
+        if (!g_output_stream_write_all(out, chunk.data(), chunk.size(), nullptr, nullptr, nullptr)) break;
+    });
+    std::string raw;
+    char buf[16384];
+    gssize n;
+    GInputStream *in = g_io_stream_get_input_stream(G_IO_STREAM(conn));
+    while (raw.find("\r\n\r\n") == std::string::npos &&
+           (n = g_input_stream_read(in, buf, sizeof buf, nullptr, nullptr)) > 0)
+      raw.append(buf, std::size_t(n));
+    fail_unless(raw.compare(0, 9, "HTTP/1.1 ") == 0, "no answer to %s", head.c_str());
+    fail_unless_equals_int(std::atoi(raw.c_str() + 9), status);
+    g_io_stream_close(G_IO_STREAM(conn), nullptr, nullptr);  // the writer fails and ends
+    writer.join();
+    g_object_unref(conn);
+  }
+  const long grown_kb = peak_rss_kb() - before;
+  fail_unless(grown_kb < 20 * 1024, "the bodies grew the peak RSS by %ld kB", grown_kb);
+  fail_unless(s->stats_json().find("\"bodies-refused\":4") != std::string::npos, "%s", s->stats_json().c_str());
+  // the service still answers
+  fail_unless_equals_int(get(s->port(), "/api/stats", "Authorization: Bearer s3cret\r\n").status, 200);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_dashboard_is_self_contained_html) {
   auto s = start_service();
   Reply r = get(s->port(), "/");
@@ -845,6 +901,134 @@ GST_START_TEST(test_fetch_needs_the_model_id_in_the_url) {
 }
 GST_END_TEST;
 
+namespace {
+
+// A hostile model server on loopback: it reads one request and answers with `answer`,
+// which writes to the socket until it is done or the client has gone (a write fails).
+class HostileServer {
+ public:
+  explicit HostileServer(std::function<void(int fd)> answer) : answer_(std::move(answer)) {
+    listener_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    fail_unless(bind(listener_, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0 && listen(listener_, 4) == 0);
+    socklen_t len = sizeof a;
+    getsockname(listener_, reinterpret_cast<sockaddr *>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      const int fd = accept(listener_, nullptr, nullptr);
+      if (fd < 0) return;
+      std::string request;
+      char buf[4096];
+      ssize_t n;
+      while (request.find("\r\n\r\n") == std::string::npos && (n = recv(fd, buf, sizeof buf, 0)) > 0)
+        request.append(buf, std::size_t(n));
+      answer_(fd);
+      close(fd);
+    });
+  }
+  ~HostileServer() {
+    shutdown(listener_, SHUT_RDWR);
+    thread_.join();
+    close(listener_);
+  }
+  int port() const { return port_; }
+  static bool send_text(int fd, const std::string &text) {
+    return send(fd, text.data(), text.size(), MSG_NOSIGNAL) == ssize_t(text.size());
+  }
+
+ private:
+  std::function<void(int fd)> answer_;
+  int listener_ = -1, port_ = 0;
+  std::thread thread_;
+};
+
+bool dir_is_empty(const std::string &dir) {
+  GDir *d = g_dir_open(dir.c_str(), 0, nullptr);
+  const bool empty = d && !g_dir_read_name(d);
+  if (d) g_dir_close(d);
+  return empty;
+}
+
+const std::string kSomeId(64, 'a');
+
+}  // namespace
+
+// A response that says it is 3 GiB is refused by its Content-Length, before a byte of it.
+GST_START_TEST(test_fetch_refuses_a_response_larger_than_any_bundle) {
+  HostileServer server([](int fd) {
+    HostileServer::send_text(fd, "HTTP/1.1 200 OK\r\nContent-Length: 3221225472\r\n\r\n");
+    const std::string chunk(65536, 'x');
+    for (int i = 0; i < 16 && HostileServer::send_text(fd, chunk); ++i) {
+    }
+  });
+  const std::string cache = temp_dir();
+  std::string error;
+  fail_if(fetch_model_bundle(model_url(server.port(), kSomeId), cache, &error).has_value());
+  fail_unless(error.find("3221225472 bytes") != std::string::npos &&
+                  error.find("larger than any model bundle") != std::string::npos,
+              "%s", error.c_str());
+  fail_unless(dir_is_empty(cache), "a refused download left a file in the cache");
+}
+GST_END_TEST;
+
+// A response without a length that never ends is cut at the size limit, and the memory
+// it took is one read buffer: the body goes to a temporary file, removed on failure.
+GST_START_TEST(test_fetch_cuts_an_endless_response_with_bounded_memory) {
+  HostileServer server([](int fd) {
+    HostileServer::send_text(fd, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+    const std::string chunk(1 << 20, 'x');
+    for (int i = 0; i < 256 && HostileServer::send_text(fd, chunk); ++i) {
+    }  // 256 MiB at most, or until the client has gone
+  });
+  const std::string cache = temp_dir();
+  FetchLimits limits;
+  limits.max_bytes = 64 << 20;
+  const long before = peak_rss_kb();
+  std::string error;
+  fail_if(fetch_model_bundle(model_url(server.port(), kSomeId), cache, &error, limits).has_value());
+  fail_unless(error.find("larger than any model bundle (67108864 bytes)") != std::string::npos, "%s", error.c_str());
+  const long grown_kb = peak_rss_kb() - before;
+  fail_unless(grown_kb < 16 * 1024, "fetching grew the peak RSS by %ld kB", grown_kb);
+  fail_unless(dir_is_empty(cache), "a refused download left a file in the cache");
+}
+GST_END_TEST;
+
+// A server that never goes silent but drips a byte at a time is too slow, and is given
+// up after the window; one that sends steadily but for too long, at the deadline.
+GST_START_TEST(test_fetch_gives_up_on_a_drip_and_at_the_deadline) {
+  const auto drip = [](int fd) {
+    HostileServer::send_text(fd, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
+    for (int i = 0; i < 600 && HostileServer::send_text(fd, "x"); ++i) g_usleep(100 * 1000);  // 60 s at most
+  };
+  const auto steady = [](int fd) {
+    HostileServer::send_text(fd, "HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n");
+    const std::string chunk(32768, 'x');
+    for (int i = 0; i < 240 && HostileServer::send_text(fd, chunk); ++i) g_usleep(250 * 1000);  // 60 s at most
+  };
+  FetchLimits limits;
+  limits.window_s = 2;
+  limits.min_bytes_per_window = 1024;
+  limits.deadline_s = 4;
+  std::string error;
+  {
+    HostileServer server(drip);
+    const gint64 t0 = g_get_monotonic_time();
+    fail_if(fetch_model_bundle(model_url(server.port(), kSomeId), temp_dir(), &error, limits).has_value());
+    fail_unless(error.find("too slow: the server sent fewer than 1024 bytes in 2 s") != std::string::npos, "%s",
+                error.c_str());
+    // the drip would last 60 s; the limits end it after about 2 (30 s of slack for a slow machine)
+    fail_unless(g_get_monotonic_time() - t0 < 30 * G_USEC_PER_SEC);
+  }
+  {
+    HostileServer server(steady);
+    fail_if(fetch_model_bundle(model_url(server.port(), kSomeId), temp_dir(), &error, limits).has_value());
+    fail_unless(error.find("did not finish within 4 s") != std::string::npos, "%s", error.c_str());
+  }
+}
+GST_END_TEST;
+
 static Suite *results_service_suite(void) {
   Suite *s = suite_create("results-service");
   TCase *tc = tcase_create("general");
@@ -877,6 +1061,10 @@ static Suite *results_service_suite(void) {
   tcase_add_test(tc, test_fetch_rejects_a_hash_mismatch);
   tcase_add_test(tc, test_fetch_reports_server_down_and_http_errors);
   tcase_add_test(tc, test_fetch_needs_the_model_id_in_the_url);
+  tcase_add_test(tc, test_request_bodies_are_refused_unread);
+  tcase_add_test(tc, test_fetch_refuses_a_response_larger_than_any_bundle);
+  tcase_add_test(tc, test_fetch_cuts_an_endless_response_with_bounded_memory);
+  tcase_add_test(tc, test_fetch_gives_up_on_a_drip_and_at_the_deadline);
   return s;
 }
 
