@@ -137,6 +137,12 @@ struct FrameEncoder::Impl {
   ~Impl() { ZSTD_freeCCtx(cctx); }
 };
 
+std::size_t max_frame_bytes(const Setup &setup, int height, int width) {
+  const std::size_t raw = setup.packed_bytes(height, width);
+  return FrameLayout::kHeaderSize + FrameLayout::kTruthBytes + FrameLayout::kSliceBytes +
+         std::size_t(setup.channels) * FrameLayout::kRangeBytesPerChannel + std::max(raw, ZSTD_compressBound(raw));
+}
+
 FrameEncoder::FrameEncoder(int zstd_level) : impl_(std::make_unique<Impl>()) {
   impl_->level = zstd_level;
   impl_->cctx = ZSTD_createCCtx();

@@ -116,6 +116,12 @@ struct EncodeParams {
   std::optional<Slice> slice;
 };
 
+// The largest feature frame of `setup` on an H x W partition the encoder can write
+// (zstd's worst case included, with the ground truth and a slice byte): a receiver
+// holding more bytes for one frame than the largest of its model's setups is being fed
+// something else.
+std::size_t max_frame_bytes(const Setup &setup, int height, int width);
+
 class FrameEncoder {
  public:
   explicit FrameEncoder(int zstd_level = 1);

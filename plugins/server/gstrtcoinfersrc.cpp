@@ -54,6 +54,7 @@
 
 #include <gio/gio.h>
 #include <gst/net/gstnetaddressmeta.h>
+#include <gst/rtp/gstrtpbuffer.h>
 
 #include <algorithm>
 #include <deque>
@@ -143,6 +144,8 @@ struct SrcState {
   std::string http_address = RTCOINFER_DEFAULT_HTTP_ADDRESS, http_token;
   std::shared_ptr<rtcoinfer::ResultsService> service;  // READY and up, with http-port
   std::shared_ptr<rtcoinfer::TailBatcher> batcher;     // READY and up, with max-batch > 1
+  std::size_t max_frame_bytes = 0;                     // the model's largest frame (READY and up)
+  guint64 oversized = 0;                               // frames cut at a depayloader
 };
 
 }  // namespace
@@ -581,6 +584,60 @@ static GstPadProbeReturn on_queue_out(GstPad *, GstPadProbeInfo *info, gpointer 
   return GST_PAD_PROBE_OK;
 }
 
+// A stream's depayloader holds a frame's fragments until the packet with the marker
+// bit: a sender that never sets it would grow it without end. So once a frame's
+// fragments pass the model's largest frame, the frame is cut: its packets up to its
+// marker are dropped, and the next frame's first is marked DISCONT, which makes
+// rtpgstdepay let go of what it held. The cut frame's number is unreadable, so its
+// ledger counts it so and the gap counts it missing; `stats` counts it `oversized`.
+// The depayloader's streaming thread only: no lock.
+struct FragmentCap {
+  GstRtcoinferSrc *self;
+  guint ssrc;
+  std::size_t limit;
+  std::shared_ptr<rtcoinfer::ResultLedger> ledger;
+  std::size_t held = 0;  // payload bytes since the last marker
+  bool cutting = false, discont_next = false;
+};
+
+static GstPadProbeReturn on_depay_in(GstPad *, GstPadProbeInfo *info, gpointer user_data) {
+  auto *cap = static_cast<FragmentCap *>(user_data);
+  GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  if (!gst_rtp_buffer_map(buffer, GST_MAP_READ, &rtp)) return GST_PAD_PROBE_OK;
+  const std::size_t payload = gst_rtp_buffer_get_payload_len(&rtp);
+  const bool marker = gst_rtp_buffer_get_marker(&rtp);
+  gst_rtp_buffer_unmap(&rtp);
+  if (cap->cutting) {
+    if (marker) cap->cutting = false;
+    return GST_PAD_PROBE_DROP;
+  }
+  if (cap->discont_next) {
+    cap->discont_next = false;
+    buffer = gst_buffer_make_writable(buffer);
+    GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DISCONT);
+    GST_PAD_PROBE_INFO_DATA(info) = buffer;
+  }
+  cap->held += payload;
+  if (marker) {
+    cap->held = 0;
+    return GST_PAD_PROBE_OK;
+  }
+  if (cap->held <= cap->limit) return GST_PAD_PROBE_OK;
+  cap->held = 0;
+  cap->cutting = cap->discont_next = true;
+  cap->ledger->count_unreadable();
+  GST_OBJECT_LOCK(cap->self);
+  const guint64 n = ++cap->self->state->oversized;
+  GST_OBJECT_UNLOCK(cap->self);
+  if (rtcoinfer::drop_worth_a_warning(n))
+    GST_ELEMENT_WARNING(
+        cap->self, STREAM, DECODE,
+        ("Stream %u: cut a frame larger than any of the model's (%" G_GUINT64_FORMAT " so far)", cap->ssrc, n),
+        ("its fragments passed %zu bytes without an end; dropped up to its marker", cap->limit));
+  return GST_PAD_PROBE_DROP;
+}
+
 // rtpssrcdemux found a new sender: a session of its own in rtpbin (streaming thread).
 static void on_new_ssrc(GstElement *demux, guint ssrc, GstPad *rtp_pad, gpointer user_data) {
   auto *self = GST_RTCOINFER_SRC(user_data);
@@ -598,6 +655,7 @@ static void on_new_ssrc(GstElement *demux, guint ssrc, GstPad *rtp_pad, gpointer
   GSocket *socket = self->rtcp_socket ? G_SOCKET(g_object_ref(self->rtcp_socket)) : nullptr;
   std::shared_ptr<rtcoinfer::ResultsService> service = self->state->service;
   std::shared_ptr<rtcoinfer::TailBatcher> batcher = self->state->batcher;
+  const std::size_t max_frame_bytes = self->state->max_frame_bytes;
   Stream &fresh = self->state->streams[ssrc];
   fresh.session = session;
   fresh.last_packet_us = g_get_monotonic_time();
@@ -636,6 +694,12 @@ static void on_new_ssrc(GstElement *demux, guint ssrc, GstPad *rtp_pad, gpointer
   const QueueTag queue_tag{self, ssrc, std::make_shared<rtcoinfer::QueueWatch>(),
                            gst_rtcoinfer_inference_get_ledger(GST_RTCOINFER_INFERENCE(tail)), timer};
   auto forget_queue_tag = +[](gpointer data) { delete static_cast<QueueTag *>(data); };
+  GstPad *depay_in = gst_element_get_static_pad(depay, "sink");
+  gst_pad_add_probe(
+      depay_in, GST_PAD_PROBE_TYPE_BUFFER, on_depay_in,
+      new FragmentCap{self, ssrc, max_frame_bytes, gst_rtcoinfer_inference_get_ledger(GST_RTCOINFER_INFERENCE(tail))},
+      +[](gpointer data) { delete static_cast<FragmentCap *>(data); });
+  gst_object_unref(depay_in);
   GstPad *queue_in = gst_element_get_static_pad(queue, "sink");
   gst_pad_add_probe(queue_in, GST_PAD_PROBE_TYPE_BUFFER, on_queue_in, new QueueTag(queue_tag), forget_queue_tag);
   gst_object_unref(queue_in);
@@ -972,6 +1036,7 @@ static bool configure_transport(GstRtcoinferSrc *self) {
   self->state->rtcp_from.clear();
   self->state->ended.clear();
   self->state->streams_ended = 0;
+  self->state->oversized = 0;
   self->foreign = self->junk = 0;
   GST_OBJECT_UNLOCK(self);
   return true;
@@ -1018,6 +1083,13 @@ static bool start_service(GstRtcoinferSrc *self, const std::string &model) {
     const rtcoinfer::BundleManifest manifest = rtcoinfer::read_manifest(served.bundle.data(), served.bundle.size());
     served.id = manifest.info.model_id;
     served.metadata_json = manifest.info.metadata_json;
+    std::size_t largest = 0;
+    for (std::size_t i = 0; i < manifest.info.setups.size(); ++i)
+      largest = std::max(largest, rtcoinfer::max_frame_bytes(manifest.info.setups.at(i), manifest.info.partition_height,
+                                                             manifest.info.partition_width));
+    GST_OBJECT_LOCK(self);
+    self->state->max_frame_bytes = largest;
+    GST_OBJECT_UNLOCK(self);
   } catch (const std::exception &e) {
     GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("Cannot load model bundle %s: %s", file->c_str(), e.what()),
                       ("give the bundle the devices run (rtcoinfer-train writes one)"));
@@ -1141,12 +1213,13 @@ static GstStructure *collect_stats(GstRtcoinferSrc *self) {
   for (const EndedStream &e : self->state->ended)
     if (e.ledger)
       ended.push_back({e.ssrc, e.address, e.ledger, e.returned, e.returns_dropped, e.name, nullptr, false, 0});
-  const guint64 foreign = self->foreign, junk = self->junk, streams_ended = self->state->streams_ended;
+  const guint64 foreign = self->foreign, junk = self->junk, streams_ended = self->state->streams_ended,
+                oversized = self->state->oversized;
   const std::shared_ptr<rtcoinfer::TailBatcher> batcher = self->state->batcher;
   GST_OBJECT_UNLOCK(self);
-  GstStructure *out = gst_structure_new("rtcoinfersrc-stats", "streams", G_TYPE_UINT, guint(active.size()),
-                                        "streams-ended", G_TYPE_UINT64, streams_ended, "foreign", G_TYPE_UINT64,
-                                        foreign, "junk", G_TYPE_UINT64, junk, nullptr);
+  GstStructure *out = gst_structure_new(
+      "rtcoinfersrc-stats", "streams", G_TYPE_UINT, guint(active.size()), "streams-ended", G_TYPE_UINT64, streams_ended,
+      "foreign", G_TYPE_UINT64, foreign, "junk", G_TYPE_UINT64, junk, "oversized", G_TYPE_UINT64, oversized, nullptr);
   if (batcher) {
     const rtcoinfer::TailBatcher::Stats b = batcher->stats();
     gst_structure_set(out, "batches", G_TYPE_UINT64, guint64(b.batches), "largest-batch", G_TYPE_UINT64,
@@ -1410,7 +1483,9 @@ static void gst_rtcoinfer_src_class_init(GstRtcoinferSrcClass *klass) {
    * Read-only: `streams` (guint: streams now), `streams-ended` (guint64: streams torn
    * down after stream-timeout), `foreign` (guint64: packets dropped because their SSRC
    * came first from another address), `junk` (guint64: packets dropped as no RTP of this
-   * stream type, or RTCP of no stream); with max-batch > 1 the batcher's `batches`,
+   * stream type, or RTCP of no stream), `oversized` (guint64: frames cut at a stream's
+   * depayloader because their fragments passed the model's largest frame without an end;
+   * each also counts unreadable in its stream); with max-batch > 1 the batcher's `batches`,
    * `largest-batch` (guint64), `mean-batch`, `mean-forward-ms` (per batch) and
    * `mean-batch-wait-ms` (per frame, before its batch started) (double) and `batcher-late`
    * (guint64: frames not run because a forward would have answered them past

@@ -7,6 +7,7 @@
 #include "element_fixtures.h"
 
 #include <gio/gio.h>
+#include <sys/resource.h>
 #include <gst/app/gstappsink.h>
 #include <gst/net/gstnetaddressmeta.h>
 #include <gst/rtp/gstrtpbuffer.h>
@@ -348,6 +349,13 @@ GST_START_TEST(test_device_names_its_stream) {
 }
 GST_END_TEST;
 
+// The process's peak resident memory so far (each test runs in a process of its own).
+static long peak_rss_kb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
+}
+
 // Sends `n` datagrams of `bytes` from `from` to the server's `port`.
 static void send_from(GSocket *from, int port, const std::vector<guint8> &bytes, int n) {
   GInetAddress *lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
@@ -418,6 +426,63 @@ GST_START_TEST(test_server_bin_keeps_an_ssrc_to_its_sender) {
   fail_unless_equals_int(streams, 1);
   g_object_unref(device);
   g_object_unref(replay);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(server);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
+// RTP fragments of one frame that never ends (no marker bit) would grow the stream's
+// depayloader without limit: 40 000 packets of 1200 bytes, 48 MB, paced so that the
+// socket drops none (a gap alone would make the depayloader start over). The frame is
+// cut once it passes the model's largest frame: counted oversized once, and the peak
+// memory stays where it was.
+GST_START_TEST(test_server_bin_cuts_a_frame_that_never_ends) {
+  const int port = free_port_pair();
+  fail_unless(port > 0);
+  gchar *desc = g_strdup_printf("rtcoinfersrc name=server model=%s address=127.0.0.1 port=%d ! fakesink",
+                                model_path().c_str(), port);
+  GstElement *pipeline = gst_parse_launch(desc, nullptr);
+  g_free(desc);
+  GstElement *server = gst_bin_get_by_name(GST_BIN(pipeline), "server");
+  fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  GSocket *device = loopback_socket();
+  GInetAddress *lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+  GSocketAddress *to = g_inet_socket_address_new(lo, guint16(port));
+  auto fragment = [](guint16 seq, guint32 offset, bool marker) {
+    std::vector<guint8> p = {
+        0x80, guint8(96 | (marker ? 0x80 : 0)), guint8(seq >> 8), guint8(seq), 0, 0, 0x10, 0, 0x11, 0x22, 0x33, 0x44,
+        // rtpgstpay's header: no caps, no event; the fragment's offset
+        0, 0, 0, 0, guint8(offset >> 24), guint8(offset >> 16), guint8(offset >> 8), guint8(offset)};
+    p.resize(p.size() + 1200, 0xab);
+    return p;
+  };
+  auto send = [&](const std::vector<guint8> &p) {
+    fail_unless(g_socket_send_to(device, to, reinterpret_cast<const gchar *>(p.data()), p.size(), nullptr, nullptr) ==
+                gssize(p.size()));
+  };
+  send(fragment(0, 0, false));
+  // the first packet's stream loads the model (seconds in a fresh process)
+  gint64 until = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+  while (server_count(server, "streams") < 1 && g_get_monotonic_time() < until) g_usleep(10000);
+  fail_unless_equals_int(server_count(server, "streams"), 1);
+  g_usleep(200000);
+  const long before = peak_rss_kb();
+  const int n = 40000;
+  for (int i = 1; i < n; ++i) {
+    send(fragment(guint16(i), guint32(i) * 1200, false));
+    if (i % 50 == 0) g_usleep(2000);
+  }
+  send(fragment(guint16(n), guint32(n) * 1200, true));
+  until = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+  while (server_count(server, "oversized") < 1 && g_get_monotonic_time() < until) g_usleep(10000);
+  g_usleep(500000);
+  fail_unless_equals_int(server_count(server, "oversized"), 1);
+  const long grown_kb = peak_rss_kb() - before;
+  fail_unless(grown_kb < 16 * 1024, "48 MB of fragments grew the peak RSS by %ld kB", grown_kb);
+  g_object_unref(to);
+  g_object_unref(lo);
+  g_object_unref(device);
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(server);
   gst_object_unref(pipeline);
@@ -668,6 +733,7 @@ static Suite *bins_suite(void) {
   tcase_add_test(tc, test_device_bin_pushes_returned_results);
   tcase_add_test(tc, test_device_names_its_stream);
   tcase_add_test(tc, test_server_bin_keeps_an_ssrc_to_its_sender);
+  tcase_add_test(tc, test_server_bin_cuts_a_frame_that_never_ends);
   tcase_add_test(tc, test_server_bin_ends_a_silent_stream);
   tcase_add_test(tc, test_server_restart_counts_each_frame_once);
   tcase_add_test(tc, test_server_bin_counts_frames_it_cannot_take_as_busy);
