@@ -43,6 +43,7 @@ struct EventClient {
   std::uint64_t written_at_tick = 0;
   bool dropped = false;
   std::string stream;  // only this stream's events; "" = every stream's
+  std::string host;    // the client's address, for the fair share of the client limit
 };
 
 // One stream: an answering element's ledger and its latest results. With Impl::mu.
@@ -151,7 +152,8 @@ struct ResultsService::Impl {
   void answer_before_body(SoupServerMessage *msg, guint status, const std::string &why,
                           const std::string &extra_headers);
   void handle(SoupServerMessage *msg, const char *path, GHashTable *query);
-  void open_event_stream(SoupServerMessage *msg, const std::string &stream);
+  bool make_room_for(const std::string &host);
+  void open_event_stream(SoupServerMessage *msg, const std::string &stream, const std::string &host);
   void append(EventClient &c, const std::string &text);
   bool keep_client(EventClient &c, bool at_tick);
   void drop_client(EventClient &c);
@@ -453,7 +455,7 @@ bool ResultsService::Impl::keep_client(EventClient &c, bool at_tick) {
   return !c.dropped;
 }
 
-// Shutting the socket down makes libsoup's pending write fail at once; the message's
+// Shutting the socket down makes libsoup's next write fail at once; the message's
 // "finished" handler then forgets the client.
 void ResultsService::Impl::drop_client(EventClient &c) {
   c.dropped = true;
@@ -462,6 +464,9 @@ void ResultsService::Impl::drop_client(EventClient &c) {
     clients_dropped++;
   }
   if (GSocket *socket = soup_server_message_get_socket(c.msg)) g_socket_shutdown(socket, TRUE, TRUE, nullptr);
+  // the body's end is one more write, which fails: an idle client with nothing pending
+  // is forgotten too
+  soup_message_body_complete(soup_server_message_get_response_body(c.msg));
   soup_server_message_unpause(c.msg);
 }
 
@@ -491,7 +496,33 @@ void ResultsService::Impl::tick() {
   }
 }
 
-void ResultsService::Impl::open_event_stream(SoupServerMessage *msg, const std::string &stream) {
+// The client limit is shared fairly between hosts: at the limit, a newcomer takes the slot
+// of the oldest stream of the host that holds the most, when that host holds at least two
+// more than the newcomer's. So one host cannot lock every other out by opening streams it
+// never reads (each counted in event-clients-dropped); a host at its share gets 503.
+// Streams that stall with a backlog are dropped at any count (keep_client).
+bool ResultsService::Impl::make_room_for(const std::string &host) {
+  std::map<std::string, std::size_t> held;
+  std::size_t open = 0;
+  for (const EventClient &c : clients)
+    if (!c.dropped) {
+      held[c.host]++;
+      open++;
+    }
+  if (open < opt.max_event_clients) return true;
+  const auto most =
+      std::max_element(held.begin(), held.end(), [](const auto &a, const auto &b) { return a.second < b.second; });
+  if (most == held.end() || most->first == host || most->second < held[host] + 2) return false;
+  for (EventClient &c : clients)  // oldest first
+    if (!c.dropped && c.host == most->first) {
+      drop_client(c);
+      return true;
+    }
+  return false;
+}
+
+void ResultsService::Impl::open_event_stream(SoupServerMessage *msg, const std::string &stream,
+                                             const std::string &host) {
   SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
   soup_message_headers_set_content_type(headers, "text/event-stream", nullptr);
   soup_message_headers_set_encoding(headers, SOUP_ENCODING_CHUNKED);
@@ -503,6 +534,7 @@ void ResultsService::Impl::open_event_stream(SoupServerMessage *msg, const std::
   clients.emplace_back();
   clients.back().msg = msg;
   clients.back().stream = stream;
+  clients.back().host = host;
   EventClient *c = &clients.back();
   g_signal_connect(msg, "wrote-body-data", G_CALLBACK(+[](SoupServerMessage *, guint n, gpointer data) {
                      static_cast<EventClient *>(data)->written += n;
@@ -654,10 +686,12 @@ void ResultsService::Impl::handle(SoupServerMessage *msg, const char *path, GHas
     if (known()) respond(SOUP_STATUS_OK, "application/json", results_json(stream, std::size_t(limit)));
   } else if (p == "/api/events") {
     // an unknown stream is no error here: a client may subscribe before its device joins
-    if (clients.size() >= opt.max_event_clients)
+    const char *remote = soup_server_message_get_remote_host(msg);
+    const std::string host = remote ? remote : "";
+    if (!make_room_for(host))
       respond(SOUP_STATUS_SERVICE_UNAVAILABLE, "application/json", json_error("too many event streams"));
     else
-      open_event_stream(msg, stream);
+      open_event_stream(msg, stream, host);
   } else if (p == "/api/stats") {
     if (known()) respond(SOUP_STATUS_OK, "application/json", stats_json(stream));
   } else if (p == "/api/streams") {

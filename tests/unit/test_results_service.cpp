@@ -56,9 +56,16 @@ std::string dechunk(const std::string &raw) {
   return out;
 }
 
-GSocketConnection *connect_to(int port) {
+// from: the loopback address to connect from (127.0.0.1 unless given), so that a test
+// can be several hosts
+GSocketConnection *connect_to(int port, const char *from = nullptr) {
   GSocketClient *client = g_socket_client_new();
   g_socket_client_set_timeout(client, 10);
+  if (from) {
+    GSocketAddress *local = g_inet_socket_address_new_from_string(from, 0);
+    g_socket_client_set_local_address(client, local);
+    g_object_unref(local);
+  }
   GSocketConnection *conn = g_socket_client_connect_to_host(client, "127.0.0.1", guint16(port), nullptr, nullptr);
   g_object_unref(client);
   fail_unless(conn != nullptr, "cannot connect to port %d", port);
@@ -184,8 +191,8 @@ struct EventStream {
   bool head_done = false;
   std::vector<std::pair<std::uint64_t, std::string>> events;  // (id, record)
 
-  explicit EventStream(int port, int rcvbuf = 0, const std::string &path = "/api/events") {
-    conn = connect_to(port);
+  explicit EventStream(int port, int rcvbuf = 0, const std::string &path = "/api/events", const char *from = nullptr) {
+    conn = connect_to(port, from);
     if (rcvbuf) g_socket_set_option(g_socket_connection_get_socket(conn), SOL_SOCKET, SO_RCVBUF, rcvbuf, nullptr);
     send_all(conn, "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   }
@@ -214,6 +221,20 @@ struct EventStream {
   }
 
   // Reads until `n` events arrived in all (or 10 s pass without data); returns them all.
+  // Reads the answer's head: true when the stream is open (200).
+  bool opened() {
+    GSocket *socket = g_socket_connection_get_socket(conn);
+    g_socket_set_timeout(socket, 10);
+    char buf[4096];
+    while (!head_done) {
+      const gssize got = g_socket_receive(socket, buf, sizeof buf, nullptr, nullptr);
+      if (got <= 0) return false;
+      raw.append(buf, std::size_t(got));
+      consume();
+    }
+    return raw.compare(0, 12, "HTTP/1.1 200") == 0;
+  }
+
   const std::vector<std::pair<std::uint64_t, std::string>> &read_events(std::size_t n) {
     GSocket *socket = g_socket_connection_get_socket(conn);
     g_socket_set_timeout(socket, 10);
@@ -802,6 +823,37 @@ GST_START_TEST(test_event_clients_are_limited) {
 }
 GST_END_TEST;
 
+// The limit is shared between hosts: four streams of 127.0.0.2 that never read fill it,
+// and a stream of 127.0.0.1 still gets in, in place of 127.0.0.2's oldest; a fifth of
+// 127.0.0.2 does not (it holds its share), a stream of a third host does.
+GST_START_TEST(test_event_client_limit_is_shared_between_hosts) {
+  ResultsService::Options opt;
+  opt.max_event_clients = 4;
+  auto s = start_service(opt);
+  std::vector<std::unique_ptr<EventStream>> idle;
+  for (int i = 0; i < 4; ++i) idle.push_back(std::make_unique<EventStream>(s->port(), 0, "/api/events", "127.0.0.2"));
+  wait_for_stat(*s, "event-clients", 4);
+  EventStream mine(s->port());
+  fail_unless(mine.opened(), "no stream for another host at the limit: %s", mine.raw.c_str());
+  wait_for_stat(*s, "event-clients-dropped", 1);
+  wait_for_stat(*s, "event-clients", 4);
+  GSocketConnection *fifth = connect_to(s->port(), "127.0.0.2");
+  send_all(fifth, "GET /api/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  char head[13] = {};
+  g_input_stream_read_all(g_io_stream_get_input_stream(G_IO_STREAM(fifth)), head, sizeof head - 1, nullptr, nullptr,
+                          nullptr);
+  fail_unless(std::string(head) == "HTTP/1.1 503", "%s", head);
+  g_object_unref(fifth);
+  EventStream third_host(s->port(), 0, "/api/events", "127.0.0.3");
+  fail_unless(third_host.opened(), "%s", third_host.raw.c_str());
+  wait_for_stat(*s, "event-clients-dropped", 2);
+  // the streams that stayed still get every event
+  s->publish_result(result(1));
+  fail_unless_equals_int(mine.read_events(1).size(), 1);
+  fail_unless_equals_int(third_host.read_events(1).size(), 1);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_stopping_with_open_streams_is_clean) {
   auto s = start_service();
   EventStream a(s->port()), b(s->port());
@@ -1056,6 +1108,7 @@ static Suite *results_service_suite(void) {
   tcase_add_test(tc, test_events_arrive_in_order_without_gaps);
   tcase_add_test(tc, test_stalled_event_client_is_dropped_without_blocking_the_publisher);
   tcase_add_test(tc, test_event_clients_are_limited);
+  tcase_add_test(tc, test_event_client_limit_is_shared_between_hosts);
   tcase_add_test(tc, test_stopping_with_open_streams_is_clean);
   tcase_add_test(tc, test_fetched_bundle_is_byte_identical_and_cached);
   tcase_add_test(tc, test_fetch_rejects_a_hash_mismatch);
