@@ -37,9 +37,7 @@
  * one results service serves every stream (docs/results-service.md): /api/streams,
  * ?stream= on every endpoint, a `stream` label in /metrics, a stream picker on the
  * dashboard. With `idle-timeout` set, the server ends (EOS out of its src pad) once no
- * RTP packet has come for that many seconds after the first one and every stream has
- * ended: its device said so (a final RCIF, with its BYE) or `stream-timeout` tore it
- * down. A link outage is not idleness: the server waits for the stream to come back.
+ * RTP packet has come for that many seconds after the first one.
  *
  * A server for any number of devices on UDP 5000/5001, until it is stopped:
  * `gst-launch-1.0 rtcoinfersrc model=M ! filesink location=results.jsonl`.
@@ -122,7 +120,6 @@ struct Stream {
   // the server stops while the device runs: its final RCIA went out, its ledger counts no
   // further (the device's next server counts from its horizon)
   bool handed_over = false;
-  bool device_ended = false;  // its device said so (a final RCIF, sent with its BYE)
   // each frame's arrival -> result time, whose recent 95th percentile goes in RCIA
   std::shared_ptr<rtcoinfer::ServerTimer> timer = std::make_shared<rtcoinfer::ServerTimer>();
 };
@@ -345,7 +342,6 @@ static void on_app_rtcp(GObject *, guint subtype, guint, const gchar *name, GstB
   GST_OBJECT_LOCK(tag->self);
   auto it = tag->self->state->streams.find(tag->ssrc);
   if (it != tag->self->state->streams.end() && it->second.tail) tail = GST_ELEMENT(gst_object_ref(it->second.tail));
-  if (it != tag->self->state->streams.end() && report->final) it->second.device_ended = true;
   GST_OBJECT_UNLOCK(tag->self);
   GST_LOG_OBJECT(tag->self, "stream %u: %u frames numbered from %u, %u skipped%s", tag->ssrc, report->numbered,
                  report->first_seq, report->skipped, report->final ? " (final)" : "");
@@ -908,15 +904,7 @@ static gboolean periodic_check(GstClock *, GstClockTime, GstClockID id, gpointer
   GST_OBJECT_UNLOCK(self);
   for (guint ssrc : silent) gst_element_call_async(GST_ELEMENT(self), end_stream, GUINT_TO_POINTER(ssrc), nullptr);
   if (!current || timeout <= 0 || last == 0 || double(now - last) / 1e6 < timeout) return TRUE;
-  // an outage is no idle server: a stream whose device has not said it ended (and that
-  // stream-timeout has not torn down yet) may come back
-  GST_OBJECT_LOCK(self);
-  const bool all_ended = std::all_of(self->state->streams.begin(), self->state->streams.end(), [](const auto &kv) {
-    return kv.second.device_ended || kv.second.ending || kv.second.handed_over;
-  });
-  GST_OBJECT_UNLOCK(self);
-  if (!all_ended) return TRUE;
-  GST_INFO_OBJECT(self, "no packet for %g s and every stream ended: ending", timeout);
+  GST_INFO_OBJECT(self, "no packet for %g s: ending", timeout);
   gst_clock_id_unschedule(id);
   GST_OBJECT_LOCK(self);
   const bool linked = std::any_of(self->state->streams.begin(), self->state->streams.end(),
@@ -1430,14 +1418,11 @@ static void gst_rtcoinfer_src_class_init(GstRtcoinferSrcClass *klass) {
    * GstRtcoinferSrc:idle-timeout:
    *
    * Seconds without an RTP packet of any stream, after the first one, after which the
-   * server ends (EOS), once every stream has ended too (its device's final report, or
-   * `stream-timeout`): an outage shorter than `stream-timeout` does not end it. 0 serves
-   * until stopped. Read when the element starts playing.
+   * server ends (EOS); 0 serves until stopped. Read when the element starts playing.
    */
   g_object_class_install_property(
       gobject_class, PROP_IDLE_TIMEOUT,
-      g_param_spec_double("idle-timeout", "Idle timeout",
-                          "End after this many seconds without a packet, once every stream ended; 0 = never", 0, 86400,
+      g_param_spec_double("idle-timeout", "Idle timeout", "End after this many idle seconds; 0 = never", 0, 86400,
                           DEFAULT_IDLE_TIMEOUT_S, rw));
   /**
    * GstRtcoinferSrc:stream-timeout:

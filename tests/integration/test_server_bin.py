@@ -24,7 +24,7 @@ port = int(sys.argv[1])
 tmp = tempfile.mkdtemp()
 results = os.path.join(tmp, "results.jsonl")
 server = subprocess.Popen(["gst-launch-1.0", "-e", "rtcoinfersrc", "name=server", "model=" + MODEL,
-                           "address=127.0.0.1", "port=%d" % port, "idle-timeout=3", "stream-timeout=5", "!", "filesink",
+                           "address=127.0.0.1", "port=%d" % port, "idle-timeout=3", "!", "filesink",
                            "buffer-mode=unbuffered", "location=" + results], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 time.sleep(1.0)
 if server.poll() is not None:
