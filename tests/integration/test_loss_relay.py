@@ -13,84 +13,42 @@ relay's damage shows as loss and as malformed or unreadable frames, not as resta
 Usage: test_loss_relay.py PORT"""
 import json
 import random
-import socket
 import sys
-import threading
 import time
 
 from harness import check, fail, start_device, start_server, summary
+from relay import Relay
 
 port = int(sys.argv[1])  # the server; the relay listens on port + 10 and + 11
 relay_port = port + 10
 FRAMES, FIRST_DROPPED, LAST_AFTER_S = 300, 8, 9.0
 rng = random.Random(14)
-counts = {"rtp": 0, "dropped": 0, "corrupted": 0, "rtcp_up": 0, "rtcp_down": 0}
-
-
-def udp(bind_port=0):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", bind_port))
-    s.settimeout(0.2)
-    return s
-
-
-rtp_in, rtcp_in = udp(relay_port), udp(relay_port + 1)
-rtp_out, rtcp_out = udp(), udp()
-device_rtcp = [None]
-stop = threading.Event()
+counts = {"rtp": 0, "dropped": 0, "corrupted": 0}
 first_at = [None]
 
 
-def rtp_relay():
-    while not stop.is_set():
-        try:
-            data, _ = rtp_in.recvfrom(65536)
-        except socket.timeout:
-            continue
-        counts["rtp"] += 1
-        first_at[0] = first_at[0] or time.time()
-        late = time.time() - first_at[0] > LAST_AFTER_S
-        if counts["rtp"] <= FIRST_DROPPED or late or rng.random() < 0.10:
-            counts["dropped"] += 1
-            continue
-        if rng.random() < 0.05 and len(data) > 13:
-            b = bytearray(data)
-            b[rng.randrange(12, len(b))] ^= 1 << rng.randrange(8)  # anywhere after the RTP header
-            data = bytes(b)
-            counts["corrupted"] += 1
-        rtp_out.sendto(data, ("127.0.0.1", port))
+def damage(data):
+    counts["rtp"] += 1
+    first_at[0] = first_at[0] or time.time()
+    late = time.time() - first_at[0] > LAST_AFTER_S
+    if counts["rtp"] <= FIRST_DROPPED or late or rng.random() < 0.10:
+        counts["dropped"] += 1
+        return []
+    if rng.random() < 0.05 and len(data) > 13:
+        b = bytearray(data)
+        b[rng.randrange(12, len(b))] ^= 1 << rng.randrange(8)  # anywhere after the RTP header
+        data = bytes(b)
+        counts["corrupted"] += 1
+    return [(0, data)]
 
 
-def rtcp_up():
-    while not stop.is_set():
-        try:
-            data, addr = rtcp_in.recvfrom(65536)
-        except socket.timeout:
-            continue
-        device_rtcp[0] = addr
-        counts["rtcp_up"] += 1
-        rtcp_out.sendto(data, ("127.0.0.1", port + 1))
-
-
-def rtcp_down():
-    while not stop.is_set():
-        try:
-            data, _ = rtcp_out.recvfrom(65536)
-        except socket.timeout:
-            continue
-        if device_rtcp[0]:
-            counts["rtcp_down"] += 1
-            rtcp_in.sendto(data, device_rtcp[0])
-
-
-threads = [threading.Thread(target=f, daemon=True) for f in (rtp_relay, rtcp_up, rtcp_down)]
-for t in threads:
-    t.start()
+relay = Relay(port, relay_port, damage)
 server = start_server(port, "--idle-exit", "3", "--print-results")
 device = start_device(relay_port, "--policy", "mpc", "--frames", str(FRAMES), "--framerate", "30/1")
 dev, _ = summary(device, "device", timeout=120)
 srv_out = server.communicate(timeout=60)[0]
-stop.set()
+relay.close()
+counts.update(rtcp_down=relay.counts["rtcp_down"])
 lines = [json.loads(line) for line in srv_out.splitlines() if line.startswith("{")]
 srv = [x for x in lines if x.get("role") == "server" and "streams" in x]
 if not srv:
