@@ -387,18 +387,25 @@ static guint64 server_count(GstElement *server, const char *field) {
   return n;
 }
 
-// An SSRC keeps to the address its RTP first came from: the same SSRC from another port
-// (a replay, a spoof) is dropped as foreign; datagrams that are no RTP of the stream's
-// payload type, and RTCP of an SSRC that sent no RTP, are dropped as junk.
-GST_START_TEST(test_server_bin_keeps_an_ssrc_to_its_sender) {
-  const int port = free_port_pair();
+// A server bin with its defaults on `port` (127.0.0.1) into a fakesink, PLAYING; *server: it (a reference).
+static GstElement *playing_server(int port, GstElement **server) {
   fail_unless(port > 0);
   gchar *desc = g_strdup_printf("rtcoinfersrc name=server model=%s address=127.0.0.1 port=%d ! fakesink",
                                 model_path().c_str(), port);
   GstElement *pipeline = gst_parse_launch(desc, nullptr);
   g_free(desc);
-  GstElement *server = gst_bin_get_by_name(GST_BIN(pipeline), "server");
+  *server = gst_bin_get_by_name(GST_BIN(pipeline), "server");
   fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  return pipeline;
+}
+
+// An SSRC keeps to the address its RTP first came from: the same SSRC from another port
+// (a replay, a spoof) is dropped as foreign; datagrams that are no RTP of the stream's
+// payload type, and RTCP of an SSRC that sent no RTP, are dropped as junk.
+GST_START_TEST(test_server_bin_keeps_an_ssrc_to_its_sender) {
+  const int port = free_port_pair();
+  GstElement *server = nullptr;
+  GstElement *pipeline = playing_server(port, &server);
   std::vector<guint8> rtp = {0x80, 96, 0, 1, 0, 0, 0, 0, 0x11, 0x22, 0x33, 0x44};
   rtp.resize(60, 0xab);
   std::vector<guint8> other_pt = rtp;
@@ -439,13 +446,8 @@ GST_END_TEST;
 // memory stays where it was.
 GST_START_TEST(test_server_bin_cuts_a_frame_that_never_ends) {
   const int port = free_port_pair();
-  fail_unless(port > 0);
-  gchar *desc = g_strdup_printf("rtcoinfersrc name=server model=%s address=127.0.0.1 port=%d ! fakesink",
-                                model_path().c_str(), port);
-  GstElement *pipeline = gst_parse_launch(desc, nullptr);
-  g_free(desc);
-  GstElement *server = gst_bin_get_by_name(GST_BIN(pipeline), "server");
-  fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  GstElement *server = nullptr;
+  GstElement *pipeline = playing_server(port, &server);
   GSocket *device = loopback_socket();
   GInetAddress *lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
   GSocketAddress *to = g_inet_socket_address_new(lo, guint16(port));
