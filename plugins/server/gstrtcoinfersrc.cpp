@@ -602,8 +602,9 @@ struct FragmentCap {
   guint ssrc;
   std::size_t limit;
   std::shared_ptr<rtcoinfer::ResultLedger> ledger;
-  std::size_t held = 0;  // payload bytes since the last marker
+  std::size_t held = 0;  // payload bytes since the last marker (or gap)
   bool cutting = false, discont_next = false;
+  std::optional<guint16> last_seq;
 };
 
 static GstPadProbeReturn on_depay_in(GstPad *, GstPadProbeInfo *info, gpointer user_data) {
@@ -613,7 +614,12 @@ static GstPadProbeReturn on_depay_in(GstPad *, GstPadProbeInfo *info, gpointer u
   if (!gst_rtp_buffer_map(buffer, GST_MAP_READ, &rtp)) return GST_PAD_PROBE_OK;
   const std::size_t payload = gst_rtp_buffer_get_payload_len(&rtp);
   const bool marker = gst_rtp_buffer_get_marker(&rtp);
+  const guint16 seq = gst_rtp_buffer_get_seq(&rtp);
   gst_rtp_buffer_unmap(&rtp);
+  // after a gap the depayloader starts over (a lost marker must not make the next frame
+  // look too large)
+  if (cap->last_seq && seq != guint16(*cap->last_seq + 1)) cap->held = 0;
+  cap->last_seq = seq;
   if (cap->cutting) {
     if (marker) cap->cutting = false;
     return GST_PAD_PROBE_DROP;
