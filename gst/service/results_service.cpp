@@ -23,11 +23,9 @@ namespace {
 
 // Capture-to-result latency buckets (seconds, Prometheus convention): a 30 fps stream
 // on loopback sits at a few ms, a deadline-bound one near 150 ms.
-constexpr std::size_t kMaxPendingEvents = 4096;
-constexpr std::uint64_t kMaxDiscardedBody =
-    64 *
-    1024;  // of a refused request body, then the connection is cut  // if the server thread stalls, older events are lost
-constexpr guint kKeepAliveTicks = 15;  // seconds between SSE comments, so idle proxies keep the stream
+constexpr std::size_t kMaxPendingEvents = 4096;         // if the server thread stalls, older events are lost
+constexpr guint kKeepAliveTicks = 15;                   // seconds between SSE comments, so idle proxies keep the stream
+constexpr std::uint64_t kMaxDiscardedBody = 64 * 1024;  // of a refused request body, then the connection is cut
 
 struct Event {
   std::uint64_t id;
@@ -608,7 +606,8 @@ bool ResultsService::Impl::admit(SoupServerMessage *msg, GHashTable *query) {
       (encoding == SOUP_ENCODING_CONTENT_LENGTH && soup_message_headers_get_content_length(request) > 0) ||
       encoding == SOUP_ENCODING_CHUNKED;
   const char *method = soup_server_message_get_method(msg);
-  if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD) {
+  const bool get_or_head = method == SOUP_METHOD_GET || method == SOUP_METHOD_HEAD;
+  if (!get_or_head) {
     soup_message_headers_replace(headers, "Allow", "GET, HEAD");
     if (!has_body) return respond(SOUP_STATUS_METHOD_NOT_ALLOWED, json_error("only GET and HEAD"));
   }
@@ -617,7 +616,7 @@ bool ResultsService::Impl::admit(SoupServerMessage *msg, GHashTable *query) {
       std::lock_guard<std::mutex> lock(mu);
       bodies_refused++;
     }
-    if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD)
+    if (!get_or_head)
       answer_before_body(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "only GET and HEAD", "Allow: GET, HEAD\r\n");
     else
       answer_before_body(msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "GET and HEAD take no request body", "");
@@ -641,9 +640,9 @@ bool ResultsService::Impl::admit(SoupServerMessage *msg, GHashTable *query) {
   return true;
 }
 
+// After admit() (which set X-Content-Type-Options): the request's answer.
 void ResultsService::Impl::handle(SoupServerMessage *msg, const char *path, GHashTable *query) {
   SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
-  soup_message_headers_replace(headers, "X-Content-Type-Options", "nosniff");
   auto respond = [&](guint status, const char *type, const std::string &body) {
     soup_server_message_set_status(msg, status, nullptr);
     soup_server_message_set_response(msg, type, SOUP_MEMORY_COPY, body.data(), body.size());

@@ -605,6 +605,7 @@ GST_START_TEST(test_dashboard_is_self_contained_html) {
   fail_unless_equals_int(r.status, 200);
   fail_unless(r.head.find("Content-Type: text/html") != std::string::npos);
   fail_unless(r.head.find("Content-Security-Policy: default-src 'self'") != std::string::npos);
+  fail_unless(r.head.find("X-Content-Type-Options: nosniff") != std::string::npos, "%s", r.head.c_str());
   for (const char *part : {"<canvas id=\"latency\"", "<canvas id=\"setup\"", "<canvas id=\"bytes\"",
                            "<canvas id=\"accuracy\"", "api/results?limit="})
     fail_unless(r.body.find(part) != std::string::npos, "no %s", part);
