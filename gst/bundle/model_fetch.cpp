@@ -164,39 +164,33 @@ bool download(const std::string &url, const FetchLimits &limits, FILE *out, Down
                  " bytes) is larger than any model bundle (" + std::to_string(limits.max_bytes) + ")";
           return false;
         }
-        GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+        std::unique_ptr<GChecksum, decltype(&g_checksum_free)> sum(g_checksum_new(G_CHECKSUM_SHA256), g_checksum_free);
         std::vector<std::uint8_t> buf(kHashBytes + kReadBytes);
         std::size_t held = 0;  // the last bytes read, not hashed yet: they may be the trailing hash
         for (;;) {
           const gssize n = g_input_stream_read(in.get(), buf.data() + held, kReadBytes, cancel.get(), &err);
-          if (n < 0) {
-            g_checksum_free(sum);
-            return failed("download failed: ");
-          }
+          if (n < 0) return failed("download failed: ");
           if (n == 0) break;
           watchdog.received(std::size_t(n));
           got->bytes += std::uint64_t(n);
           if (got->bytes > limits.max_bytes) {
-            g_checksum_free(sum);
             *why = "the response is larger than any model bundle (" + std::to_string(limits.max_bytes) + " bytes)";
             return false;
           }
           if (std::fwrite(buf.data() + held, 1, std::size_t(n), out) != std::size_t(n)) {
-            g_checksum_free(sum);
             *why = std::string("cannot write the cache: ") + g_strerror(errno);
             return false;
           }
           held += std::size_t(n);
           if (held > kHashBytes) {
-            g_checksum_update(sum, buf.data(), gssize(held - kHashBytes));
+            g_checksum_update(sum.get(), buf.data(), gssize(held - kHashBytes));
             std::memmove(buf.data(), buf.data() + held - kHashBytes, kHashBytes);
             held = kHashBytes;
           }
         }
         std::array<std::uint8_t, kHashBytes> digest{};
         gsize len = digest.size();
-        g_checksum_get_digest(sum, digest.data(), &len);
-        g_checksum_free(sum);
+        g_checksum_get_digest(sum.get(), digest.data(), &len);
         got->content_hash = hex_string(digest.data(), digest.size());
         got->stored_hash = hex_string(buf.data(), held);
         return true;
