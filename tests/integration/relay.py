@@ -42,12 +42,16 @@ class Relay:
         for t in self.threads:
             t.join(timeout=5)
 
-    def _rtp_in(self):
+    def _received(self, sock):
+        """The datagrams `sock` receives, with their sender, until the relay stops."""
         while not self.stop.is_set():
             try:
-                data, _ = self.rtp_in.recvfrom(65536)
+                yield sock.recvfrom(65536)
             except socket.timeout:
                 continue
+
+    def _rtp_in(self):
+        for data, _ in self._received(self.rtp_in):
             self.counts["rtp"] += 1
             now = time.monotonic()
             with self.wake:
@@ -68,21 +72,13 @@ class Relay:
             self.counts["rtp_sent"] += 1
 
     def _rtcp_up(self):
-        while not self.stop.is_set():
-            try:
-                data, addr = self.rtcp_in.recvfrom(65536)
-            except socket.timeout:
-                continue
+        for data, addr in self._received(self.rtcp_in):
             self.device_rtcp = addr
             self.counts["rtcp_up"] += 1
             self.rtcp_out.sendto(data, ("127.0.0.1", self.port + 1))
 
     def _rtcp_down(self):
-        while not self.stop.is_set():
-            try:
-                data, _ = self.rtcp_out.recvfrom(65536)
-            except socket.timeout:
-                continue
+        for data, _ in self._received(self.rtcp_out):
             if self.device_rtcp:
                 self.counts["rtcp_down"] += 1
                 self.rtcp_in.sendto(data, self.device_rtcp)
