@@ -44,7 +44,9 @@ void BandwidthEstimator::restart_window() {
 
 void BandwidthEstimator::add_rr(double rtt_s, double fraction_lost) {
   if (rtt_s > 0 && std::isfinite(rtt_s)) rtt_s_ = rtt_s;
-  if (fraction_lost >= 0 && fraction_lost <= 1) loss_ = fraction_lost;
+  if (!(fraction_lost >= 0 && fraction_lost <= 1)) return;
+  loss_ = fraction_lost;
+  if (!twcc_seen_) smoothed_loss_ = fraction_lost;  // already a mean; TWCC's per-packet one is finer
 }
 
 void BandwidthEstimator::add_twcc(const std::vector<PacketReport> &packets) {
@@ -59,7 +61,13 @@ void BandwidthEstimator::add_twcc(const std::vector<PacketReport> &packets) {
     if (p.send_ns < 0) continue;
     got.push_back(p);
   }
-  if (!packets.empty()) loss_ = double(lost) / double(packets.size());
+  if (!packets.empty()) {
+    twcc_seen_ = true;
+    loss_ = double(lost) / double(packets.size());
+    // the per-packet average, n packets at once
+    const double keep = std::pow(1.0 - cfg_.loss_weight, double(packets.size()));
+    smoothed_loss_ = keep * smoothed_loss_ + (1.0 - keep) * loss_;
+  }
   if (got.empty()) return;
   std::sort(got.begin(), got.end(), [](const PacketReport &a, const PacketReport &b) { return a.send_ns < b.send_ns; });
   got.erase(std::unique(got.begin(), got.end(),

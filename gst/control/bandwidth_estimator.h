@@ -45,6 +45,9 @@ struct EstimatorConfig {
   // RateSession sets floor_below_bps to twice what the smallest setup needs.
   double floor_slack_s = 0.010;
   double floor_below_bps = 0;  // 0: never
+  // Weight of one reported packet in the smoothed loss: about the last 1/loss_weight
+  // packets count (a feedback batch holds a few, so its own fraction swings 0 to 1).
+  double loss_weight = 0.02;
 };
 
 class BandwidthEstimator {
@@ -71,7 +74,10 @@ class BandwidthEstimator {
   // Current queueing delay: one-way delay of the latest packet above the minimum seen.
   double queue_delay_s() const { return queue_delay_s_; }
   double rtt_s() const { return rtt_s_; }
+  // Lost fraction of the newest feedback batch (or receiver report).
   double loss_fraction() const { return loss_; }
+  // Lost fraction of about the last 1 / loss_weight packets: what the plan assumes.
+  double smoothed_loss() const { return smoothed_loss_; }
   std::size_t samples() const { return total_samples_; }
 
  private:
@@ -86,7 +92,8 @@ class BandwidthEstimator {
   std::optional<PacketReport> run_last_;
   std::int64_t run_first_arrival_ns_ = 0;
   std::uint64_t run_bytes_ = 0;
-  double queue_delay_s_ = 0, rtt_s_ = 0, loss_ = 0;
+  double queue_delay_s_ = 0, rtt_s_ = 0, loss_ = 0, smoothed_loss_ = 0;
+  bool twcc_seen_ = false;
 };
 
 }  // namespace rtcoinfer

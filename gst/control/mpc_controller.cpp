@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <limits>
 
 namespace rtcoinfer {
@@ -35,10 +36,46 @@ std::vector<int> pareto_front(const std::vector<SetupProfile> &profiles) {
 
 MpcController::MpcController(std::vector<SetupProfile> profiles, MpcConfig config)
     : profiles_(std::move(profiles)), cfg_(config) {
-  pareto_ = pareto_front(profiles_);
+  rebuild();
 }
 
-void MpcController::set_config(const MpcConfig &c) { cfg_ = c; }
+void MpcController::set_config(const MpcConfig &c) {
+  const bool options_change = c.loss != cfg_.loss || c.fec != cfg_.fec ||
+                              c.packet_payload_bytes != cfg_.packet_payload_bytes ||
+                              c.fec_packet_bytes != cfg_.fec_packet_bytes;
+  cfg_ = c;
+  if (options_change) rebuild();
+}
+
+static double packets_of(double bytes, double payload) {
+  return payload > 0 ? std::max(1.0, std::ceil(bytes / payload)) : 1.0;
+}
+
+double MpcController::wire_bytes(double bytes, bool fec) const {
+  if (!fec) return bytes;
+  return 2 * bytes + packets_of(bytes, cfg_.packet_payload_bytes) * cfg_.fec_packet_bytes;
+}
+
+double MpcController::arrival_probability(double bytes, bool fec) const {
+  const double p = std::clamp(cfg_.loss, 0.0, 1.0);
+  return std::pow(1.0 - (fec ? p * p : p), packets_of(bytes, cfg_.packet_payload_bytes));
+}
+
+// The profiles' front, and the options' front by what they earn at the configured loss.
+void MpcController::rebuild() {
+  pareto_ = pareto_front(profiles_);
+  std::vector<Option> all;
+  std::vector<SetupProfile> scored;  // the options as profiles, for the one front rule
+  for (int i = 0; i < int(profiles_.size()); ++i)
+    for (bool fec : {false, true}) {
+      if (fec && !cfg_.fec) continue;
+      const double bytes = profiles_[i].bytes;
+      all.push_back({i, fec, wire_bytes(bytes, fec), profiles_[i].accuracy * arrival_probability(bytes, fec)});
+      scored.push_back({profiles_[i].setup, all.back().value, all.back().bytes});
+    }
+  options_.clear();
+  for (int i : pareto_front(scored)) options_.push_back(all[i]);
+}
 
 std::optional<int> MpcController::find(const Setup &s) const {
   for (std::size_t i = 0; i < profiles_.size(); ++i)
@@ -51,10 +88,10 @@ void MpcController::observe_bytes(int index, double bytes) {
   auto &p = profiles_[index];
   p.bytes = p.bytes > 0 ? (1 - cfg_.bytes_ewma) * p.bytes + cfg_.bytes_ewma * bytes : bytes;
   // A setup that got bigger than a more accurate one drops out of the front.
-  pareto_ = pareto_front(profiles_);
+  rebuild();
 }
 
-// Plays the plan "a for frames [0, switch_at), then b" over the horizon.
+// Plays the plan "option a for frames [0, switch_at), then option b" over the horizon.
 double MpcController::plan_score(int a, int b, int switch_at, double in_flight, double bw, double rtt,
                                  double *first_latency) const {
   const double drain = bw / 8.0 * cfg_.frame_interval_s;  // bytes the link empties per frame
@@ -62,11 +99,12 @@ double MpcController::plan_score(int a, int b, int switch_at, double in_flight, 
   double backlog = in_flight, score = 0;
   int prev = previous_;
   for (int t = 0; t < 2 * cfg_.horizon; ++t) {
-    const int s = t < switch_at ? a : b;
-    const double bytes = profiles_[s].bytes;
+    const Option &o = options_[t < switch_at ? a : b];
+    const int s = o.profile;
+    const double bytes = o.bytes;
     const double latency = fixed + (backlog + bytes) * 8.0 / bw;
     if (t == 0) *first_latency = latency;
-    if (t < cfg_.horizon) score += profiles_[s].accuracy;
+    if (t < cfg_.horizon) score += o.value;
     // Lateness scales the penalty, so when misses are unavoidable the plan that is
     // least late still wins over the most accurate one.
     const double target = cfg_.deadline_s - cfg_.margin_s;
@@ -112,25 +150,27 @@ Decision MpcController::decide(double queued_bytes, double frame_bytes, std::opt
     // sustains (bytes <= what it drains per frame) and its two neighbours either side.
     const double bw = *bandwidth_bps * cfg_.plan_safety;
     const double drain = bw / 8.0 * cfg_.frame_interval_s;
-    const int n = int(pareto_.size());
+    const int n = int(options_.size());
     int sustain = 0;
     for (int i = 0; i < n; ++i)
-      if (profiles_[pareto_[i]].bytes <= drain) sustain = i;
+      if (options_[i].bytes <= drain) sustain = i;
     const int lo = std::max(0, sustain - 2), hi = std::min(n - 1, sustain + 2);
     double best = -std::numeric_limits<double>::infinity();
     double first_latency = 0;
-    for (int a : pareto_) {
+    int chosen = 0;
+    for (int a = 0; a < n; ++a) {
       const double constant = plan_score(a, a, cfg_.horizon, in_flight, bw, rtt, &first_latency);
-      if (constant > best) best = constant, d.index = a;
-      for (int i = lo; i <= hi; ++i) {
-        const int b = pareto_[i];
+      if (constant > best) best = constant, chosen = a;
+      for (int b = lo; b <= hi; ++b) {
         if (b == a) continue;
         for (int j = 1; j < cfg_.horizon; ++j) {
           const double s = plan_score(a, b, j, in_flight, bw, rtt, &first_latency);
-          if (s > best) best = s, d.index = a;
+          if (s > best) best = s, chosen = a;
         }
       }
     }
+    d.index = options_[chosen].profile;
+    d.fec = options_[chosen].fec;
   }
   previous_ = d.index;
   d.decide_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();

@@ -13,6 +13,15 @@
 //
 // Predicted latency of a frame: head + (in-flight + its bytes)/bandwidth + RTT/2 + tail.
 //
+// Loss: a frame of n packets arrives whole with probability (1 - loss)^n, so a setup
+// earns its accuracy times that. With `fec`, each setup may also be sent protected: every
+// packet followed by its ULPFEC copy (rtpulpfecenc percentage=100), which the server's
+// FEC decoder uses when the packet is lost. A protected packet is lost only when both are,
+// so the frame arrives with probability (1 - loss^2)^n, for twice the bytes and
+// `fec_packet_bytes` more per packet. The plans choose among (setup, protected or not)
+// options: with no loss a protected option is never better, and the plan is the
+// loss-free one.
+//
 // Terminal cost: after the H rewarded frames the plan's last setup is played for H more
 // frames that earn no accuracy but still pay for predicted misses. Without it a short
 // horizon happily picks a setup the link cannot sustain because the queue it builds
@@ -48,17 +57,22 @@ struct MpcConfig {
   // that misses costs its whole accuracy while one setup less costs a point or two.
   // (Skipping still compares with the deadline itself.)
   double margin_s = 0.030;
-  double switch_penalty = 2.0;  // accuracy points per switch
-  double rate_safety = 0.9;     // Rate policy: use this fraction of the forecast
-  double plan_safety = 0.9;     // Mpc policy: plans assume this fraction of the forecast
-  bool allow_skip = true;       // skip a frame that misses even at the smallest setup
-  int fixed_index = -1;         // Fixed policy: profile index
-  double bytes_ewma = 0.2;      // weight of a new observation in the online byte means
+  double switch_penalty = 2.0;         // accuracy points per switch
+  double rate_safety = 0.9;            // Rate policy: use this fraction of the forecast
+  double plan_safety = 0.9;            // Mpc policy: plans assume this fraction of the forecast
+  bool allow_skip = true;              // skip a frame that misses even at the smallest setup
+  int fixed_index = -1;                // Fixed policy: profile index
+  double bytes_ewma = 0.2;             // weight of a new observation in the online byte means
+  double loss = 0;                     // packet loss fraction the plans assume (0..1)
+  bool fec = false;                    // protected (ULPFEC) sends are an option
+  double packet_payload_bytes = 1150;  // frame bytes per RTP packet (the payloader's MTU, less its headers)
+  double fec_packet_bytes = 40;        // a ULPFEC packet's bytes beyond those of the packet it protects
 };
 
 struct Decision {
   int index = -1;     // into profiles(): the setup of the next frames
   bool skip = false;  // drop the frame at hand
+  bool fec = false;   // send the frame at hand and the next ones protected (ULPFEC)
   double predicted_latency_s = 0;
   double forecast_bps = 0;
   double decide_us = 0;  // time spent deciding
@@ -90,10 +104,23 @@ class MpcController {
 
   std::optional<int> find(const Setup &s) const;
 
+  // Bytes a frame of `bytes` puts on the link, protected or not, and the probability
+  // that it arrives whole at the configured loss.
+  double wire_bytes(double bytes, bool fec) const;
+  double arrival_probability(double bytes, bool fec) const;
+
  private:
+  // A setup sent protected or not: what it costs on the link and what it earns.
+  struct Option {
+    int profile;
+    bool fec;
+    double bytes, value;
+  };
+  void rebuild();
   double plan_score(int a, int b, int switch_at, double in_flight, double bw, double rtt, double *first_latency) const;
   std::vector<SetupProfile> profiles_;
   std::vector<int> pareto_;
+  std::vector<Option> options_;  // the Pareto-efficient options by value, bytes ascending
   MpcConfig cfg_;
   int previous_ = -1;
 };

@@ -95,6 +95,10 @@ FrameOutcome RateSession::on_frame(double now_s, std::optional<double> pts_s, st
     probing = true;
   }
   out.planned_bps = plan_bps.value_or(0);
+  if (MpcConfig c = controller_.config(); c.loss != estimator_.smoothed_loss()) {
+    c.loss = estimator_.smoothed_loss();
+    controller_.set_config(c);
+  }
   out.decision = controller_.decide(out.queued_bytes, bytes, plan_bps, estimator_.rtt_s());
   // Sent although predicted late: nothing else would bring the feedback that can
   // correct the prediction.
@@ -123,7 +127,8 @@ FrameOutcome RateSession::on_frame(double now_s, std::optional<double> pts_s, st
     stats_.skips++;
   } else {
     if (!unacked_since_s_) unacked_since_s_ = now_s;
-    unacked_bytes_ += bytes;
+    unacked_bytes_ += controller_.wire_bytes(bytes, d.fec);
+    if (d.fec) stats_.protected_frames++;
     unacked_frames_++;
   }
   return out;

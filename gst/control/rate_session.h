@@ -48,7 +48,8 @@ struct FrameOutcome {
 
 struct RateSessionStats {
   std::uint64_t frames = 0, skips = 0, switches = 0, feedback = 0;
-  std::uint64_t probes = 0;  // frames planned with a raised forecast, or sent although predicted late
+  std::uint64_t probes = 0;            // frames planned with a raised forecast, or sent although predicted late
+  std::uint64_t protected_frames = 0;  // frames sent with their ULPFEC copies (Decision::fec)
   double decide_us_total = 0, decide_us_max = 0;
 };
 

@@ -207,6 +207,111 @@ GST_START_TEST(test_mpc_backlog_lowers_the_choice) {
 }
 GST_END_TEST;
 
+GST_START_TEST(test_estimator_smooths_loss_over_packets) {
+  BandwidthEstimator est;
+  fail_unless_equals_float(est.smoothed_loss(), 0.0);
+  // 2000 packets, every tenth lost, reported in batches of 5 (some batches lose none,
+  // some lose one in five): the batch fraction swings, the smoothed one settles near 0.1
+  std::vector<PacketReport> all = link_reports(20e6, 400, 5, 1.0 / 30);
+  for (std::size_t i = 0; i < all.size(); i += 10) all[i].arrival_ns = -1;
+  double low = 1, high = 0;
+  for (std::size_t i = 0; i < all.size(); i += 5) {
+    est.add_twcc(std::vector<PacketReport>(all.begin() + i, all.begin() + i + 5));
+    if (i > 1000) low = std::min(low, est.smoothed_loss()), high = std::max(high, est.smoothed_loss());
+  }
+  fail_unless(low > 0.07 && high < 0.13, "smoothed loss %g..%g", low, high);
+  // with TWCC, receiver reports no longer set it (their fraction is coarser)
+  est.add_rr(0.02, 0.5);
+  fail_unless(est.smoothed_loss() < 0.13);
+  fail_unless_equals_float(est.loss_fraction(), 0.5);
+  // without TWCC they do
+  BandwidthEstimator rr_only;
+  rr_only.add_rr(0.02, 0.25);
+  fail_unless_equals_float(rr_only.smoothed_loss(), 0.25);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_mpc_without_loss_plans_as_before_fec_or_not) {
+  // no loss: a protected option is never better, so FEC on or off decides the same
+  std::vector<SetupProfile> profiles = reference_profiles();
+  for (double bw : {30e3, 200e3, 1e6, 5e6, 100e6}) {
+    MpcController plain(profiles, config());
+    MpcConfig with_fec = config();
+    with_fec.fec = true;
+    MpcController fec(profiles, with_fec);
+    for (double in_flight : {0.0, 2000.0, 20000.0}) {
+      const Decision a = plain.decide(in_flight, 500, bw, 0.01), b = fec.decide(in_flight, 500, bw, 0.01);
+      fail_unless(a.index == b.index && a.skip == b.skip && !b.fec, "%g bit/s, %g B: %d/%d", bw, in_flight, a.index,
+                  b.index);
+    }
+  }
+}
+GST_END_TEST;
+
+GST_START_TEST(test_mpc_under_loss_prefers_fewer_packets) {
+  // Two setups on a fast link: a 3-packet frame 2 points more accurate than a 1-packet one.
+  // At 1 % loss the bigger one still earns more (0.97 x 92 > 0.99 x 90); at 10 % the
+  // single packet does (0.73 x 92 < 0.9 x 90).
+  std::vector<SetupProfile> p = {{{0, 4, 2}, 90, 1000}, {{1, 32, 8}, 92, 3300}};
+  MpcConfig c = config();
+  c.loss = 0.01;
+  MpcController ctl(p, c);
+  fail_unless_equals_int(ctl.decide(0, 100e6, 0.002).index, 1);
+  c.loss = 0.10;
+  ctl.set_config(c);
+  fail_unless_equals_int(ctl.decide(0, 100e6, 0.002).index, 0);
+  fail_unless(std::fabs(ctl.arrival_probability(3300, false) - std::pow(0.9, 3)) < 1e-12);
+  fail_unless(std::fabs(ctl.arrival_probability(1000, false) - 0.9) < 1e-12);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_mpc_protects_frames_when_the_link_allows) {
+  std::vector<SetupProfile> p = {{{0, 4, 2}, 90, 1000}, {{1, 32, 8}, 92, 3300}};
+  MpcConfig c = config();
+  c.fec = true;
+  c.loss = 0.10;
+  MpcController ctl(p, c);
+  // protected, a packet is lost only with its copy (1 %): the 3-packet frame arrives 97 % of the time
+  fail_unless(std::fabs(ctl.arrival_probability(3300, true) - std::pow(0.99, 3)) < 1e-12);
+  fail_unless_equals_float(ctl.wire_bytes(3300, true), 2 * 3300 + 3 * c.fec_packet_bytes);
+  fail_unless_equals_float(ctl.wire_bytes(3300, false), 3300);
+  Decision d = ctl.decide(0, 100e6, 0.002);
+  fail_unless(d.fec && d.index == 1);
+  // a link that carries the small frame protected but neither the big one protected nor
+  // for long unprotected (2 x 1000 + 40 B per frame is 490 kbit/s at 30 fps, 3300 B is
+  // 790 kbit/s, 2 x 3300 + 120 B is 1.6 Mbit/s)
+  MpcController fresh(p, c);  // (no previous setup whose switch penalty would favour a burst of it)
+  d = fresh.decide(0, 700e3, 0.002);
+  fail_unless(d.fec && d.index == 0, "index %d fec %d", d.index, d.fec);
+  // and at no loss nothing is protected
+  c.loss = 0;
+  ctl.set_config(c);
+  d = ctl.decide(0, 100e6, 0.002);
+  fail_unless(!d.fec && d.index == 1);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_session_counts_protected_bytes_in_flight) {
+  // A session whose feedback shows 10 % loss protects its frames, and what it then holds
+  // in flight is the protected size (the frame and its copies), not the frame's own.
+  std::vector<SetupProfile> p = {{{0, 4, 2}, 90, 1000}, {{1, 32, 8}, 92, 3300}};
+  MpcConfig c = config();
+  c.fec = true;
+  RateSession session(p, c);
+  std::vector<PacketReport> reports = link_reports(50e6, 60, 5, 1.0 / 30);
+  for (std::size_t i = 0; i < reports.size(); i += 10) reports[i].arrival_ns = -1;
+  for (std::size_t i = 0; i < reports.size(); i += 10)
+    session.on_twcc(std::vector<PacketReport>(reports.begin() + i, reports.begin() + i + 10), i / 150.0);
+  fail_unless(session.estimator().smoothed_loss() > 0.05);
+  const FrameOutcome first = session.on_frame(1.0, 1.0, Setup{0, 4, 2}, 1000);
+  fail_unless(first.decision.fec);
+  const FrameOutcome second = session.on_frame(1.001, 1.0 + 1.0 / 30, Setup{0, 4, 2}, 1000);
+  fail_unless(second.queued_bytes >= session.controller().wire_bytes(1000, true) - 60, "in flight %g",
+              second.queued_bytes);
+  fail_unless_equals_int(session.stats().protected_frames, 2);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_rate_policy_takes_the_largest_that_fits) {
   MpcController c(reference_profiles(), config(Policy::Rate));
   const double bw = 1e6;
@@ -717,6 +822,11 @@ static Suite *control_suite(void) {
   tcase_add_test(tc, test_simulation_recovers_after_an_outage);
   tcase_add_test(tc, test_link_token_bucket_and_time_queue);
   tcase_add_test(tc, test_simulation_plans_with_the_reported_server_time);
+  tcase_add_test(tc, test_estimator_smooths_loss_over_packets);
+  tcase_add_test(tc, test_mpc_without_loss_plans_as_before_fec_or_not);
+  tcase_add_test(tc, test_mpc_under_loss_prefers_fewer_packets);
+  tcase_add_test(tc, test_mpc_protects_frames_when_the_link_allows);
+  tcase_add_test(tc, test_session_counts_protected_bytes_in_flight);
   return s;
 }
 
