@@ -182,13 +182,15 @@ def device_bin_description(args):
     host = "[%s]" % args.server if ":" in args.server else args.server
     return ("{src} ! videoconvert ! rtcoinfersink name=device model={model} server={host}:{port} "
             "policy={policy} deadline={deadline:g} threads={threads} entropy={entropy}{setup}{rtcp}{name}{server_latency}"
+            "{fec}"
             .format(src=source_description(args), model=args.model, host=host, port=args.port,
                     policy=kind, deadline=args.deadline, threads=args.threads, entropy=args.entropy,
                     server_latency=(" server-latency=%s" % args.server_latency
                                     if getattr(args, "server_latency", "auto") != "auto" else ""),
                     setup=" setup=%s" % setup if setup else "",
                     rtcp=" rtcp-port=%d" % args.rtcp_port if getattr(args, "rtcp_port", 0) else "",
-                    name=" stream-id=%s" % shlex.quote(args.stream_id) if getattr(args, "stream_id", "") else ""))
+                    name=" stream-id=%s" % shlex.quote(args.stream_id) if getattr(args, "stream_id", "") else "",
+                    fec=" fec=false" if getattr(args, "no_fec", False) else ""))
 
 
 def link_element(args):

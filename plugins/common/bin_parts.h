@@ -17,6 +17,12 @@
 
 namespace rtcoinfer {
 
+// The RTP payload types of a device's stream: rtpgstpay's feature frames, and the ULPFEC
+// packets (RFC 5109, rtpulpfecenc) that protect them on a lossy link, in the same SSRC and
+// sequence-number space. The device bin sends both; the server bin accepts only these.
+constexpr guint kFramePayloadType = 96;
+constexpr guint kFecPayloadType = 122;
+
 // The header of the feature frame in `buf` (a probe's buffer), or nullopt when it holds
 // no valid frame.
 inline std::optional<FrameHeader> frame_header_of(GstBuffer *buf) {

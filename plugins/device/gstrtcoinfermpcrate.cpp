@@ -23,8 +23,9 @@
  * sample), `feedback` (TWCC reports so far), `in-flight-bytes` (estimated bottleneck
  * queue before this frame), `predicted-latency-ms`, `frame-interval-ms` (smoothed from
  * the buffer timestamps), `rtt-ms`, `server-latency-ms` (what it planned with: see
- * `server-latency`), `reported-server-ms` (the server's newest report, 0 before any) and
- * `decide-us`. `pipelines/device --rate-log`
+ * `server-latency`), `reported-server-ms` (the server's newest report, 0 before any),
+ * `decide-us`, `loss` (the packet loss the plan assumed) and `fec` (this frame leaves
+ * protected: see `fec`). `pipelines/device --rate-log`
  * writes them as JSON lines and `pipelines/plot-run` plots them.
  *
  * On a network it runs inside rtcoinfersink, the device bin, which adds the RTP
@@ -68,6 +69,8 @@ using rtcoinfer::Policy;
 #define DEFAULT_SERVER_LATENCY_MS 30.0
 #define DEFAULT_BITS 0
 
+static GParamSpec *fec_percentage_pspec;
+
 namespace {
 
 struct RateState {
@@ -82,6 +85,7 @@ struct RateState {
   double fixed_server_s = DEFAULT_SERVER_LATENCY_MS / 1000.0;
   std::optional<double> reported_server_s;  // the newest report applied
   guint64 server_reports = 0;
+  guint fec_percentage = 0;  // the protection chosen for the frames now leaving: 0 or 100
 
   // with the object lock: the controller, taken by the streaming thread for each decision
   std::unique_ptr<rtcoinfer::RateSession> rate;  // created in start(), from the bundle's setup table
@@ -120,6 +124,8 @@ enum {
   PROP_SERVER_LATENCY,
   PROP_MARGIN,
   PROP_BITS,
+  PROP_FEC,
+  PROP_FEC_PERCENTAGE,
   PROP_STATS
 };
 
@@ -460,7 +466,13 @@ static GstFlowReturn gst_rtcoinfer_mpc_rate_transform_ip(GstBaseTransform *trans
   const double interval_ms = rate.controller().config().frame_interval_s * 1000;
   const double rtt_ms = rate.estimator().rtt_s() * 1000;
   const double forecast_bps = rate.estimator().forecast_bps().value_or(0);
+  const double loss = rate.estimator().smoothed_loss();
+  const guint fec_percentage = d.fec ? 100 : 0;
+  const bool fec_changed = !d.skip && fec_percentage != st->fec_percentage;
+  if (fec_changed) st->fec_percentage = fec_percentage;
   GST_OBJECT_UNLOCK(self);
+  // before the frame leaves: a bound FEC encoder (rtcoinfersink's) protects it as chosen
+  if (fec_changed) g_object_notify_by_pspec(G_OBJECT(self), fec_percentage_pspec);
 
   gst_element_post_message(
       GST_ELEMENT(self),
@@ -473,7 +485,8 @@ static GstFlowReturn gst_rtcoinfer_mpc_rate_transform_ip(GstBaseTransform *trans
               d.predicted_latency_s * 1000, "in-flight-bytes", G_TYPE_DOUBLE, queued, "frame-bytes", G_TYPE_UINT64,
               guint64(size), "decide-us", G_TYPE_DOUBLE, d.decide_us, "planned-bps", G_TYPE_DOUBLE, out.planned_bps,
               "frame-interval-ms", G_TYPE_DOUBLE, interval_ms, "rtt-ms", G_TYPE_DOUBLE, rtt_ms, "server-latency-ms",
-              G_TYPE_DOUBLE, planned_server_ms, "reported-server-ms", G_TYPE_DOUBLE, reported_server_ms, nullptr)));
+              G_TYPE_DOUBLE, planned_server_ms, "reported-server-ms", G_TYPE_DOUBLE, reported_server_ms, "loss",
+              G_TYPE_DOUBLE, loss, "fec", G_TYPE_BOOLEAN, gboolean(d.fec), nullptr)));
   if (ask) {
     GST_INFO_OBJECT(self, "asking upstream for %s", ask->name().c_str());
     gst_pad_push_event(GST_BASE_TRANSFORM_SINK_PAD(trans), rtcoinfer::setup_event_new(*ask));
@@ -506,21 +519,22 @@ static GstStructure *build_stats(GstRtcoinferMpcRate *self) {
   const double estimate = est ? est->estimate_bps().value_or(0) : 0.0;
   const double forecast = est ? est->forecast_bps().value_or(0) : 0.0;
   const double queue_ms = est ? est->queue_delay_s() * 1000 : 0.0;
-  const double loss = est ? est->loss_fraction() : 0.0;
+  const double loss = est ? est->smoothed_loss() : 0.0;
   const double predicted_ms = rate ? rate->last().predicted_latency_s * 1000 : 0.0;
   const double server_ms = rate ? rate->controller().config().tail_s * 1000 : planned_server_s_locked(st) * 1000;
   const guint64 server_reports = st->server_reports;
   const double reported_ms = st->reported_server_s.value_or(0) * 1000;
   const rtcoinfer::RateSessionStats counted = c;
   GST_OBJECT_UNLOCK(self);
-  return gst_structure_new(
-      "rtcoinfer-mpcrate-stats", "frames", G_TYPE_UINT64, counted.frames, "skips", G_TYPE_UINT64, counted.skips,
-      "switches", G_TYPE_UINT64, c.switches, "feedback", G_TYPE_UINT64, c.feedback, "probes", G_TYPE_UINT64, c.probes,
-      "setup", G_TYPE_STRING, setup.c_str(), "estimate-bps", G_TYPE_DOUBLE, estimate, "forecast-bps", G_TYPE_DOUBLE,
-      forecast, "queue-delay-ms", G_TYPE_DOUBLE, queue_ms, "loss", G_TYPE_DOUBLE, loss, "predicted-latency-ms",
-      G_TYPE_DOUBLE, predicted_ms, "mean-decide-us", G_TYPE_DOUBLE, c.frames ? c.decide_us_total / c.frames : 0.0,
-      "max-decide-us", G_TYPE_DOUBLE, c.decide_us_max, "server-latency-ms", G_TYPE_DOUBLE, server_ms, "server-reports",
-      G_TYPE_UINT64, server_reports, "reported-server-ms", G_TYPE_DOUBLE, reported_ms, nullptr);
+  return gst_structure_new("rtcoinfer-mpcrate-stats", "frames", G_TYPE_UINT64, counted.frames, "skips", G_TYPE_UINT64,
+                           counted.skips, "switches", G_TYPE_UINT64, c.switches, "feedback", G_TYPE_UINT64, c.feedback,
+                           "probes", G_TYPE_UINT64, c.probes, "protected-frames", G_TYPE_UINT64, c.protected_frames,
+                           "setup", G_TYPE_STRING, setup.c_str(), "estimate-bps", G_TYPE_DOUBLE, estimate,
+                           "forecast-bps", G_TYPE_DOUBLE, forecast, "queue-delay-ms", G_TYPE_DOUBLE, queue_ms, "loss",
+                           G_TYPE_DOUBLE, loss, "predicted-latency-ms", G_TYPE_DOUBLE, predicted_ms, "mean-decide-us",
+                           G_TYPE_DOUBLE, c.frames ? c.decide_us_total / c.frames : 0.0, "max-decide-us", G_TYPE_DOUBLE,
+                           c.decide_us_max, "server-latency-ms", G_TYPE_DOUBLE, server_ms, "server-reports",
+                           G_TYPE_UINT64, server_reports, "reported-server-ms", G_TYPE_DOUBLE, reported_ms, nullptr);
 }
 
 static void gst_rtcoinfer_mpc_rate_set_property(GObject *object, guint prop_id, const GValue *value,
@@ -557,17 +571,19 @@ static void gst_rtcoinfer_mpc_rate_set_property(GObject *object, guint prop_id, 
     }
     case PROP_MARGIN: st->cfg.margin_s = g_value_get_double(value) / 1000.0; break;
     case PROP_BITS: st->bits = g_value_get_int(value); break;
+    case PROP_FEC: st->cfg.fec = g_value_get_boolean(value); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
-  // deadline, horizon, switch penalty, server latency and margin apply to a running controller at once
+  // deadline, horizon, switch penalty, server latency, margin and fec apply to a running controller at once
   if (st->rate && (prop_id == PROP_DEADLINE || prop_id == PROP_HORIZON || prop_id == PROP_SWITCH_PENALTY ||
-                   prop_id == PROP_SERVER_LATENCY || prop_id == PROP_MARGIN)) {
+                   prop_id == PROP_SERVER_LATENCY || prop_id == PROP_MARGIN || prop_id == PROP_FEC)) {
     rtcoinfer::MpcConfig cfg = st->rate->controller().config();
     cfg.deadline_s = st->cfg.deadline_s;
     cfg.horizon = st->cfg.horizon;
     cfg.margin_s = st->cfg.margin_s;
     cfg.switch_penalty = st->cfg.switch_penalty;
     cfg.tail_s = st->cfg.tail_s;
+    cfg.fec = st->cfg.fec;
     st->rate->set_config(cfg);
   }
   GST_OBJECT_UNLOCK(self);
@@ -597,6 +613,8 @@ static void gst_rtcoinfer_mpc_rate_get_property(GObject *object, guint prop_id, 
     }
     case PROP_MARGIN: g_value_set_double(value, st->cfg.margin_s * 1000.0); break;
     case PROP_BITS: g_value_set_int(value, st->bits); break;
+    case PROP_FEC: g_value_set_boolean(value, st->cfg.fec); break;
+    case PROP_FEC_PERCENTAGE: g_value_set_uint(value, st->fec_percentage); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
   GST_OBJECT_UNLOCK(self);
@@ -741,14 +759,43 @@ static void gst_rtcoinfer_mpc_rate_class_init(GstRtcoinferMpcRateClass *klass) {
       gobject_class, PROP_BITS,
       g_param_spec_int("bits", "Bit depth", "Only setups of this many bits; 0 = every setup", 0, 16, DEFAULT_BITS, rw));
   /**
+   * GstRtcoinferMpcRate:fec:
+   *
+   * Whether frames may be sent protected: each packet followed by its ULPFEC copy, for
+   * twice the bytes, so that a frame is lost only when a packet and its copy both are. The
+   * controller weighs each setup's accuracy by the chance its frame arrives whole at the
+   * loss the feedback shows, protected or not, and picks setup and protection together
+   * (with no loss it never protects). Its choice is `fec-percentage`, which an
+   * rtpulpfecenc downstream must follow: rtcoinfersink binds its encoder to it and sets
+   * this. May change while PLAYING.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_FEC,
+      g_param_spec_boolean("fec", "Forward error correction",
+                           "Plan protected (ULPFEC) sends; an rtpulpfecenc must follow fec-percentage", def.fec,
+                           rw_playing));
+  /**
+   * GstRtcoinferMpcRate:fec-percentage:
+   *
+   * Read-only: the protection chosen for the frames now leaving, as rtpulpfecenc's
+   * `percentage`: 100 (each packet's ULPFEC copy is sent) or 0 (none). Notified when it
+   * changes, before the first frame it applies to leaves.
+   */
+  fec_percentage_pspec =
+      g_param_spec_uint("fec-percentage", "FEC percentage",
+                        "ULPFEC overhead for the frames now leaving, 0 or 100 (for rtpulpfecenc percentage)", 0, 100, 0,
+                        GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property(gobject_class, PROP_FEC_PERCENTAGE, fec_percentage_pspec);
+  /**
    * GstRtcoinferMpcRate:stats:
    *
    * Read-only:
    * - `frames`, `skips`, `switches` (guint64);
    * - `feedback` (TWCC events), `probes` (frames planned with a raised forecast because
-   *   no rate sample came for a while);
+   *   no rate sample came for a while), `protected-frames` (sent with ULPFEC copies);
    * - `setup` (the current one, string);
-   * - `estimate-bps`, `forecast-bps` (bits/s), `queue-delay-ms`, `loss` (0..1),
+   * - `estimate-bps`, `forecast-bps` (bits/s), `queue-delay-ms`, `loss` (0..1: the lost
+   *   fraction of about the last 50 packets TWCC reported, what the plans assume),
    *   `predicted-latency-ms`, `mean-decide-us`, `max-decide-us` (gdouble);
    * - `server-latency-ms` (gdouble: what the controller plans with now),
    *   `server-reports` (guint64: server-time reports received), `reported-server-ms`

@@ -29,6 +29,11 @@
  * waits up to 2 s for the results of its last frames. A requested `src` pad pushes them
  * out as JSON lines (`rtcoinfersink name=d ... d.src ! filesink location=back.jsonl`).
  *
+ * On a link that loses packets, mpcrate sees the loss in the TWCC feedback and plans with
+ * it: a frame of fewer packets is likelier to arrive whole, and a frame may go out with a
+ * ULPFEC copy of each packet (rtpulpfecenc, inside rtpbin; the server rebuilds a lost
+ * packet from its copy) where the link has the room (`fec`).
+ *
  * At EOS the bin ends the RTCP stream too: in GStreamer 1.22 rtpsession may send its BYE
  * before it marks the RTP side as ended, and then never forwards EOS to its RTCP pad,
  * so the pipeline would never post EOS although every packet went out.
@@ -148,6 +153,7 @@ enum {
   PROP_MTU,
   PROP_STREAM_ID,
   PROP_RTP_FILTER,
+  PROP_FEC,
   PROP_STATS
 };
 
@@ -428,6 +434,23 @@ static GstPadProbeReturn on_camera_event(GstPad *, GstPadProbeInfo *info, gpoint
   return GST_PAD_PROBE_OK;
 }
 
+// rtpbin asks for the FEC encoder of the session (as send_rtp_sink_0 is requested):
+// rtpulpfecenc, whose protection mpcrate chooses per frame from the loss the feedback shows
+// (its `fec-percentage`: 100 sends each packet's ULPFEC copy too, 0 none). The server bin's
+// FEC decoder rebuilds a lost packet from its copy.
+static GstElement *on_request_fec_encoder(GstElement *, guint, gpointer user_data) {
+  auto *self = GST_RTCOINFER_SINK(user_data);
+  GstElement *encoder = gst_element_factory_make("rtpulpfecenc", "fec");
+  if (!encoder) {
+    GST_WARNING_OBJECT(self, "no rtpulpfecenc (gst-plugins-good): frames are sent without loss protection");
+    return nullptr;
+  }
+  g_object_set(encoder, "pt", rtcoinfer::kFecPayloadType, "multipacket", TRUE, nullptr);
+  g_object_bind_property(self->rate, "fec-percentage", encoder, "percentage", G_BINDING_SYNC_CREATE);
+  g_object_set(self->rate, "fec", TRUE, nullptr);
+  return encoder;
+}
+
 static void gst_rtcoinfer_sink_init(GstRtcoinferSink *self) {
   self->sent = new Sent[SENT_KEPT]();
   self->returned = new rtcoinfer::ResultLedger();
@@ -449,13 +472,15 @@ static void gst_rtcoinfer_sink_init(GstRtcoinferSink *self) {
   g_object_set(self->queue, "max-size-buffers", DEFAULT_CAMERA_QUEUE, "max-size-bytes", 0, "max-size-time", guint64(0),
                nullptr);
   g_object_set(self->rate, "deadline", DEFAULT_DEADLINE_MS, nullptr);
-  g_object_set(self->pay, "pt", 96, "mtu", DEFAULT_MTU, "config-interval", 1, nullptr);
+  g_object_set(self->pay, "pt", rtcoinfer::kFramePayloadType, "mtu", DEFAULT_MTU, "config-interval", 1, nullptr);
   GstCaps *caps = gst_caps_new_simple("application/x-rtp", "extmap-5", G_TYPE_STRING, TWCC_URI, nullptr);
   g_object_set(self->twcc_caps, "caps", caps, nullptr);
   gst_caps_unref(caps);
   gst_util_set_object_arg(G_OBJECT(self->rtpbin), "rtp-profile", "avpf");
   for (GstElement *s : {self->rtpsink, self->rtcpsink}) g_object_set(s, "sync", FALSE, "async", FALSE, nullptr);
 
+  // before send_rtp_sink_0 is requested: rtpbin asks for the FEC encoder then
+  g_signal_connect(self->rtpbin, "request-fec-encoder", G_CALLBACK(on_request_fec_encoder), self);
   bool ok =
       gst_element_link_many(self->queue, self->head, self->compress, self->rate, self->pay, self->twcc_caps, nullptr);
   // send_rtp_src_0 appears with send_rtp_sink_0
@@ -659,6 +684,7 @@ static void gst_rtcoinfer_sink_set_property(GObject *object, guint prop_id, cons
       GST_OBJECT_UNLOCK(self);
       break;
     case PROP_RTP_FILTER: set_rtp_filter(self, GST_ELEMENT(g_value_get_object(value))); break;
+    case PROP_FEC: g_object_set_property(G_OBJECT(self->rate), "fec", value); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
 }
@@ -679,6 +705,7 @@ static void gst_rtcoinfer_sink_get_property(GObject *object, guint prop_id, GVal
     case PROP_SETUP: g_object_get_property(G_OBJECT(self->rate), "setup", value); break;
     case PROP_THREADS: g_object_get_property(G_OBJECT(self->head), "threads", value); break;
     case PROP_ENTROPY: g_object_get_property(G_OBJECT(self->compress), "entropy", value); break;
+    case PROP_FEC: g_object_get_property(G_OBJECT(self->rate), "fec", value); break;
     case PROP_RTCP_PORT: {
       // the port really bound once the element is READY, else the property
       int port = 0;
@@ -899,6 +926,19 @@ static void gst_rtcoinfer_sink_class_init(GstRtcoinferSinkClass *klass) {
       gobject_class, PROP_STREAM_ID,
       g_param_spec_string("stream-id", "Stream id", "Name of this device's stream on the server; unset = its SSRC",
                           nullptr, rw));
+  /**
+   * GstRtcoinferSink:fec:
+   *
+   * Loss protection: when the feedback shows packets lost, the controller may send a frame
+   * with a ULPFEC copy of each packet (RFC 5109, rtpulpfecenc), from which rtcoinfersrc
+   * rebuilds a lost packet, choosing setup and protection together (rtcoinfer-mpcrate
+   * `fec`). On a link that loses nothing no copy is sent. FALSE never sends one. May
+   * change while PLAYING.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_FEC,
+      g_param_spec_boolean("fec", "Loss protection", "Send ULPFEC copies of a frame's packets when the link loses some",
+                           TRUE, GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING)));
   /**
    * GstRtcoinferSink:rtp-filter:
    *

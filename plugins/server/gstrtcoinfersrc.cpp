@@ -32,6 +32,11 @@
  * rtp (rtpbin), demux, and per stream depay_<ssrc>, queue_<ssrc> and tail_<ssrc>; `stats` lists every
  * stream's counters and their total.
  *
+ * Each stream's lost packets are rebuilt, where they can be, from the ULPFEC copies
+ * (RFC 5109) that a device sends when its link loses packets (rtcoinfersink `fec`): the
+ * jitterbuffer gives up on a missing packet after `latency`, and the stream's
+ * rtpulpfecdec recovers it from the session's packet storage; `stats` counts both.
+ *
  * A stream silent for `stream-timeout` seconds is torn down (its session and elements
  * freed; its counts stay in `stats` and in the results service). With `http-port` set,
  * one results service serves every stream (docs/results-service.md): /api/streams,
@@ -101,11 +106,21 @@ GST_DEBUG_CATEGORY_STATIC(gst_rtcoinfer_src_debug);
 #define RETURN_DELAY (20 * GST_MSECOND)
 // Ended streams whose counts `stats` keeps (older ones are only counted in streams-ended)
 #define ENDED_STREAMS_KEPT 64
-#define RTP_CAPS                                                                                            \
-  "application/x-rtp,media=application,clock-rate=90000,encoding-name=X-GST,payload=96,extmap-5=(string)\"" \
+// How much longer than the jitterbuffer's latency a session stores its packets for the FEC
+// decoder: the ULPFEC packet of a frame follows its last packet
+#define STORAGE_MARGIN (200 * GST_MSECOND)
+#define RTP_CAPS                                                                                 \
+  "application/x-rtp,media=application,clock-rate=90000,encoding-name=X-GST,extmap-5=(string)\"" \
   "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\""
 
 namespace {
+
+// What happened to a stream's packets before they became frames: its jitterbuffer's late
+// packets (they came after it gave up on them) and lost ones (it gave up on them), and its
+// FEC decoder's packets recovered from ULPFEC and lost ones it could not recover.
+struct PacketCounts {
+  guint64 late = 0, lost = 0, recovered = 0, unrecovered = 0;
+};
 
 // One device's branch. With the object lock.
 struct Stream {
@@ -122,6 +137,7 @@ struct Stream {
   guint64 returned = 0, returns_dropped = 0;
   GObject *rtp_session = nullptr;      // the session's RTPSession (a reference), to ask for early RTCP
   GstElement *jitterbuffer = nullptr;  // rtpbin's for this stream (a reference): its late and lost packets
+  GstElement *fec_decoder = nullptr;   // rtpbin's rtpulpfecdec for this stream (a reference): packets it recovered
   // the server stops while the device runs: its final RCIA went out, its ledger counts no
   // further (the device's next server counts from its horizon)
   bool handed_over = false;
@@ -136,7 +152,7 @@ struct EndedStream {
   std::shared_ptr<const rtcoinfer::ResultLedger> ledger;
   guint64 returned = 0, returns_dropped = 0;
   std::string name;
-  guint64 late_packets = 0, lost_packets = 0;  // its jitterbuffer's, at its end
+  PacketCounts packets;  // its jitterbuffer's and FEC decoder's, at its end
 };
 
 // The C++ members, with the object lock.
@@ -262,7 +278,8 @@ static GstPadProbeReturn on_device_rtcp(GstPad *, GstPadProbeInfo *info, gpointe
 static std::string host_of(const std::string &host_port) { return host_port.substr(0, host_port.rfind(':')); }
 
 // On the sockets' src pads, before rtpssrcdemux can make a stream of a packet:
-// - RTP must be version 2 with the stream's payload type (96), and an SSRC belongs to the
+// - RTP must be version 2 with a payload type of the stream (its frames' or their ULPFEC
+//   packets'), and an SSRC belongs to the
 //   address its RTP first came from;
 // - RTCP (the first packet's sender SSRC) must be of an SSRC whose RTP came from the same
 //   host, and then keeps to the port it first came from.
@@ -274,8 +291,10 @@ static GstPadProbeReturn check_sender(GstRtcoinferSrc *self, GstBuffer *buf, boo
   const gsize need = rtcp ? 8 : 12;
   const auto source = source_of(buf);
   const std::string from = source ? source->text() : "";
-  const bool plausible = gst_buffer_extract(buf, 0, b, need) == need && (b[0] >> 6) == 2 && !from.empty() &&
-                         (rtcp ? b[1] >= 200 && b[1] <= 206 : (b[1] & 0x7f) == 96);
+  const bool plausible =
+      gst_buffer_extract(buf, 0, b, need) == need && (b[0] >> 6) == 2 && !from.empty() &&
+      (rtcp ? b[1] >= 200 && b[1] <= 206
+            : (b[1] & 0x7f) == rtcoinfer::kFramePayloadType || (b[1] & 0x7f) == rtcoinfer::kFecPayloadType);
   const gsize at = rtcp ? 4 : 8;
   const guint ssrc = guint(b[at]) << 24 | guint(b[at + 1]) << 16 | guint(b[at + 2]) << 8 | guint(b[at + 3]);
   const char *refused = nullptr;
@@ -605,6 +624,7 @@ struct FragmentCap {
   std::size_t held = 0;  // payload bytes since the last marker (or gap)
   bool cutting = false, discont_next = false;
   std::optional<guint16> last_seq;
+  guint16 fec_seen = 0;  // ULPFEC packets dropped so far (mod 2^16): the later packets' numbers move down by it
 };
 
 static GstPadProbeReturn on_depay_in(GstPad *, GstPadProbeInfo *info, gpointer user_data) {
@@ -614,8 +634,26 @@ static GstPadProbeReturn on_depay_in(GstPad *, GstPadProbeInfo *info, gpointer u
   if (!gst_rtp_buffer_map(buffer, GST_MAP_READ, &rtp)) return GST_PAD_PROBE_OK;
   const std::size_t payload = gst_rtp_buffer_get_payload_len(&rtp);
   const bool marker = gst_rtp_buffer_get_marker(&rtp);
-  const guint16 seq = gst_rtp_buffer_get_seq(&rtp);
+  const guint pt = gst_rtp_buffer_get_payload_type(&rtp);
+  // The ULPFEC packets came through the FEC decoder (which recovers from their stored
+  // copies) between the frames' packets: they go, and the packets after them are
+  // numbered as if they had never been there, so that only a packet really lost is a gap
+  // for the depayloader (which would otherwise start over, and warn, at every frame).
+  if (pt == rtcoinfer::kFecPayloadType) {
+    gst_rtp_buffer_unmap(&rtp);
+    cap->fec_seen++;
+    return GST_PAD_PROBE_DROP;
+  }
+  const guint16 seq = guint16(gst_rtp_buffer_get_seq(&rtp) - cap->fec_seen);
   gst_rtp_buffer_unmap(&rtp);
+  if (cap->fec_seen) {
+    buffer = gst_buffer_make_writable(buffer);
+    if (gst_rtp_buffer_map(buffer, GST_MAP_WRITE, &rtp)) {
+      gst_rtp_buffer_set_seq(&rtp, seq);
+      gst_rtp_buffer_unmap(&rtp);
+    }
+    GST_PAD_PROBE_INFO_DATA(info) = buffer;
+  }
   // after a gap the depayloader starts over (a lost marker must not make the next frame
   // look too large)
   if (cap->last_seq && seq != guint16(*cap->last_seq + 1)) cap->held = 0;
@@ -780,19 +818,26 @@ static void on_new_ssrc(GstElement *demux, guint ssrc, GstPad *rtp_pad, gpointer
                                                                   "session", G_TYPE_UINT, session, nullptr)));
 }
 
-// A stream's jitterbuffer: packets that came after it gave up on them (late) and those it
-// gave up on (lost), from its `stats`.
-static std::pair<guint64, guint64> packets_late_and_lost(GstElement *jitterbuffer) {
-  guint64 late = 0, lost = 0;
-  if (!jitterbuffer) return {0, 0};
-  GstStructure *st = nullptr;
-  g_object_get(jitterbuffer, "stats", &st, nullptr);
-  if (st) {
-    gst_structure_get_uint64(st, "num-late", &late);
-    gst_structure_get_uint64(st, "num-lost", &lost);
-    gst_structure_free(st);
+// A stream's packet counts, from its jitterbuffer's `stats` and its FEC decoder's
+// counters (either may be null).
+static PacketCounts packet_counts(GstElement *jitterbuffer, GstElement *fec_decoder) {
+  PacketCounts c;
+  if (jitterbuffer) {
+    GstStructure *st = nullptr;
+    g_object_get(jitterbuffer, "stats", &st, nullptr);
+    if (st) {
+      gst_structure_get_uint64(st, "num-late", &c.late);
+      gst_structure_get_uint64(st, "num-lost", &c.lost);
+      gst_structure_free(st);
+    }
   }
-  return {late, lost};
+  if (fec_decoder) {
+    guint recovered = 0, unrecovered = 0;
+    g_object_get(fec_decoder, "recovered", &recovered, "unrecovered", &unrecovered, nullptr);
+    c.recovered = recovered;
+    c.unrecovered = unrecovered;
+  }
+  return c;
 }
 
 // rtpbin made the jitterbuffer of a session's stream (streaming thread): kept for stats.
@@ -802,6 +847,59 @@ static void on_new_jitterbuffer(GstElement *, GstElement *jitterbuffer, guint se
   for (auto &[ssrc, s] : self->state->streams)
     if (s.session == session && !s.jitterbuffer) s.jitterbuffer = GST_ELEMENT(gst_object_ref(jitterbuffer));
   GST_OBJECT_UNLOCK(self);
+}
+
+// rtpbin asks for a session's FEC decoder (streaming thread, as the stream's first packet
+// comes): rtpulpfecdec on the session's packet storage. When the jitterbuffer gives up on
+// a packet (do-lost), the decoder rebuilds it from the ULPFEC packet that protected it,
+// if that came, and the frame goes on whole.
+static GstElement *on_request_fec_decoder(GstElement *rtpbin, guint session, gpointer user_data) {
+  auto *self = GST_RTCOINFER_SRC(user_data);
+  GstElement *decoder = gst_element_factory_make("rtpulpfecdec", nullptr);
+  if (!decoder) {
+    GST_WARNING_OBJECT(self, "no rtpulpfecdec (gst-plugins-good): session %u recovers no lost packet", session);
+    return nullptr;
+  }
+  GObject *storage = nullptr;
+  g_signal_emit_by_name(rtpbin, "get-internal-storage", session, &storage);
+  g_object_set(decoder, "pt", rtcoinfer::kFecPayloadType, "storage", storage, nullptr);
+  if (storage) g_object_unref(storage);
+  GST_OBJECT_LOCK(self);
+  for (auto &[ssrc, s] : self->state->streams)
+    if (s.session == session && !s.fec_decoder) s.fec_decoder = GST_ELEMENT(gst_object_ref(decoder));
+  GST_OBJECT_UNLOCK(self);
+  return decoder;
+}
+
+// A session's packet storage, which the FEC decoder recovers from: it keeps each packet
+// as long as the jitterbuffer may still wait for one missing before it, and then some.
+static void on_new_storage(GstElement *, GstElement *storage, guint, gpointer user_data) {
+  auto *self = GST_RTCOINFER_SRC(user_data);
+  GST_OBJECT_LOCK(self);
+  const guint64 keep = guint64(self->latency_ms) * GST_MSECOND + STORAGE_MARGIN;
+  GST_OBJECT_UNLOCK(self);
+  g_object_set(storage, "size-time", keep, nullptr);
+}
+
+// The caps of a payload type rtpbin meets in a stream (its jitterbuffer and session need
+// each one's clock rate): the feature frames' as the socket gives them, and the ULPFEC
+// packets'; any other payload type never gets past check_sender.
+static GstCaps *on_request_pt_map(GstElement *, guint, guint pt, gpointer user_data) {
+  auto *self = GST_RTCOINFER_SRC(user_data);
+  if (pt == rtcoinfer::kFecPayloadType)
+    return gst_caps_new_simple("application/x-rtp", "media", G_TYPE_STRING, "application", "clock-rate", G_TYPE_INT,
+                               90000, "encoding-name", G_TYPE_STRING, "ULPFEC", "payload", G_TYPE_INT, gint(pt),
+                               nullptr);
+  if (pt == rtcoinfer::kFramePayloadType) {
+    GstCaps *caps = nullptr;
+    g_object_get(self->rtp_in, "caps", &caps, nullptr);
+    if (caps) {
+      caps = gst_caps_make_writable(caps);
+      gst_caps_set_simple(caps, "payload", G_TYPE_INT, gint(pt), nullptr);
+    }
+    return caps;
+  }
+  return nullptr;
 }
 
 // rtpbin's decoded-side pad of a session: into that stream's depayloader.
@@ -871,8 +969,9 @@ static void end_stream_locked(GstRtcoinferSrc *self, guint ssrc) {
   self->state->rtp_from.erase(ssrc);  // the device may come back, from anywhere
   self->state->rtcp_from.erase(ssrc);
   GST_OBJECT_UNLOCK(self);
-  const std::pair<guint64, guint64> late_and_lost = packets_late_and_lost(stream.jitterbuffer);
-  if (stream.jitterbuffer) gst_object_unref(stream.jitterbuffer);  // its reference, from the map
+  const PacketCounts packets = packet_counts(stream.jitterbuffer, stream.fec_decoder);
+  for (GstElement *e : {stream.jitterbuffer, stream.fec_decoder})  // their references, from the map
+    if (e) gst_object_unref(e);
 
   g_signal_emit_by_name(self->demux, "clear-ssrc", ssrc);
   for (const char *form : {"recv_rtp_sink_%u", "recv_rtcp_sink_%u", "send_rtcp_src_%u"}) {
@@ -910,8 +1009,7 @@ static void end_stream_locked(GstRtcoinferSrc *self, guint ssrc) {
   GstStructure *counts =
       gst_rtcoinfer_snapshot_structure(ledger ? ledger->snapshot() : rtcoinfer::ResultLedger().snapshot(), "counts");
   GST_OBJECT_LOCK(self);
-  self->state->ended.push_back({ssrc, address, ledger, stream.returned, stream.returns_dropped, name,
-                                late_and_lost.first, late_and_lost.second});
+  self->state->ended.push_back({ssrc, address, ledger, stream.returned, stream.returns_dropped, name, packets});
   if (self->state->ended.size() > ENDED_STREAMS_KEPT) self->state->ended.pop_front();
   self->state->streams_ended++;
   const double timeout = self->stream_timeout_s;
@@ -1012,6 +1110,8 @@ static void gst_rtcoinfer_src_init(GstRtcoinferSrc *self) {
   self->rtpbin = make(self, "rtpbin", "rtp");
   self->funnel = make(self, "funnel", "results");
   if (!self->rtp_in || !self->rtcp_in || !self->demux || !self->rtpbin || !self->funnel) return;
+  // No payload type in the socket's caps: the stream has two (on_request_pt_map), and the
+  // jitterbuffer takes the clock rate of caps without one for both.
   GstCaps *caps = gst_caps_from_string(RTP_CAPS);
   {
     // The payload's caps out of band, as rtpgstdepay reads them from its sink caps: a
@@ -1046,6 +1146,15 @@ static void gst_rtcoinfer_src_init(GstRtcoinferSrc *self) {
   g_signal_connect(self->demux, "new-ssrc-pad", G_CALLBACK(on_new_ssrc), self);
   g_signal_connect(self->rtpbin, "pad-added", G_CALLBACK(on_rtpbin_pad), self);
   g_signal_connect(self->rtpbin, "new-jitterbuffer", G_CALLBACK(on_new_jitterbuffer), self);
+  // Lost packets are recovered from the device's ULPFEC packets: the jitterbuffer tells
+  // the session's FEC decoder which packets it gave up on (do-lost)
+  // (one decoder per stream: with a payload demuxer after it, each payload type got one of
+  // its own, and a lost packet's event went to whichever had the newest packet; so no
+  // demuxing by payload type, and the depayloader's probe drops the ULPFEC packets)
+  g_object_set(self->rtpbin, "do-lost", TRUE, "ignore-pt", TRUE, nullptr);
+  g_signal_connect(self->rtpbin, "request-fec-decoder", G_CALLBACK(on_request_fec_decoder), self);
+  g_signal_connect(self->rtpbin, "new-storage", G_CALLBACK(on_new_storage), self);
+  g_signal_connect(self->rtpbin, "request-pt-map", G_CALLBACK(on_request_pt_map), self);
   GstPad *target = gst_element_get_static_pad(self->funnel, "src");
   gst_element_add_pad(GST_ELEMENT(self),
                       gst_ghost_pad_new_from_template("src", target, gst_static_pad_template_get(&src_template)));
@@ -1229,12 +1338,13 @@ static GstStateChangeReturn gst_rtcoinfer_src_change_state(GstElement *element, 
 static void add_stream_stats(GstStructure *out, const char *form, guint ssrc, const std::string &address,
                              const std::string &name, const rtcoinfer::ResultLedger &ledger, guint64 returned,
                              guint64 returns_dropped, bool handed_over, double server_time_ms,
-                             std::pair<guint64, guint64> late_and_lost) {
+                             const PacketCounts &packets) {
   GstStructure *s = gst_rtcoinfer_snapshot_structure(ledger.snapshot(), "stream");
   gst_structure_set(s, "address", G_TYPE_STRING, address.c_str(), "name", G_TYPE_STRING, name.c_str(), "returned",
                     G_TYPE_UINT64, returned, "returns-dropped", G_TYPE_UINT64, returns_dropped, "handed-over",
                     G_TYPE_BOOLEAN, handed_over, "server-time-ms", G_TYPE_DOUBLE, server_time_ms, "late-packets",
-                    G_TYPE_UINT64, late_and_lost.first, "lost-packets", G_TYPE_UINT64, late_and_lost.second, nullptr);
+                    G_TYPE_UINT64, packets.late, "lost-packets", G_TYPE_UINT64, packets.lost, "fec-recovered",
+                    G_TYPE_UINT64, packets.recovered, "fec-unrecovered", G_TYPE_UINT64, packets.unrecovered, nullptr);
   gchar *field = g_strdup_printf(form, ssrc);
   gst_structure_set(out, field, GST_TYPE_STRUCTURE, s, nullptr);
   g_free(field);
@@ -1251,8 +1361,8 @@ static GstStructure *collect_stats(GstRtcoinferSrc *self) {
     GstElement *tail;  // a reference, for active streams
     bool handed_over;
     double server_time_ms;
-    GstElement *jitterbuffer;                   // a reference, for active streams that have one
-    std::pair<guint64, guint64> late_and_lost;  // ended streams: at their end
+    GstElement *jitterbuffer, *fec_decoder;  // references, for active streams that have them
+    PacketCounts packets;                    // ended streams: at their end
   };
   std::vector<Row> active, ended;
   GST_OBJECT_LOCK(self);
@@ -1269,21 +1379,13 @@ static GstStructure *collect_stats(GstRtcoinferSrc *self) {
                       s.handed_over,
                       s.timer->recent_ms().value_or(0),
                       s.jitterbuffer ? GST_ELEMENT(gst_object_ref(s.jitterbuffer)) : nullptr,
-                      {0, 0}});
+                      s.fec_decoder ? GST_ELEMENT(gst_object_ref(s.fec_decoder)) : nullptr,
+                      {}});
   }
   for (const EndedStream &e : self->state->ended)
     if (e.ledger)
-      ended.push_back({e.ssrc,
-                       e.address,
-                       e.ledger,
-                       e.returned,
-                       e.returns_dropped,
-                       e.name,
-                       nullptr,
-                       false,
-                       0,
-                       nullptr,
-                       {e.late_packets, e.lost_packets}});
+      ended.push_back({e.ssrc, e.address, e.ledger, e.returned, e.returns_dropped, e.name, nullptr, false, 0, nullptr,
+                       nullptr, e.packets});
   const guint64 foreign = self->foreign, junk = self->junk, streams_ended = self->state->streams_ended,
                 oversized = self->state->oversized;
   const std::shared_ptr<rtcoinfer::TailBatcher> batcher = self->state->batcher;
@@ -1304,14 +1406,15 @@ static GstStructure *collect_stats(GstRtcoinferSrc *self) {
     g_object_get(r.tail, "stream-id", &name, nullptr);
     gst_object_unref(r.tail);
     add_stream_stats(out, "stream-%u", r.ssrc, r.address, name ? name : "", *r.ledger, r.returned, r.returns_dropped,
-                     r.handed_over, r.server_time_ms, packets_late_and_lost(r.jitterbuffer));
-    if (r.jitterbuffer) gst_object_unref(r.jitterbuffer);
+                     r.handed_over, r.server_time_ms, packet_counts(r.jitterbuffer, r.fec_decoder));
+    for (GstElement *e : {r.jitterbuffer, r.fec_decoder})
+      if (e) gst_object_unref(e);
     g_free(name);
     all.push_back(r.ledger.get());
   }
   for (const Row &r : ended) {
     add_stream_stats(out, "ended-%u", r.ssrc, r.address, r.name, *r.ledger, r.returned, r.returns_dropped, false, 0,
-                     r.late_and_lost);
+                     r.packets);
     all.push_back(r.ledger.get());
   }
   GstStructure *total = gst_rtcoinfer_snapshot_structure(rtcoinfer::ResultLedger::merged(all), "total");
@@ -1393,7 +1496,8 @@ static void gst_rtcoinfer_src_finalize(GObject *object) {
   if (self->idle_check) gst_clock_id_unref(self->idle_check);
   for (auto &[ssrc, s] : self->state->streams) {
     if (s.rtp_session) g_object_unref(s.rtp_session);
-    if (s.jitterbuffer) gst_object_unref(s.jitterbuffer);
+    for (GstElement *e : {s.jitterbuffer, s.fec_decoder})
+      if (e) gst_object_unref(e);
   }
   delete self->state;
   G_OBJECT_CLASS(parent_class)->finalize(object);
@@ -1579,7 +1683,8 @@ static void gst_rtcoinfer_src_class_init(GstRtcoinferSrcClass *klass) {
    * 0 before any; sent to the device in RCIA for rtcoinfer-mpcrate server-latency=auto),
    * `late-packets` and `lost-packets` (guint64: its jitterbuffer's packets that came after
    * it had given up on them, and the ones it gave up on: its `latency` was too short for
-   * the first); the same as `ended-<ssrc>` for the
+   * the first), `fec-recovered` and `fec-unrecovered` (guint64: lost packets its FEC decoder
+   * rebuilt from the device's ULPFEC packets, and lost ones it could not); the same as `ended-<ssrc>` for the
    * newest 64 ended streams, and `total`: the counters of all of these together.
    */
   g_object_class_install_property(

@@ -723,6 +723,58 @@ GST_START_TEST(test_server_bin_counts_frames_it_cannot_take_as_busy) {
 }
 GST_END_TEST;
 
+// A link that loses every seventh RTP packet (the device's rtp-filter drops them): the
+// device's controller sees the loss in its TWCC feedback and sends each frame's packets
+// with ULPFEC copies, from which the server bin's FEC decoder rebuilds the lost ones. A
+// packet and its copy are never both lost here, so once the frames are protected every
+// one arrives; the ledger stays exact.
+static GstPadProbeReturn drop_every_seventh(GstPad *, GstPadProbeInfo *, gpointer user_data) {
+  auto *packets = static_cast<int *>(user_data);
+  return ++*packets % 7 == 0 ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+}
+
+GST_START_TEST(test_lost_packets_are_rebuilt_from_their_fec_copies) {
+  const int port = free_port_pair();
+  fail_unless(port > 0);
+  const std::string m = model_path();
+  gchar *desc = g_strdup_printf(
+      "rtcoinfersrc name=server model=%s address=127.0.0.1 port=%d idle-timeout=1 max-queue=64 ! fakesink "
+      "rtcoinfer-datasetsrc is-live=true num-buffers=150 ! videoconvert ! rtcoinfersink name=d model=%s "
+      "server=127.0.0.1:%d",
+      m.c_str(), port, m.c_str(), port);
+  GstElement *pipeline = gst_parse_launch(desc, nullptr);
+  g_free(desc);
+  fail_unless(pipeline != nullptr);
+  GstElement *device = gst_bin_get_by_name(GST_BIN(pipeline), "d");
+  gboolean fec = FALSE;
+  g_object_get(device, "fec", &fec, nullptr);
+  fail_unless(fec, "loss protection is on by default");
+  GstElement *link = gst_element_factory_make("identity", "lossy");
+  int packets = 0;
+  GstPad *out = gst_element_get_static_pad(link, "src");
+  gst_pad_add_probe(out, GST_PAD_PROBE_TYPE_BUFFER, drop_every_seventh, &packets, nullptr);
+  gst_object_unref(out);
+  g_object_set(device, "rtp-filter", link, nullptr);
+  GstElement *server = gst_bin_get_by_name(GST_BIN(pipeline), "server");
+  fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  wait_for_eos(pipeline);
+  GstStructure *st = only_stream(server);
+  const guint64 protected_frames = mpcrate_stat(pipeline, "d", "protected-frames");
+  fail_unless(protected_frames >= 100, "the device protected its frames once it saw the loss: %" G_GUINT64_FORMAT,
+              protected_frames);
+  fail_unless(field_of(st, "fec-recovered") >= 10, "the server rebuilt lost packets: %s", gst_structure_to_string(st));
+  fail_unless_equals_int(field_of(st, "device-frames"), 150);
+  fail_unless_equals_int(field_of(st, "results") + field_of(st, "dropped") + field_of(st, "missing"), 150);
+  // frames lost only before the controller had seen the loss (the first second or so)
+  fail_unless(field_of(st, "lost") <= 15, "frames lost: %s", gst_structure_to_string(st));
+  gst_structure_free(st);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(server);
+  gst_object_unref(device);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
 static Suite *bins_suite(void) {
   Suite *s = suite_create("bins");
   TCase *tc = tcase_create("general");
@@ -740,6 +792,7 @@ static Suite *bins_suite(void) {
   tcase_add_test(tc, test_server_bin_ends_a_silent_stream);
   tcase_add_test(tc, test_server_restart_counts_each_frame_once);
   tcase_add_test(tc, test_server_bin_counts_frames_it_cannot_take_as_busy);
+  tcase_add_test(tc, test_lost_packets_are_rebuilt_from_their_fec_copies);
   return s;
 }
 
