@@ -104,6 +104,16 @@ std::uint64_t ResultLedger::results() const {
   return counts_.results;
 }
 
+bool ResultLedger::sender_reports() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return have_report_;
+}
+
+bool ResultLedger::sender_ended() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return have_report_ && report_.final;
+}
+
 bool ResultLedger::claim_drop(std::uint16_t seq) {
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -126,6 +126,10 @@ class ResultLedger {
   // Cheap single counters, for callers on the streaming thread.
   std::uint64_t frames() const;
   std::uint64_t results() const;
+  // Whether the sender reports its count at all (a report came), and whether it said it
+  // ended (its final report came).
+  bool sender_reports() const;
+  bool sender_ended() const;
 
  private:
   // Adds this ledger's counts to `into` and its latency window to `window`.

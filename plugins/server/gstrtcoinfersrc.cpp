@@ -42,7 +42,9 @@
  * one results service serves every stream (docs/results-service.md): /api/streams,
  * ?stream= on every endpoint, a `stream` label in /metrics, a stream picker on the
  * dashboard. With `idle-timeout` set, the server ends (EOS out of its src pad) once no
- * RTP packet has come for that many seconds after the first one.
+ * RTP packet has come for that many seconds after the first one and every device that
+ * reports its count has said it ended (its final report): a device that falls silent
+ * without one is in an outage, and its stream waits for it until `stream-timeout`.
  *
  * A server for any number of devices on UDP 5000/5001, until it is stopped:
  * `gst-launch-1.0 rtcoinfersrc model=M ! filesink location=results.jsonl`.
@@ -1041,12 +1043,26 @@ static gboolean periodic_check(GstClock *, GstClockTime, GstClockID id, gpointer
   GST_OBJECT_UNLOCK(self);
   for (guint ssrc : silent) gst_element_call_async(GST_ELEMENT(self), end_stream, GUINT_TO_POINTER(ssrc), nullptr);
   if (!current || timeout <= 0 || last == 0 || double(now - last) / 1e6 < timeout) return TRUE;
-  GST_INFO_OBJECT(self, "no packet for %g s: ending", timeout);
-  gst_clock_id_unschedule(id);
+  // Silence is no end while a device that reports its count (rtcoinfersink's RCIF) has
+  // not said it ended: that is an outage, and the stream waits for its device's final
+  // report or for stream-timeout, which tears it down. (A hand-composed device reports
+  // nothing, so its silence is taken as its end.)
   GST_OBJECT_LOCK(self);
+  const bool outage = std::any_of(self->state->streams.begin(), self->state->streams.end(), [](const auto &kv) {
+    const Stream &s = kv.second;
+    if (s.ending || !s.tail) return false;
+    const auto ledger = gst_rtcoinfer_inference_get_ledger(GST_RTCOINFER_INFERENCE(s.tail));
+    return ledger->sender_reports() && !ledger->sender_ended();
+  });
   const bool linked = std::any_of(self->state->streams.begin(), self->state->streams.end(),
                                   [](const auto &kv) { return kv.second.linked; });
   GST_OBJECT_UNLOCK(self);
+  if (outage) {
+    GST_LOG_OBJECT(self, "no packet for %g s, but a device has not ended: waiting", timeout);
+    return TRUE;
+  }
+  GST_INFO_OBJECT(self, "no packet for %g s: ending", timeout);
+  gst_clock_id_unschedule(id);
   // RTCP first: the RTP EOS ends the pipeline, which the application may then stop at
   // once, so nothing here touches a child after it
   gst_element_send_event(self->rtcp_in, gst_event_new_eos());
@@ -1602,7 +1618,11 @@ static void gst_rtcoinfer_src_class_init(GstRtcoinferSrcClass *klass) {
    * GstRtcoinferSrc:idle-timeout:
    *
    * Seconds without an RTP packet of any stream, after the first one, after which the
-   * server ends (EOS); 0 serves until stopped. Read when the element starts playing.
+   * server ends (EOS), once every device that reports its count (rtcoinfersink) has said
+   * it ended: silence before that is an outage, which lasts until the device's final
+   * report or until `stream-timeout` ends its stream (with stream-timeout 0, until its
+   * final report). A hand-composed device reports nothing; its silence ends the server as
+   * any. 0 serves until stopped. Read when the element starts playing.
    */
   g_object_class_install_property(
       gobject_class, PROP_IDLE_TIMEOUT,

@@ -775,6 +775,62 @@ GST_START_TEST(test_lost_packets_are_rebuilt_from_their_fec_copies) {
 }
 GST_END_TEST;
 
+// An outage longer than idle-timeout: the device's link carries no RTP for 2.5 s while
+// the device runs (its RTCP, with its frame count, still goes). The server does not take
+// the silence for the end (idle-timeout is 1 s): it waits, the stream resumes, and it ends
+// only after the device has ended; every frame is counted, those lost meanwhile as lost.
+struct Outage {
+  gint64 from_us = 0, until_us = 0;
+};
+static GstPadProbeReturn cut_during_outage(GstPad *, GstPadProbeInfo *, gpointer user_data) {
+  auto *o = static_cast<Outage *>(user_data);
+  const gint64 now = g_get_monotonic_time();
+  if (o->from_us == 0) {  // the first packet: the outage comes a second later
+    o->from_us = now + G_USEC_PER_SEC;
+    o->until_us = o->from_us + 2500 * G_TIME_SPAN_MILLISECOND;
+  }
+  return now >= o->from_us && now < o->until_us ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+}
+
+GST_START_TEST(test_server_waits_out_an_outage_longer_than_idle_timeout) {
+  const int port = free_port_pair();
+  fail_unless(port > 0);
+  const std::string m = model_path();
+  gchar *desc = g_strdup_printf(
+      "rtcoinfersrc name=server model=%s address=127.0.0.1 port=%d idle-timeout=1 max-queue=64 ! fakesink "
+      "rtcoinfer-datasetsrc is-live=true num-buffers=180 ! videoconvert ! rtcoinfersink name=d model=%s "
+      "server=127.0.0.1:%d policy=fixed setup=4x2",
+      m.c_str(), port, m.c_str(), port);
+  GstElement *pipeline = gst_parse_launch(desc, nullptr);
+  g_free(desc);
+  fail_unless(pipeline != nullptr);
+  GstElement *device = gst_bin_get_by_name(GST_BIN(pipeline), "d");
+  GstElement *link = gst_element_factory_make("identity", "outage");
+  Outage outage;
+  GstPad *out = gst_element_get_static_pad(link, "src");
+  gst_pad_add_probe(out, GST_PAD_PROBE_TYPE_BUFFER, cut_during_outage, &outage, nullptr);
+  gst_object_unref(out);
+  g_object_set(device, "rtp-filter", link, nullptr);
+  GstElement *server = gst_bin_get_by_name(GST_BIN(pipeline), "server");
+  fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  wait_for_eos(pipeline);
+  GstStructure *st = only_stream(server);
+  fail_unless_equals_int(field_of(st, "device-frames"), 180);
+  fail_unless_equals_int(field_of(st, "results") + field_of(st, "dropped") + field_of(st, "missing"), 180);
+  // ~75 frames lost in the outage; the frames after it were answered (with the old rule
+  // the server ended a second into the outage, and they were not)
+  fail_unless(field_of(st, "lost") >= 50, "the outage lost frames: %s", gst_structure_to_string(st));
+  fail_unless(field_of(st, "results") >= 60, "frames after the outage answered: %s", gst_structure_to_string(st));
+  gboolean handed = TRUE;
+  fail_unless(gst_structure_get_boolean(st, "handed-over", &handed) && !handed, "the device ended first");
+  gst_structure_free(st);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(server);
+  gst_object_unref(device);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
 static Suite *bins_suite(void) {
   Suite *s = suite_create("bins");
   TCase *tc = tcase_create("general");
@@ -793,6 +849,7 @@ static Suite *bins_suite(void) {
   tcase_add_test(tc, test_server_restart_counts_each_frame_once);
   tcase_add_test(tc, test_server_bin_counts_frames_it_cannot_take_as_busy);
   tcase_add_test(tc, test_lost_packets_are_rebuilt_from_their_fec_copies);
+  tcase_add_test(tc, test_server_waits_out_an_outage_longer_than_idle_timeout);
   return s;
 }
 
