@@ -723,6 +723,38 @@ GST_START_TEST(test_server_bin_counts_frames_it_cannot_take_as_busy) {
 }
 GST_END_TEST;
 
+// A server bin (idle-timeout 1 s) and a device bin named "d" sending `frames` frames
+// with `device_props`, whose RTP passes an identity with `link` probing its buffers (the
+// device's rtp-filter: a link whose packets the test drops), played to their EOS. The
+// caller frees `pipeline` and `server`.
+struct LinkRun {
+  GstElement *pipeline, *server;
+};
+static LinkRun run_through_link(int frames, const char *device_props, GstPadProbeCallback link, gpointer data) {
+  const int port = free_port_pair();
+  fail_unless(port > 0);
+  const std::string m = model_path();
+  gchar *desc = g_strdup_printf(
+      "rtcoinfersrc name=server model=%s address=127.0.0.1 port=%d idle-timeout=1 max-queue=64 ! fakesink "
+      "rtcoinfer-datasetsrc is-live=true num-buffers=%d ! videoconvert ! rtcoinfersink name=d model=%s "
+      "server=127.0.0.1:%d %s",
+      m.c_str(), port, frames, m.c_str(), port, device_props);
+  GstElement *pipeline = gst_parse_launch(desc, nullptr);
+  g_free(desc);
+  fail_unless(pipeline != nullptr);
+  GstElement *device = gst_bin_get_by_name(GST_BIN(pipeline), "d");
+  GstElement *filter = gst_element_factory_make("identity", "link");
+  GstPad *out = gst_element_get_static_pad(filter, "src");
+  gst_pad_add_probe(out, GST_PAD_PROBE_TYPE_BUFFER, link, data, nullptr);
+  gst_object_unref(out);
+  g_object_set(device, "rtp-filter", filter, nullptr);
+  gst_object_unref(device);
+  GstElement *server = gst_bin_get_by_name(GST_BIN(pipeline), "server");
+  fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  wait_for_eos(pipeline);
+  return {pipeline, server};
+}
+
 // A link that loses every seventh RTP packet (the device's rtp-filter drops them): the
 // device's controller sees the loss in its TWCC feedback and sends each frame's packets
 // with ULPFEC copies, from which the server bin's FEC decoder rebuilds the lost ones. A
@@ -734,30 +766,13 @@ static GstPadProbeReturn drop_every_seventh(GstPad *, GstPadProbeInfo *, gpointe
 }
 
 GST_START_TEST(test_lost_packets_are_rebuilt_from_their_fec_copies) {
-  const int port = free_port_pair();
-  fail_unless(port > 0);
-  const std::string m = model_path();
-  gchar *desc = g_strdup_printf(
-      "rtcoinfersrc name=server model=%s address=127.0.0.1 port=%d idle-timeout=1 max-queue=64 ! fakesink "
-      "rtcoinfer-datasetsrc is-live=true num-buffers=150 ! videoconvert ! rtcoinfersink name=d model=%s "
-      "server=127.0.0.1:%d",
-      m.c_str(), port, m.c_str(), port);
-  GstElement *pipeline = gst_parse_launch(desc, nullptr);
-  g_free(desc);
-  fail_unless(pipeline != nullptr);
+  int packets = 0;
+  auto [pipeline, server] = run_through_link(150, "", drop_every_seventh, &packets);
   GstElement *device = gst_bin_get_by_name(GST_BIN(pipeline), "d");
   gboolean fec = FALSE;
   g_object_get(device, "fec", &fec, nullptr);
+  gst_object_unref(device);
   fail_unless(fec, "loss protection is on by default");
-  GstElement *link = gst_element_factory_make("identity", "lossy");
-  int packets = 0;
-  GstPad *out = gst_element_get_static_pad(link, "src");
-  gst_pad_add_probe(out, GST_PAD_PROBE_TYPE_BUFFER, drop_every_seventh, &packets, nullptr);
-  gst_object_unref(out);
-  g_object_set(device, "rtp-filter", link, nullptr);
-  GstElement *server = gst_bin_get_by_name(GST_BIN(pipeline), "server");
-  fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
-  wait_for_eos(pipeline);
   GstStructure *st = only_stream(server);
   const guint64 protected_frames = mpcrate_stat(pipeline, "d", "protected-frames");
   fail_unless(protected_frames >= 100, "the device protected its frames once it saw the loss: %" G_GUINT64_FORMAT,
@@ -770,7 +785,6 @@ GST_START_TEST(test_lost_packets_are_rebuilt_from_their_fec_copies) {
   gst_structure_free(st);
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(server);
-  gst_object_unref(device);
   gst_object_unref(pipeline);
 }
 GST_END_TEST;
@@ -793,27 +807,8 @@ static GstPadProbeReturn cut_during_outage(GstPad *, GstPadProbeInfo *, gpointer
 }
 
 GST_START_TEST(test_server_waits_out_an_outage_longer_than_idle_timeout) {
-  const int port = free_port_pair();
-  fail_unless(port > 0);
-  const std::string m = model_path();
-  gchar *desc = g_strdup_printf(
-      "rtcoinfersrc name=server model=%s address=127.0.0.1 port=%d idle-timeout=1 max-queue=64 ! fakesink "
-      "rtcoinfer-datasetsrc is-live=true num-buffers=180 ! videoconvert ! rtcoinfersink name=d model=%s "
-      "server=127.0.0.1:%d policy=fixed setup=4x2",
-      m.c_str(), port, m.c_str(), port);
-  GstElement *pipeline = gst_parse_launch(desc, nullptr);
-  g_free(desc);
-  fail_unless(pipeline != nullptr);
-  GstElement *device = gst_bin_get_by_name(GST_BIN(pipeline), "d");
-  GstElement *link = gst_element_factory_make("identity", "outage");
   Outage outage;
-  GstPad *out = gst_element_get_static_pad(link, "src");
-  gst_pad_add_probe(out, GST_PAD_PROBE_TYPE_BUFFER, cut_during_outage, &outage, nullptr);
-  gst_object_unref(out);
-  g_object_set(device, "rtp-filter", link, nullptr);
-  GstElement *server = gst_bin_get_by_name(GST_BIN(pipeline), "server");
-  fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
-  wait_for_eos(pipeline);
+  auto [pipeline, server] = run_through_link(180, "policy=fixed setup=4x2", cut_during_outage, &outage);
   GstStructure *st = only_stream(server);
   fail_unless_equals_int(field_of(st, "device-frames"), 180);
   fail_unless_equals_int(field_of(st, "results") + field_of(st, "dropped") + field_of(st, "missing"), 180);
@@ -826,7 +821,6 @@ GST_START_TEST(test_server_waits_out_an_outage_longer_than_idle_timeout) {
   gst_structure_free(st);
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(server);
-  gst_object_unref(device);
   gst_object_unref(pipeline);
 }
 GST_END_TEST;
