@@ -140,6 +140,10 @@ struct Stream {
   GObject *rtp_session = nullptr;      // the session's RTPSession (a reference), to ask for early RTCP
   GstElement *jitterbuffer = nullptr;  // rtpbin's for this stream (a reference): its late and lost packets
   GstElement *fec_decoder = nullptr;   // rtpbin's rtpulpfecdec for this stream (a reference): packets it recovered
+  // rtpbin's packet storage of this session (a reference), which the FEC decoder recovers
+  // from: it keeps nothing until the stream's first ULPFEC packet comes (`storing`)
+  GstElement *storage = nullptr;
+  bool storing = false;
   // the server stops while the device runs: its final RCIA went out, its ledger counts no
   // further (the device's next server counts from its horizon)
   bool handed_over = false;
@@ -300,6 +304,8 @@ static GstPadProbeReturn check_sender(GstRtcoinferSrc *self, GstBuffer *buf, boo
   const gsize at = rtcp ? 4 : 8;
   const guint ssrc = guint(b[at]) << 24 | guint(b[at + 1]) << 16 | guint(b[at + 2]) << 8 | guint(b[at + 3]);
   const char *refused = nullptr;
+  GstElement *store_from_now = nullptr;  // the storage of a stream whose first ULPFEC packet this is
+  guint64 keep = 0;
   GST_OBJECT_LOCK(self);
   if (!plausible) {
     refused = "junk";
@@ -313,7 +319,15 @@ static GstPadProbeReturn check_sender(GstRtcoinferSrc *self, GstBuffer *buf, boo
     if (!refused) {
       self->last_packet_us = g_get_monotonic_time();
       auto stream = self->state->streams.find(ssrc);
-      if (stream != self->state->streams.end()) stream->second.last_packet_us = self->last_packet_us;
+      if (stream != self->state->streams.end()) {
+        Stream &st = stream->second;
+        st.last_packet_us = self->last_packet_us;
+        if ((b[1] & 0x7f) == rtcoinfer::kFecPayloadType && !st.storing && st.storage) {
+          st.storing = true;
+          store_from_now = GST_ELEMENT(gst_object_ref(st.storage));
+          keep = guint64(self->latency_ms) * GST_MSECOND + STORAGE_MARGIN;
+        }
+      }
     }
   } else {
     auto rtp = self->state->rtp_from.find(ssrc);
@@ -328,6 +342,11 @@ static GstPadProbeReturn check_sender(GstRtcoinferSrc *self, GstBuffer *buf, boo
   guint64 n = 0;
   if (refused) n = std::string(refused) == "junk" ? ++self->junk : ++self->foreign;
   GST_OBJECT_UNLOCK(self);
+  if (store_from_now) {
+    // before this packet reaches it: the copies, and the packets they protect, are kept
+    g_object_set(store_from_now, "size-time", keep, nullptr);
+    gst_object_unref(store_from_now);
+  }
   if (!refused) return GST_PAD_PROBE_OK;
   if (std::string(refused) == "foreign" && (n == 1 || n % 100 == 0))
     GST_ELEMENT_WARNING(self, STREAM, FAILED,
@@ -873,14 +892,18 @@ static GstElement *on_request_fec_decoder(GstElement *rtpbin, guint session, gpo
   return decoder;
 }
 
-// A session's packet storage, which the FEC decoder recovers from: it keeps each packet
-// as long as the jitterbuffer may still wait for one missing before it, and then some.
-static void on_new_storage(GstElement *, GstElement *storage, guint, gpointer user_data) {
+// A session's packet storage, which the FEC decoder recovers from: kept for the stream,
+// empty (size-time 0) until its first ULPFEC packet comes (check_sender), so that a stream
+// without any, or a flood of junk fragments, costs no memory there; from then on it keeps
+// each packet as long as the jitterbuffer may still wait for one missing before it, and
+// then some.
+static void on_new_storage(GstElement *, GstElement *storage, guint session, gpointer user_data) {
   auto *self = GST_RTCOINFER_SRC(user_data);
+  g_object_set(storage, "size-time", guint64(0), nullptr);
   GST_OBJECT_LOCK(self);
-  const guint64 keep = guint64(self->latency_ms) * GST_MSECOND + STORAGE_MARGIN;
+  for (auto &[ssrc, s] : self->state->streams)
+    if (s.session == session && !s.storage) s.storage = GST_ELEMENT(gst_object_ref(storage));
   GST_OBJECT_UNLOCK(self);
-  g_object_set(storage, "size-time", keep, nullptr);
 }
 
 // The caps of a payload type rtpbin meets in a stream (its jitterbuffer and session need
@@ -972,7 +995,7 @@ static void end_stream_locked(GstRtcoinferSrc *self, guint ssrc) {
   self->state->rtcp_from.erase(ssrc);
   GST_OBJECT_UNLOCK(self);
   const PacketCounts packets = packet_counts(stream.jitterbuffer, stream.fec_decoder);
-  for (GstElement *e : {stream.jitterbuffer, stream.fec_decoder})  // their references, from the map
+  for (GstElement *e : {stream.jitterbuffer, stream.fec_decoder, stream.storage})  // references, from the map
     if (e) gst_object_unref(e);
 
   g_signal_emit_by_name(self->demux, "clear-ssrc", ssrc);
@@ -1512,7 +1535,7 @@ static void gst_rtcoinfer_src_finalize(GObject *object) {
   if (self->idle_check) gst_clock_id_unref(self->idle_check);
   for (auto &[ssrc, s] : self->state->streams) {
     if (s.rtp_session) g_object_unref(s.rtp_session);
-    for (GstElement *e : {s.jitterbuffer, s.fec_decoder})
+    for (GstElement *e : {s.jitterbuffer, s.fec_decoder, s.storage})
       if (e) gst_object_unref(e);
   }
   delete self->state;
