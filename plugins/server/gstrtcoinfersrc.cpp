@@ -61,6 +61,9 @@
 
 #include <gio/gio.h>
 #include <gst/net/gstnetaddressmeta.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <gst/rtp/gstrtpbuffer.h>
 
 #include <algorithm>
@@ -1044,6 +1047,12 @@ static void end_stream_locked(GstRtcoinferSrc *self, guint ssrc) {
                                         address.c_str(), "counts", GST_TYPE_STRUCTURE, counts, nullptr);
   gst_structure_free(counts);
   gst_element_post_message(element, gst_message_new_element(GST_OBJECT(self), msg));
+#ifdef __GLIBC__
+  // What the stream held (its session, jitterbuffer, packet storage, queue and threads)
+  // goes back to the system: glibc keeps freed heap otherwise, and a server whose devices
+  // come and go would keep the high-water mark of its busiest moment as its RSS.
+  malloc_trim(0);
+#endif
 }
 
 // The clock thread, every IDLE_CHECK_INTERVAL: ends streams silent for stream-timeout,
