@@ -864,13 +864,18 @@ static PacketCounts packet_counts(GstElement *jitterbuffer, GstElement *fec_deco
   return c;
 }
 
-// rtpbin made the jitterbuffer of a session's stream (streaming thread): kept for stats.
-static void on_new_jitterbuffer(GstElement *, GstElement *jitterbuffer, guint session, guint, gpointer user_data) {
-  auto *self = GST_RTCOINFER_SRC(user_data);
+// One of the elements rtpbin made for a session, kept (a reference) in `field` of the
+// session's stream.
+static void keep_for_stream(GstRtcoinferSrc *self, guint session, GstElement *Stream::*field, GstElement *element) {
   GST_OBJECT_LOCK(self);
   for (auto &[ssrc, s] : self->state->streams)
-    if (s.session == session && !s.jitterbuffer) s.jitterbuffer = GST_ELEMENT(gst_object_ref(jitterbuffer));
+    if (s.session == session && !(s.*field)) s.*field = GST_ELEMENT(gst_object_ref(element));
   GST_OBJECT_UNLOCK(self);
+}
+
+// rtpbin made the jitterbuffer of a session's stream (streaming thread): kept for stats.
+static void on_new_jitterbuffer(GstElement *, GstElement *jitterbuffer, guint session, guint, gpointer user_data) {
+  keep_for_stream(GST_RTCOINFER_SRC(user_data), session, &Stream::jitterbuffer, jitterbuffer);
 }
 
 // rtpbin asks for a session's FEC decoder (streaming thread, as the stream's first packet
@@ -888,10 +893,7 @@ static GstElement *on_request_fec_decoder(GstElement *rtpbin, guint session, gpo
   g_signal_emit_by_name(rtpbin, "get-internal-storage", session, &storage);
   g_object_set(decoder, "pt", rtcoinfer::kFecPayloadType, "storage", storage, nullptr);
   if (storage) g_object_unref(storage);
-  GST_OBJECT_LOCK(self);
-  for (auto &[ssrc, s] : self->state->streams)
-    if (s.session == session && !s.fec_decoder) s.fec_decoder = GST_ELEMENT(gst_object_ref(decoder));
-  GST_OBJECT_UNLOCK(self);
+  keep_for_stream(self, session, &Stream::fec_decoder, decoder);
   return decoder;
 }
 
@@ -901,12 +903,8 @@ static GstElement *on_request_fec_decoder(GstElement *rtpbin, guint session, gpo
 // each packet as long as the jitterbuffer may still wait for one missing before it, and
 // then some.
 static void on_new_storage(GstElement *, GstElement *storage, guint session, gpointer user_data) {
-  auto *self = GST_RTCOINFER_SRC(user_data);
   g_object_set(storage, "size-time", guint64(0), nullptr);
-  GST_OBJECT_LOCK(self);
-  for (auto &[ssrc, s] : self->state->streams)
-    if (s.session == session && !s.storage) s.storage = GST_ELEMENT(gst_object_ref(storage));
-  GST_OBJECT_UNLOCK(self);
+  keep_for_stream(GST_RTCOINFER_SRC(user_data), session, &Stream::storage, storage);
 }
 
 // The caps of a payload type rtpbin meets in a stream (its jitterbuffer and session need
