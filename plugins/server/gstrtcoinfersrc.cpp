@@ -307,7 +307,8 @@ static GstPadProbeReturn check_sender(GstRtcoinferSrc *self, GstBuffer *buf, boo
   const gsize at = rtcp ? 4 : 8;
   const guint ssrc = guint(b[at]) << 24 | guint(b[at + 1]) << 16 | guint(b[at + 2]) << 8 | guint(b[at + 3]);
   const char *refused = nullptr;
-  GstElement *store_from_now = nullptr;  // the storage of a stream whose first ULPFEC packet this is
+  // the storage and FEC decoder of a stream whose first ULPFEC packet this is
+  GstElement *store_from_now = nullptr, *recover_from_now = nullptr;
   guint64 keep = 0;
   GST_OBJECT_LOCK(self);
   if (!plausible) {
@@ -325,9 +326,10 @@ static GstPadProbeReturn check_sender(GstRtcoinferSrc *self, GstBuffer *buf, boo
       if (stream != self->state->streams.end()) {
         Stream &st = stream->second;
         st.last_packet_us = self->last_packet_us;
-        if ((b[1] & 0x7f) == rtcoinfer::kFecPayloadType && !st.storing && st.storage) {
+        if ((b[1] & 0x7f) == rtcoinfer::kFecPayloadType && !st.storing && st.storage && st.fec_decoder) {
           st.storing = true;
           store_from_now = GST_ELEMENT(gst_object_ref(st.storage));
+          recover_from_now = GST_ELEMENT(gst_object_ref(st.fec_decoder));
           keep = guint64(self->latency_ms) * GST_MSECOND + STORAGE_MARGIN;
         }
       }
@@ -346,9 +348,12 @@ static GstPadProbeReturn check_sender(GstRtcoinferSrc *self, GstBuffer *buf, boo
   if (refused) n = std::string(refused) == "junk" ? ++self->junk : ++self->foreign;
   GST_OBJECT_UNLOCK(self);
   if (store_from_now) {
-    // before this packet reaches it: the copies, and the packets they protect, are kept
+    // before this packet reaches them: the copies, and the packets they protect, are
+    // kept, and the decoder rebuilds lost ones from them
     g_object_set(store_from_now, "size-time", keep, nullptr);
+    g_object_set(recover_from_now, "passthrough", FALSE, nullptr);
     gst_object_unref(store_from_now);
+    gst_object_unref(recover_from_now);
   }
   if (!refused) return GST_PAD_PROBE_OK;
   if (std::string(refused) == "foreign" && (n == 1 || n % 100 == 0))
@@ -891,7 +896,9 @@ static GstElement *on_request_fec_decoder(GstElement *rtpbin, guint session, gpo
   }
   GObject *storage = nullptr;
   g_signal_emit_by_name(rtpbin, "get-internal-storage", session, &storage);
-  g_object_set(decoder, "pt", rtcoinfer::kFecPayloadType, "storage", storage, nullptr);
+  // passing everything through, lost-packet events included, until the stream's first
+  // ULPFEC packet (check_sender): a stream without copies has nothing to rebuild from
+  g_object_set(decoder, "pt", rtcoinfer::kFecPayloadType, "storage", storage, "passthrough", TRUE, nullptr);
   if (storage) g_object_unref(storage);
   keep_for_stream(self, session, &Stream::fec_decoder, decoder);
   return decoder;
@@ -907,25 +914,25 @@ static void on_new_storage(GstElement *, GstElement *storage, guint session, gpo
   keep_for_stream(GST_RTCOINFER_SRC(user_data), session, &Stream::storage, storage);
 }
 
-// The caps of a payload type rtpbin meets in a stream (its jitterbuffer and session need
-// each one's clock rate): the feature frames' as the socket gives them, and the ULPFEC
-// packets'; any other payload type never gets past check_sender.
+// The caps of a payload type rtpbin meets in a stream (its session and jitterbuffer need
+// each one's clock rate; the session reads the TWCC extension of the frames' from theirs):
+// the feature frames' as the socket gives them, and the ULPFEC packets'; any other payload
+// type never gets past check_sender. The ULPFEC packets' caps name no payload type: caps
+// reach the FEC decoder after the jitterbuffer, and with the ULPFEC type there it took the
+// packets it rebuilt (type 96) for invalid.
 static GstCaps *on_request_pt_map(GstElement *, guint, guint pt, gpointer user_data) {
   auto *self = GST_RTCOINFER_SRC(user_data);
   if (pt == rtcoinfer::kFecPayloadType)
     return gst_caps_new_simple("application/x-rtp", "media", G_TYPE_STRING, "application", "clock-rate", G_TYPE_INT,
-                               90000, "encoding-name", G_TYPE_STRING, "ULPFEC", "payload", G_TYPE_INT, gint(pt),
-                               nullptr);
-  if (pt == rtcoinfer::kFramePayloadType) {
-    GstCaps *caps = nullptr;
-    g_object_get(self->rtp_in, "caps", &caps, nullptr);
-    if (caps) {
-      caps = gst_caps_make_writable(caps);
-      gst_caps_set_simple(caps, "payload", G_TYPE_INT, gint(pt), nullptr);
-    }
-    return caps;
+                               90000, "encoding-name", G_TYPE_STRING, "ULPFEC", nullptr);
+  if (pt != rtcoinfer::kFramePayloadType) return nullptr;
+  GstCaps *caps = nullptr;
+  g_object_get(self->rtp_in, "caps", &caps, nullptr);
+  if (caps) {
+    caps = gst_caps_make_writable(caps);
+    gst_caps_set_simple(caps, "payload", G_TYPE_INT, gint(pt), nullptr);
   }
-  return nullptr;
+  return caps;
 }
 
 // rtpbin's decoded-side pad of a session: into that stream's depayloader.
@@ -1157,7 +1164,7 @@ static void gst_rtcoinfer_src_init(GstRtcoinferSrc *self) {
   self->funnel = make(self, "funnel", "results");
   if (!self->rtp_in || !self->rtcp_in || !self->demux || !self->rtpbin || !self->funnel) return;
   // No payload type in the socket's caps: the stream has two (on_request_pt_map), and the
-  // jitterbuffer takes the clock rate of caps without one for both.
+  // jitterbuffer and the FEC decoder take caps without one for both.
   GstCaps *caps = gst_caps_from_string(RTP_CAPS);
   {
     // The payload's caps out of band, as rtpgstdepay reads them from its sink caps: a
