@@ -917,9 +917,10 @@ static void on_new_storage(GstElement *, GstElement *storage, guint session, gpo
 // The caps of a payload type rtpbin meets in a stream (its session and jitterbuffer need
 // each one's clock rate; the session reads the TWCC extension of the frames' from theirs):
 // the feature frames' as the socket gives them, and the ULPFEC packets'; any other payload
-// type never gets past check_sender. The ULPFEC packets' caps name no payload type: caps
-// reach the FEC decoder after the jitterbuffer, and with the ULPFEC type there it took the
-// packets it rebuilt (type 96) for invalid.
+// type never gets past check_sender. The ULPFEC packets' caps name no payload type, so
+// that caps reaching the FEC decoder cannot make it expect theirs for the packets it
+// rebuilds (type 96). (It still refuses about two rebuilt packets per 300-frame run at 10 %
+// loss as of an "unexpected payload type (96)"; why is not known.)
 static GstCaps *on_request_pt_map(GstElement *, guint, guint pt, gpointer user_data) {
   auto *self = GST_RTCOINFER_SRC(user_data);
   if (pt == rtcoinfer::kFecPayloadType)
